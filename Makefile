@@ -1,0 +1,39 @@
+# The README's two commands are `make run` and `make test`; both set up everything they need.
+PY ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && echo $$p && break; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TESTDATA ?= $(CURDIR)/../shared/testdata
+
+.PHONY: install run test test-core test-ui lint bench screenshots package package-test dlib-blas clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@test -n "$(PY)" || { echo "Python 3.11 or newer is required"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	# face_recognition's metadata requires "dlib" (a source build); dlib-bin provides the module.
+	$(BIN)/python -m pip install -q --no-deps 'face_recognition==1.3.0'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/consentdesk
+
+lint: install
+	$(BIN)/ruff check app ui tests installer
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: install lint
+	QT_QPA_PLATFORM=offscreen CONSENTDESK_TESTDATA=$${CONSENTDESK_TESTDATA:-$(TESTDATA)} $(BIN)/python -m pytest -m "not slow"
+
+test-core: install
+	CONSENTDESK_TESTDATA=$${CONSENTDESK_TESTDATA:-$(TESTDATA)} $(BIN)/python -m pytest tests/core
+
+bench: install
+	CONSENTDESK_TESTDATA=$${CONSENTDESK_TESTDATA:-$(TESTDATA)} $(BIN)/consentdesk bench
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
