@@ -1,0 +1,284 @@
+"""The domain model, as frozen dataclasses.
+
+These are the only shapes that cross the boundary between the core and its callers (the UI, the
+CLI, the document builders). They are frozen so that a value handed to the UI cannot be changed
+behind the vault's back, and plain so that they serialise to JSON for ``--json`` output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["admin", "operator"]
+Decision = Literal["granted", "refused"]
+# "refused" marks the record of a refusal: it was never an active consent.
+ConsentStatus = Literal["active", "withdrawn", "expired", "refused"]
+Collected = Literal["template", "template_and_photo"]
+Language = Literal["en", "zh"]
+DocumentKind = Literal[
+    "consent_form",
+    "refusal_record",
+    "withdrawal_receipt",
+    "erasure_certificate",
+    "access_report",
+    "retention_notice",
+    "paper_scan",
+]
+LANGUAGES: tuple[Language, ...] = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """The data controller running this workstation."""
+
+    name: str
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    id: int
+    username: str
+    role: Role
+    created_at: dt.datetime
+    last_login_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Purpose:
+    """One version of a purpose. Editing a purpose creates a new version; consents point at the
+    version the person actually saw (``version_id``)."""
+
+    id: int
+    version: int
+    version_id: int
+    title: str
+    controller: str
+    contact: str
+    retention_days: int
+    alternative: str
+    description: str = ""
+    recipients: str = ""
+    regulator: str = ""
+    keep_photos: bool = False
+    created_at: dt.datetime | None = None
+
+    @property
+    def collected(self) -> Collected:
+        return "template_and_photo" if self.keep_photos else "template"
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    reference: str | None = None
+    date_of_birth: dt.date | None = None
+    language: Language = "en"
+    created_at: dt.datetime | None = None
+    last_interaction_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class SignaturePoint:
+    x: float
+    y: float
+    t_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Pen strokes as captured on screen, in the pad's own coordinates (``width`` x ``height``)."""
+
+    strokes: tuple[tuple[SignaturePoint, ...], ...]
+    width: int
+    height: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "width": self.width,
+            "height": self.height,
+            "strokes": [[[p.x, p.y, p.t_ms] for p in s] for s in self.strokes],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Signature:
+        strokes = tuple(
+            tuple(SignaturePoint(float(p[0]), float(p[1]), int(p[2])) for p in stroke)
+            for stroke in data["strokes"]
+        )
+        return cls(strokes=strokes, width=int(data["width"]), height=int(data["height"]))
+
+
+@dataclass(frozen=True)
+class Guardian:
+    name: str
+    signature: Signature
+
+
+@dataclass(frozen=True)
+class ChallengeStep:
+    prompt: Literal["blink", "turn_left", "turn_right"]
+    passed: bool
+    elapsed_ms: int
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class LivenessResult:
+    """Evidence of the active liveness challenge, stored with the consent."""
+
+    passed: bool
+    steps: tuple[ChallengeStep, ...] = ()
+    identity_distance: float | None = None
+    method: str = "active-challenge-v1"
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LivenessResult:
+        steps = tuple(ChallengeStep(**s) for s in data.get("steps", ()))
+        return cls(
+            passed=bool(data["passed"]),
+            steps=steps,
+            identity_distance=data.get("identity_distance"),
+            method=str(data.get("method", "active-challenge-v1")),
+            note=str(data.get("note", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """The exact text shown to the person; ``sha256`` is over its UTF-8 bytes."""
+
+    purpose_version_id: int
+    language: Language
+    text: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Consent:
+    id: str
+    person_id: str
+    purpose_id: int
+    purpose_version: int
+    purpose_version_id: int
+    language: Language
+    text_sha256: str
+    decision: Decision
+    status: ConsentStatus
+    signed_at: dt.datetime
+    operator: str
+    alternative: str | None = None
+    expires_at: dt.datetime | None = None
+    guardian_name: str | None = None
+    withdrawn_at: dt.datetime | None = None
+    withdrawn_by: str | None = None
+    withdraw_reason: str | None = None
+    paper_signed_on: dt.date | None = None
+    liveness: LivenessResult | None = None
+    template_count: int = 0
+    photo_count: int = 0
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    id: str
+    kind: DocumentKind
+    person_id: str | None
+    consent_id: str | None
+    created_at: dt.datetime
+    sha256: str
+    filename: str
+    size: int
+    language: Language = "en"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    subject: str | None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    ok: bool
+    entries: int
+    head: str
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Match:
+    person_id: str
+    name: str
+    reference: str | None
+    distance: float
+
+
+@dataclass(frozen=True)
+class EnrollmentWarning:
+    kind: Literal["duplicate", "lookalike"]
+    person_id: str
+    name: str
+    distance: float
+
+
+@dataclass(frozen=True)
+class EnrollmentResult:
+    person: Person
+    consent: Consent
+    templates_stored: int
+    warnings: tuple[EnrollmentWarning, ...] = ()
+    documents: tuple[DocumentInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class WithdrawalResult:
+    person_id: str
+    consent_ids: tuple[str, ...]
+    templates_deleted: int
+    withdrawn_at: dt.datetime
+    receipt: DocumentInfo | None = None
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    person_id: str
+    erased_at: dt.datetime
+    erased_by: str
+    counts_before: Mapping[str, int]
+    counts_after: Mapping[str, int]
+    certificate: DocumentInfo | None = None
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    expired_consents: tuple[str, ...]
+    erased_people: tuple[str, ...]
+    templates_deleted: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    people: int
+    active_consents: int
+    refusals: int
+    withdrawn: int
+    expired: int
+    templates: int
+    documents: int
+    staff: int
+    purposes: int
+    audit_entries: int
