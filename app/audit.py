@@ -1,0 +1,142 @@
+"""The append-only, HMAC-chained audit log.
+
+Each entry's MAC covers the previous entry's MAC and the entry's canonical JSON, keyed with an
+audit key that is separate from the database key (so a rekey does not break the chain). Changing,
+reordering, inserting or deleting any entry breaks the chain; cutting off the newest entries is
+caught by comparing with a head exported earlier (``consentdesk audit head``).
+
+Entries name people only by their random person ID, never by name, so erasing a person leaves the
+chain intact and holds nothing that identifies them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from app.db import Connection
+from app.models import AuditEvent, AuditVerification
+
+GENESIS = "0" * 64
+
+
+def canonical(
+    seq: int, at: str, actor: str, action: str, subject: str | None, details: str
+) -> bytes:
+    return json.dumps(
+        [seq, at, actor, action, subject, details], ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8")
+
+
+def compute_mac(key: bytes, previous: str, entry: bytes) -> str:
+    return hmac.new(key, previous.encode("ascii") + b"\n" + entry, hashlib.sha256).hexdigest()
+
+
+class AuditLog:
+    """Writes and verifies the chain. It must be called inside the caller's transaction so that an
+    event is recorded if and only if the change it describes is committed."""
+
+    def __init__(self, conn: Connection, key: bytes) -> None:
+        self._conn = conn
+        self._key = key
+
+    def append(
+        self,
+        actor: str,
+        action: str,
+        subject: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        at: dt.datetime | None = None,
+    ) -> int:
+        row = self._conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, previous = (row[0] + 1, row[1]) if row else (1, GENESIS)
+        when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
+        body = json.dumps(dict(details or {}), ensure_ascii=False, sort_keys=True, default=str)
+        mac = compute_mac(self._key, previous, canonical(seq, when, actor, action, subject, body))
+        self._conn.execute(
+            "INSERT INTO audit (seq, at, actor, action, subject, details, mac) VALUES (?,?,?,?,?,?,?)",
+            (seq, when, actor, action, subject, body, mac),
+        )
+        return int(seq)
+
+    def head(self) -> str:
+        """``SEQ:MAC`` of the newest entry; keep it somewhere else to detect a cut-off tail."""
+        row = self._conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        return f"{row[0]}:{row[1]}" if row else f"0:{GENESIS}"
+
+    def events(
+        self, subject: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[AuditEvent]:
+        sql = "SELECT seq, at, actor, action, subject, details FROM audit"
+        args: list[Any] = []
+        if subject is not None:
+            sql += " WHERE subject = ?"
+            args.append(subject)
+        sql += " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
+        return [
+            AuditEvent(
+                seq=int(r[0]),
+                at=dt.datetime.fromisoformat(r[1]),
+                actor=r[2],
+                action=r[3],
+                subject=r[4],
+                details=json.loads(r[5]),
+            )
+            for r in self._conn.execute(sql, args)
+        ]
+
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM audit").fetchone()[0])
+
+    def verify(self, expected_head: str | None = None) -> AuditVerification:
+        problems: list[str] = []
+        previous = GENESIS
+        expected_seq = 1
+        entries = 0
+        last_mac = GENESIS
+        cursor = self._conn.execute(
+            "SELECT seq, at, actor, action, subject, details, mac FROM audit ORDER BY seq"
+        )
+        for seq, at, actor, action, subject, details, mac in cursor:
+            entries += 1
+            if seq != expected_seq:
+                problems.append(f"entry {expected_seq} is missing (next present entry is {seq})")
+            mine = compute_mac(
+                self._key, previous, canonical(seq, at, actor, action, subject, details)
+            )
+            if not hmac.compare_digest(mine, str(mac)):
+                problems.append(f"entry {seq} was changed, inserted or moved")
+            previous = str(mac)
+            last_mac = str(mac)
+            expected_seq = seq + 1
+        last_seq = expected_seq - 1
+        if expected_head:
+            try:
+                head_seq_text, head_mac = expected_head.strip().split(":", 1)
+                head_seq = int(head_seq_text)
+            except ValueError:
+                problems.append("the head given is not in SEQ:MAC form")
+            else:
+                row = self._conn.execute(
+                    "SELECT mac FROM audit WHERE seq = ?", (head_seq,)
+                ).fetchone()
+                if row is None:
+                    problems.append(
+                        f"entries up to {head_seq} were recorded but the log ends at {last_seq}: "
+                        "its tail was cut off"
+                    )
+                elif not hmac.compare_digest(str(row[0]), head_mac):
+                    problems.append(f"entry {head_seq} does not match the exported head")
+        return AuditVerification(
+            ok=not problems,
+            entries=entries,
+            head=f"{last_seq}:{last_mac}",
+            problems=tuple(problems),
+        )

@@ -1,0 +1,129 @@
+"""Opening the SQLCipher database the same careful way every time.
+
+The order matters: the key is set before anything touches the file (otherwise SQLCipher would
+treat it as plain SQLite), SQLCipher's own logging is silenced (it writes to stderr, where a
+terminal or log collector would pick it up), and the privacy pragmas are applied to every
+connection because SQLite does not persist them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3
+
+from app.errors import StorageError, VaultCorrupt
+
+Connection = Any  # sqlcipher3.Connection has no type stubs
+DatabaseError = sqlcipher3.DatabaseError
+DATA_KEY_BYTES = 32
+
+
+def key_pragma(key: bytes) -> str:
+    """Raw-key form: SQLCipher uses the 256 bits directly, no per-open PBKDF2."""
+    if len(key) != DATA_KEY_BYTES:
+        raise ValueError("data key must be 32 bytes")
+    return f"\"x'{key.hex()}'\""
+
+
+def open_database(path: Path, key: bytes, *, check: bool = True) -> Connection:
+    """Open (or create) the encrypted database at ``path`` and verify it can be read.
+
+    Raises :class:`VaultCorrupt` if the key does not fit the file or integrity checks fail; a
+    file is never opened without its key.
+    """
+    conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA key = {key_pragma(key)}")
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlcipher3.DatabaseError:
+            raise VaultCorrupt(
+                "The vault database cannot be decrypted: it is damaged or was changed outside "
+                "ConsentDesk. Restore the latest backup (consentdesk restore FILE)."
+            ) from None
+        conn.execute("PRAGMA secure_delete = ON")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA busy_timeout = 5000")
+        if check:
+            check_integrity(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def check_integrity(conn: Connection) -> None:
+    """Both SQLCipher's per-page HMAC check and SQLite's structural check must pass."""
+    try:
+        cipher_problems = conn.execute("PRAGMA cipher_integrity_check").fetchall()
+        structure = conn.execute("PRAGMA integrity_check").fetchall()
+    except sqlcipher3.DatabaseError:
+        cipher_problems, structure = [("unreadable",)], [("unreadable",)]
+    if cipher_problems or structure != [("ok",)]:
+        raise VaultCorrupt(
+            "The vault database failed its integrity check: it is damaged or was changed outside "
+            "ConsentDesk. Restore the latest backup (consentdesk restore FILE)."
+        )
+
+
+@contextlib.contextmanager
+def transaction(conn: Connection) -> Iterator[Connection]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error.
+
+    Disk-full and size-limit errors become :class:`StorageError`: the transaction is rolled back,
+    so nothing committed earlier is lost.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException as exc:
+        with contextlib.suppress(sqlcipher3.Error):
+            conn.execute("ROLLBACK")
+        if isinstance(exc, sqlcipher3.OperationalError | OSError) and _is_storage_error(exc):
+            raise StorageError(
+                "The change could not be saved: the disk is full or the file is too large. "
+                "Nothing was changed."
+            ) from None
+        raise
+    else:
+        try:
+            conn.execute("COMMIT")
+        except (sqlcipher3.OperationalError, OSError) as exc:
+            with contextlib.suppress(sqlcipher3.Error):
+                conn.execute("ROLLBACK")
+            if _is_storage_error(exc):
+                raise StorageError(
+                    "The change could not be saved: the disk is full or the file is too large. "
+                    "Nothing was changed."
+                ) from None
+            raise
+
+
+def _is_storage_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("full", "disk i/o", "too large", "file size", "no space"))
+
+
+def checkpoint(conn: Connection) -> None:
+    """Fold the WAL into the main file and truncate it, so deleted data leaves no stale page in
+    the WAL (secure_delete zeroes the freed pages in the main file)."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+
+def export_copy(conn: Connection, target: Path, key: bytes) -> None:
+    """Write an encrypted copy of the whole database to ``target`` keyed with ``key``."""
+    conn.execute(f"ATTACH DATABASE ? AS export KEY {key_pragma(key)}", (str(target),))
+    try:
+        conn.execute("SELECT sqlcipher_export('export')").fetchall()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute(f"PRAGMA export.user_version = {int(version)}")
+    finally:
+        conn.execute("DETACH DATABASE export")

@@ -1,0 +1,197 @@
+"""Numbered schema migrations.
+
+Each migration runs in its own transaction together with the ``user_version`` bump, so a crash
+leaves the schema at the previous version, never half-way. Before any pending migration runs on a
+database that already holds data, an encrypted backup is written (see ``Vault``): a migration bug
+must never cost a workstation its consent records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlcipher3
+
+from app.db import Connection, transaction
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Connection], None]
+
+
+def _v1_initial(conn: Connection) -> None:
+    for statement in split_sql(_V1_SQL):
+        conn.execute(statement)
+
+
+_V1_SQL = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE staff (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'operator')),
+    created_at TEXT NOT NULL,
+    last_login_at TEXT
+);
+CREATE TABLE purposes (id INTEGER PRIMARY KEY, created_at TEXT NOT NULL);
+CREATE TABLE purpose_versions (
+    id INTEGER PRIMARY KEY,
+    purpose_id INTEGER NOT NULL REFERENCES purposes(id),
+    version INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    controller TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    recipients TEXT NOT NULL DEFAULT '',
+    regulator TEXT NOT NULL DEFAULT '',
+    retention_days INTEGER NOT NULL CHECK (retention_days > 0),
+    alternative TEXT NOT NULL,
+    keep_photos INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    UNIQUE (purpose_id, version)
+);
+CREATE TABLE people (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_fold TEXT NOT NULL,
+    reference TEXT,
+    date_of_birth TEXT,
+    language TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_interaction_at TEXT NOT NULL
+);
+CREATE INDEX people_name_fold ON people(name_fold);
+CREATE INDEX people_reference ON people(reference);
+CREATE TABLE consents (
+    id TEXT PRIMARY KEY,
+    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    purpose_version_id INTEGER NOT NULL REFERENCES purpose_versions(id),
+    language TEXT NOT NULL,
+    disclosure_text TEXT NOT NULL,
+    text_sha256 TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('granted', 'refused')),
+    alternative TEXT,
+    status TEXT NOT NULL CHECK (status IN ('active', 'withdrawn', 'expired', 'refused')),
+    signature TEXT,
+    guardian_name TEXT,
+    guardian_signature TEXT,
+    liveness TEXT,
+    operator TEXT NOT NULL,
+    signed_at TEXT NOT NULL,
+    expires_at TEXT,
+    withdrawn_at TEXT,
+    withdrawn_by TEXT,
+    withdraw_reason TEXT,
+    paper_signed_on TEXT
+);
+CREATE INDEX consents_person ON consents(person_id);
+CREATE INDEX consents_status ON consents(status, expires_at);
+CREATE TABLE templates (
+    id INTEGER PRIMARY KEY,
+    consent_id TEXT NOT NULL REFERENCES consents(id) ON DELETE CASCADE,
+    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    embedding BLOB NOT NULL CHECK (length(embedding) = 512),
+    quality REAL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX templates_person ON templates(person_id);
+CREATE TABLE photos (
+    id INTEGER PRIMARY KEY,
+    consent_id TEXT NOT NULL REFERENCES consents(id) ON DELETE CASCADE,
+    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    image BLOB NOT NULL,
+    mime TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE documents (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    person_id TEXT REFERENCES people(id) ON DELETE CASCADE,
+    consent_id TEXT,
+    purpose_version_id INTEGER,
+    language TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    content BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX documents_person ON documents(person_id);
+CREATE INDEX documents_sha ON documents(sha256);
+CREATE TABLE erasures (
+    person_id TEXT PRIMARY KEY,
+    erased_at TEXT NOT NULL,
+    erased_by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    counts TEXT NOT NULL,
+    certificate_sha256 TEXT
+);
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT,
+    details TEXT NOT NULL,
+    mac TEXT NOT NULL
+);
+CREATE TRIGGER templates_need_active_consent BEFORE INSERT ON templates
+WHEN (SELECT status FROM consents WHERE id = NEW.consent_id) IS NOT 'active'
+BEGIN SELECT RAISE(ABORT, 'templates belong to an active consent only'); END;
+CREATE TRIGGER consent_inactive_drops_templates AFTER UPDATE OF status ON consents
+WHEN NEW.status <> 'active'
+BEGIN
+    DELETE FROM templates WHERE consent_id = NEW.id;
+    DELETE FROM photos WHERE consent_id = NEW.id;
+END;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
+
+def split_sql(script: str) -> list[str]:
+    """Split a script into complete statements (trigger bodies contain ``;`` themselves).
+
+    ``executescript`` would commit the surrounding transaction, so statements run one by one.
+    """
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlcipher3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError("incomplete SQL statement at end of script")
+    return statements
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _v1_initial),)
+LATEST = MIGRATIONS[-1].version
+
+
+def current_version(conn: Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def pending(conn: Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[Migration]:
+    version = current_version(conn)
+    return [m for m in migrations if m.version > version]
+
+
+def migrate(conn: Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """Apply pending migrations in order, each in one transaction; returns the versions applied."""
+    applied = []
+    for migration in pending(conn, migrations):
+        with transaction(conn):
+            migration.apply(conn)
+            conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+        applied.append(migration.version)
+    return applied
