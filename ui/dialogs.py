@@ -1,0 +1,87 @@
+"""Dialogs shared by every screen: errors, confirmations, file choosers.
+
+Why one class: the rule "an expected error shows its own sentence, an unexpected one shows a
+generic message and never its text" must hold everywhere. Core errors (``ConsentDeskError``) and
+biometric errors (``BioError``) carry sentences written to be shown; anything else may contain
+personal data or internals, so only its type is logged.
+
+Screens receive a :class:`Prompts` in their constructor instead of calling QMessageBox directly;
+tests hand in a scripted subclass, so a flow never blocks on a modal dialog nobody can click.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
+
+from app.errors import ConsentDeskError
+from ui.i18n import I18n
+
+log = logging.getLogger(__name__)
+
+
+def error_text(exc: BaseException, i18n: I18n) -> str:
+    """The sentence to show for ``exc``."""
+    if isinstance(exc, ConsentDeskError) and str(exc):
+        return str(exc)
+    from app.bio.errors import BioError
+
+    if isinstance(exc, BioError) and str(exc):
+        return str(exc)
+    from app.signature import SignatureError
+
+    if isinstance(exc, SignatureError) and str(exc):
+        return str(exc)
+    log.error("unexpected error shown to operator: %s", type(exc).__name__)
+    return i18n.tr("common.unexpected")
+
+
+class Prompts:
+    """Modal questions to the operator. Override in tests."""
+
+    def __init__(self, i18n: I18n) -> None:
+        self.i18n = i18n
+
+    def error(self, parent: QWidget | None, exc: BaseException) -> None:
+        self.info(parent, error_text(exc, self.i18n), warning=True)
+
+    def info(self, parent: QWidget | None, text: str, *, warning: bool = False) -> None:
+        icon = QMessageBox.Icon.Warning if warning else QMessageBox.Icon.Information
+        box = QMessageBox(icon, self.i18n.tr("app.title"), text, QMessageBox.StandardButton.Ok,
+                          parent)
+        box.exec()
+
+    def confirm(self, parent: QWidget | None, text: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, self.i18n.tr("app.title"), text,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+        box.button(QMessageBox.StandardButton.Yes).setText(self.i18n.tr("common.yes"))
+        box.button(QMessageBox.StandardButton.No).setText(self.i18n.tr("common.no"))
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        return box.exec() == QMessageBox.StandardButton.Yes
+
+    def typed_confirm(self, parent: QWidget | None, title: str, body: str, word: str) -> bool:
+        """True only when the operator types ``word`` exactly (irreversible actions)."""
+        text, ok = QInputDialog.getText(parent, title, body, QLineEdit.EchoMode.Normal, "")
+        return bool(ok) and text.strip() == word
+
+    def text(self, parent: QWidget | None, title: str, label: str, *, secret: bool = False
+             ) -> str | None:
+        mode = QLineEdit.EchoMode.Password if secret else QLineEdit.EchoMode.Normal
+        text, ok = QInputDialog.getText(parent, title, label, mode, "")
+        return text if ok else None
+
+    def save_path(self, parent: QWidget | None, suggested: str, file_filter: str) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(parent, self.i18n.tr("doc.save"), suggested,
+                                              file_filter)
+        return path or None
+
+    def open_path(self, parent: QWidget | None, file_filter: str) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(parent, self.i18n.tr("doc.open"), "", file_filter)
+        return path or None
+
+    def recovery_code(self, parent: QWidget | None, code: str, org: str) -> None:
+        """Show the one-time recovery code (with its printable sheet) until acknowledged."""
+        from ui.screens.recovery import RecoveryCodeDialog
+
+        RecoveryCodeDialog(code, org, self.i18n, parent).exec()

@@ -1,0 +1,429 @@
+"""The UI's own translation table (English / Simplified Chinese).
+
+Why a dict and not Qt's .ts/.qm files: the Qt linguist tools are not part of PySide6-Essentials,
+and one module that holds every visible string in both languages is easy to review side by side.
+
+Two languages are in play at the same time: the *operator's* language (the whole UI, switchable
+at any moment) and the *enrollee's* language (the disclosure, the decision, the signature and
+capture prompts the person reads). :meth:`I18n.tr` gives the former, :meth:`I18n.text` any one.
+
+Widgets do not re-read strings themselves: they :meth:`I18n.bind` a setter to a key once, and a
+language switch re-applies every binding. A binding whose widget was deleted is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.models import Language
+
+# key: (English, Simplified Chinese)
+STRINGS: dict[str, tuple[str, str]] = {
+    # --- application ---------------------------------------------------------------------------
+    "app.title": ("ConsentDesk", "ConsentDesk 同意服务台"),
+    "app.lock": ("Lock (Ctrl+L)", "锁定 (Ctrl+L)"),
+    "app.language": ("中文", "English"),
+    "app.language.name": ("Switch language", "切换语言"),
+    "app.signed_in": ("Signed in: {user} ({role})", "已登录：{user}（{role}）"),
+    "role.admin": ("administrator", "管理员"),
+    "role.operator": ("operator", "操作员"),
+    "tab.enroll": ("Enroll", "登记"),
+    "tab.registry": ("Registry", "登记册"),
+    "tab.withdraw": ("Withdrawal desk", "撤回服务台"),
+    "tab.settings": ("Settings", "设置"),
+    "common.ok": ("OK", "确定"),
+    "common.cancel": ("Cancel", "取消"),
+    "common.close": ("Close", "关闭"),
+    "common.back": ("Back", "上一步"),
+    "common.next": ("Next", "下一步"),
+    "common.retry": ("Retry", "重试"),
+    "common.save": ("Save", "保存"),
+    "common.busy": ("Working…", "处理中…"),
+    "common.error": ("Something went wrong", "出现问题"),
+    "common.unexpected": (
+        "An unexpected error occurred. Nothing was changed. Please try again.",
+        "发生意外错误，未做任何更改。请重试。",
+    ),
+    "common.yes": ("Yes", "是"),
+    "common.no": ("No", "否"),
+    "common.none": ("—", "—"),
+    # --- unlock / init -------------------------------------------------------------------------
+    "unlock.title": ("Sign in to ConsentDesk", "登录 ConsentDesk"),
+    "unlock.subtitle": (
+        "Each staff member signs in with their own account.",
+        "每位工作人员使用自己的账户登录。",
+    ),
+    "unlock.username": ("Username", "用户名"),
+    "unlock.password": ("Password", "密码"),
+    "unlock.submit": ("Sign in", "登录"),
+    "unlock.recovery": ("Use recovery code…", "使用恢复码…"),
+    "unlock.recovery.prompt": ("Enter the recovery code:", "请输入恢复码："),
+    "unlock.wait": (
+        "Please wait {seconds} s before the next attempt.",
+        "请等待 {seconds} 秒后再试。",
+    ),
+    "unlock.working": ("Checking…", "正在验证…"),
+    "unlock.missing": ("Enter your username and password.", "请输入用户名和密码。"),
+    "init.title": ("Set up this workstation", "设置此工作站"),
+    "init.subtitle": (
+        "No vault exists yet. Create one: the organisation that is the data controller and its "
+        "first administrator.",
+        "尚未创建数据库。请创建：作为数据控制者的组织及其首位管理员。",
+    ),
+    "init.org": ("Organisation name", "组织名称"),
+    "init.admin": ("Administrator username", "管理员用户名"),
+    "init.password": ("Password (at least 10 characters)", "密码（至少 10 个字符）"),
+    "init.password2": ("Repeat password", "再次输入密码"),
+    "init.submit": ("Create vault", "创建数据库"),
+    "init.mismatch": ("The two passwords differ.", "两次输入的密码不一致。"),
+    "init.short": ("The password needs at least 10 characters.", "密码至少需要 10 个字符。"),
+    "init.fill": ("Fill in every field.", "请填写所有字段。"),
+    "recovery.title": ("Recovery code — shown only once", "恢复码 — 仅显示一次"),
+    "recovery.body": (
+        "Write this code down or print it and keep it locked away. It opens the vault if every "
+        "password is lost. It will not be shown again.",
+        "请抄下或打印此恢复码并妥善锁存。所有密码丢失时可用它打开数据库。此码不会再次显示。",
+    ),
+    "recovery.print": ("Print recovery sheet…", "打印恢复码页…"),
+    "recovery.done": ("I have stored it safely", "我已妥善保存"),
+    "recovery.sheet": (
+        "ConsentDesk recovery code\n\nOrganisation: {org}\nCreated: {date}\n\n{code}\n\n"
+        "Keep this sheet locked away. Anyone holding it can open the vault.",
+        "ConsentDesk 恢复码\n\n组织：{org}\n创建日期：{date}\n\n{code}\n\n"
+        "请锁存此页。持有者可打开数据库。",
+    ),
+    # --- enrollment wizard ---------------------------------------------------------------------
+    "wiz.start": ("Start a new enrollment", "开始新的登记"),
+    "wiz.start.hint": (
+        "Enrollment needs the person's informed, written consent. They may refuse; refusing "
+        "has no consequence beyond the alternative offered.",
+        "登记需要本人知情的书面同意。本人可以拒绝；拒绝除采用替代方式外不会有任何后果。",
+    ),
+    "wiz.cancel": ("Cancel enrollment", "取消登记"),
+    "wiz.cancel.confirm": (
+        "Cancel this enrollment? Nothing will be stored.",
+        "取消此次登记？不会保存任何内容。",
+    ),
+    "wiz.step": ("Step {n} of {total}: {name}", "第 {n} 步，共 {total} 步：{name}"),
+    "wiz.details": ("Person", "个人信息"),
+    "wiz.disclosure": ("Information", "告知内容"),
+    "wiz.decision": ("Decision", "决定"),
+    "wiz.signature": ("Signature", "签名"),
+    "wiz.capture": ("Face capture", "人脸采集"),
+    "wiz.review": ("Review", "核对"),
+    "wiz.done": ("Done", "完成"),
+    "details.name": ("Full name", "姓名"),
+    "details.reference": (
+        "Reference (unit, staff number…) — optional",
+        "编号（单元、工号等）— 可选",
+    ),
+    "details.dob": ("Date of birth — optional", "出生日期 — 可选"),
+    "details.dob.unknown": ("Not given", "未提供"),
+    "details.language": ("Language the person reads", "本人阅读的语言"),
+    "details.purpose": ("Purpose", "目的"),
+    "details.no_purpose": (
+        "No purpose is set up yet. An administrator must add one in Settings.",
+        "尚未设置任何目的。管理员需在“设置”中添加。",
+    ),
+    "details.similar": (
+        "Already in the registry with a similar name: {names}. Check it is not the same person.",
+        "登记册中已有相似姓名：{names}。请确认不是同一人。",
+    ),
+    "details.need_name": ("Enter the person's name.", "请输入本人姓名。"),
+    "details.minor": (
+        "Under {age}: a parent or guardian must also sign.",
+        "未满 {age} 岁：需要父母或监护人一同签名。",
+    ),
+    "decision.consent": ("I consent", "我同意"),
+    "decision.refuse": ("I do not consent", "我不同意"),
+    "decision.question": (
+        "Do you consent to the use of your face for this purpose?",
+        "您是否同意为此目的使用您的面部信息？",
+    ),
+    "decision.alternative": ("If you do not consent: {alt}", "如您不同意：{alt}"),
+    "decision.free": (
+        "Either answer is fine. You can withdraw consent later, in person, at any time.",
+        "两种回答都可以。您之后可随时亲自前来撤回同意。",
+    ),
+    "sig.prompt.consent": (
+        "Please sign below to confirm your consent.",
+        "请在下方签名以确认您的同意。",
+    ),
+    "sig.prompt.refuse": (
+        "Please sign below to confirm you do not consent (optional).",
+        "请在下方签名以确认您不同意（可选）。",
+    ),
+    "sig.clear": ("Clear and sign again", "清除并重新签名"),
+    "sig.pad": ("Signature pad", "签名板"),
+    "sig.guardian": ("Parent or guardian", "父母或监护人"),
+    "sig.guardian.name": ("Guardian's full name", "监护人姓名"),
+    "sig.guardian.pad": ("Guardian's signature pad", "监护人签名板"),
+    "sig.need": ("A signature is needed to continue.", "需要签名才能继续。"),
+    "sig.need_guardian": (
+        "The guardian's name and signature are needed.",
+        "需要监护人的姓名和签名。",
+    ),
+    "sig.record_refusal": ("Record refusal", "记录拒绝"),
+    "cap.title": ("Look at the camera", "请看向摄像头"),
+    "cap.manual": ("Capture now (operator)", "立即采集（操作员）"),
+    "cap.manual.hint": (
+        "Manual capture is recorded as operator-attested: the liveness check is marked as not "
+        "passed.",
+        "手动采集将记录为操作员确认：活体检测标记为未通过。",
+    ),
+    "cap.photo": ("Use a photo file…", "使用照片文件…"),
+    "cap.progress": ("Captured {n} of {total}", "已采集 {n} / {total}"),
+    "cap.no_camera": (
+        "No camera is available (missing, busy or unplugged).",
+        "没有可用的摄像头（未连接、被占用或已拔出）。",
+    ),
+    "cap.starting": ("Starting the camera…", "正在启动摄像头…"),
+    "cap.no_face": (
+        "No face found in that photo. Choose another one.",
+        "照片中未找到人脸，请另选一张。",
+    ),
+    "cap.many_faces": (
+        "That photo shows more than one face. Choose a photo of the person alone.",
+        "照片中有多张人脸，请选择仅有本人的照片。",
+    ),
+    "cap.complete": ("Capture complete.", "采集完成。"),
+    "cap.preview": ("Camera preview", "摄像头预览"),
+    "cap.photo_filter": ("Images (*.jpg *.jpeg *.png *.bmp)", "图片 (*.jpg *.jpeg *.png *.bmp)"),
+    "hint.ok": ("Good — hold still", "很好 — 请保持不动"),
+    "hint.no_face": ("No face in view", "画面中没有人脸"),
+    "hint.many_faces": ("Only one person in view, please", "画面中只能有一个人"),
+    "hint.too_small": ("Come a little closer", "请靠近一点"),
+    "hint.too_large": ("Move back a little", "请后退一点"),
+    "hint.off_centre": ("Centre your face in the frame", "请将面部置于画面中央"),
+    "hint.too_dark": ("Too dark — more light, please", "太暗 — 请增加光线"),
+    "hint.too_bright": ("Too bright", "太亮"),
+    "hint.blurry": ("Image is blurry — hold still", "图像模糊 — 请保持不动"),
+    "hint.pose": ("Look straight at the camera", "请正视摄像头"),
+    "live.blink": ("Please blink", "请眨眼"),
+    "live.turn_left": ("Turn your head slightly to the left", "请将头稍微转向左侧"),
+    "live.turn_right": ("Turn your head slightly to the right", "请将头稍微转向右侧"),
+    "live.passed": ("Liveness check passed", "活体检测通过"),
+    "live.failed": ("Liveness check not passed", "活体检测未通过"),
+    "review.title": ("Check before saving", "保存前核对"),
+    "review.name": ("Name", "姓名"),
+    "review.reference": ("Reference", "编号"),
+    "review.purpose": ("Purpose", "目的"),
+    "review.decision": ("Decision", "决定"),
+    "review.language": ("Language", "语言"),
+    "review.templates": ("Face samples", "人脸样本"),
+    "review.liveness": ("Liveness", "活体检测"),
+    "review.guardian": ("Guardian", "监护人"),
+    "review.checking": ("Checking the registry for duplicates…", "正在检查登记册中的重复项…"),
+    "review.no_warnings": ("No duplicates or lookalikes found.", "未发现重复或相似人员。"),
+    "review.dup": (
+        "This face matches {name} already in the registry (distance {d:.2f}). It may be the "
+        "same person.",
+        "此人脸与登记册中的 {name} 匹配（距离 {d:.2f}），可能是同一人。",
+    ),
+    "review.look": (
+        "This face looks similar to {name} (distance {d:.2f}). Recognition may confuse them.",
+        "此人脸与 {name} 相似（距离 {d:.2f}），识别时可能混淆。",
+    ),
+    "review.ack": ("I have checked this warning", "我已核实此警告"),
+    "review.save.consent": ("Save consent", "保存同意书"),
+    "review.save.refusal": ("Save refusal", "保存拒绝记录"),
+    "review.need_ack": ("Acknowledge every warning first.", "请先确认所有警告。"),
+    "review.saving": ("Saving…", "正在保存…"),
+    "done.consent": (
+        "Consent recorded. Hand the person their copy.",
+        "已记录同意。请将副本交给本人。",
+    ),
+    "done.refusal": (
+        "Refusal recorded. Hand the person their copy.",
+        "已记录拒绝。请将副本交给本人。",
+    ),
+    "done.new": ("Next person", "下一位"),
+    "decision.granted": ("Consented", "已同意"),
+    "decision.refused": ("Refused", "已拒绝"),
+    # --- documents ------------------------------------------------------------------------------
+    "doc.save": ("Save a copy…", "另存副本…"),
+    "doc.print": ("Print…", "打印…"),
+    "doc.no_preview": (
+        "Preview is not available on this workstation. Save or print the document.",
+        "此工作站无法预览。请保存或打印文件。",
+    ),
+    "doc.rendering": ("Preparing the document…", "正在准备文件…"),
+    "doc.saved": ("Saved.", "已保存。"),
+    "doc.page": ("Page {n} of {total}", "第 {n} 页，共 {total} 页"),
+    "doc.open": ("Open document", "打开文件"),
+    "doc.filter": ("PDF documents (*.pdf)", "PDF 文件 (*.pdf)"),
+    "kind.consent_form": ("Consent form", "同意书"),
+    "kind.refusal_record": ("Refusal record", "拒绝记录"),
+    "kind.withdrawal_receipt": ("Withdrawal receipt", "撤回回执"),
+    "kind.erasure_certificate": ("Erasure certificate", "删除证明"),
+    "kind.access_report": ("Access report", "查阅报告"),
+    "kind.retention_notice": ("Retention notice", "保存期限通知"),
+    "kind.paper_scan": ("Paper scan", "纸质扫描件"),
+    # --- registry -------------------------------------------------------------------------------
+    "reg.search": ("Search by name or reference", "按姓名或编号搜索"),
+    "reg.status": ("Status", "状态"),
+    "reg.purpose": ("Purpose", "目的"),
+    "reg.any": ("Any", "全部"),
+    "reg.count": ("{shown} of {total} people", "{shown} / {total} 人"),
+    "reg.col.name": ("Name", "姓名"),
+    "reg.col.reference": ("Reference", "编号"),
+    "reg.col.status": ("Status", "状态"),
+    "reg.col.last": ("Last visit", "最近到访"),
+    "reg.col.language": ("Language", "语言"),
+    "reg.open": ("Open person", "打开个人记录"),
+    "reg.table": ("People in the registry", "登记册人员"),
+    "status.active": ("Active", "有效"),
+    "status.withdrawn": ("Withdrawn", "已撤回"),
+    "status.expired": ("Expired", "已过期"),
+    "status.refused": ("Refused", "已拒绝"),
+    "person.title": ("Person record", "个人记录"),
+    "person.consents": ("Consents", "同意记录"),
+    "person.documents": ("Documents", "文件"),
+    "person.audit": ("Audit trail", "审计记录"),
+    "person.col.purpose": ("Purpose", "目的"),
+    "person.col.decision": ("Decision", "决定"),
+    "person.col.status": ("Status", "状态"),
+    "person.col.signed": ("Signed", "签署时间"),
+    "person.col.expires": ("Expires", "到期"),
+    "person.col.kind": ("Document", "文件"),
+    "person.col.created": ("Created", "创建时间"),
+    "person.col.at": ("When", "时间"),
+    "person.col.actor": ("Staff", "工作人员"),
+    "person.col.action": ("Action", "操作"),
+    "person.reprint": ("Show / print document", "显示 / 打印文件"),
+    # --- withdrawal -----------------------------------------------------------------------------
+    "wd.title": ("Withdraw consent", "撤回同意"),
+    "wd.intro": (
+        "Find the person the way they prefer: by name or reference, or by their face.",
+        "按本人意愿查找：按姓名或编号，或通过面部识别。",
+    ),
+    "wd.by_name": ("Find by name or reference", "按姓名或编号查找"),
+    "wd.by_face": ("Find by face", "通过面部查找"),
+    "wd.face.photo": ("Identify from a photo file…", "从照片文件识别…"),
+    "wd.face.capture": ("Identify from camera", "通过摄像头识别"),
+    "wd.face.none": ("No enrolled person matches this face.", "没有已登记人员与此人脸匹配。"),
+    "wd.results": ("Matching people", "匹配的人员"),
+    "wd.selected": ("Selected: {name} {ref}", "已选择：{name} {ref}"),
+    "wd.reason": ("Reason (optional, the person's own words)", "原因（可选，本人原话）"),
+    "wd.withdraw": ("Withdraw consent and delete face data", "撤回同意并删除面部数据"),
+    "wd.confirm": (
+        "Withdraw every active consent of {name} and delete their face templates now?",
+        "立即撤回 {name} 的所有有效同意并删除其面部模板？",
+    ),
+    "wd.done": (
+        "Consent withdrawn; {n} face templates deleted. Hand over the receipt.",
+        "已撤回同意；已删除 {n} 个面部模板。请交付回执。",
+    ),
+    "wd.erase": ("Erase all data (administrator)…", "删除全部数据（管理员）…"),
+    "wd.erase.title": ("Erase everything about this person", "删除此人的全部数据"),
+    "wd.erase.body": (
+        "This destroys the person's record, consents, documents and face data. It cannot be "
+        "undone. Type ERASE to confirm.",
+        "此操作将销毁此人的记录、同意书、文件和面部数据，且无法撤销。输入 ERASE 以确认。",
+    ),
+    "wd.erase.word": ("ERASE", "ERASE"),
+    "wd.erase.done": ("Erased. Hand over the erasure certificate.", "已删除。请交付删除证明。"),
+    "wd.nothing": ("Select a person first.", "请先选择人员。"),
+    "wd.no_active": ("This person has no active consent.", "此人没有有效的同意。"),
+    # --- settings -------------------------------------------------------------------------------
+    "set.org": ("Organisation", "组织"),
+    "set.org.name": ("Name", "名称"),
+    "set.purposes": ("Purposes", "目的"),
+    "set.purpose.add": ("Add purpose…", "添加目的…"),
+    "set.purpose.edit": ("Edit purpose…", "编辑目的…"),
+    "set.purpose.title": ("Title", "标题"),
+    "set.purpose.controller": ("Data controller", "数据控制者"),
+    "set.purpose.contact": ("Contact", "联系方式"),
+    "set.purpose.retention": ("Retention (days)", "保存期限（天）"),
+    "set.purpose.alternative": ("Alternative if refused", "拒绝时的替代方式"),
+    "set.purpose.description": ("Description", "说明"),
+    "set.purpose.recipients": ("Recipients", "接收方"),
+    "set.purpose.regulator": ("Regulator", "监管机构"),
+    "set.purpose.keep_photos": ("Keep photos (not only templates)", "保留照片（不仅模板）"),
+    "set.purpose.version": ("v{v}", "第 {v} 版"),
+    "set.camera": ("Camera", "摄像头"),
+    "set.camera.index": ("Camera number", "摄像头编号"),
+    "set.camera.preview": ("Preview", "预览"),
+    "set.camera.stop": ("Stop preview", "停止预览"),
+    "set.thresholds": ("Recognition", "识别"),
+    "set.match": ("Match threshold", "匹配阈值"),
+    "set.lookalike": ("Lookalike margin", "相似度余量"),
+    "set.autolock": ("Auto-lock after (minutes)", "自动锁定（分钟）"),
+    "set.apply": ("Apply", "应用"),
+    "set.staff": ("Staff accounts", "员工账户"),
+    "set.staff.add": ("Add account…", "添加账户…"),
+    "set.staff.remove": ("Remove account", "删除账户"),
+    "set.staff.password": ("Change password…", "修改密码…"),
+    "set.staff.role": ("Role", "角色"),
+    "set.maintenance": ("Maintenance", "维护"),
+    "set.backup": ("Back up the vault…", "备份数据库…"),
+    "set.verify": ("Verify audit log", "验证审计日志"),
+    "set.purge": ("Purge expired consents", "清除过期同意"),
+    "set.notice": ("Export retention notice…", "导出保存期限通知…"),
+    "set.verify.ok": ("Audit log intact: {n} entries.", "审计日志完整：{n} 条。"),
+    "set.verify.bad": ("Audit log problems: {problems}", "审计日志有问题：{problems}"),
+    "set.purge.done": (
+        "{c} consents expired, {p} people erased, {t} templates deleted.",
+        "{c} 份同意已过期，{p} 人已删除，{t} 个模板已删除。",
+    ),
+    "set.backup.done": ("Backup written.", "备份已写入。"),
+    "set.saved": ("Saved.", "已保存。"),
+    "set.stats": (
+        "{people} people · {active} active consents · {templates} templates · {staff} staff",
+        "{people} 人 · {active} 份有效同意 · {templates} 个模板 · {staff} 名员工",
+    ),
+    "set.admin_only": ("Only administrators can change settings.", "只有管理员可以修改设置。"),
+    "lang.en": ("English", "英语 English"),
+    "lang.zh": ("Simplified Chinese 简体中文", "简体中文"),
+}
+
+
+class I18n(QObject):
+    """The operator's current language and the bindings that follow it."""
+
+    changed = Signal(str)
+
+    def __init__(self, language: Language = "en", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._language: Language = language
+        self._bindings: list[tuple[Callable[[str], Any], str, dict[str, Any]]] = []
+
+    @property
+    def language(self) -> Language:
+        return self._language
+
+    def set_language(self, language: Language) -> None:
+        if language == self._language:
+            return
+        self._language = language
+        alive = []
+        for setter, key, kwargs in self._bindings:
+            try:
+                setter(self.tr(key, **kwargs))
+            except RuntimeError:  # the widget behind the setter was deleted
+                continue
+            alive.append((setter, key, kwargs))
+        self._bindings = alive
+        self.changed.emit(language)
+
+    def tr(self, key: str, **kwargs: Any) -> str:
+        """``key`` in the operator's language, formatted with ``kwargs``."""
+        return self.text(key, self._language, **kwargs)
+
+    @staticmethod
+    def text(key: str, language: Language, **kwargs: Any) -> str:
+        """``key`` in a given language (the enrollee's, say). Unknown keys show as themselves so a
+        missing entry is visible, never a crash."""
+        pair = STRINGS.get(key)
+        if pair is None:
+            return key
+        template = pair[1] if language == "zh" else pair[0]
+        return template.format(**kwargs) if kwargs else template
+
+    def bind(self, setter: Callable[[str], Any], key: str, **kwargs: Any) -> None:
+        """Call ``setter`` with the translation now and after every language switch."""
+        setter(self.tr(key, **kwargs))
+        self._bindings.append((setter, key, kwargs))

@@ -1,0 +1,262 @@
+"""Sign-in, first-start initialisation and the one-time recovery code.
+
+Why key derivation runs in the background: unlocking costs an Argon2id derivation (about half a
+second, more on old hardware); on the GUI thread it would freeze the window and look like a
+hang. While it runs the form is disabled, so a double click cannot queue two attempts.
+
+The screen shows nothing personal: only the organisation name after the first unlock is never
+cached here, so a locked workstation reveals nothing but the login form.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.dialogs import Prompts, error_text
+from ui.i18n import I18n
+from ui.theme import set_role
+from ui.worker import Runner
+
+MIN_PASSWORD = 10
+
+
+def _centered(inner: QWidget) -> QWidget:
+    outer = QWidget()
+    lay = QVBoxLayout(outer)
+    lay.addStretch(1)
+    lay.addWidget(inner, 0, Qt.AlignmentFlag.AlignHCenter)
+    lay.addStretch(2)
+    return outer
+
+
+class UnlockScreen(QWidget):
+    """Emits :attr:`unlocked` with the open Desk."""
+
+    unlocked = Signal(object)
+
+    def __init__(self, home: Path, desk_cls: Any, i18n: I18n, runner: Runner, prompts: Prompts,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.home = home
+        self.desk_cls = desk_cls
+        self.i18n = i18n
+        self.runner = runner
+        self.prompts = prompts
+        self._wait_until = 0.0
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(250)
+        self._countdown.timeout.connect(self._tick)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(_centered(self._build_login()))
+        self.stack.addWidget(_centered(self._build_init()))
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.stack)
+        self.refresh()
+
+    # -- building ------------------------------------------------------------------------------
+    def _build_login(self) -> QWidget:
+        box = QWidget()
+        box.setMinimumWidth(460)
+        lay = QVBoxLayout(box)
+        title = QLabel()
+        set_role(title, "title")
+        self.i18n.bind(title.setText, "unlock.title")
+        sub = QLabel()
+        sub.setWordWrap(True)
+        set_role(sub, "hint")
+        self.i18n.bind(sub.setText, "unlock.subtitle")
+        form = QFormLayout()
+        self.username = QLineEdit()
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        user_label, pass_label = QLabel(), QLabel()
+        self.i18n.bind(user_label.setText, "unlock.username")
+        self.i18n.bind(pass_label.setText, "unlock.password")
+        self.i18n.bind(self.username.setAccessibleName, "unlock.username")
+        self.i18n.bind(self.password.setAccessibleName, "unlock.password")
+        user_label.setBuddy(self.username)
+        pass_label.setBuddy(self.password)
+        form.addRow(user_label, self.username)
+        form.addRow(pass_label, self.password)
+        self.login_button = QPushButton()
+        set_role(self.login_button, "primary")
+        self.login_button.setDefault(True)
+        self.i18n.bind(self.login_button.setText, "unlock.submit")
+        self.login_button.clicked.connect(self.submit_login)
+        self.password.returnPressed.connect(self.submit_login)
+        self.username.returnPressed.connect(self.password.setFocus)
+        self.recovery_button = QPushButton()
+        self.recovery_button.setFlat(True)
+        self.i18n.bind(self.recovery_button.setText, "unlock.recovery")
+        self.recovery_button.clicked.connect(self.submit_recovery)
+        self.login_message = QLabel()
+        self.login_message.setWordWrap(True)
+        set_role(self.login_message, "error")
+        self.login_message.setAccessibleName("status")
+        for w in (title, sub):
+            lay.addWidget(w)
+        lay.addLayout(form)
+        lay.addWidget(self.login_button)
+        lay.addWidget(self.login_message)
+        lay.addWidget(self.recovery_button, 0, Qt.AlignmentFlag.AlignLeft)
+        return box
+
+    def _build_init(self) -> QWidget:
+        box = QWidget()
+        box.setMinimumWidth(560)
+        lay = QVBoxLayout(box)
+        title = QLabel()
+        set_role(title, "title")
+        self.i18n.bind(title.setText, "init.title")
+        sub = QLabel()
+        sub.setWordWrap(True)
+        set_role(sub, "hint")
+        self.i18n.bind(sub.setText, "init.subtitle")
+        form = QFormLayout()
+        self.org = QLineEdit()
+        self.admin = QLineEdit()
+        self.admin.setText("admin")
+        self.init_pw = QLineEdit()
+        self.init_pw2 = QLineEdit()
+        for w in (self.init_pw, self.init_pw2):
+            w.setEchoMode(QLineEdit.EchoMode.Password)
+        for key, widget in (("init.org", self.org), ("init.admin", self.admin),
+                            ("init.password", self.init_pw), ("init.password2", self.init_pw2)):
+            label = QLabel()
+            label.setWordWrap(True)
+            self.i18n.bind(label.setText, key)
+            self.i18n.bind(widget.setAccessibleName, key)
+            label.setBuddy(widget)
+            form.addRow(label, widget)
+        self.init_button = QPushButton()
+        set_role(self.init_button, "primary")
+        self.i18n.bind(self.init_button.setText, "init.submit")
+        self.init_button.clicked.connect(self.submit_init)
+        self.init_pw2.returnPressed.connect(self.submit_init)
+        self.init_message = QLabel()
+        self.init_message.setWordWrap(True)
+        set_role(self.init_message, "error")
+        for w in (title, sub):
+            lay.addWidget(w)
+        lay.addLayout(form)
+        lay.addWidget(self.init_button)
+        lay.addWidget(self.init_message)
+        return box
+
+    # -- state ---------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Show init on first start, sign-in otherwise; clear every field."""
+        for w in (self.password, self.init_pw, self.init_pw2):
+            w.clear()
+        self.login_message.clear()
+        self.init_message.clear()
+        first_start = not self.desk_cls.exists(self.home)
+        self.stack.setCurrentIndex(1 if first_start else 0)
+        (self.org if first_start else self.username).setFocus()
+
+    def _set_busy(self, busy: bool) -> None:
+        for w in (self.username, self.password, self.login_button, self.recovery_button,
+                  self.org, self.admin, self.init_pw, self.init_pw2, self.init_button):
+            w.setEnabled(not busy)
+        if not busy and self._wait_until:
+            self._tick()
+
+    def _tick(self) -> None:
+        import time
+
+        remaining = self._wait_until - time.monotonic()
+        if remaining <= 0:
+            self._wait_until = 0.0
+            self._countdown.stop()
+            self.login_button.setEnabled(True)
+            self.recovery_button.setEnabled(True)
+            return
+        self.login_button.setEnabled(False)
+        self.recovery_button.setEnabled(False)
+        self.login_message.setText(
+            self._last_error + "\n" + self.i18n.tr("unlock.wait", seconds=int(remaining) + 1)
+        )
+
+    def _failed(self, exc: BaseException) -> None:
+        import time
+
+        self._set_busy(False)
+        self.password.clear()
+        self.password.setFocus()
+        self._last_error = error_text(exc, self.i18n)
+        self.login_message.setText(self._last_error)
+        retry_after = float(getattr(exc, "retry_after", 0.0) or 0.0)
+        if retry_after > 0:
+            self._wait_until = time.monotonic() + retry_after
+            self._countdown.start()
+            self._tick()
+
+    # -- actions -------------------------------------------------------------------------------
+    def submit_login(self) -> None:
+        if not self.login_button.isEnabled():
+            return
+        username, password = self.username.text().strip(), self.password.text()
+        if not username or not password:
+            self.login_message.setText(self.i18n.tr("unlock.missing"))
+            return
+        self._set_busy(True)
+        self.login_message.setText(self.i18n.tr("unlock.working"))
+        self.runner.submit(self.desk_cls.unlock, self.home, username, password,
+                           on_done=self._opened, on_error=self._failed)
+
+    def submit_recovery(self) -> None:
+        code = self.prompts.text(self, self.i18n.tr("unlock.recovery"),
+                                 self.i18n.tr("unlock.recovery.prompt"), secret=True)
+        if not code:
+            return
+        self._set_busy(True)
+        self.runner.submit(self.desk_cls.unlock_with_recovery, self.home, code.strip(),
+                           on_done=self._opened, on_error=self._failed)
+
+    def submit_init(self) -> None:
+        org, admin = self.org.text().strip(), self.admin.text().strip()
+        pw, pw2 = self.init_pw.text(), self.init_pw2.text()
+        if not org or not admin or not pw:
+            self.init_message.setText(self.i18n.tr("init.fill"))
+            return
+        if pw != pw2:
+            self.init_message.setText(self.i18n.tr("init.mismatch"))
+            return
+        if len(pw) < MIN_PASSWORD:
+            self.init_message.setText(self.i18n.tr("init.short"))
+            return
+        self._set_busy(True)
+
+        def failed(exc: BaseException) -> None:
+            self._set_busy(False)
+            self.init_message.setText(error_text(exc, self.i18n))
+
+        def created(result: tuple[Any, str]) -> None:
+            desk, code = result
+            self._set_busy(False)
+            self.init_pw.clear()
+            self.init_pw2.clear()
+            self.prompts.recovery_code(self, code, org)
+            self._opened(desk)
+
+        self.runner.submit(self.desk_cls.initialise, self.home, org, admin, pw,
+                           on_done=created, on_error=failed)
+
+    def _opened(self, desk: Any) -> None:
+        self._set_busy(False)
+        self.password.clear()
+        self.login_message.clear()
+        self.unlocked.emit(desk)

@@ -1,0 +1,118 @@
+"""The one background helper: run a function off the GUI thread and get its result by signal.
+
+Why one helper: every slow call (unlock's key derivation, enrollment, backup, purge, PDF
+rendering, face embedding) has the same needs: never freeze the window, report progress, turn an
+exception into a message, and never let worker code touch a widget. Callbacks are connected to
+signals of a QObject that lives in the GUI thread, so they always run there.
+
+A task function may accept a ``progress`` keyword argument; it is then given a callable
+``progress(done, total)`` that is safe to call from the worker thread.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+
+class _Signals(QObject):
+    done = Signal(object)
+    failed = Signal(object)
+    progress = Signal(int, int)
+
+
+class _Task(QRunnable):
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]):
+        super().__init__()
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.signals = _Signals()
+        self.setAutoDelete(False)  # the Runner keeps it until the result is delivered
+
+    @Slot()
+    def run(self) -> None:
+        kwargs = dict(self.kwargs)
+        if _accepts_progress(self.fn):
+            emit = self.signals.progress.emit
+            kwargs["progress"] = lambda done, total: emit(int(done), int(total))
+        try:
+            result = self.fn(*self.args, **kwargs)
+        except BaseException as exc:  # handed to the GUI thread; never swallowed silently
+            if not _is_expected(exc):
+                # Type and stack only: the message may contain personal data.
+                log.error("background task failed: %s\n%s", type(exc).__name__,
+                          "".join(traceback.format_tb(exc.__traceback__)))
+            self.signals.failed.emit(exc)
+            return
+        self.signals.done.emit(result)
+
+
+def _accepts_progress(fn: Callable[..., Any]) -> bool:
+    try:
+        return "progress" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_expected(exc: BaseException) -> bool:
+    from app.errors import ConsentDeskError
+
+    return isinstance(exc, ConsentDeskError)
+
+
+class Runner(QObject):
+    """Starts tasks on a thread pool and keeps them alive until their result arrives."""
+
+    busy_changed = Signal(bool)
+
+    def __init__(self, pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = pool or QThreadPool.globalInstance()
+        self._tasks: set[_Task] = set()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks)
+
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Run ``fn(*args, **kwargs)`` in the pool; callbacks run in the GUI thread."""
+        task = _Task(fn, args, kwargs)
+        was_busy = self.busy
+        self._tasks.add(task)
+
+        def finish(_: object = None) -> None:
+            self._tasks.discard(task)
+            if not self.busy:
+                self.busy_changed.emit(False)
+
+        if on_done is not None:
+            task.signals.done.connect(on_done)
+        if on_error is not None:
+            task.signals.failed.connect(on_error)
+        if on_progress is not None:
+            task.signals.progress.connect(on_progress)
+        task.signals.done.connect(finish)
+        task.signals.failed.connect(finish)
+        if not was_busy:
+            self.busy_changed.emit(True)
+        self.pool.start(task)
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Block until every task has finished (used at shutdown and by tests)."""
+        return self.pool.waitForDone(msecs)
