@@ -261,6 +261,8 @@ class ErasureResult:
     counts_before: Mapping[str, int]
     counts_after: Mapping[str, int]
     certificate: DocumentInfo | None = None
+    # The certificate is handed to the person, not kept: keeping it would keep their name.
+    certificate_pdf: bytes | None = None
 
 
 @dataclass(frozen=True)

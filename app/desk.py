@@ -1,0 +1,1457 @@
+"""``Desk``: the one service object through which the UI and the CLI use the workstation.
+
+Think of Anki's ``Collection``: the UI holds one ``Desk`` and calls its verbs (``enroll``,
+``refuse``, ``withdraw``, ``erase``, ``identify`` ...). Every verb checks the signed-in staff
+member's role, changes the database in one transaction together with its audit entry, and returns
+frozen dataclasses. No verb hands out a live database row or the key.
+
+Thread safety: the UI runs long verbs on a worker thread, so every verb holds one re-entrant lock
+around its use of the connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from app.audit import AuditLog
+from app.backoff import LoginBackoff
+from app.db import checkpoint, transaction
+from app.disclosure import render_disclosure
+from app.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    VaultError,
+)
+from app.keyslots import KdfParams
+from app.models import (
+    AuditEvent,
+    AuditVerification,
+    Consent,
+    ConsentStatus,
+    Decision,
+    Disclosure,
+    DocumentInfo,
+    DocumentKind,
+    EnrollmentResult,
+    EnrollmentWarning,
+    ErasureResult,
+    Guardian,
+    Language,
+    LivenessResult,
+    Match,
+    Organisation,
+    Person,
+    Purpose,
+    PurgeResult,
+    Role,
+    Signature,
+    StaffAccount,
+    Stats,
+    WithdrawalResult,
+)
+from app.paths import VaultPaths
+from app.vault import Vault
+
+T = TypeVar("T")
+Embedding = npt.NDArray[np.float32]
+EMBEDDING_DIM = 128
+MAX_TEXT = 2000
+
+DEFAULT_SETTINGS: dict[str, str] = {
+    "match_threshold": "0.6",
+    "lookalike_margin": "0.05",
+    "autolock_minutes": "5",
+    "camera_index": "0",
+    "guardian_age": "14",
+    # At most three years after the last interaction, whatever the purpose says.
+    "max_inactivity_days": "1095",
+}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds") if value else None
+
+
+def _dt(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _new_id(prefix: str) -> str:
+    """Random IDs (not derived from anything about the person), so an ID alone identifies no one
+    and the audit log can keep it after erasure."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+def fold(text: str) -> str:
+    """Search key: NFKC, case-folded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def clean_text(value: str | None, what: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
+    """Validate free text from staff or enrollees without changing it (quotes, CJK, RTL stay)."""
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(f"The {what} is required.")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"The {what} must be text.")
+    if "\x00" in value:
+        raise InvalidInput(f"The {what} contains a NUL character, which cannot be stored.")
+    if len(value) > limit:
+        raise InvalidInput(f"The {what} is too long (at most {limit} characters).")
+    if required and not value.strip():
+        raise InvalidInput(f"The {what} is required.")
+    return value
+
+
+@dataclass(frozen=True)
+class PersonDetails:
+    name: str
+    reference: str | None = None
+    date_of_birth: dt.date | None = None
+    language: Language = "en"
+
+
+@dataclass(frozen=True)
+class EnrollmentRequest:
+    """Everything the enrollment wizard gathered. ``disclosure_sha256`` is the hash of the text the
+    person was shown; the vault re-renders the disclosure and refuses if it differs."""
+
+    person: PersonDetails
+    purpose_id: int
+    disclosure_sha256: str
+    signature: Signature
+    embeddings: Sequence[Sequence[float]] = ()
+    liveness: LivenessResult | None = None
+    guardian: Guardian | None = None
+    photo_jpeg: bytes | None = None
+    photo_consent: bool = False
+    existing_person_id: str | None = None
+    acknowledged_warnings: bool = False
+    paper_signed_on: dt.date | None = None
+    paper_scan: bytes | None = None
+    paper_scan_name: str | None = None
+
+
+@dataclass(frozen=True)
+class RefusalRequest:
+    person: PersonDetails
+    purpose_id: int
+    disclosure_sha256: str
+    alternative: str
+    signature: Signature | None = None
+    guardian: Guardian | None = None
+    existing_person_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    person: Person
+    status: ConsentStatus | Literal["none"]
+    purposes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    items: tuple[PersonSummary, ...]
+    total: int
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class IdentifyResult:
+    decision: Literal["match", "no_match", "no_face", "several_faces", "error"]
+    candidates: tuple[Match, ...] = ()
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class PersonExport:
+    """Data-subject access: everything held about one person (template values excluded)."""
+
+    person: Person
+    consents: tuple[Consent, ...]
+    documents: tuple[DocumentInfo, ...]
+    audit: tuple[AuditEvent, ...]
+    templates: int
+    photos: int
+
+
+@dataclass(frozen=True)
+class DeskOptions:
+    """Injected knobs (tests use a cheaper KDF and a fixed clock)."""
+
+    kdf: KdfParams = field(default_factory=KdfParams)
+    clock: Callable[[], dt.datetime] = _now
+    auto_purge: bool = True
+
+
+class Desk:
+    """An unlocked workstation, signed in as one staff member."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        user: StaffAccount,
+        options: DeskOptions | None = None,
+        face_engine: Any = None,
+        documents: Any = None,
+    ) -> None:
+        self._vault = vault
+        self._conn = vault.conn
+        self._lock = threading.RLock()
+        self.options = options or DeskOptions()
+        self.user = user
+        self._face_engine = face_engine
+        self._documents = documents
+        self._gallery: Any = None
+        audit_key = self._meta("audit_key")
+        if audit_key is None:
+            raise VaultError("The vault has no audit key; it was not created by ConsentDesk.")
+        self._audit = AuditLog(self._conn, bytes(audit_key))
+
+    # ================================================================== lifecycle
+    @staticmethod
+    def exists(home: Path) -> bool:
+        return Vault.exists(VaultPaths(Path(home)))
+
+    @classmethod
+    def initialise(
+        cls,
+        home: Path,
+        org_name: str,
+        admin_username: str,
+        password: str,
+        *,
+        timezone: str = "UTC",
+        options: DeskOptions | None = None,
+    ) -> tuple[Desk, str]:
+        """Create a vault with its first admin; returns the open desk and the recovery code."""
+        from app.pdfsign import create_workstation_identity
+
+        options = options or DeskOptions()
+        org_name = clean_text(org_name, "organisation name", required=True, limit=200) or ""
+        _check_username(admin_username)
+        _check_password(password)
+        vault, recovery = Vault.create(VaultPaths(Path(home)), admin_username, password, options.kdf)
+        now = options.clock()
+        key_pem, cert_pem = create_workstation_identity(org_name)
+        with transaction(vault.conn) as conn:
+            for key, value in (
+                ("org_name", org_name.encode()),
+                ("timezone", timezone.encode()),
+                ("audit_key", secrets.token_bytes(32)),
+                ("signing_key", key_pem),
+                ("signing_cert", cert_pem),
+                ("created_at", _iso(now).encode()),  # type: ignore[union-attr]
+            ):
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+            conn.execute(
+                "INSERT INTO staff (username, role, created_at, last_login_at) VALUES (?,?,?,?)",
+                (admin_username, "admin", _iso(now), _iso(now)),
+            )
+        user = StaffAccount(1, admin_username, "admin", now, now)
+        desk = cls(vault, user, options)
+        with desk._write() as conn:
+            desk._audit.append(admin_username, "vault.init", details={"schema": 1}, at=now)
+        return desk, recovery
+
+    @classmethod
+    def unlock(
+        cls, home: Path, username: str, password: str, *, options: DeskOptions | None = None
+    ) -> Desk:
+        """Sign in with a staff password. Wrong passwords back off exponentially."""
+        options = options or DeskOptions()
+        paths = VaultPaths(Path(home))
+        backoff = LoginBackoff(paths.login_state)
+        vault = Vault.unlock_password(paths, username, password, backoff)
+        return cls._signed_in(vault, username, backoff, options, "login.password")
+
+    @classmethod
+    def unlock_with_recovery(
+        cls, home: Path, code: str, *, options: DeskOptions | None = None
+    ) -> Desk:
+        """Sign in with the recovery code, as the first admin (the code belongs to the vault)."""
+        options = options or DeskOptions()
+        paths = VaultPaths(Path(home))
+        backoff = LoginBackoff(paths.login_state)
+        vault = Vault.unlock_recovery(paths, code, backoff)
+        row = vault.conn.execute(
+            "SELECT username FROM staff WHERE role = 'admin' ORDER BY id LIMIT 1"
+        ).fetchone()
+        if row is None:
+            vault.close()
+            raise VaultError("The vault has no admin account.")
+        return cls._signed_in(vault, row[0], backoff, options, "login.recovery")
+
+    @classmethod
+    def _signed_in(
+        cls, vault: Vault, username: str, backoff: LoginBackoff, options: DeskOptions, action: str
+    ) -> Desk:
+        row = vault.conn.execute(
+            "SELECT id, username, role, created_at, last_login_at FROM staff WHERE username = ?",
+            (username,),
+        ).fetchone()
+        if row is None:
+            # A slot without an account: the account was removed but its slot survived a crash.
+            vault.remove_slot(username)
+            vault.close()
+            raise VaultError("This account has been removed.")
+        user = StaffAccount(row[0], row[1], row[2], _dt(row[3]) or options.clock(), _dt(row[4]))
+        desk = cls(vault, user, options)
+        failures = backoff.record_success()
+        now = options.clock()
+        with desk._write() as conn:
+            for failure in failures:
+                desk._audit.append(
+                    "?",
+                    "login.failed",
+                    details={"method": failure.kind},
+                    at=dt.datetime.fromtimestamp(failure.at, dt.UTC),
+                )
+            conn.execute("UPDATE staff SET last_login_at = ? WHERE id = ?", (_iso(now), user.id))
+            desk._audit.append(user.username, action, at=now)
+        if options.auto_purge:
+            desk.purge_expired()
+        return desk
+
+    def lock(self) -> None:
+        """Close the vault and forget the key; the object is unusable afterwards."""
+        with self._lock:
+            if self._gallery is not None:
+                self._gallery = None
+            self._vault.close()
+
+    close = lock
+
+    @property
+    def locked(self) -> bool:
+        return not self._vault._key
+
+    @property
+    def home(self) -> Path:
+        return self._vault.paths.home
+
+    @property
+    def organisation(self) -> Organisation:
+        name = self._meta("org_name")
+        tz = self._meta("timezone")
+        return Organisation(
+            name=bytes(name).decode() if name else "", timezone=bytes(tz).decode() if tz else "UTC"
+        )
+
+    # ================================================================== internals
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        with self._lock:
+            if self.locked:
+                raise VaultError("The vault is locked.")
+            with transaction(self._conn) as conn:
+                yield conn
+
+    def _read(self, fn: Callable[[Any], T]) -> T:
+        with self._lock:
+            if self.locked:
+                raise VaultError("The vault is locked.")
+            return fn(self._conn)
+
+    def _meta(self, key: str) -> bytes | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def _require_admin(self) -> None:
+        if self.user.role != "admin":
+            raise PermissionDenied("Only an admin can do this.")
+
+    def _now(self) -> dt.datetime:
+        return self.options.clock()
+
+    # ================================================================== settings
+    def get_setting(self, key: str) -> str:
+        if key not in DEFAULT_SETTINGS:
+            raise InvalidInput(f"Unknown setting: {key}")
+        row = self._read(
+            lambda c: c.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        )
+        return str(row[0]) if row else DEFAULT_SETTINGS[key]
+
+    def get_float(self, key: str) -> float:
+        return float(self.get_setting(key))
+
+    def settings(self) -> dict[str, str]:
+        return {k: self.get_setting(k) for k in DEFAULT_SETTINGS}
+
+    def set_setting(self, key: str, value: str | float | int) -> None:
+        self._require_admin()
+        if key not in DEFAULT_SETTINGS:
+            raise InvalidInput(f"Unknown setting: {key}")
+        text = str(value)
+        try:
+            number = float(text)
+        except ValueError:
+            raise InvalidInput(f"The setting {key} must be a number.") from None
+        limits = {"match_threshold": (0.2, 1.0), "lookalike_margin": (0.0, 0.5)}
+        lo, hi = limits.get(key, (0.0, 1e6))
+        if not lo <= number <= hi:
+            raise InvalidInput(f"The setting {key} must be between {lo} and {hi}.")
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, text),
+            )
+            self._audit.append(self.user.username, "settings.set", details={key: text})
+
+    # ================================================================== staff accounts
+    def list_users(self) -> list[StaffAccount]:
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT id, username, role, created_at, last_login_at FROM staff ORDER BY username"
+            ).fetchall()
+        )
+        return [StaffAccount(r[0], r[1], r[2], _dt(r[3]) or self._now(), _dt(r[4])) for r in rows]
+
+    def add_user(self, username: str, password: str, role: Role = "operator") -> StaffAccount:
+        self._require_admin()
+        _check_username(username)
+        _check_password(password)
+        if role not in ("admin", "operator"):
+            raise InvalidInput("The role must be admin or operator.")
+        now = self._now()
+        with self._lock:
+            exists = self._conn.execute(
+                "SELECT 1 FROM staff WHERE username = ?", (username,)
+            ).fetchone()
+            if exists:
+                raise InvalidInput("That user name is already taken.")
+            with self._write() as conn:
+                cur = conn.execute(
+                    "INSERT INTO staff (username, role, created_at) VALUES (?,?,?)",
+                    (username, role, _iso(now)),
+                )
+                self._audit.append(self.user.username, "staff.add", details={"user": username, "role": role})
+                # Slot after the row, inside the transaction: if writing the slot fails the
+                # account is rolled back too.
+                self._vault.set_password(username, password)
+            return StaffAccount(int(cur.lastrowid), username, role, now, None)
+
+    def remove_user(self, username: str) -> None:
+        self._require_admin()
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT id, role FROM staff WHERE username = ?", (username,)
+            ).fetchone()
+            if row is None:
+                raise NotFound("No such staff account.")
+            if row[0] == self.user.id:
+                raise InvalidInput("You cannot remove your own account while signed in.")
+            admins = self._conn.execute("SELECT count(*) FROM staff WHERE role = 'admin'").fetchone()[0]
+            if row[1] == "admin" and admins <= 1:
+                raise InvalidInput("The last admin account cannot be removed.")
+            with self._write() as conn:
+                conn.execute("DELETE FROM staff WHERE id = ?", (row[0],))
+                self._audit.append(self.user.username, "staff.remove", details={"user": username})
+            self._vault.remove_slot(username)
+
+    def change_password(self, username: str, new_password: str) -> None:
+        """Users change their own password; admins may reset anyone's."""
+        if username.casefold() != self.user.username.casefold():
+            self._require_admin()
+        _check_password(new_password)
+        with self._lock:
+            row = self._conn.execute("SELECT id FROM staff WHERE username = ?", (username,)).fetchone()
+            if row is None:
+                raise NotFound("No such staff account.")
+            self._vault.set_password(username, new_password)
+            with self._write():
+                self._audit.append(self.user.username, "staff.password", details={"user": username})
+
+    def new_recovery_code(self) -> str:
+        self._require_admin()
+        with self._lock:
+            code = self._vault.new_recovery_code()
+            with self._write():
+                self._audit.append(self.user.username, "vault.recovery_code")
+            return code
+
+    def rekey(self) -> None:
+        self._require_admin()
+        with self._lock:
+            self._vault.rekey()
+            with self._write():
+                self._audit.append(self.user.username, "vault.rekey")
+
+    # ================================================================== purposes
+    _PURPOSE_FIELDS = (
+        "title",
+        "controller",
+        "contact",
+        "description",
+        "recipients",
+        "regulator",
+        "retention_days",
+        "alternative",
+        "keep_photos",
+    )
+
+    def add_purpose(
+        self,
+        *,
+        title: str,
+        controller: str,
+        contact: str,
+        retention_days: int,
+        alternative: str,
+        description: str = "",
+        recipients: str = "",
+        regulator: str = "",
+        keep_photos: bool = False,
+    ) -> Purpose:
+        self._require_admin()
+        values = _purpose_values(
+            title=title,
+            controller=controller,
+            contact=contact,
+            retention_days=retention_days,
+            alternative=alternative,
+            description=description,
+            recipients=recipients,
+            regulator=regulator,
+            keep_photos=keep_photos,
+        )
+        now = _iso(self._now())
+        with self._write() as conn:
+            pid = conn.execute("INSERT INTO purposes (created_at) VALUES (?)", (now,)).lastrowid
+            self._insert_purpose_version(conn, int(pid), 1, values, now)
+            self._audit.append(self.user.username, "purpose.add", details={"purpose": pid, "version": 1})
+        return self.get_purpose(int(pid))
+
+    def _insert_purpose_version(
+        self, conn: Any, pid: int, version: int, values: Mapping[str, Any], now: str | None
+    ) -> None:
+        conn.execute(
+            "INSERT INTO purpose_versions (purpose_id, version, title, controller, contact, "
+            "description, recipients, regulator, retention_days, alternative, keep_photos, "
+            "created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                pid,
+                version,
+                values["title"],
+                values["controller"],
+                values["contact"],
+                values["description"],
+                values["recipients"],
+                values["regulator"],
+                values["retention_days"],
+                values["alternative"],
+                int(values["keep_photos"]),
+                now,
+                self.user.username,
+            ),
+        )
+
+    def edit_purpose(self, purpose_id: int, **changes: Any) -> Purpose:
+        """A new version: consents already given keep pointing at the text they saw."""
+        self._require_admin()
+        unknown = set(changes) - set(self._PURPOSE_FIELDS)
+        if unknown:
+            raise InvalidInput(f"Unknown purpose field: {', '.join(sorted(unknown))}")
+        current = self.get_purpose(purpose_id)
+        merged = {f: getattr(current, f) for f in self._PURPOSE_FIELDS}
+        merged.update({k: v for k, v in changes.items() if v is not None})
+        values = _purpose_values(**merged)
+        if all(values[f] == getattr(current, f) for f in self._PURPOSE_FIELDS):
+            return current
+        with self._write() as conn:
+            self._insert_purpose_version(conn, purpose_id, current.version + 1, values, _iso(self._now()))
+            self._audit.append(
+                self.user.username,
+                "purpose.edit",
+                details={"purpose": purpose_id, "version": current.version + 1, "fields": sorted(changes)},
+            )
+        return self.get_purpose(purpose_id)
+
+    _PURPOSE_SQL = (
+        "SELECT purpose_id, version, id, title, controller, contact, retention_days, alternative, "
+        "description, recipients, regulator, keep_photos, created_at FROM purpose_versions "
+    )
+
+    @staticmethod
+    def _purpose_row(r: Sequence[Any]) -> Purpose:
+        return Purpose(
+            id=r[0],
+            version=r[1],
+            version_id=r[2],
+            title=r[3],
+            controller=r[4],
+            contact=r[5],
+            retention_days=r[6],
+            alternative=r[7],
+            description=r[8],
+            recipients=r[9],
+            regulator=r[10],
+            keep_photos=bool(r[11]),
+            created_at=_dt(r[12]),
+        )
+
+    def get_purpose(self, purpose_id: int, version: int | None = None) -> Purpose:
+        def q(c: Any) -> Any:
+            if version is None:
+                return c.execute(
+                    self._PURPOSE_SQL + "WHERE purpose_id = ? ORDER BY version DESC LIMIT 1",
+                    (purpose_id,),
+                ).fetchone()
+            return c.execute(
+                self._PURPOSE_SQL + "WHERE purpose_id = ? AND version = ?", (purpose_id, version)
+            ).fetchone()
+
+        row = self._read(q)
+        if row is None:
+            raise NotFound(f"No purpose with ID {purpose_id}.")
+        return self._purpose_row(row)
+
+    def _purpose_version(self, version_id: int) -> Purpose:
+        row = self._read(
+            lambda c: c.execute(self._PURPOSE_SQL + "WHERE id = ?", (version_id,)).fetchone()
+        )
+        if row is None:
+            raise NotFound("No such purpose version.")
+        return self._purpose_row(row)
+
+    def list_purposes(self) -> list[Purpose]:
+        rows = self._read(
+            lambda c: c.execute(
+                self._PURPOSE_SQL
+                + "WHERE (purpose_id, version) IN (SELECT purpose_id, max(version) "
+                "FROM purpose_versions GROUP BY purpose_id) ORDER BY purpose_id"
+            ).fetchall()
+        )
+        return [self._purpose_row(r) for r in rows]
+
+    def purpose_versions(self, purpose_id: int) -> list[Purpose]:
+        rows = self._read(
+            lambda c: c.execute(
+                self._PURPOSE_SQL + "WHERE purpose_id = ? ORDER BY version", (purpose_id,)
+            ).fetchall()
+        )
+        if not rows:
+            raise NotFound(f"No purpose with ID {purpose_id}.")
+        return [self._purpose_row(r) for r in rows]
+
+    def disclosure(self, purpose_id: int, language: Language) -> Disclosure:
+        """The exact text to show the person, for the purpose's current version."""
+        return render_disclosure(self.get_purpose(purpose_id), self.organisation, language)
+
+    # ================================================================== people
+    _PERSON_SQL = (
+        "SELECT id, name, reference, date_of_birth, language, created_at, last_interaction_at "
+        "FROM people "
+    )
+
+    @staticmethod
+    def _person_row(r: Sequence[Any]) -> Person:
+        return Person(
+            id=r[0],
+            name=r[1],
+            reference=r[2],
+            date_of_birth=dt.date.fromisoformat(r[3]) if r[3] else None,
+            language=r[4],
+            created_at=_dt(r[5]),
+            last_interaction_at=_dt(r[6]),
+        )
+
+    def get_person(self, person_id: str) -> Person:
+        row = self._read(
+            lambda c: c.execute(self._PERSON_SQL + "WHERE id = ?", (person_id,)).fetchone()
+        )
+        if row is None:
+            raise NotFound("No such person (they may have been erased).")
+        return self._person_row(row)
+
+    def find_people(
+        self,
+        query: str = "",
+        status: ConsentStatus | None = None,
+        purpose_id: int | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> PeoplePage:
+        """Search by name, reference or person ID; filter by consent status and purpose."""
+        where: list[str] = []
+        args: list[Any] = []
+        q = fold(query or "")
+        if q:
+            where.append("(p.name_fold LIKE ? ESCAPE '\\' OR lower(p.reference) LIKE ? ESCAPE '\\' OR p.id = ?)")
+            like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            args += [like, like, query.strip().upper()]
+        if status or purpose_id is not None:
+            sub = "EXISTS (SELECT 1 FROM consents c JOIN purpose_versions v ON v.id = c.purpose_version_id WHERE c.person_id = p.id"
+            if status:
+                sub += " AND c.status = ?"
+                args.append(status)
+            if purpose_id is not None:
+                sub += " AND v.purpose_id = ?"
+                args.append(purpose_id)
+            where.append(sub + ")")
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        limit = max(1, min(int(limit), 500))
+        offset = max(0, int(offset))
+
+        def q_(c: Any) -> tuple[int, list[Any], dict[str, list[tuple[str, str]]]]:
+            total = c.execute(f"SELECT count(*) FROM people p{clause}", args).fetchone()[0]
+            rows = c.execute(
+                "SELECT p.id, p.name, p.reference, p.date_of_birth, p.language, p.created_at, "
+                f"p.last_interaction_at FROM people p{clause} ORDER BY p.name_fold, p.id LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+            ids = [r[0] for r in rows]
+            statuses: dict[str, list[tuple[str, str]]] = {i: [] for i in ids}
+            if ids:
+                marks = ",".join("?" * len(ids))
+                for pid, st, title in c.execute(
+                    "SELECT c.person_id, c.status, v.title FROM consents c JOIN purpose_versions v "
+                    f"ON v.id = c.purpose_version_id WHERE c.person_id IN ({marks})",
+                    ids,
+                ):
+                    statuses[pid].append((st, title))
+            return int(total), rows, statuses
+
+        total, rows, statuses = self._read(q_)
+        items = tuple(
+            PersonSummary(
+                person=self._person_row(r),
+                status=_overall_status([s for s, _ in statuses[r[0]]]),
+                purposes=tuple(sorted({t for _, t in statuses[r[0]]})),
+            )
+            for r in rows
+        )
+        return PeoplePage(items=items, total=total, offset=offset, limit=limit)
+
+    def similar_names(self, name: str, limit: int = 5) -> list[Person]:
+        """Existing people with the same folded name: a hint against enrolling someone twice."""
+        key = fold(name or "")
+        if not key:
+            return []
+        rows = self._read(
+            lambda c: c.execute(
+                self._PERSON_SQL + "WHERE name_fold = ? ORDER BY created_at LIMIT ?", (key, limit)
+            ).fetchall()
+        )
+        return [self._person_row(r) for r in rows]
+
+    _CONSENT_SQL = (
+        "SELECT c.id, c.person_id, v.purpose_id, v.version, c.purpose_version_id, c.language, "
+        "c.text_sha256, c.decision, c.status, c.signed_at, c.operator, c.alternative, c.expires_at, "
+        "c.guardian_name, c.withdrawn_at, c.withdrawn_by, c.withdraw_reason, c.paper_signed_on, "
+        "c.liveness, (SELECT count(*) FROM templates t WHERE t.consent_id = c.id), "
+        "(SELECT count(*) FROM photos ph WHERE ph.consent_id = c.id) "
+        "FROM consents c JOIN purpose_versions v ON v.id = c.purpose_version_id "
+    )
+
+    @staticmethod
+    def _consent_row(r: Sequence[Any]) -> Consent:
+        return Consent(
+            id=r[0],
+            person_id=r[1],
+            purpose_id=r[2],
+            purpose_version=r[3],
+            purpose_version_id=r[4],
+            language=r[5],
+            text_sha256=r[6],
+            decision=r[7],
+            status=r[8],
+            signed_at=_dt(r[9]) or _now(),
+            operator=r[10],
+            alternative=r[11],
+            expires_at=_dt(r[12]),
+            guardian_name=r[13],
+            withdrawn_at=_dt(r[14]),
+            withdrawn_by=r[15],
+            withdraw_reason=r[16],
+            paper_signed_on=dt.date.fromisoformat(r[17]) if r[17] else None,
+            liveness=LivenessResult.from_json(json.loads(r[18])) if r[18] else None,
+            template_count=int(r[19]),
+            photo_count=int(r[20]),
+        )
+
+    def person_consents(self, person_id: str) -> list[Consent]:
+        rows = self._read(
+            lambda c: c.execute(
+                self._CONSENT_SQL + "WHERE c.person_id = ? ORDER BY c.signed_at", (person_id,)
+            ).fetchall()
+        )
+        return [self._consent_row(r) for r in rows]
+
+    def get_consent(self, consent_id: str) -> Consent:
+        row = self._read(
+            lambda c: c.execute(self._CONSENT_SQL + "WHERE c.id = ?", (consent_id,)).fetchone()
+        )
+        if row is None:
+            raise NotFound("No such consent.")
+        return self._consent_row(row)
+
+    def consent_disclosure_text(self, consent_id: str) -> str:
+        row = self._read(
+            lambda c: c.execute(
+                "SELECT disclosure_text FROM consents WHERE id = ?", (consent_id,)
+            ).fetchone()
+        )
+        if row is None:
+            raise NotFound("No such consent.")
+        return str(row[0])
+
+    def person_audit(self, person_id: str) -> list[AuditEvent]:
+        return self._read(lambda c: self._audit.events(subject=person_id))
+
+    # ================================================================== documents
+    _DOC_SQL = (
+        "SELECT id, kind, person_id, consent_id, created_at, sha256, filename, length(content), "
+        "language FROM documents "
+    )
+
+    @staticmethod
+    def _doc_row(r: Sequence[Any]) -> DocumentInfo:
+        return DocumentInfo(
+            id=r[0],
+            kind=r[1],
+            person_id=r[2],
+            consent_id=r[3],
+            created_at=_dt(r[4]) or _now(),
+            sha256=r[5],
+            filename=r[6],
+            size=int(r[7]),
+            language=r[8],
+        )
+
+    def person_documents(self, person_id: str) -> list[DocumentInfo]:
+        rows = self._read(
+            lambda c: c.execute(
+                self._DOC_SQL + "WHERE person_id = ? ORDER BY created_at, id", (person_id,)
+            ).fetchall()
+        )
+        return [self._doc_row(r) for r in rows]
+
+    def document_pdf(self, document_id: str) -> bytes:
+        row = self._read(
+            lambda c: c.execute("SELECT content FROM documents WHERE id = ?", (document_id,)).fetchone()
+        )
+        if row is None:
+            raise NotFound("No such document.")
+        return bytes(row[0])
+
+    def _store_document(
+        self,
+        conn: Any,
+        *,
+        doc_id: str,
+        kind: DocumentKind,
+        person_id: str | None,
+        consent_id: str | None,
+        language: str,
+        filename: str,
+        content: bytes,
+        purpose_version_id: int | None = None,
+    ) -> DocumentInfo:
+        now = self._now()
+        sha = hashlib.sha256(content).hexdigest()
+        conn.execute(
+            "INSERT INTO documents (id, kind, person_id, consent_id, purpose_version_id, language, "
+            "filename, sha256, content, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (doc_id, kind, person_id, consent_id, purpose_version_id, language, filename, sha, content, _iso(now)),
+        )
+        self._audit.append(
+            self.user.username, "document.create", person_id, {"document": doc_id, "kind": kind, "sha256": sha}
+        )
+        return DocumentInfo(doc_id, kind, person_id, consent_id, now, sha, filename, len(content), language)  # type: ignore[arg-type]
+
+    # ================================================================== audit
+    def audit_verify(self, expected_head: str | None = None) -> AuditVerification:
+        return self._read(lambda c: self._audit.verify(expected_head))
+
+    def audit_head(self) -> str:
+        return self._read(lambda c: self._audit.head())
+
+    def audit_events(self, limit: int | None = None, offset: int = 0) -> list[AuditEvent]:
+        return self._read(lambda c: self._audit.events(limit=limit, offset=offset))
+
+    def record_event(self, action: str, subject: str | None = None, details: Mapping[str, Any] | None = None) -> None:
+        """For UI-only events worth keeping (e.g. a document handed over, an export made)."""
+        with self._write():
+            self._audit.append(self.user.username, action, subject, details)
+
+    # ================================================================== backup
+    def backup(self, target: Path) -> Path:
+        self._require_admin()
+        with self._lock:
+            path = self._vault.backup(Path(target))
+            with self._write():
+                self._audit.append(self.user.username, "vault.backup")
+            return path
+
+    @classmethod
+    def restore(
+        cls, home: Path, source: Path, username: str, password: str, *, options: DeskOptions | None = None
+    ) -> Desk:
+        options = options or DeskOptions()
+        paths = VaultPaths(Path(home))
+        backoff = LoginBackoff(paths.login_state)
+        vault = Vault.restore(paths, Path(source), username, password, backoff)
+        desk = cls._signed_in(vault, username, backoff, replace(options, auto_purge=False), "vault.restore")
+        if desk.user.role != "admin":
+            desk.lock()
+            raise PermissionDenied("Only an admin can restore a backup.")
+        return desk
+
+    # ================================================================== stats
+    def stats(self) -> Stats:
+        def q(c: Any) -> Stats:
+            one = lambda sql: int(c.execute(sql).fetchone()[0])  # noqa: E731
+            return Stats(
+                people=one("SELECT count(*) FROM people"),
+                active_consents=one("SELECT count(*) FROM consents WHERE status = 'active'"),
+                refusals=one("SELECT count(*) FROM consents WHERE status = 'refused'"),
+                withdrawn=one("SELECT count(*) FROM consents WHERE status = 'withdrawn'"),
+                expired=one("SELECT count(*) FROM consents WHERE status = 'expired'"),
+                templates=one("SELECT count(*) FROM templates"),
+                documents=one("SELECT count(*) FROM documents"),
+                staff=one("SELECT count(*) FROM staff"),
+                purposes=one("SELECT count(*) FROM purposes"),
+                audit_entries=one("SELECT count(*) FROM audit"),
+            )
+
+        return self._read(q)
+
+    # ================================================================== enrollment
+    def _resolve_person(
+        self, conn: Any, details: PersonDetails, existing_id: str | None, now: dt.datetime
+    ) -> Person:
+        name = clean_text(details.name, "name", required=True, limit=300) or ""
+        reference = clean_text(details.reference, "reference", limit=200)
+        if details.language not in ("en", "zh"):
+            raise InvalidInput("The language must be en or zh.")
+        if details.date_of_birth and details.date_of_birth > now.date():
+            raise InvalidInput("The date of birth is in the future.")
+        if existing_id:
+            row = conn.execute(self._PERSON_SQL + "WHERE id = ?", (existing_id,)).fetchone()
+            if row is None:
+                raise NotFound("No such person (they may have been erased).")
+            conn.execute(
+                "UPDATE people SET last_interaction_at = ? WHERE id = ?", (_iso(now), existing_id)
+            )
+            return self._person_row(row)
+        pid = _new_id("P")
+        conn.execute(
+            "INSERT INTO people (id, name, name_fold, reference, date_of_birth, language, "
+            "created_at, last_interaction_at) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                pid,
+                name,
+                fold(name),
+                reference,
+                details.date_of_birth.isoformat() if details.date_of_birth else None,
+                details.language,
+                _iso(now),
+                _iso(now),
+            ),
+        )
+        self._audit.append(self.user.username, "person.create", pid, at=now)
+        return Person(pid, name, reference, details.date_of_birth, details.language, now, now)
+
+    def needs_guardian(self, date_of_birth: dt.date | None) -> bool:
+        if date_of_birth is None:
+            return False
+        today = self._now().date()
+        age = today.year - date_of_birth.year - (
+            (today.month, today.day) < (date_of_birth.month, date_of_birth.day)
+        )
+        return age < int(self.get_float("guardian_age"))
+
+    def _check_guardian(self, details: PersonDetails, guardian: Guardian | None) -> None:
+        if self.needs_guardian(details.date_of_birth):
+            if guardian is None or not (guardian.name or "").strip():
+                raise InvalidInput(
+                    f"This person is under {self.get_setting('guardian_age')}: a parent or guardian "
+                    "must give their name and sign as well."
+                )
+            clean_text(guardian.name, "guardian's name", required=True, limit=300)
+            _validate_signature(guardian.signature, "guardian's signature")
+
+    def _check_disclosure(self, purpose: Purpose, language: Language, sha: str) -> Disclosure:
+        disclosure = render_disclosure(purpose, self.organisation, language)
+        if disclosure.sha256 != sha:
+            raise InvalidInput(
+                "The disclosure text changed since it was shown (the purpose was edited). "
+                "Show the current text to the person again."
+            )
+        return disclosure
+
+    def enroll(self, request: EnrollmentRequest) -> EnrollmentResult:
+        """Record a granted consent, its signature and the face templates, in one transaction."""
+        now = self._now()
+        purpose = self.get_purpose(request.purpose_id)
+        disclosure = self._check_disclosure(purpose, request.person.language, request.disclosure_sha256)
+        paper = request.paper_signed_on is not None
+        if not paper:
+            _validate_signature(request.signature, "signature")
+        self._check_guardian(request.person, request.guardian)
+        embeddings = _embeddings(request.embeddings)
+        if not embeddings.shape[0]:
+            raise InvalidInput("No face template was captured; capture the face first.")
+        if request.photo_jpeg is not None and not (purpose.keep_photos and request.photo_consent):
+            raise InvalidInput(
+                "This purpose does not keep photos, or the person did not agree to a photo being kept."
+            )
+        warnings = self.check_duplicates(embeddings, exclude_person=request.existing_person_id)
+        if warnings and not request.acknowledged_warnings:
+            kinds = sorted({w.kind for w in warnings})
+            raise InvalidInput(
+                f"Possible {' and '.join(kinds)} found; the operator must review and acknowledge it."
+            )
+        expires = self._expiry(purpose, now)
+        with self._write() as conn:
+            if request.existing_person_id:
+                clash = conn.execute(
+                    "SELECT 1 FROM consents c JOIN purpose_versions v ON v.id = c.purpose_version_id "
+                    "WHERE c.person_id = ? AND v.purpose_id = ? AND c.status = 'active'",
+                    (request.existing_person_id, purpose.id),
+                ).fetchone()
+                if clash:
+                    raise InvalidInput("This person already has an active consent for this purpose.")
+            person = self._resolve_person(conn, request.person, request.existing_person_id, now)
+            consent_id = _new_id("C")
+            conn.execute(
+                "INSERT INTO consents (id, person_id, purpose_version_id, language, disclosure_text, "
+                "text_sha256, decision, status, signature, guardian_name, guardian_signature, liveness, "
+                "operator, signed_at, expires_at, paper_signed_on) "
+                "VALUES (?,?,?,?,?,?,'granted','active',?,?,?,?,?,?,?,?)",
+                (
+                    consent_id,
+                    person.id,
+                    purpose.version_id,
+                    request.person.language,
+                    disclosure.text,
+                    disclosure.sha256,
+                    json.dumps(request.signature.to_json()),
+                    request.guardian.name if request.guardian else None,
+                    json.dumps(request.guardian.signature.to_json()) if request.guardian else None,
+                    json.dumps(request.liveness.to_json()) if request.liveness else None,
+                    self.user.username,
+                    _iso(now),
+                    _iso(expires),
+                    request.paper_signed_on.isoformat() if request.paper_signed_on else None,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO templates (consent_id, person_id, embedding, created_at) VALUES (?,?,?,?)",
+                [(consent_id, person.id, e.astype("<f4").tobytes(), _iso(now)) for e in embeddings],
+            )
+            if request.photo_jpeg is not None:
+                conn.execute(
+                    "INSERT INTO photos (consent_id, person_id, image, mime, created_at) VALUES (?,?,?,?,?)",
+                    (consent_id, person.id, request.photo_jpeg, "image/jpeg", _iso(now)),
+                )
+            self._audit.append(
+                self.user.username,
+                "consent.grant",
+                person.id,
+                {
+                    "consent": consent_id,
+                    "purpose": purpose.id,
+                    "purpose_version": purpose.version,
+                    "text_sha256": disclosure.sha256,
+                    "templates": int(embeddings.shape[0]),
+                    "liveness": None if request.liveness is None else request.liveness.passed,
+                    "paper": paper,
+                    "warnings_acknowledged": [w.kind for w in warnings],
+                },
+                at=now,
+            )
+            docs = self._consent_documents(conn, person, consent_id, purpose, request, paper)
+        consent = self.get_consent(consent_id)
+        if self._gallery is not None:
+            self._gallery.add(person.id, embeddings)
+        return EnrollmentResult(person, consent, int(embeddings.shape[0]), warnings, docs)
+
+    def refuse(self, request: RefusalRequest) -> EnrollmentResult:
+        """Record a refusal as fully as a consent: the text shown, the alternative, no face."""
+        now = self._now()
+        purpose = self.get_purpose(request.purpose_id)
+        disclosure = self._check_disclosure(purpose, request.person.language, request.disclosure_sha256)
+        alternative = clean_text(request.alternative, "alternative", required=True, limit=500)
+        if request.signature is not None:
+            _validate_signature(request.signature, "signature")
+        with self._write() as conn:
+            person = self._resolve_person(conn, request.person, request.existing_person_id, now)
+            consent_id = _new_id("C")
+            conn.execute(
+                "INSERT INTO consents (id, person_id, purpose_version_id, language, disclosure_text, "
+                "text_sha256, decision, alternative, status, signature, guardian_name, "
+                "guardian_signature, operator, signed_at) "
+                "VALUES (?,?,?,?,?,?,'refused',?,'refused',?,?,?,?,?)",
+                (
+                    consent_id,
+                    person.id,
+                    purpose.version_id,
+                    request.person.language,
+                    disclosure.text,
+                    disclosure.sha256,
+                    alternative,
+                    json.dumps(request.signature.to_json()) if request.signature else None,
+                    request.guardian.name if request.guardian else None,
+                    json.dumps(request.guardian.signature.to_json()) if request.guardian else None,
+                    self.user.username,
+                    _iso(now),
+                ),
+            )
+            self._audit.append(
+                self.user.username,
+                "consent.refuse",
+                person.id,
+                {"consent": consent_id, "purpose": purpose.id, "purpose_version": purpose.version, "text_sha256": disclosure.sha256},
+                at=now,
+            )
+            docs = self._refusal_documents(conn, person, consent_id, purpose)
+        return EnrollmentResult(person, self.get_consent(consent_id), 0, (), docs)
+
+    def _expiry(self, purpose: Purpose, now: dt.datetime) -> dt.datetime:
+        days = min(purpose.retention_days, int(self.get_float("max_inactivity_days")))
+        return now + dt.timedelta(days=days)
+
+    # Document hooks: filled in by the document integration (see _consent_documents).
+    def _consent_documents(
+        self, conn: Any, person: Person, consent_id: str, purpose: Purpose, request: EnrollmentRequest, paper: bool
+    ) -> tuple[DocumentInfo, ...]:
+        return ()
+
+    def _refusal_documents(
+        self, conn: Any, person: Person, consent_id: str, purpose: Purpose
+    ) -> tuple[DocumentInfo, ...]:
+        return ()
+
+    # ================================================================== matching
+    def check_duplicates(
+        self, embeddings: Sequence[Sequence[float]] | Embedding, exclude_person: str | None = None
+    ) -> tuple[EnrollmentWarning, ...]:
+        """Duplicate: the face is already enrolled (under the match threshold). Lookalike: someone
+        else within the threshold plus a margin (twins, relatives)."""
+        probe = _embeddings(embeddings)
+        if not probe.shape[0]:
+            return ()
+        threshold = self.get_float("match_threshold")
+        margin = self.get_float("lookalike_margin")
+        best: dict[str, float] = {}
+        for row in probe:
+            for match in self._search(row, threshold + margin, k=5):
+                if match[0] != exclude_person:
+                    best[match[0]] = min(best.get(match[0], 9.0), match[1])
+        warnings = []
+        for pid, distance in sorted(best.items(), key=lambda kv: kv[1]):
+            kind: Literal["duplicate", "lookalike"] = "duplicate" if distance < threshold else "lookalike"
+            name = self.get_person(pid).name
+            warnings.append(EnrollmentWarning(kind, pid, name, round(float(distance), 4)))
+        return tuple(warnings)
+
+    def identify_embedding(self, embedding: Sequence[float] | Embedding, k: int = 5) -> list[Match]:
+        """Candidates within the match threshold, best first (active consents only)."""
+        threshold = self.get_float("match_threshold")
+        probe = _embeddings([embedding])[0]
+        out = []
+        for pid, distance in self._search(probe, threshold, k):
+            person = self.get_person(pid)
+            out.append(Match(pid, person.name, person.reference, round(float(distance), 4)))
+        return out
+
+    def _search(self, probe: Embedding, max_distance: float, k: int) -> list[tuple[str, float]]:
+        gallery = self.gallery()
+        return [(pid, d) for pid, d in gallery.search(probe, k) if d <= max_distance]
+
+    def gallery(self) -> Any:
+        """The in-memory matrix of active templates, loaded on first use after unlock."""
+        with self._lock:
+            if self._gallery is None:
+                from app.bio.gallery import Gallery
+
+                rows = self._conn.execute(
+                    "SELECT t.person_id, t.embedding FROM templates t JOIN consents c "
+                    "ON c.id = t.consent_id WHERE c.status = 'active'"
+                ).fetchall()
+                self._gallery = Gallery.from_blobs(rows)
+            return self._gallery
+
+    # ================================================================== withdrawal / erasure
+    def withdraw(
+        self, person_id: str, reason: str, purpose_id: int | None = None
+    ) -> WithdrawalResult:
+        """Withdraw active consents (all, or one purpose's): templates are deleted at once."""
+        reason_text = clean_text(reason, "reason", required=True, limit=500) or ""
+        now = self._now()
+        person = self.get_person(person_id)
+        with self._write() as conn:
+            sql = (
+                "SELECT c.id FROM consents c JOIN purpose_versions v ON v.id = c.purpose_version_id "
+                "WHERE c.person_id = ? AND c.status = 'active'"
+            )
+            args: list[Any] = [person_id]
+            if purpose_id is not None:
+                sql += " AND v.purpose_id = ?"
+                args.append(purpose_id)
+            ids = [r[0] for r in conn.execute(sql, args).fetchall()]
+            if not ids:
+                raise InvalidInput("This person has no active consent to withdraw.")
+            marks = ",".join("?" * len(ids))
+            templates = conn.execute(
+                f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", ids
+            ).fetchone()[0]
+            conn.execute(
+                f"UPDATE consents SET status = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
+                f"withdraw_reason = ? WHERE id IN ({marks})",
+                [_iso(now), self.user.username, reason_text, *ids],
+            )
+            left = conn.execute(
+                f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", ids
+            ).fetchone()[0]
+            if left:
+                raise VaultError("Templates survived the withdrawal; nothing was changed.")
+            conn.execute(
+                "UPDATE people SET last_interaction_at = ? WHERE id = ?", (_iso(now), person_id)
+            )
+            self._audit.append(
+                self.user.username,
+                "consent.withdraw",
+                person_id,
+                {"consents": ids, "templates_deleted": int(templates), "reason_given": True},
+                at=now,
+            )
+            receipt = self._withdrawal_document(conn, person, tuple(ids), int(templates), reason_text, now)
+        self._forget_faces(person_id)
+        return WithdrawalResult(person_id, tuple(ids), int(templates), now, receipt)
+
+    def _withdrawal_document(
+        self, conn: Any, person: Person, ids: tuple[str, ...], templates: int, reason: str, now: dt.datetime
+    ) -> DocumentInfo | None:
+        return None
+
+    def _forget_faces(self, person_id: str) -> None:
+        with self._lock:
+            if self._gallery is not None:
+                self._gallery.remove(person_id)
+            checkpoint(self._conn)
+
+    _PERSON_TABLES = ("people", "consents", "templates", "photos", "documents")
+
+    def _counts(self, conn: Any, person_id: str) -> dict[str, int]:
+        return {
+            t: int(
+                conn.execute(
+                    f"SELECT count(*) FROM {t} WHERE {'id' if t == 'people' else 'person_id'} = ?",
+                    (person_id,),
+                ).fetchone()[0]
+            )
+            for t in self._PERSON_TABLES
+        }
+
+    def erase(self, person_id: str, reason: str = "request of the person") -> ErasureResult:
+        """Delete every personal field, document, photo and template of a person.
+
+        What remains: the pseudonymous audit trail and an ``erasures`` row (person ID, time, who,
+        row counts) so the certificate can be verified later. The WAL is checkpointed and
+        truncated so no page anywhere still holds the data (secure_delete zeroes freed pages).
+        """
+        self._require_admin()
+        return self._erase(person_id, reason, self.user.username)
+
+    def _erase(self, person_id: str, reason: str, actor: str) -> ErasureResult:
+        reason_text = clean_text(reason, "reason", required=True, limit=500) or ""
+        now = self._now()
+        person = self.get_person(person_id)
+        consents = self.person_consents(person_id)
+        with self._write() as conn:
+            before = self._counts(conn, person_id)
+            conn.execute("DELETE FROM templates WHERE person_id = ?", (person_id,))
+            conn.execute("DELETE FROM photos WHERE person_id = ?", (person_id,))
+            conn.execute("DELETE FROM documents WHERE person_id = ?", (person_id,))
+            conn.execute("DELETE FROM consents WHERE person_id = ?", (person_id,))
+            conn.execute("DELETE FROM people WHERE id = ?", (person_id,))
+            after = self._counts(conn, person_id)
+            if any(after.values()):
+                raise VaultError("Erasure left rows behind; nothing was changed.")
+            certificate = self._erasure_certificate(person, consents, before, after, now, actor)
+            cert_sha = hashlib.sha256(certificate).hexdigest() if certificate else None
+            conn.execute(
+                "INSERT OR REPLACE INTO erasures (person_id, erased_at, erased_by, reason, counts, "
+                "certificate_sha256) VALUES (?,?,?,?,?,?)",
+                (person_id, _iso(now), actor, reason_text, json.dumps({"before": before, "after": after}), cert_sha),
+            )
+            self._audit.append(
+                actor, "person.erase", person_id, {"before": before, "after": after, "certificate_sha256": cert_sha}, at=now
+            )
+        self._forget_faces(person_id)
+        return ErasureResult(person_id, now, actor, before, after, None, certificate)
+
+    def _erasure_certificate(
+        self,
+        person: Person,
+        consents: list[Consent],
+        before: Mapping[str, int],
+        after: Mapping[str, int],
+        now: dt.datetime,
+        actor: str,
+    ) -> bytes | None:
+        return None
+
+    def purge_expired(self) -> PurgeResult:
+        """Apply retention: expire consents past their date (templates go at once) and erase
+        people whose last consent expired or whom nobody has seen for the maximum period."""
+        now = self._now()
+        max_days = int(self.get_float("max_inactivity_days"))
+        with self._write() as conn:
+            due = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM consents WHERE status = 'active' AND expires_at <= ?", (_iso(now),)
+                ).fetchall()
+            ]
+            templates = 0
+            if due:
+                marks = ",".join("?" * len(due))
+                templates = int(
+                    conn.execute(
+                        f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", due
+                    ).fetchone()[0]
+                )
+                conn.execute(f"UPDATE consents SET status = 'expired' WHERE id IN ({marks})", due)
+                self._audit.append(
+                    "retention", "consent.expire", None, {"consents": due, "templates_deleted": templates}, at=now
+                )
+        cutoff = _iso(now - dt.timedelta(days=max_days))
+        people = [
+            r[0]
+            for r in self._read(
+                lambda c: c.execute(
+                    "SELECT p.id FROM people p WHERE NOT EXISTS (SELECT 1 FROM consents c "
+                    "WHERE c.person_id = p.id AND c.status = 'active') AND (EXISTS (SELECT 1 FROM "
+                    "consents c WHERE c.person_id = p.id AND c.status = 'expired') "
+                    "OR p.last_interaction_at <= ?)",
+                    (cutoff,),
+                ).fetchall()
+            )
+        ]
+        for pid in people:
+            self._erase(pid, "retention period ended", "retention")
+        if due and self._gallery is not None:
+            self._gallery = None  # reloaded lazily without the expired templates
+        if due or people:
+            with self._lock:
+                checkpoint(self._conn)
+        return PurgeResult(tuple(due), tuple(people), templates)
+
+    # ================================================================== access
+    def access_report_pdf(self, person_id: str) -> bytes | None:
+        return None
+
+    def export_person(self, person_id: str) -> PersonExport:
+        """Everything held about a person, for a data-subject access request."""
+        person = self.get_person(person_id)
+        consents = tuple(self.person_consents(person_id))
+        documents = tuple(self.person_documents(person_id))
+        audit = tuple(self.person_audit(person_id))
+        counts = self._read(lambda c: self._counts(c, person_id))
+        with self._write():
+            self._audit.append(self.user.username, "person.access_export", person_id)
+        return PersonExport(person, consents, documents, audit, counts["templates"], counts["photos"])
+
+
+# ====================================================================== helpers
+def _overall_status(statuses: Sequence[str]) -> Any:
+    for s in ("active", "withdrawn", "expired", "refused"):
+        if s in statuses:
+            return s
+    return "none"
+
+
+def _embeddings(values: Sequence[Sequence[float]] | Embedding) -> Embedding:
+    try:
+        arr = np.asarray(values, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InvalidInput("Face templates must be lists of 128 numbers.") from None
+    if arr.size == 0:
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != EMBEDDING_DIM or not np.all(np.isfinite(arr)):
+        raise InvalidInput("Face templates must be lists of 128 finite numbers.")
+    return np.ascontiguousarray(arr)
+
+
+def _validate_signature(signature: Signature, what: str) -> None:
+    from app.signature import SignatureError, validate_signature
+
+    try:
+        validate_signature(signature)
+    except SignatureError as exc:
+        raise InvalidInput(f"The {what} is not usable: {exc}") from None
+
+
+def _check_username(username: str) -> None:
+    if not isinstance(username, str) or not username.strip():
+        raise InvalidInput("A user name is required.")
+    if len(username) > 64 or any(c.isspace() or c == ":" for c in username) or "\x00" in username:
+        raise InvalidInput("A user name has at most 64 characters, no spaces and no colon.")
+
+
+def _check_password(password: str) -> None:
+    if not isinstance(password, str) or len(password) < 8:
+        raise InvalidInput("A password needs at least 8 characters.")
+    if len(password) > 1024:
+        raise InvalidInput("That password is too long.")
+
+
+def _purpose_values(**values: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ("title", "controller", "contact", "alternative"):
+        out[name] = clean_text(values[name], name, required=True, limit=500)
+    for name in ("description", "recipients", "regulator"):
+        out[name] = clean_text(values.get(name) or "", name, limit=4000) or ""
+    try:
+        days = int(values["retention_days"])
+    except (TypeError, ValueError):
+        raise InvalidInput("The retention period must be a whole number of days.") from None
+    if not 1 <= days <= 3650:
+        raise InvalidInput("The retention period must be between 1 and 3650 days.")
+    out["retention_days"] = days
+    out["keep_photos"] = bool(values.get("keep_photos", False))
+    return out
+
+
+__all__ = [
+    "Decision",
+    "Desk",
+    "DeskOptions",
+    "EnrollmentRequest",
+    "IdentifyResult",
+    "PeoplePage",
+    "PersonDetails",
+    "PersonExport",
+    "PersonSummary",
+    "RefusalRequest",
+]
