@@ -11,6 +11,7 @@ A task function may accept a ``progress`` keyword argument; it is then given a c
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import traceback
@@ -112,6 +113,18 @@ class Runner(QObject):
         if not was_busy:
             self.busy_changed.emit(True)
         self.pool.start(task)
+
+    def forget(self) -> None:
+        """Drop the callbacks of every running task (on lock: their widgets are going away).
+
+        The tasks themselves finish; only their results are discarded.
+        """
+        for task in list(self._tasks):
+            for signal in (task.signals.done, task.signals.failed, task.signals.progress):
+                with contextlib.suppress(RuntimeError, TypeError):
+                    signal.disconnect()
+            task.signals.done.connect(lambda _r, t=task: self._tasks.discard(t))
+            task.signals.failed.connect(lambda _e, t=task: self._tasks.discard(t))
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every task has finished (used at shutdown and by tests)."""

@@ -1,0 +1,200 @@
+"""The main window: the unlock screen or, once signed in, the workspace with its tabs.
+
+Why the workspace is rebuilt on every unlock: locking must leave nothing personal in memory that
+the UI holds. Rather than clearing each model and label by hand (and forgetting one), the whole
+workspace widget tree is deleted on lock, the desk is locked (which closes the vault and wipes the
+key) and a fresh workspace is built after the next sign-in.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.autolock import AutoLock
+from ui.context import UiContext
+from ui.screens.unlock import UnlockScreen
+from ui.theme import set_role
+
+log = logging.getLogger(__name__)
+
+
+class Workspace(QWidget):
+    """The signed-in tabs. Owns every widget that may show personal data."""
+
+    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from ui.screens.registry import RegistryScreen
+        from ui.screens.settings import SettingsScreen
+        from ui.screens.withdrawal import WithdrawalScreen
+        from ui.screens.wizard import EnrollmentWizard
+
+        self.desk = desk
+        self.ctx = ctx
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.wizard = EnrollmentWizard(desk, ctx)
+        self.registry = RegistryScreen(desk, ctx)
+        self.withdrawal = WithdrawalScreen(desk, ctx)
+        self.tabs.addTab(self.wizard, "")
+        self.tabs.addTab(self.registry, "")
+        self.tabs.addTab(self.withdrawal, "")
+        keys = ["tab.enroll", "tab.registry", "tab.withdraw"]
+        self.settings: Any = None
+        if desk.user.role == "admin":
+            self.settings = SettingsScreen(desk, ctx)
+            self.tabs.addTab(self.settings, "")
+            keys.append("tab.settings")
+        for index, key in enumerate(keys):
+            ctx.i18n.bind(lambda text, i=index: self.tabs.setTabText(i, text), key)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.tabs)
+
+    def _tab_changed(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        if hasattr(widget, "activated"):
+            widget.activated()
+
+    def shutdown(self) -> None:
+        """Stop cameras and forget pending results before the widgets go away."""
+        for screen in (self.wizard, self.registry, self.withdrawal, self.settings):
+            if screen is not None and hasattr(screen, "shutdown"):
+                screen.shutdown()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, home: Path, desk_cls: Any, ctx: UiContext,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.home = home
+        self.ctx = ctx
+        self.desk: Any = None
+        self.workspace: Workspace | None = None
+        i18n = ctx.i18n
+        i18n.bind(self.setWindowTitle, "app.title")
+        self.resize(1280, 860)
+
+        bar = QWidget()
+        bar_lay = QHBoxLayout(bar)
+        bar_lay.setContentsMargins(12, 6, 12, 6)
+        title = QLabel()
+        set_role(title, "title")
+        i18n.bind(title.setText, "app.title")
+        self.user_label = QLabel()
+        self.language_button = QPushButton()
+        i18n.bind(self.language_button.setText, "app.language")
+        i18n.bind(self.language_button.setAccessibleName, "app.language.name")
+        self.language_button.clicked.connect(self.toggle_language)
+        self.lock_button = QPushButton()
+        i18n.bind(self.lock_button.setText, "app.lock")
+        self.lock_button.clicked.connect(self.lock)
+        bar_lay.addWidget(title)
+        bar_lay.addStretch(1)
+        bar_lay.addWidget(self.user_label)
+        bar_lay.addWidget(self.language_button)
+        bar_lay.addWidget(self.lock_button)
+
+        self.unlock_screen = UnlockScreen(home, desk_cls, i18n, ctx.runner, ctx.prompts)
+        self.unlock_screen.unlocked.connect(self.on_unlocked)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.unlock_screen)
+
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(bar)
+        lay.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.autolock = AutoLock(5, self)
+        self.autolock.expired.connect(self.lock)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.autolock)
+        shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
+        shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        shortcut.activated.connect(self.lock)
+        i18n.changed.connect(lambda _lang: self._update_user_label())
+        self._show_locked()
+
+    # -- language ------------------------------------------------------------------------------
+    def toggle_language(self) -> None:
+        self.ctx.i18n.set_language("zh" if self.ctx.i18n.language == "en" else "en")
+
+    def _update_user_label(self) -> None:
+        if self.desk is None:
+            self.user_label.clear()
+            return
+        user = self.desk.user
+        self.user_label.setText(
+            self.ctx.i18n.tr("app.signed_in", user=user.username,
+                             role=self.ctx.i18n.tr(f"role.{user.role}"))
+        )
+
+    # -- lock / unlock -------------------------------------------------------------------------
+    def on_unlocked(self, desk: Any) -> None:
+        self.desk = desk
+        try:
+            minutes = float(desk.get_setting("autolock_minutes"))
+        except Exception:  # a missing or odd value must not keep the screen unlocked forever
+            minutes = 5.0
+        self.autolock.set_minutes(minutes)
+        self.workspace = Workspace(desk, self.ctx)
+        self.stack.addWidget(self.workspace)
+        self.stack.setCurrentWidget(self.workspace)
+        self.lock_button.show()
+        self._update_user_label()
+        self.autolock.arm()
+
+    def lock(self) -> None:
+        """Lock now: close dialogs, drop every personal widget, lock the vault."""
+        if self.desk is None:
+            return
+        self.autolock.disarm()
+        for widget in QApplication.topLevelWidgets():
+            if widget is not self and widget.isVisible():
+                widget.close()
+        if self.workspace is not None:
+            self.workspace.shutdown()
+        self.ctx.runner.forget()  # results of running tasks must not land in dead widgets
+        self.ctx.runner.wait(10000)  # let a running save finish before the vault closes
+        if self.workspace is not None:
+            self.stack.removeWidget(self.workspace)
+            self.workspace.deleteLater()
+            self.workspace = None
+        desk, self.desk = self.desk, None
+        try:
+            desk.lock()
+        except Exception:
+            log.exception("locking the vault failed")
+        self._show_locked()
+
+    def _show_locked(self) -> None:
+        self.stack.setCurrentWidget(self.unlock_screen)
+        self.lock_button.hide()
+        self._update_user_label()
+        self.unlock_screen.refresh()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.lock()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.autolock)
+        super().closeEvent(event)

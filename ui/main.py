@@ -1,0 +1,67 @@
+"""Start the workstation UI: ``main(argv, home)`` is what ``consentdesk`` (no subcommand) calls.
+
+Why the setup lives here and nowhere else: high-DPI rounding must be set before the
+QApplication exists, the CJK font must be registered before the first widget is polished, and
+every dependency (runner, translations, prompts, camera) is built once here and passed down.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from ui.context import UiContext
+from ui.dialogs import Prompts
+from ui.i18n import I18n
+from ui.theme import apply_theme
+from ui.worker import Runner
+
+
+def create_application(argv: Sequence[str]) -> QApplication:
+    """The QApplication, with high-DPI scaling and the theme applied (reused if one exists)."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        app = existing
+    else:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
+        app = QApplication(list(argv) or ["consentdesk"])
+    app.setApplicationName("ConsentDesk")
+    apply_theme(app)
+    return app
+
+
+def main(argv: Sequence[str], home: Path) -> int:
+    """Run the UI on the vault in ``home`` until the window is closed; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from app.desk import Desk
+    from ui.app_window import MainWindow
+
+    app = create_application(argv)
+    i18n = I18n("zh" if QApplication.instance() and _system_prefers_chinese() else "en")
+    runner = Runner()
+    ctx = UiContext(i18n=i18n, runner=runner, prompts=Prompts(i18n))
+    window = MainWindow(Path(home), Desk, ctx)
+    window.show()
+    code = app.exec()
+    runner.wait(10000)
+    return int(code)
+
+
+def _system_prefers_chinese() -> bool:
+    from PySide6.QtCore import QLocale
+
+    return QLocale.system().language() == QLocale.Language.Chinese
+
+
+if __name__ == "__main__":  # pragma: no cover - manual start: python -m ui.main HOME
+    from app.paths import resolve_home
+
+    sys.exit(main(sys.argv, resolve_home(sys.argv[1] if len(sys.argv) > 1 else None)))
