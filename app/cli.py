@@ -187,8 +187,10 @@ def cmd_purpose(ctx: Context, desk: Desk) -> int:
         items = desk.list_purposes()
         ctx.emit(
             items,
-            lambda: "\n".join(f"{p.id}\tv{p.version}\t{p.retention_days}d\t{p.title}" for p in items)
-            or "No purposes yet.",
+            lambda: (
+                "\n".join(f"{p.id}\tv{p.version}\t{p.retention_days}d\t{p.title}" for p in items)
+                or "No purposes yet."
+            ),
         )
     elif a.purpose_cmd == "show":
         p = desk.get_purpose(a.purpose_id)
@@ -252,7 +254,9 @@ def cmd_restore(ctx: Context) -> int:
 @with_desk
 def cmd_rekey(ctx: Context, desk: Desk) -> int:
     desk.rekey()
-    ctx.emit({"rekeyed": True}, "The database now uses a fresh data key; all keyslots were re-sealed.")
+    ctx.emit(
+        {"rekeyed": True}, "The database now uses a fresh data key; all keyslots were re-sealed."
+    )
     return 0
 
 
@@ -278,7 +282,9 @@ def cmd_audit(ctx: Context, desk: Desk) -> int:
     lines = [json.dumps(to_jsonable(e), ensure_ascii=False) for e in events]
     if a.out:
         Path(a.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        ctx.emit({"exported": len(events), "out": a.out}, f"Exported {len(events)} entries to {a.out}")
+        ctx.emit(
+            {"exported": len(events), "out": a.out}, f"Exported {len(events)} entries to {a.out}"
+        )
     else:
         print("\n".join(lines), file=ctx.stdout)
     return 0
@@ -311,7 +317,9 @@ def cmd_export(ctx: Context, desk: Desk) -> int:
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
     export = desk.export_person(ctx.args.person_id)
     data = to_jsonable(export)
-    (out / "person.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out / "person.json").write_text(
+        json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     files = ["person.json"]
     for doc in export.documents:
         (out / doc.filename).write_bytes(desk.document_pdf(doc.id))
@@ -320,7 +328,10 @@ def cmd_export(ctx: Context, desk: Desk) -> int:
     if report is not None:
         (out / "access-report.pdf").write_bytes(report)
         files.append("access-report.pdf")
-    ctx.emit({"person_id": export.person.id, "out": str(out), "files": files}, f"Wrote {len(files)} files to {out}")
+    ctx.emit(
+        {"person_id": export.person.id, "out": str(out), "files": files},
+        f"Wrote {len(files)} files to {out}",
+    )
     return 0
 
 
@@ -358,7 +369,9 @@ def cmd_erase(ctx: Context, desk: Desk) -> int:
 # ---------------------------------------------------------------------- parser
 def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--home", help="vault folder (default: $CONSENTDESK_HOME or the user data dir)")
+    common.add_argument(
+        "--home", help="vault folder (default: $CONSENTDESK_HOME or the user data dir)"
+    )
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser = argparse.ArgumentParser(
         prog="consentdesk",
@@ -457,8 +470,8 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     environ = os.environ
-    from app.cli_face import register as register_face
     from app.cli_documents import register as register_documents
+    from app.cli_face import register as register_face
 
     parser = build_parser([register_face, register_documents])
     args = parser.parse_args(argv)

@@ -55,8 +55,8 @@ from app.models import (
     Match,
     Organisation,
     Person,
-    Purpose,
     PurgeResult,
+    Purpose,
     Role,
     Signature,
     StaffAccount,
@@ -106,7 +106,9 @@ def fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-def clean_text(value: str | None, what: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
+def clean_text(
+    value: str | None, what: str, *, required: bool = False, limit: int = MAX_TEXT
+) -> str | None:
     """Validate free text from staff or enrollees without changing it (quotes, CJK, RTL stay)."""
     if value is None or value == "":
         if required:
@@ -253,7 +255,9 @@ class Desk:
         org_name = clean_text(org_name, "organisation name", required=True, limit=200) or ""
         _check_username(admin_username)
         _check_password(password)
-        vault, recovery = Vault.create(VaultPaths(Path(home)), admin_username, password, options.kdf)
+        vault, recovery = Vault.create(
+            VaultPaths(Path(home)), admin_username, password, options.kdf
+        )
         now = options.clock()
         key_pem, cert_pem = create_workstation_identity(org_name)
         with transaction(vault.conn) as conn:
@@ -449,7 +453,9 @@ class Desk:
                     "INSERT INTO staff (username, role, created_at) VALUES (?,?,?)",
                     (username, role, _iso(now)),
                 )
-                self._audit.append(self.user.username, "staff.add", details={"user": username, "role": role})
+                self._audit.append(
+                    self.user.username, "staff.add", details={"user": username, "role": role}
+                )
                 # Slot after the row, inside the transaction: if writing the slot fails the
                 # account is rolled back too.
                 self._vault.set_password(username, password)
@@ -465,7 +471,9 @@ class Desk:
                 raise NotFound("No such staff account.")
             if row[0] == self.user.id:
                 raise InvalidInput("You cannot remove your own account while signed in.")
-            admins = self._conn.execute("SELECT count(*) FROM staff WHERE role = 'admin'").fetchone()[0]
+            admins = self._conn.execute(
+                "SELECT count(*) FROM staff WHERE role = 'admin'"
+            ).fetchone()[0]
             if row[1] == "admin" and admins <= 1:
                 raise InvalidInput("The last admin account cannot be removed.")
             with self._write() as conn:
@@ -479,7 +487,9 @@ class Desk:
             self._require_admin()
         _check_password(new_password)
         with self._lock:
-            row = self._conn.execute("SELECT id FROM staff WHERE username = ?", (username,)).fetchone()
+            row = self._conn.execute(
+                "SELECT id FROM staff WHERE username = ?", (username,)
+            ).fetchone()
             if row is None:
                 raise NotFound("No such staff account.")
             self._vault.set_password(username, new_password)
@@ -543,7 +553,9 @@ class Desk:
         with self._write() as conn:
             pid = conn.execute("INSERT INTO purposes (created_at) VALUES (?)", (now,)).lastrowid
             self._insert_purpose_version(conn, int(pid), 1, values, now)
-            self._audit.append(self.user.username, "purpose.add", details={"purpose": pid, "version": 1})
+            self._audit.append(
+                self.user.username, "purpose.add", details={"purpose": pid, "version": 1}
+            )
         return self.get_purpose(int(pid))
 
     def _insert_purpose_version(
@@ -583,11 +595,17 @@ class Desk:
         if all(values[f] == getattr(current, f) for f in self._PURPOSE_FIELDS):
             return current
         with self._write() as conn:
-            self._insert_purpose_version(conn, purpose_id, current.version + 1, values, _iso(self._now()))
+            self._insert_purpose_version(
+                conn, purpose_id, current.version + 1, values, _iso(self._now())
+            )
             self._audit.append(
                 self.user.username,
                 "purpose.edit",
-                details={"purpose": purpose_id, "version": current.version + 1, "fields": sorted(changes)},
+                details={
+                    "purpose": purpose_id,
+                    "version": current.version + 1,
+                    "fields": sorted(changes),
+                },
             )
         return self.get_purpose(purpose_id)
 
@@ -701,7 +719,9 @@ class Desk:
         args: list[Any] = []
         q = fold(query or "")
         if q:
-            where.append("(p.name_fold LIKE ? ESCAPE '\\' OR lower(p.reference) LIKE ? ESCAPE '\\' OR p.id = ?)")
+            where.append(
+                "(p.name_fold LIKE ? ESCAPE '\\' OR lower(p.reference) LIKE ? ESCAPE '\\' OR p.id = ?)"
+            )
             like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             args += [like, like, query.strip().upper()]
         if status or purpose_id is not None:
@@ -853,7 +873,9 @@ class Desk:
 
     def document_pdf(self, document_id: str) -> bytes:
         row = self._read(
-            lambda c: c.execute("SELECT content FROM documents WHERE id = ?", (document_id,)).fetchone()
+            lambda c: c.execute(
+                "SELECT content FROM documents WHERE id = ?", (document_id,)
+            ).fetchone()
         )
         if row is None:
             raise NotFound("No such document.")
@@ -877,12 +899,28 @@ class Desk:
         conn.execute(
             "INSERT INTO documents (id, kind, person_id, consent_id, purpose_version_id, language, "
             "filename, sha256, content, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (doc_id, kind, person_id, consent_id, purpose_version_id, language, filename, sha, content, _iso(now)),
+            (
+                doc_id,
+                kind,
+                person_id,
+                consent_id,
+                purpose_version_id,
+                language,
+                filename,
+                sha,
+                content,
+                _iso(now),
+            ),
         )
         self._audit.append(
-            self.user.username, "document.create", person_id, {"document": doc_id, "kind": kind, "sha256": sha}
+            self.user.username,
+            "document.create",
+            person_id,
+            {"document": doc_id, "kind": kind, "sha256": sha},
         )
-        return DocumentInfo(doc_id, kind, person_id, consent_id, now, sha, filename, len(content), language)  # type: ignore[arg-type]
+        return DocumentInfo(
+            doc_id, kind, person_id, consent_id, now, sha, filename, len(content), language
+        )  # type: ignore[arg-type]
 
     # ================================================================== audit
     def audit_verify(self, expected_head: str | None = None) -> AuditVerification:
@@ -894,7 +932,9 @@ class Desk:
     def audit_events(self, limit: int | None = None, offset: int = 0) -> list[AuditEvent]:
         return self._read(lambda c: self._audit.events(limit=limit, offset=offset))
 
-    def record_event(self, action: str, subject: str | None = None, details: Mapping[str, Any] | None = None) -> None:
+    def record_event(
+        self, action: str, subject: str | None = None, details: Mapping[str, Any] | None = None
+    ) -> None:
         """For UI-only events worth keeping (e.g. a document handed over, an export made)."""
         with self._write():
             self._audit.append(self.user.username, action, subject, details)
@@ -910,13 +950,21 @@ class Desk:
 
     @classmethod
     def restore(
-        cls, home: Path, source: Path, username: str, password: str, *, options: DeskOptions | None = None
+        cls,
+        home: Path,
+        source: Path,
+        username: str,
+        password: str,
+        *,
+        options: DeskOptions | None = None,
     ) -> Desk:
         options = options or DeskOptions()
         paths = VaultPaths(Path(home))
         backoff = LoginBackoff(paths.login_state)
         vault = Vault.restore(paths, Path(source), username, password, backoff)
-        desk = cls._signed_in(vault, username, backoff, replace(options, auto_purge=False), "vault.restore")
+        desk = cls._signed_in(
+            vault, username, backoff, replace(options, auto_purge=False), "vault.restore"
+        )
         if desk.user.role != "admin":
             desk.lock()
             raise PermissionDenied("Only an admin can restore a backup.")
@@ -925,7 +973,9 @@ class Desk:
     # ================================================================== stats
     def stats(self) -> Stats:
         def q(c: Any) -> Stats:
-            one = lambda sql: int(c.execute(sql).fetchone()[0])  # noqa: E731
+            def one(sql: str) -> int:
+                return int(c.execute(sql).fetchone()[0])
+
             return Stats(
                 people=one("SELECT count(*) FROM people"),
                 active_consents=one("SELECT count(*) FROM consents WHERE status = 'active'"),
@@ -981,8 +1031,10 @@ class Desk:
         if date_of_birth is None:
             return False
         today = self._now().date()
-        age = today.year - date_of_birth.year - (
-            (today.month, today.day) < (date_of_birth.month, date_of_birth.day)
+        age = (
+            today.year
+            - date_of_birth.year
+            - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
         )
         return age < int(self.get_float("guardian_age"))
 
@@ -1009,7 +1061,9 @@ class Desk:
         """Record a granted consent, its signature and the face templates, in one transaction."""
         now = self._now()
         purpose = self.get_purpose(request.purpose_id)
-        disclosure = self._check_disclosure(purpose, request.person.language, request.disclosure_sha256)
+        disclosure = self._check_disclosure(
+            purpose, request.person.language, request.disclosure_sha256
+        )
         paper = request.paper_signed_on is not None
         if not paper:
             _validate_signature(request.signature, "signature")
@@ -1036,7 +1090,9 @@ class Desk:
                     (request.existing_person_id, purpose.id),
                 ).fetchone()
                 if clash:
-                    raise InvalidInput("This person already has an active consent for this purpose.")
+                    raise InvalidInput(
+                        "This person already has an active consent for this purpose."
+                    )
             person = self._resolve_person(conn, request.person, request.existing_person_id, now)
             consent_id = _new_id("C")
             conn.execute(
@@ -1096,7 +1152,9 @@ class Desk:
         """Record a refusal as fully as a consent: the text shown, the alternative, no face."""
         now = self._now()
         purpose = self.get_purpose(request.purpose_id)
-        disclosure = self._check_disclosure(purpose, request.person.language, request.disclosure_sha256)
+        disclosure = self._check_disclosure(
+            purpose, request.person.language, request.disclosure_sha256
+        )
         alternative = clean_text(request.alternative, "alternative", required=True, limit=500)
         if request.signature is not None:
             _validate_signature(request.signature, "signature")
@@ -1127,7 +1185,12 @@ class Desk:
                 self.user.username,
                 "consent.refuse",
                 person.id,
-                {"consent": consent_id, "purpose": purpose.id, "purpose_version": purpose.version, "text_sha256": disclosure.sha256},
+                {
+                    "consent": consent_id,
+                    "purpose": purpose.id,
+                    "purpose_version": purpose.version,
+                    "text_sha256": disclosure.sha256,
+                },
                 at=now,
             )
             docs = self._refusal_documents(conn, person, consent_id, purpose)
@@ -1139,7 +1202,13 @@ class Desk:
 
     # Document hooks: filled in by the document integration (see _consent_documents).
     def _consent_documents(
-        self, conn: Any, person: Person, consent_id: str, purpose: Purpose, request: EnrollmentRequest, paper: bool
+        self,
+        conn: Any,
+        person: Person,
+        consent_id: str,
+        purpose: Purpose,
+        request: EnrollmentRequest,
+        paper: bool,
     ) -> tuple[DocumentInfo, ...]:
         return ()
 
@@ -1166,7 +1235,9 @@ class Desk:
                     best[match[0]] = min(best.get(match[0], 9.0), match[1])
         warnings = []
         for pid, distance in sorted(best.items(), key=lambda kv: kv[1]):
-            kind: Literal["duplicate", "lookalike"] = "duplicate" if distance < threshold else "lookalike"
+            kind: Literal["duplicate", "lookalike"] = (
+                "duplicate" if distance < threshold else "lookalike"
+            )
             name = self.get_person(pid).name
             warnings.append(EnrollmentWarning(kind, pid, name, round(float(distance), 4)))
         return tuple(warnings)
@@ -1174,7 +1245,7 @@ class Desk:
     def identify_embedding(self, embedding: Sequence[float] | Embedding, k: int = 5) -> list[Match]:
         """Candidates within the match threshold, best first (active consents only)."""
         threshold = self.get_float("match_threshold")
-        probe = _embeddings([embedding])[0]
+        probe = _embeddings(np.asarray(embedding, dtype=np.float32).reshape(1, -1))[0]
         out = []
         for pid, distance in self._search(probe, threshold, k):
             person = self.get_person(pid)
@@ -1242,12 +1313,20 @@ class Desk:
                 {"consents": ids, "templates_deleted": int(templates), "reason_given": True},
                 at=now,
             )
-            receipt = self._withdrawal_document(conn, person, tuple(ids), int(templates), reason_text, now)
+            receipt = self._withdrawal_document(
+                conn, person, tuple(ids), int(templates), reason_text, now
+            )
         self._forget_faces(person_id)
         return WithdrawalResult(person_id, tuple(ids), int(templates), now, receipt)
 
     def _withdrawal_document(
-        self, conn: Any, person: Person, ids: tuple[str, ...], templates: int, reason: str, now: dt.datetime
+        self,
+        conn: Any,
+        person: Person,
+        ids: tuple[str, ...],
+        templates: int,
+        reason: str,
+        now: dt.datetime,
     ) -> DocumentInfo | None:
         return None
 
@@ -1300,10 +1379,21 @@ class Desk:
             conn.execute(
                 "INSERT OR REPLACE INTO erasures (person_id, erased_at, erased_by, reason, counts, "
                 "certificate_sha256) VALUES (?,?,?,?,?,?)",
-                (person_id, _iso(now), actor, reason_text, json.dumps({"before": before, "after": after}), cert_sha),
+                (
+                    person_id,
+                    _iso(now),
+                    actor,
+                    reason_text,
+                    json.dumps({"before": before, "after": after}),
+                    cert_sha,
+                ),
             )
             self._audit.append(
-                actor, "person.erase", person_id, {"before": before, "after": after, "certificate_sha256": cert_sha}, at=now
+                actor,
+                "person.erase",
+                person_id,
+                {"before": before, "after": after, "certificate_sha256": cert_sha},
+                at=now,
             )
         self._forget_faces(person_id)
         return ErasureResult(person_id, now, actor, before, after, None, certificate)
@@ -1328,7 +1418,8 @@ class Desk:
             due = [
                 r[0]
                 for r in conn.execute(
-                    "SELECT id FROM consents WHERE status = 'active' AND expires_at <= ?", (_iso(now),)
+                    "SELECT id FROM consents WHERE status = 'active' AND expires_at <= ?",
+                    (_iso(now),),
                 ).fetchall()
             ]
             templates = 0
@@ -1341,7 +1432,11 @@ class Desk:
                 )
                 conn.execute(f"UPDATE consents SET status = 'expired' WHERE id IN ({marks})", due)
                 self._audit.append(
-                    "retention", "consent.expire", None, {"consents": due, "templates_deleted": templates}, at=now
+                    "retention",
+                    "consent.expire",
+                    None,
+                    {"consents": due, "templates_deleted": templates},
+                    at=now,
                 )
         cutoff = _iso(now - dt.timedelta(days=max_days))
         people = [
@@ -1378,7 +1473,9 @@ class Desk:
         counts = self._read(lambda c: self._counts(c, person_id))
         with self._write():
             self._audit.append(self.user.username, "person.access_export", person_id)
-        return PersonExport(person, consents, documents, audit, counts["templates"], counts["photos"])
+        return PersonExport(
+            person, consents, documents, audit, counts["templates"], counts["photos"]
+        )
 
 
 # ====================================================================== helpers

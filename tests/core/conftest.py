@@ -41,5 +41,3 @@ def purpose(desk: Desk) -> Purpose:
         recipients="Front-desk staff only",
         regulator="The data protection authority",
     )
-
-

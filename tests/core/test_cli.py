@@ -57,8 +57,19 @@ def test_init_twice_is_refused(cli_home: Path) -> None:
 
 def test_purpose_commands(cli_home: Path) -> None:
     p = ok_json(
-        cli_home, "purpose", "add", "--title", "Office entry", "--controller", "Acme HR",
-        "--contact", "hr@acme.example", "--retention-days", "365", "--alternative", "Badge",
+        cli_home,
+        "purpose",
+        "add",
+        "--title",
+        "Office entry",
+        "--controller",
+        "Acme HR",
+        "--contact",
+        "hr@acme.example",
+        "--retention-days",
+        "365",
+        "--alternative",
+        "Badge",
     )
     assert p["id"] >= 1 and p["version"] == 1 and p["keep_photos"] is False
     edited = ok_json(cli_home, "purpose", "edit", str(p["id"]), "--retention-days", "180")
@@ -72,15 +83,27 @@ def test_purpose_commands(cli_home: Path) -> None:
 
 
 def test_user_commands(cli_home: Path) -> None:
-    added = ok_json(cli_home, "user", "add", "desk1", env={"CONSENTDESK_NEW_PASSWORD": "desk1 password"})
+    added = ok_json(
+        cli_home, "user", "add", "desk1", env={"CONSENTDESK_NEW_PASSWORD": "desk1 password"}
+    )
     assert added["username"] == "desk1" and added["role"] == "operator" and "id" in added
     users = ok_json(cli_home, "user", "list")
     assert {u["username"] for u in users} >= {"admin", "desk1"}
-    me = ok_json(cli_home, "unlock-check", env={"CONSENTDESK_USER": "desk1", "CONSENTDESK_PASSWORD": "desk1 password"})
+    me = ok_json(
+        cli_home,
+        "unlock-check",
+        env={"CONSENTDESK_USER": "desk1", "CONSENTDESK_PASSWORD": "desk1 password"},
+    )
     assert me["role"] == "operator"
-    ok_json(cli_home, "user", "passwd", "desk1", env={"CONSENTDESK_NEW_PASSWORD": "desk1 password 2"})
+    ok_json(
+        cli_home, "user", "passwd", "desk1", env={"CONSENTDESK_NEW_PASSWORD": "desk1 password 2"}
+    )
     ok_json(cli_home, "user", "remove", "desk1")
-    gone = run(cli_home, "stats", env={"CONSENTDESK_USER": "desk1", "CONSENTDESK_PASSWORD": "desk1 password 2"})
+    gone = run(
+        cli_home,
+        "stats",
+        env={"CONSENTDESK_USER": "desk1", "CONSENTDESK_PASSWORD": "desk1 password 2"},
+    )
     assert gone.returncode == 4 and "Wrong user name or password" in gone.stderr
 
 
@@ -117,8 +140,13 @@ def test_no_terminal_and_no_password(cli_home: Path) -> None:
     env.pop("CONSENTDESK_PASSWORD", None)
     env.pop("CONSENTDESK_USER", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "app", "stats"], capture_output=True, text=True, env=env, cwd=REPO,
-        stdin=subprocess.DEVNULL, timeout=60,
+        [sys.executable, "-m", "app", "stats"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
     )
     assert proc.returncode == 2 and "CONSENTDESK_USER" in proc.stderr
 

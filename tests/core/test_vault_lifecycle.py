@@ -90,7 +90,10 @@ def test_minor_needs_guardian(desk: Desk, purpose) -> None:
     from app.models import Guardian
 
     ok = enroll(
-        desk, purpose, name="Young Person", dob=child,
+        desk,
+        purpose,
+        name="Young Person",
+        dob=child,
         guardian=Guardian("Parent Person", make_signature(7)),
     )
     assert ok.consent.guardian_name == "Parent Person"
@@ -178,7 +181,9 @@ def test_retention_purge(home: Path) -> None:
     desk.lock()
 
 
-def test_backup_and_restore_round_trip(desk: Desk, purpose, home: Path, tmp_path: Path, options) -> None:
+def test_backup_and_restore_round_trip(
+    desk: Desk, purpose, home: Path, tmp_path: Path, options
+) -> None:
     r = enroll(desk, purpose)
     backup = desk.backup(tmp_path / "b.cdbackup")
     desk.erase(r.person.id)
@@ -315,7 +320,9 @@ def test_full_disk_fails_cleanly_and_loses_nothing(desk: Desk, purpose, home: Pa
     assert _assert_consistent(home) >= 3
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     name=st.text(
         alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
@@ -324,11 +331,22 @@ def test_full_disk_fails_cleanly_and_loses_nothing(desk: Desk, purpose, home: Pa
     ).filter(lambda s: s.strip()),
     reference=st.one_of(
         st.none(),
-        st.sampled_from(["O'Brien \"B\"", "\u202eRTL\u202c", "张伟-301", "x" * 200, "a;DROP TABLE people"]),
+        st.sampled_from(
+            ['O\'Brien "B"', "\u202eRTL\u202c", "张伟-301", "x" * 200, "a;DROP TABLE people"]
+        ),
     ),
 )
-def test_names_and_references_round_trip(desk: Desk, purpose, name: str, reference: str | None) -> None:
-    r = enroll(desk, purpose, name=name, reference=reference, seed=len(name) * 7919 + 13, acknowledged_warnings=True)
+def test_names_and_references_round_trip(
+    desk: Desk, purpose, name: str, reference: str | None
+) -> None:
+    r = enroll(
+        desk,
+        purpose,
+        name=name,
+        reference=reference,
+        seed=len(name) * 7919 + 13,
+        acknowledged_warnings=True,
+    )
     p = desk.get_person(r.person.id)
     assert p.name == name and p.reference == reference
     desk.erase(r.person.id)

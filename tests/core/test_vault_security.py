@@ -12,7 +12,6 @@ import sqlcipher3
 from app.db import open_database
 from app.desk import Desk, DeskOptions
 from app.errors import KeyslotError, LockedOut, VaultCorrupt, VaultNotFound, WrongPassword
-from app.paths import VaultPaths
 from tests.core.vaultkit import ADMIN, PASSWORD, decrypt_database, decrypt_wal, enroll
 
 
@@ -150,9 +149,7 @@ def test_operator_cannot_administer(desk: Desk, home: Path, options) -> None:
     with pytest.raises(PermissionDenied):
         op.add_user("x", "password-123")
     with pytest.raises(PermissionDenied):
-        op.add_purpose(
-            title="t", controller="c", contact="x", retention_days=3, alternative="card"
-        )
+        op.add_purpose(title="t", controller="c", contact="x", retention_days=3, alternative="card")
     op.lock()
 
 
@@ -168,7 +165,9 @@ def test_recovery_code_unlocks_and_can_reset_admin_password(home: Path, options)
     Desk.unlock(home, ADMIN, "a brand new password", options=options).lock()
 
 
-def test_rekey_changes_data_key_and_keeps_everyone(desk: Desk, purpose, home: Path, options) -> None:
+def test_rekey_changes_data_key_and_keeps_everyone(
+    desk: Desk, purpose, home: Path, options
+) -> None:
     enroll(desk, purpose)
     desk.add_user("op", "operator-pass-1")
     old_key = desk._vault.data_key
@@ -215,13 +214,21 @@ def test_audit_tampering_is_detected(desk: Desk, purpose, home: Path, options, a
     enroll(desk, purpose, name="Second Person", seed=2)
     assert desk.audit_verify().ok
     conn, _ = _raw(desk)
-    rows = conn.execute("SELECT seq, at, actor, action, subject, details, mac FROM audit").fetchall()
+    rows = conn.execute(
+        "SELECT seq, at, actor, action, subject, details, mac FROM audit"
+    ).fetchall()
     if attack == "alter":
         conn.execute("UPDATE audit SET actor = 'someone-else' WHERE seq = 3")
     elif attack == "reorder":
         a, b = rows[2], rows[3]
-        conn.execute("UPDATE audit SET at=?, actor=?, action=?, subject=?, details=?, mac=? WHERE seq=?", (*b[1:], a[0]))
-        conn.execute("UPDATE audit SET at=?, actor=?, action=?, subject=?, details=?, mac=? WHERE seq=?", (*a[1:], b[0]))
+        conn.execute(
+            "UPDATE audit SET at=?, actor=?, action=?, subject=?, details=?, mac=? WHERE seq=?",
+            (*b[1:], a[0]),
+        )
+        conn.execute(
+            "UPDATE audit SET at=?, actor=?, action=?, subject=?, details=?, mac=? WHERE seq=?",
+            (*a[1:], b[0]),
+        )
     elif attack == "delete":
         conn.execute("DELETE FROM audit WHERE seq = 4")
     else:
@@ -237,7 +244,9 @@ def test_audit_tampering_is_detected(desk: Desk, purpose, home: Path, options, a
     d.lock()
 
 
-def test_cut_off_tail_detected_against_exported_head(desk: Desk, purpose, home: Path, options) -> None:
+def test_cut_off_tail_detected_against_exported_head(
+    desk: Desk, purpose, home: Path, options
+) -> None:
     enroll(desk, purpose)
     head = desk.audit_head()
     conn, _ = _raw(desk)
@@ -256,7 +265,9 @@ def test_erasure_leaves_canary_on_no_page(desk: Desk, purpose, home: Path) -> No
     result = enroll(desk, purpose, name="Canary Zebulon", reference="REF-CANARY-77")
     enroll(desk, purpose, name="Other Person", seed=9)
     key = desk._vault.data_key
-    before = (decrypt_database(home / "vault.db", key) + decrypt_wal(home / "vault.db-wal", key)).lower()
+    before = (
+        decrypt_database(home / "vault.db", key) + decrypt_wal(home / "vault.db-wal", key)
+    ).lower()
     assert b"canary zebulon" in before, "the test must see the canary before erasure"
     desk.erase(result.person.id)
     plain = decrypt_database(home / "vault.db", key) + decrypt_wal(home / "vault.db-wal", key)
