@@ -7,6 +7,7 @@ directory, never the application bundle (an upgrade must not touch the vault).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,10 +43,9 @@ class VaultPaths:
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.backups.mkdir(exist_ok=True, mode=0o700)
         for folder in (self.home, self.backups):
-            try:
+            # A filesystem without POSIX modes (some network shares) cannot do better.
+            with contextlib.suppress(OSError):
                 folder.chmod(0o700)
-            except OSError:  # pragma: no cover - e.g. a filesystem without POSIX modes
-                pass
 
 
 def resolve_home(explicit: str | Path | None, environ: Mapping[str, str] | None = None) -> Path:
