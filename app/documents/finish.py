@@ -1,0 +1,96 @@
+"""The last steps every document goes through: identity metadata, attachments, signature.
+
+reportlab lays out the pages; pyHanko then rewrites the file once (still in memory) to add the
+``/ConsentDeskID`` family of keys to the document information dictionary and to attach files
+such as the exact disclosure text or a scanned paper form, and finally the workstation signer,
+if any, signs the result. Signing last means the signature covers the metadata and attachments
+too: nobody can swap the attached scan without breaking it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.pdfsign import INFO_CONTENT_SHA256, INFO_DOCUMENT_ID, INFO_DOCUMENT_KIND, PdfSigner
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file embedded in the PDF; the name must not contain personal data (it is visible in
+    every viewer's attachment list and often saved to disk as-is)."""
+
+    filename: str
+    data: bytes
+    mime_type: str
+    description: str = ""
+
+
+def content_sha256(payload: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of the document's facts as canonical JSON.
+
+    The file's own hash cannot be printed inside the file, so the QR code and the footer carry
+    this fingerprint of *what the document states* instead; the vault can keep it next to the
+    file hash and compare it with a scanned printout.
+    """
+    canonical = json.dumps(
+        payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def finish_pdf(
+    raw: bytes,
+    *,
+    document_id: str,
+    kind: str,
+    content_hash: str,
+    attachments: Sequence[Attachment] = (),
+    signer: PdfSigner | None = None,
+    now: dt.datetime | None = None,
+) -> bytes:
+    """Add the ConsentDesk keys and attachments to ``raw``, then sign it if a signer is given."""
+    from pyhanko.pdf_utils import embed, generic
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import copy_into_new_writer
+
+    reader = PdfFileReader(io.BytesIO(raw), strict=False)
+    writer = copy_into_new_writer(reader)
+    info = generic.DictionaryObject()  # type: ignore[no-untyped-call]
+    try:
+        old = reader.trailer_view["/Info"].get_object()
+        for key, value in old.items():
+            info[generic.NameObject(key)] = value
+    except KeyError:
+        pass
+    info[generic.NameObject(INFO_DOCUMENT_ID)] = generic.TextStringObject(document_id)
+    info[generic.NameObject(INFO_DOCUMENT_KIND)] = generic.TextStringObject(kind)
+    info[generic.NameObject(INFO_CONTENT_SHA256)] = generic.TextStringObject(content_hash)
+    writer.set_info(info)
+
+    stamp = now or dt.datetime.now(dt.UTC)
+    for item in attachments:
+        stream = embed.EmbeddedFileObject.from_file_data(
+            writer,
+            data=item.data,
+            mime_type=item.mime_type,
+            params=embed.EmbeddedFileParams(creation_date=stamp, modification_date=stamp),
+        )
+        embed.embed_file(
+            writer,
+            embed.FileSpec(
+                file_spec_string=item.filename,
+                file_name=item.filename,
+                embedded_data=stream,
+                description=item.description or None,
+            ),
+        )
+    out = io.BytesIO()
+    writer.write(out)  # type: ignore[no-untyped-call]
+    pdf = out.getvalue()
+    return signer.sign(pdf) if signer is not None else pdf

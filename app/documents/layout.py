@@ -1,0 +1,304 @@
+"""Page furniture and small flowable builders shared by all ConsentDesk documents.
+
+Everything that decides how a document *looks* lives here (styles, tables, header and footer,
+QR code, time formatting) so the builders in :mod:`app.documents.maker` read as a list of what
+each document says. Every piece of text passes through :func:`clean` and is XML-escaped before
+reportlab sees it: names and purpose titles come from people, and reportlab's paragraph parser
+would otherwise treat ``<`` or ``&`` in them as markup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import unicodedata
+import zoneinfo
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, Image, Paragraph, Spacer, Table, TableStyle
+
+from app.documents.labels import label
+from app.models import Language
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN_X = 18 * mm
+MARGIN_TOP = 24 * mm
+MARGIN_BOTTOM = 20 * mm
+FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
+# Any single value is capped so one absurd field cannot grow a table row taller than a page
+# (reportlab cannot split a row and would fail the whole document).
+MAX_FIELD_CHARS = 1000
+
+INK = colors.HexColor("#1a1a1a")
+MUTED = colors.HexColor("#5c6370")
+ACCENT = colors.HexColor("#1f4e79")
+RULE = colors.HexColor("#c8ccd2")
+SHADE = colors.HexColor("#f1f3f6")
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_HEADING = re.compile(r"^(\d+\.|[一二三四五六七八九十]+、)\s*\S")
+
+
+def clean(value: object, limit: int | None = MAX_FIELD_CHARS, language: Language = "en") -> str:
+    """Printable text: NFC, no control characters or lone surrogates, length-capped."""
+    text = unicodedata.normalize("NFC", str(value))
+    text = "".join(ch for ch in text if not 0xD800 <= ord(ch) <= 0xDFFF)
+    text = _CONTROL.sub("", text.replace("\t", " "))
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + label(language, "truncated")
+    return text
+
+
+def markup(value: object, limit: int | None = MAX_FIELD_CHARS, language: Language = "en") -> str:
+    """:func:`clean` + XML escaping + line breaks, ready for a reportlab Paragraph."""
+    lines = escape(clean(value, limit, language)).split("\n")
+    return "<br/>".join(lines)
+
+
+@dataclass(frozen=True)
+class Styles:
+    """Paragraph styles for one language. Chinese needs ``wordWrap='CJK'`` (no spaces to break
+    at) and a little more leading for legibility."""
+
+    language: Language
+    body: ParagraphStyle
+    small: ParagraphStyle
+    muted: ParagraphStyle
+    title: ParagraphStyle
+    h2: ParagraphStyle
+    h3: ParagraphStyle
+    bullet: ParagraphStyle
+    cell_label: ParagraphStyle
+    cell: ParagraphStyle
+    mono: ParagraphStyle
+    statement: ParagraphStyle
+
+    @classmethod
+    def make(cls, font: str, language: Language) -> Styles:
+        wrap = "CJK" if language == "zh" else None
+        lead = 1.5 if language == "zh" else 1.32
+
+        def style(name: str, size: float, **kw: Any) -> ParagraphStyle:
+            kw.setdefault("textColor", INK)
+            kw.setdefault("leading", size * lead)
+            return ParagraphStyle(name, fontName=font, fontSize=size, wordWrap=wrap, **kw)
+
+        return cls(
+            language=language,
+            body=style("body", 9.5, spaceAfter=2),
+            small=style("small", 8),
+            muted=style("muted", 8, textColor=MUTED),
+            title=style("title", 17, textColor=ACCENT, spaceAfter=6, leading=22),
+            h2=style("h2", 12, textColor=ACCENT, spaceBefore=10, spaceAfter=4),
+            h3=style("h3", 10, textColor=ACCENT, spaceBefore=6, spaceAfter=2),
+            bullet=style("bullet", 9.5, leftIndent=12, firstLineIndent=-8, spaceAfter=1),
+            cell_label=style("cell_label", 8.5, textColor=MUTED),
+            cell=style("cell", 9),
+            mono=style("mono", 8),
+            statement=style(
+                "statement",
+                10,
+                backColor=SHADE,
+                borderPadding=(6, 6, 6, 6),
+                spaceBefore=6,
+                spaceAfter=10,
+            ),
+        )
+
+
+def para(text: object, style: ParagraphStyle, limit: int | None = MAX_FIELD_CHARS) -> Paragraph:
+    return Paragraph(markup(text, limit), style)
+
+
+def kv_table(
+    rows: Sequence[tuple[str, object]],
+    styles: Styles,
+    label_width: float = 130,
+    width: float = FRAME_WIDTH,
+) -> Table:
+    """Two-column label/value table; values may be strings or ready-made flowables."""
+    data: list[list[Any]] = []
+    for key, value in rows:
+        cell = value if isinstance(value, Flowable) else para(value, styles.cell)
+        data.append([para(key, styles.cell_label), cell])
+    table = Table(data, colWidths=[label_width, width - label_width], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                ("LEFTPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    return table
+
+
+def grid_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    styles: Styles,
+    widths: Sequence[float],
+) -> Table:
+    """A table with a shaded header row that repeats on every page it spans."""
+    scale = FRAME_WIDTH / sum(widths)
+    data: list[list[Any]] = [[para(h, styles.cell_label) for h in header]]
+    for row in rows:
+        data.append([c if isinstance(c, Flowable) else para(c, styles.small) for c in row])
+    table = Table(data, colWidths=[w * scale for w in widths], repeatRows=1, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BACKGROUND", (0, 0), (-1, 0), SHADE),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
+    return table
+
+
+def disclosure_flowables(text: str, styles: Styles) -> list[Flowable]:
+    """The disclosure text, line by line, with headings and bullets styled but no word changed.
+
+    The text is printed verbatim (only line breaks are the renderer's), so what a reader sees can
+    be compared with the hash on the form.
+    """
+    out: list[Flowable] = []
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if not line.strip():
+            out.append(Spacer(1, 3))
+        elif index == 0 or _HEADING.match(line):
+            out.append(para(line, styles.h3, limit=None))
+        elif line.startswith("- "):
+            out.append(para(line, styles.bullet, limit=None))
+        else:
+            out.append(para(line, styles.body, limit=None))
+    return out
+
+
+def image_flowable(data: bytes, max_width: float, max_height: float) -> Image:
+    """An in-memory image scaled to fit the box, aspect ratio kept."""
+    width, height = ImageReader(io.BytesIO(data)).getSize()
+    scale = min(max_width / width, max_height / height)
+    return Image(io.BytesIO(data), width=width * scale, height=height * scale, hAlign="LEFT")
+
+
+def qr_drawing(payload: str, size: float = 34 * mm) -> Drawing:
+    """A vector QR code (reportlab's own widget, so no raster image and no extra library)."""
+    widget = QrCodeWidget(payload, barLevel="M")
+    x1, y1, x2, y2 = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (x2 - x1), 0, 0, size / (y2 - y1), 0, 0])
+    drawing.add(widget)
+    return drawing
+
+
+def format_datetime(at: dt.datetime | None, tz_name: str, language: Language) -> str:
+    """Local wall time with the zone name and UTC offset, e.g. ``2026-11-26 09:15:02 Europe/Paris
+    (UTC+01:00)``; a naive value is taken as UTC, an unknown zone falls back to UTC."""
+    if at is None:
+        return label(language, "not_given")
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    try:
+        zone: dt.tzinfo = zoneinfo.ZoneInfo(tz_name)
+        zone_label = tz_name
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone, zone_label = dt.UTC, "UTC"
+    local = at.astimezone(zone)
+    offset = local.strftime("%z")
+    offset = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+    stamp = local.strftime("%Y-%m-%d %H:%M:%S")
+    if language == "zh":
+        return f"{stamp}（{zone_label}，{offset}）"
+    return f"{stamp} {zone_label} ({offset})"
+
+
+def format_date(day: dt.date | None, language: Language) -> str:
+    if day is None:
+        return label(language, "not_given")
+    if language == "zh":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return day.isoformat()
+
+
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    """Shorten header/footer text to one line; they are labels, the body has the full value."""
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def page_canvas(
+    font: str, header_left: str, header_right: str, footer_left: str,
+    page_label: Callable[[int, int], str],
+) -> type[Canvas]:
+    """A canvas class that draws the running header and a "page N of M" footer.
+
+    The total page count is only known at the end, so pages are buffered and decorated in
+    ``save`` (the usual reportlab two-pass pattern, done in memory).
+    """
+    header_left = clean(header_left, 200)
+    header_right = clean(header_right, 200)
+    footer_left = clean(footer_left, 200)
+
+    class _PageCanvas(Canvas):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:  # reportlab's method name
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                self._decorate(number, total)
+                super().showPage()
+            super().save()
+
+        def _decorate(self, number: int, total: int) -> None:
+            self.saveState()
+            top = PAGE_HEIGHT - 14 * mm
+            half = FRAME_WIDTH / 2 - 6
+            self.setFillColor(ACCENT)
+            self.setFont(font, 8.5)
+            self.drawString(MARGIN_X, top, _fit(header_left, font, 8.5, half))
+            self.setFillColor(MUTED)
+            self.drawRightString(
+                PAGE_WIDTH - MARGIN_X, top, _fit(header_right, font, 8.5, half)
+            )
+            self.setStrokeColor(RULE)
+            self.setLineWidth(0.6)
+            self.line(MARGIN_X, top - 4, PAGE_WIDTH - MARGIN_X, top - 4)
+            bottom = 11 * mm
+            self.line(MARGIN_X, bottom + 10, PAGE_WIDTH - MARGIN_X, bottom + 10)
+            self.setFont(font, 7.5)
+            self.drawString(MARGIN_X, bottom, _fit(footer_left, font, 7.5, FRAME_WIDTH - 90))
+            self.drawRightString(PAGE_WIDTH - MARGIN_X, bottom, page_label(number, total))
+            self.restoreState()
+
+    return _PageCanvas

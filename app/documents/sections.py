@@ -1,0 +1,244 @@
+"""Blocks that appear on several documents: signatures, liveness, verification, audit trail.
+
+Each function returns flowables for one block, in the document's language, so a builder is a
+readable sequence of blocks and the same fact is always printed the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table, TableStyle
+
+from app.documents.labels import label
+from app.documents.layout import (
+    FRAME_WIDTH,
+    RULE,
+    Styles,
+    format_date,
+    format_datetime,
+    grid_table,
+    image_flowable,
+    kv_table,
+    para,
+    qr_drawing,
+)
+from app.models import AuditEvent, Consent, Language, LivenessResult, Purpose, Signature
+from app.signature import signature_png, signature_sha256
+
+SIGNATURE_WIDTH = 210.0
+
+
+def purpose_value(language: Language, purpose: Purpose | None, consent: Consent | None) -> str:
+    """"Title (version N)", or the bare version reference when the purpose row is gone."""
+    if purpose is not None:
+        return label(language, "purpose_value", title=purpose.title, version=purpose.version)
+    if consent is not None:
+        return label(language, "purpose_value", title=f"#{consent.purpose_id}",
+                     version=consent.purpose_version)
+    return label(language, "not_given")
+
+
+def signature_block(
+    signature: Signature | None, caption: str, styles: Styles
+) -> list[Flowable]:
+    """The drawn signature above a rule and its caption, plus the stroke-data fingerprint."""
+    lang = styles.language
+    if signature is None:
+        return [para(f"{caption}: {label(lang, 'signature_missing')}", styles.body)]
+    png = signature_png(signature, width_px=900)
+    image = image_flowable(png, SIGNATURE_WIDTH, 80)
+    table = Table(
+        [[image], [para(caption, styles.small)]],
+        colWidths=[SIGNATURE_WIDTH + 20],
+        hAlign="LEFT",
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("LINEBELOW", (0, 0), (0, 0), 0.8, RULE),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    fingerprint = para(
+        f"{label(lang, 'signature_sha256')}: {signature_sha256(signature)}", styles.muted
+    )
+    return [KeepTogether([table, fingerprint]), Spacer(1, 6)]
+
+
+def liveness_block(liveness: LivenessResult | None, styles: Styles) -> list[Flowable]:
+    lang = styles.language
+    out: list[Flowable] = [para(label(lang, "section.liveness"), styles.h2)]
+    if liveness is None:
+        out.append(para(label(lang, "liveness.none"), styles.body))
+        return out
+    rows: list[tuple[str, object]] = [
+        (
+            label(lang, "liveness.result"),
+            label(lang, "liveness.passed" if liveness.passed else "liveness.failed"),
+        ),
+        (label(lang, "liveness.method"), liveness.method),
+    ]
+    if liveness.identity_distance is not None:
+        rows.append(
+            (label(lang, "liveness.identity_distance"), f"{liveness.identity_distance:.3f}")
+        )
+    if liveness.note:
+        rows.append((label(lang, "liveness.note"), liveness.note))
+    out.append(kv_table(rows, styles))
+    if liveness.steps:
+        step_rows = [
+            [
+                label(lang, f"prompt.{step.prompt}"),
+                label(lang, "liveness.passed" if step.passed else "liveness.failed"),
+                label(lang, "liveness.ms", ms=step.elapsed_ms),
+            ]
+            for step in liveness.steps
+        ]
+        out.append(Spacer(1, 4))
+        out.append(
+            grid_table(
+                [
+                    label(lang, "liveness.step"),
+                    label(lang, "liveness.result"),
+                    label(lang, "liveness.elapsed"),
+                ],
+                step_rows,
+                styles,
+                [3, 2, 2],
+            )
+        )
+    return out
+
+
+def verification_block(
+    *,
+    org_name: str,
+    document_id: str,
+    consent_id: str | None,
+    content_hash: str,
+    signed: bool,
+    styles: Styles,
+) -> list[Flowable]:
+    """QR code (document ID, consent ID, content hash) beside the same values in plain text."""
+    lang = styles.language
+    payload = f"consentdesk:doc={document_id};consent={consent_id or ''};sha256={content_hash}"
+    rows: list[tuple[str, object]] = [(label(lang, "document_id"), document_id)]
+    if consent_id:
+        rows.append((label(lang, "consent_id"), consent_id))
+    rows.append((label(lang, "content_sha256"), para(content_hash, styles.mono)))
+    explain = (
+        label(lang, "verify.text", org=org_name) if signed else label(lang, "verify.text_no_signer")
+    )
+    qr = qr_drawing(payload)
+    text_width = FRAME_WIDTH - qr.width - 10
+    inner_rows = kv_table(rows, styles, label_width=95, width=text_width)
+    table = Table([[inner_rows, qr]], colWidths=[text_width, qr.width + 10], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return [
+        KeepTogether(
+            [para(label(lang, "section.verify"), styles.h2), table, para(explain, styles.muted)]
+        )
+    ]
+
+
+def _details(details: Any) -> str:
+    if not details:
+        return ""
+    try:
+        return json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)[:600]
+    except (TypeError, ValueError):
+        return str(details)[:600]
+
+
+def audit_block(
+    events: Sequence[AuditEvent], tz_name: str, styles: Styles, *, new_page: bool = True
+) -> list[Flowable]:
+    """The audit trail as a table on its own page(s), oldest first."""
+    lang = styles.language
+    out: list[Flowable] = [PageBreak()] if new_page else []
+    out += [para(label(lang, "section.audit"), styles.h2), para(label(lang, "audit.intro"),
+                                                                  styles.muted)]
+    if not events:
+        out.append(para(label(lang, "audit.none"), styles.body))
+        return out
+    rows = [
+        [
+            str(event.seq),
+            format_datetime(event.at, tz_name, lang),
+            event.actor,
+            event.action,
+            event.subject or "",
+            _details(event.details),
+        ]
+        for event in sorted(events, key=lambda e: (e.seq, e.at))
+    ]
+    header = [
+        label(lang, "audit.seq"),
+        label(lang, "audit.at"),
+        label(lang, "audit.actor"),
+        label(lang, "audit.action"),
+        label(lang, "audit.subject"),
+        label(lang, "audit.details"),
+    ]
+    out.append(Spacer(1, 4))
+    out.append(grid_table(header, rows, styles, [0.5, 2.3, 1.2, 1.6, 1.6, 2.6]))
+    return out
+
+
+def consent_rows(
+    consent: Consent, purpose: Purpose | None, tz_name: str, language: Language
+) -> list[tuple[str, object]]:
+    """The facts of one consent record, as printed on the access report and receipts."""
+    rows: list[tuple[str, object]] = [
+        (label(language, "consent_id"), consent.id),
+        (label(language, "purpose"), purpose_value(language, purpose, consent)),
+        (label(language, "decision"), label(language, f"decision.{consent.decision}")),
+        (label(language, "status"), label(language, f"status.{consent.status}")),
+        (label(language, "signed_at"), format_datetime(consent.signed_at, tz_name, language)),
+        (label(language, "operator"), consent.operator),
+        (label(language, "language"), label(language, f"language.{consent.language}")),
+        (label(language, "text_sha256"), consent.text_sha256),
+    ]
+    if consent.paper_signed_on is not None:
+        rows.append(
+            (label(language, "paper_signed_on"), format_date(consent.paper_signed_on, language))
+        )
+    if consent.alternative:
+        rows.append((label(language, "alternative_chosen"), consent.alternative))
+    if consent.guardian_name:
+        rows.append((label(language, "guardian"), consent.guardian_name))
+    if consent.expires_at is not None:
+        rows.append(
+            (label(language, "expires_at"), format_datetime(consent.expires_at, tz_name, language))
+        )
+    if consent.withdrawn_at is not None:
+        rows.append(
+            (label(language, "withdrawn_at"),
+             format_datetime(consent.withdrawn_at, tz_name, language))
+        )
+    if consent.withdraw_reason:
+        rows.append((label(language, "withdraw_reason"), consent.withdraw_reason))
+    if consent.liveness is not None:
+        rows.append(
+            (
+                label(language, "section.liveness"),
+                label(language, "liveness.passed" if consent.liveness.passed
+                      else "liveness.failed"),
+            )
+        )
+    rows.append((label(language, "templates_count"), str(consent.template_count)))
+    rows.append((label(language, "photos_count"), str(consent.photo_count)))
+    return rows
