@@ -1,0 +1,337 @@
+"""The face engine: HOG detection, 68/5-point landmarks and the dlib ResNet 128-d encoder.
+
+Threading: dlib's detector, shape predictors and DNN keep per-object scratch buffers and are not
+thread-safe. Every model call therefore runs on ONE worker thread (a single-thread executor owned
+by the engine). Callers on any thread (Qt UI, CLI, tests) just call the blocking methods, or the
+``*_async`` ones to get a :class:`concurrent.futures.Future`; calls are serialised in order.
+There is no module-level engine: build one with :meth:`BioEngine.create` and pass it around.
+
+Speed: HOG cost grows with pixel count, and face_recognition's default runs it on the full photo
+upsampled 2x (a 2333x1434 photo becomes 13 MP). A face big enough to enroll is found just as well
+on a copy scaled to ~800 px, so we detect there, only upsample when the faces found are small
+(or none were), map the boxes back, and run the landmark predictors and the encoder on the
+full-resolution pixels so the template keeps all the detail.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from app.bio.errors import EngineClosed, FaceCountError
+from app.bio.images import RGBImage, ensure_rgb
+from app.bio.models import DlibModels, find_model_paths, load_dlib_models
+from app.bio.thresholds import (
+    DETECT_MAX_SIDE_FRAME,
+    DETECT_MAX_SIDE_PHOTO,
+    DETECT_SMALL_FACE_PX,
+)
+
+T = TypeVar("T")
+
+Embedding = npt.NDArray[np.float32]
+"""A 128-d float32 face template (dlib ResNet); Euclidean distance < 0.6 means same person."""
+
+Landmarks = npt.NDArray[np.float32]
+"""``(68, 2)`` float32 (x, y) pixel coordinates in the iBUG 300-W order, full-resolution frame."""
+
+EMBEDDING_DIM = 128
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A face rectangle in full-resolution pixel coordinates, face_recognition's CSS order."""
+
+    top: int
+    right: int
+    bottom: int
+    left: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return ((self.left + self.right) / 2.0, (self.top + self.bottom) / 2.0)
+
+    def css(self) -> tuple[int, int, int, int]:
+        """``(top, right, bottom, left)`` as face_recognition returns locations."""
+        return (self.top, self.right, self.bottom, self.left)
+
+
+@dataclass(frozen=True, eq=False)
+class FaceObservation:
+    """One face in one image: its box, optionally 68 landmarks and a template."""
+
+    box: FaceBox
+    landmarks: Landmarks | None = None
+    encoding: Embedding | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoAnalysis:
+    """What the engine found in one image (a still photo or a camera frame)."""
+
+    width: int
+    height: int
+    faces: tuple[FaceObservation, ...]
+
+    @property
+    def face_count(self) -> int:
+        return len(self.faces)
+
+    @property
+    def boxes(self) -> tuple[FaceBox, ...]:
+        return tuple(f.box for f in self.faces)
+
+    @property
+    def encodings(self) -> tuple[Embedding, ...]:
+        return tuple(f.encoding for f in self.faces if f.encoding is not None)
+
+    def single_face(self) -> FaceObservation:
+        """The only face, or :class:`FaceCountError` (enrollment needs exactly one person)."""
+        if len(self.faces) == 1:
+            return self.faces[0]
+        if not self.faces:
+            raise FaceCountError("No face was found in the image.", count=0, code="no_face")
+        raise FaceCountError(
+            f"{len(self.faces)} faces were found; enrollment needs a photo of one person only.",
+            count=len(self.faces),
+            code="several_faces",
+        )
+
+    def single_encoding(self) -> Embedding:
+        face = self.single_face()
+        if face.encoding is None:
+            raise ValueError("this analysis was made without encodings")
+        return face.encoding
+
+
+class BioEngine:
+    """Owns the dlib models and the one worker thread allowed to use them.
+
+    ``models`` is injected (build it with :func:`app.bio.models.load_dlib_models`, or use
+    :meth:`create`). The engine must be :meth:`close`-d (or used as a context manager) to stop
+    its worker thread.
+    """
+
+    def __init__(
+        self,
+        models: DlibModels,
+        *,
+        photo_max_side: int = DETECT_MAX_SIDE_PHOTO,
+        frame_max_side: int = DETECT_MAX_SIDE_FRAME,
+        small_face_px: int = DETECT_SMALL_FACE_PX,
+    ) -> None:
+        self._models = models
+        self.photo_max_side = photo_max_side
+        self.frame_max_side = frame_max_side
+        self.small_face_px = small_face_px
+        self._local = threading.local()
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="bio-dlib", initializer=self._mark_worker
+        )
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def create(cls, model_dir: Path | None = None, **options: Any) -> BioEngine:
+        """Locate and load the models (about one second) and start the worker thread."""
+        return cls(load_dlib_models(find_model_paths(model_dir)), **options)
+
+    def _mark_worker(self) -> None:
+        self._local.is_worker = True
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the worker after the calls already queued have finished."""
+        with self._lock:
+            self._closed = True
+        self._executor.shutdown(wait=True)
+
+    def __enter__(self) -> BioEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def submit(self, fn: Callable[[DlibModels], T]) -> Future[T]:
+        """Run ``fn(models)`` on the worker thread. The only door to the dlib objects."""
+        with self._lock:
+            if self._closed:
+                raise EngineClosed("The face engine has been shut down.")
+            return self._executor.submit(fn, self._models)
+
+    def _call(self, fn: Callable[[DlibModels], T]) -> T:
+        if getattr(self._local, "is_worker", False):
+            return fn(self._models)  # already on the worker: queueing would deadlock
+        return self.submit(fn).result()
+
+    # -- primitives ----------------------------------------------------------------------------
+
+    def detect(
+        self, rgb: RGBImage, *, max_side: int | None = None, upsample: int | None = None
+    ) -> tuple[FaceBox, ...]:
+        """HOG face boxes, found on a copy scaled to ``max_side`` and mapped back.
+
+        ``upsample=None`` is adaptive: try without upsampling, and upsample once only if
+        nothing or only small faces were found (small faces suggest smaller ones were missed).
+        """
+        image = ensure_rgb(rgb)
+        side = max_side or self.photo_max_side
+        return self._call(lambda m: _detect(m, image, side, upsample, self.small_face_px))
+
+    def landmarks(self, rgb: RGBImage, boxes: Sequence[FaceBox]) -> tuple[Landmarks, ...]:
+        """68-point landmarks on the full-resolution image for each box."""
+        image = ensure_rgb(rgb)
+        return self._call(lambda m: tuple(_landmarks68(m, image, b) for b in boxes))
+
+    def encode(
+        self, rgb: RGBImage, boxes: Sequence[FaceBox], *, num_jitters: int = 1
+    ) -> tuple[Embedding, ...]:
+        """128-d templates for each box, computed exactly as ``face_recognition.face_encodings``
+        does (5-point alignment on the full-resolution image, dlib ResNet), as float32.
+
+        ``num_jitters`` > 1 averages over randomly jittered crops: ~N times slower, slightly
+        more stable; worth it for a stored enrollment template, not for live identification.
+        """
+        image = ensure_rgb(rgb)
+        return self._call(lambda m: _encode(m, image, boxes, num_jitters))
+
+    # -- pipelines -----------------------------------------------------------------------------
+
+    def analyse_photo(
+        self, rgb: RGBImage, *, num_jitters: int = 1, with_landmarks: bool = False
+    ) -> PhotoAnalysis:
+        """Still-photo pipeline: all faces, their boxes and templates (optionally landmarks).
+
+        Same decisions as face_recognition's face_locations + face_encodings for faces large
+        enough to enroll, several times faster on full-size photos (see ``bench``).
+        """
+        image = ensure_rgb(rgb)
+
+        def run(m: DlibModels) -> PhotoAnalysis:
+            boxes = _detect(m, image, self.photo_max_side, None, self.small_face_px)
+            encs = _encode(m, image, boxes, num_jitters)
+            faces = tuple(
+                FaceObservation(b, _landmarks68(m, image, b) if with_landmarks else None, e)
+                for b, e in zip(boxes, encs, strict=True)
+            )
+            return PhotoAnalysis(image.shape[1], image.shape[0], faces)
+
+        return self._call(run)
+
+    def analyse_photo_async(
+        self, rgb: RGBImage, *, num_jitters: int = 1, with_landmarks: bool = False
+    ) -> Future[PhotoAnalysis]:
+        """Non-blocking :meth:`analyse_photo` (for the UI thread)."""
+        image = ensure_rgb(rgb)
+        return self._executor_submit(
+            lambda: self.analyse_photo(image, num_jitters=num_jitters,
+                                       with_landmarks=with_landmarks)
+        )
+
+    def analyse_frame(self, rgb: RGBImage, *, encode: bool = False) -> PhotoAnalysis:
+        """Live-camera pipeline: faces with 68 landmarks (for quality and liveness), and
+        templates only if ``encode`` (the encoder is ~10x the cost of everything else)."""
+        image = ensure_rgb(rgb)
+
+        def run(m: DlibModels) -> PhotoAnalysis:
+            boxes = _detect(m, image, self.frame_max_side, None, self.small_face_px)
+            encs: tuple[Embedding | None, ...] = (
+                _encode(m, image, boxes, 1) if encode else (None,) * len(boxes)
+            )
+            faces = tuple(
+                FaceObservation(b, _landmarks68(m, image, b), e)
+                for b, e in zip(boxes, encs, strict=True)
+            )
+            return PhotoAnalysis(image.shape[1], image.shape[0], faces)
+
+        return self._call(run)
+
+    def analyse_frame_async(self, rgb: RGBImage, *, encode: bool = False
+                            ) -> Future[PhotoAnalysis]:
+        image = ensure_rgb(rgb)
+        return self._executor_submit(lambda: self.analyse_frame(image, encode=encode))
+
+    def encode_face(
+        self, rgb: RGBImage, face: FaceObservation, *, num_jitters: int = 1
+    ) -> Embedding:
+        """Template for one already-detected face (e.g. a captured frame)."""
+        return self.encode(rgb, [face.box], num_jitters=num_jitters)[0]
+
+    def _executor_submit(self, fn: Callable[[], T]) -> Future[T]:
+        return self.submit(lambda _m: fn())
+
+
+# -- worker-thread functions (never call these from another thread) ------------------------------
+
+
+def _rect(box: FaceBox) -> Any:
+    import dlib
+
+    return dlib.rectangle(box.left, box.top, box.right, box.bottom)
+
+
+def _detect(
+    m: DlibModels, image: RGBImage, max_side: int, upsample: int | None, small_face_px: int
+) -> tuple[FaceBox, ...]:
+    h, w = image.shape[:2]
+    scale = min(1.0, max_side / float(max(h, w)))
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+        sx, sy = w / size[0], h / size[1]
+    else:
+        small, sx, sy = image, 1.0, 1.0
+    if upsample is None:
+        rects = m.detector(small, 0)
+        if len(rects) == 0 or min(r.height() for r in rects) < small_face_px:
+            rects = m.detector(small, 1)
+    else:
+        rects = m.detector(small, upsample)
+    boxes = []
+    for r in rects:
+        # Same trimming as face_recognition's _trim_css_to_bounds.
+        top = max(round(r.top() * sy), 0)
+        right = min(round(r.right() * sx), w)
+        bottom = min(round(r.bottom() * sy), h)
+        left = max(round(r.left() * sx), 0)
+        if right > left and bottom > top:
+            boxes.append(FaceBox(top, right, bottom, left))
+    # Biggest face first: the one standing at the desk, for callers that take faces[0].
+    boxes.sort(key=lambda b: -(b.width * b.height))
+    return tuple(boxes)
+
+
+def _landmarks68(m: DlibModels, image: RGBImage, box: FaceBox) -> Landmarks:
+    shape = m.shape_68(image, _rect(box))
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+
+
+def _encode(
+    m: DlibModels, image: RGBImage, boxes: Sequence[FaceBox], num_jitters: int
+) -> tuple[Embedding, ...]:
+    import dlib
+
+    if not boxes:
+        return ()
+    shapes = dlib.full_object_detections()
+    for b in boxes:
+        shapes.append(m.shape_5(image, _rect(b)))
+    descriptors = m.encoder.compute_face_descriptor(image, shapes, max(1, int(num_jitters)))
+    return tuple(np.asarray(d, dtype=np.float32).reshape(EMBEDDING_DIM) for d in descriptors)

@@ -1,0 +1,112 @@
+"""Locate and load the dlib model files without importing ``face_recognition_models``.
+
+``face_recognition_models/__init__.py`` does ``from pkg_resources import resource_filename``;
+``pkg_resources`` ships with setuptools, which Python 3.12+ virtualenvs no longer include, so
+importing that package (or ``face_recognition``, which imports it) fails there. We only need
+the four ``.dat`` files inside it, so we find the package directory with
+``importlib.util.find_spec`` (which does *not* execute the package's ``__init__``) and build the
+dlib objects ourselves. The objects are the same ones face_recognition builds, so templates are
+bit-for-bit the same as ``face_recognition.face_encodings`` for the same face box.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.bio.errors import ModelError
+
+MODEL_DIR_ENV = "CONSENTDESK_MODEL_DIR"
+"""Environment variable that points at a folder holding the ``.dat`` files (frozen installs)."""
+
+SHAPE_68 = "shape_predictor_68_face_landmarks.dat"
+SHAPE_5 = "shape_predictor_5_face_landmarks.dat"
+RESNET = "dlib_face_recognition_resnet_model_v1.dat"
+
+
+@dataclass(frozen=True)
+class ModelPaths:
+    """Where the three model files we use live."""
+
+    shape_68: Path
+    shape_5: Path
+    resnet: Path
+
+
+def _package_model_dir() -> Path | None:
+    try:
+        spec = importlib.util.find_spec("face_recognition_models")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / "models"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def find_model_paths(model_dir: Path | None = None) -> ModelPaths:
+    """Return the model file paths, searching ``model_dir``, then ``$CONSENTDESK_MODEL_DIR``,
+    then the installed ``face_recognition_models`` package. Raises :class:`ModelError`."""
+    candidates: list[Path] = []
+    if model_dir is not None:
+        candidates.append(Path(model_dir))
+    env = os.environ.get(MODEL_DIR_ENV)
+    if env:
+        candidates.append(Path(env))
+    package_dir = _package_model_dir()
+    if package_dir is not None:
+        candidates.append(package_dir)
+    for folder in candidates:
+        paths = ModelPaths(folder / SHAPE_68, folder / SHAPE_5, folder / RESNET)
+        if all(p.is_file() for p in (paths.shape_68, paths.shape_5, paths.resnet)):
+            return paths
+    raise ModelError(
+        "Face model files were not found. Install face_recognition_models or set "
+        f"{MODEL_DIR_ENV}.",
+        code="model_missing",
+    )
+
+
+@dataclass(frozen=True)
+class DlibModels:
+    """The dlib objects. Not thread-safe: only :class:`app.bio.engine.BioEngine`'s single
+    worker thread may call them."""
+
+    detector: Any
+    shape_68: Any
+    shape_5: Any
+    encoder: Any
+
+
+def load_dlib_models(paths: ModelPaths | None = None) -> DlibModels:
+    """Build the dlib detector, the 68- and 5-point predictors and the ResNet encoder.
+
+    Takes about a second (the 68-point predictor alone is ~100 MB), so build one per process
+    and share it through one engine.
+    """
+    import dlib  # local: importing the app must not require dlib (e.g. for `--help`)
+
+    paths = paths or find_model_paths()
+    try:
+        return DlibModels(
+            detector=dlib.get_frontal_face_detector(),
+            shape_68=dlib.shape_predictor(os.fspath(paths.shape_68)),
+            shape_5=dlib.shape_predictor(os.fspath(paths.shape_5)),
+            encoder=dlib.face_recognition_model_v1(os.fspath(paths.resnet)),
+        )
+    except RuntimeError as exc:
+        raise ModelError("Face model files could not be loaded (corrupt?).",
+                         code="model_corrupt") from exc
+
+
+def dlib_uses_blas() -> bool:
+    """Whether the installed dlib was compiled against a BLAS (speeds the ResNet encoder)."""
+    import dlib
+
+    return bool(getattr(dlib, "DLIB_USE_BLAS", False))
