@@ -53,6 +53,11 @@ def open_database(path: Path, key: bytes, *, check: bool = True) -> Connection:
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA busy_timeout = 5000")
         if check:
+            # Fold the WAL in first: a checkpoint cut short (full disk, crash) can leave a
+            # partial page at the end of the main file that the WAL still holds in full.
+            # cipher_integrity_check reads the main file only and would call that damage.
+            with contextlib.suppress(sqlcipher3.OperationalError):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             check_integrity(conn)
     except BaseException:
         conn.close()

@@ -1226,35 +1226,27 @@ class Desk:
         probe = _embeddings(embeddings)
         if not probe.shape[0]:
             return ()
-        threshold = self.get_float("match_threshold")
-        margin = self.get_float("lookalike_margin")
-        best: dict[str, float] = {}
-        for row in probe:
-            for match in self._search(row, threshold + margin, k=5):
-                if match[0] != exclude_person:
-                    best[match[0]] = min(best.get(match[0], 9.0), match[1])
-        warnings = []
-        for pid, distance in sorted(best.items(), key=lambda kv: kv[1]):
-            kind: Literal["duplicate", "lookalike"] = (
-                "duplicate" if distance < threshold else "lookalike"
+        hits = self.gallery().enrollment_warnings(
+            probe,
+            person_id=exclude_person,
+            threshold=self.get_float("match_threshold"),
+            margin=self.get_float("lookalike_margin"),
+        )
+        return tuple(
+            EnrollmentWarning(
+                h.kind, h.person_id, self.get_person(h.person_id).name, round(h.distance, 4)
             )
-            name = self.get_person(pid).name
-            warnings.append(EnrollmentWarning(kind, pid, name, round(float(distance), 4)))
-        return tuple(warnings)
+            for h in hits
+        )
 
     def identify_embedding(self, embedding: Sequence[float] | Embedding, k: int = 5) -> list[Match]:
         """Candidates within the match threshold, best first (active consents only)."""
-        threshold = self.get_float("match_threshold")
         probe = _embeddings(np.asarray(embedding, dtype=np.float32).reshape(1, -1))[0]
         out = []
-        for pid, distance in self._search(probe, threshold, k):
-            person = self.get_person(pid)
-            out.append(Match(pid, person.name, person.reference, round(float(distance), 4)))
+        for hit in self.gallery().identify(probe, threshold=self.get_float("match_threshold"), k=k):
+            person = self.get_person(hit.person_id)
+            out.append(Match(hit.person_id, person.name, person.reference, round(hit.distance, 4)))
         return out
-
-    def _search(self, probe: Embedding, max_distance: float, k: int) -> list[tuple[str, float]]:
-        gallery = self.gallery()
-        return [(pid, d) for pid, d in gallery.search(probe, k) if d <= max_distance]
 
     def gallery(self) -> Any:
         """The in-memory matrix of active templates, loaded on first use after unlock."""
@@ -1331,10 +1323,26 @@ class Desk:
         return None
 
     def _forget_faces(self, person_id: str) -> None:
+        """Drop the person's withdrawn templates from memory (keeping those of other purposes
+        still active) and fold the WAL so the deleted pages leave no copy behind."""
         with self._lock:
             if self._gallery is not None:
-                self._gallery.remove(person_id)
+                remaining = self._active_templates(person_id)
+                if remaining:
+                    self._gallery.replace(person_id, remaining)
+                else:
+                    self._gallery.remove(person_id)
             checkpoint(self._conn)
+
+    def _active_templates(self, person_id: str) -> list[Embedding]:
+        from app.bio.gallery import template_from_blob
+
+        rows = self._conn.execute(
+            "SELECT t.embedding FROM templates t JOIN consents c ON c.id = t.consent_id "
+            "WHERE c.status = 'active' AND t.person_id = ?",
+            (person_id,),
+        ).fetchall()
+        return [template_from_blob(bytes(r[0])) for r in rows]
 
     _PERSON_TABLES = ("people", "consents", "templates", "photos", "documents")
 
