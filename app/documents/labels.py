@@ -42,6 +42,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "decision": ("Decision", "决定"),
     "decision.granted": ("I consent", "我同意"),
     "decision.refused": ("I do not consent — use the alternative", "我不同意——使用替代方式"),
+    "outcome.granted": ("Consent given", "已同意"),
+    "outcome.refused": ("Refused (alternative used)", "已拒绝（使用替代方式）"),
+    "file_sha256": ("File SHA-256", "文件 SHA-256"),
+    "consent_heading": ("{purpose}: {outcome}", "{purpose}：{outcome}"),
     "signed_at": ("Date and time", "日期和时间"),
     "operator": ("Staff member", "经办工作人员"),
     "consent_id": ("Consent ID", "同意记录编号"),
@@ -176,9 +180,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "count.signatures": ("Signatures", "签名"),
     "section.consents_erased": ("Consents covered", "涉及的同意记录"),
     "erasure.kept": (
-        "Kept: this certificate and an anonymous line in the audit log recording that an "
-        "erasure took place, so that the erasure itself can be proven.",
-        "保留：本证明以及审计日志中一条不含个人信息的记录，用以证明删除已经执行。",
+        "A count of 0 after erasure means that nothing of that kind is left on the "
+        "workstation. Keep this certificate: it is your proof that the erasure took place.",
+        "删除后数量为 0，表示本工作站上已不再保存该类记录。请妥善保管本证明，它是删除已经执行的凭证。",
     ),
     # access report
     "access.intro": (

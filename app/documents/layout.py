@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+import qrcode
+import qrcode.constants
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -29,6 +29,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Image, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import paragraph as _rl_paragraph
 
 from app.documents.labels import label
 from app.models import Language
@@ -47,6 +48,14 @@ MUTED = colors.HexColor("#5c6370")
 ACCENT = colors.HexColor("#1f4e79")
 RULE = colors.HexColor("#c8ccd2")
 SHADE = colors.HexColor("#f1f3f6")
+
+# reportlab's CJK line breaker only knows Japanese no-break-before punctuation; Chinese
+# full-width commas etc. would otherwise start a line, which reads as a typesetting error.
+_ZH_CANNOT_START = "，、；：！？）》」』】〕…"
+if not set(_ZH_CANNOT_START) <= set(_rl_paragraph.ALL_CANNOT_START):
+    _rl_paragraph.ALL_CANNOT_START += "".join(
+        ch for ch in _ZH_CANNOT_START if ch not in _rl_paragraph.ALL_CANNOT_START
+    )
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _HEADING = re.compile(r"^(\d+\.|[一二三四五六七八九十]+、)\s*\S")
@@ -74,6 +83,7 @@ class Styles:
     at) and a little more leading for legibility."""
 
     language: Language
+    font: str
     body: ParagraphStyle
     small: ParagraphStyle
     muted: ParagraphStyle
@@ -98,12 +108,13 @@ class Styles:
 
         return cls(
             language=language,
+            font=font,
             body=style("body", 9.5, spaceAfter=2),
             small=style("small", 8),
             muted=style("muted", 8, textColor=MUTED),
             title=style("title", 17, textColor=ACCENT, spaceAfter=6, leading=22),
-            h2=style("h2", 12, textColor=ACCENT, spaceBefore=10, spaceAfter=4),
-            h3=style("h3", 10, textColor=ACCENT, spaceBefore=6, spaceAfter=2),
+            h2=style("h2", 12, textColor=ACCENT, spaceBefore=10, spaceAfter=4, keepWithNext=1),
+            h3=style("h3", 10, textColor=ACCENT, spaceBefore=6, spaceAfter=2, keepWithNext=1),
             bullet=style("bullet", 9.5, leftIndent=12, firstLineIndent=-8, spaceAfter=1),
             cell_label=style("cell_label", 8.5, textColor=MUTED),
             cell=style("cell", 9),
@@ -117,6 +128,12 @@ class Styles:
                 spaceAfter=10,
             ),
         )
+
+
+def table_style(styles: Styles, commands: list[tuple[Any, ...]]) -> TableStyle:
+    """A TableStyle whose cell font is ours: reportlab's default cell font is Helvetica, which
+    would be referenced (unembedded) even when every cell holds a Paragraph."""
+    return TableStyle([("FONTNAME", (0, 0), (-1, -1), styles.font), *commands])
 
 
 def para(text: object, style: ParagraphStyle, limit: int | None = MAX_FIELD_CHARS) -> Paragraph:
@@ -136,14 +153,15 @@ def kv_table(
         data.append([para(key, styles.cell_label), cell])
     table = Table(data, colWidths=[label_width, width - label_width], hAlign="LEFT")
     table.setStyle(
-        TableStyle(
+        table_style(
+            styles,
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
                 ("TOPPADDING", (0, 0), (-1, -1), 3),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
                 ("LEFTPADDING", (0, 0), (-1, -1), 2),
-            ]
+            ],
         )
     )
     return table
@@ -162,7 +180,8 @@ def grid_table(
         data.append([c if isinstance(c, Flowable) else para(c, styles.small) for c in row])
     table = Table(data, colWidths=[w * scale for w in widths], repeatRows=1, hAlign="LEFT")
     table.setStyle(
-        TableStyle(
+        table_style(
+            styles,
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("BACKGROUND", (0, 0), (-1, 0), SHADE),
@@ -170,7 +189,7 @@ def grid_table(
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
                 ("LEFTPADDING", (0, 0), (-1, -1), 3),
-            ]
+            ],
         )
     )
     return table
@@ -203,13 +222,42 @@ def image_flowable(data: bytes, max_width: float, max_height: float) -> Image:
     return Image(io.BytesIO(data), width=width * scale, height=height * scale, hAlign="LEFT")
 
 
-def qr_drawing(payload: str, size: float = 34 * mm) -> Drawing:
-    """A vector QR code (reportlab's own widget, so no raster image and no extra library)."""
-    widget = QrCodeWidget(payload, barLevel="M")
-    x1, y1, x2, y2 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x2 - x1), 0, 0, size / (y2 - y1), 0, 0])
-    drawing.add(widget)
-    return drawing
+class QrCode(Flowable):  # type: ignore[misc]
+    """A vector QR code drawn as filled rectangles.
+
+    reportlab's own QR widget renders through its graphics layer, which opens in Helvetica and
+    so drags an unembedded font into the file; drawing the modules directly avoids that.
+    """
+
+    def __init__(self, payload: str, size: float = 34 * mm) -> None:
+        super().__init__()
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+        code.add_data(payload)
+        code.make(fit=True)
+        self._matrix: list[list[bool]] = code.get_matrix()
+        self.width = self.height = size
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        cells = len(self._matrix)
+        module = self.width / cells
+        canvas = self.canv
+        canvas.saveState()
+        canvas.setFillColor(colors.black)
+        for row, line in enumerate(self._matrix):
+            y = self.height - (row + 1) * module
+            col = 0
+            while col < cells:
+                if not line[col]:
+                    col += 1
+                    continue
+                start = col
+                while col < cells and line[col]:
+                    col += 1
+                canvas.rect(start * module, y, (col - start) * module, module, stroke=0, fill=1)
+        canvas.restoreState()
 
 
 def format_datetime(at: dt.datetime | None, tz_name: str, language: Language) -> str:
@@ -265,6 +313,9 @@ def page_canvas(
 
     class _PageCanvas(Canvas):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if not kwargs.get("initialFontName"):
+                # Without this every page starts in Helvetica, an unembedded base-14 font.
+                kwargs["initialFontName"] = font
             super().__init__(*args, **kwargs)
             self._pages: list[dict[str, Any]] = []
 

@@ -201,6 +201,8 @@ class DocumentMaker:
             author=clean(draft.org.name, 200),
             subject=f"ConsentDesk {draft.kind}",
             creator="ConsentDesk",
+            # Every page would otherwise open in Helvetica, an unembedded base-14 font.
+            initialFontName=self._font,
             lang="zh-CN" if lang == "zh" else "en",
         )
         canvas = page_canvas(
@@ -610,7 +612,7 @@ class DocumentMaker:
                         [
                             c.id,
                             sections.purpose_value(lang, by_version.get(c.purpose_version_id), c),
-                            label(lang, f"decision.{c.decision}"),
+                            label(lang, f"outcome.{c.decision}"),
                             c.text_sha256,
                         ]
                         for c in consents
@@ -687,7 +689,14 @@ class DocumentMaker:
             draft.add(para(label(lang, "consents.none"), s.body))
         for consent in consents:
             purpose = by_version.get(consent.purpose_version_id)
+            heading = label(
+                lang,
+                "consent_heading",
+                purpose=sections.purpose_value(lang, purpose, consent),
+                outcome=label(lang, f"outcome.{consent.decision}"),
+            )
             draft.add(
+                para(heading, s.h3),
                 kv_table(sections.consent_rows(consent, purpose, draft.tz(), lang), s),
                 Spacer(1, 8),
             )
@@ -698,7 +707,7 @@ class DocumentMaker:
             draft.add(
                 grid_table(
                     [label(lang, "doc.kind"), label(lang, "doc.created"),
-                     label(lang, "document_id"), label(lang, "content_sha256")],
+                     label(lang, "document_id"), label(lang, "file_sha256")],
                     [
                         [
                             label(lang, f"kind.{d.kind}"),

@@ -10,12 +10,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table
 
 from app.documents.labels import label
 from app.documents.layout import (
     FRAME_WIDTH,
     RULE,
+    QrCode,
     Styles,
     format_date,
     format_datetime,
@@ -23,7 +24,7 @@ from app.documents.layout import (
     image_flowable,
     kv_table,
     para,
-    qr_drawing,
+    table_style,
 )
 from app.models import AuditEvent, Consent, Language, LivenessResult, Purpose, Signature
 from app.signature import signature_png, signature_sha256
@@ -56,12 +57,13 @@ def signature_block(
         hAlign="LEFT",
     )
     table.setStyle(
-        TableStyle(
+        table_style(
+            styles,
             [
                 ("LINEBELOW", (0, 0), (0, 0), 0.8, RULE),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
-            ]
+            ],
         )
     )
     fingerprint = para(
@@ -134,17 +136,18 @@ def verification_block(
     explain = (
         label(lang, "verify.text", org=org_name) if signed else label(lang, "verify.text_no_signer")
     )
-    qr = qr_drawing(payload)
+    qr = QrCode(payload)
     text_width = FRAME_WIDTH - qr.width - 10
     inner_rows = kv_table(rows, styles, label_width=95, width=text_width)
     table = Table([[inner_rows, qr]], colWidths=[text_width, qr.width + 10], hAlign="LEFT")
     table.setStyle(
-        TableStyle(
+        table_style(
+            styles,
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ]
+            ],
         )
     )
     return [
@@ -205,7 +208,7 @@ def consent_rows(
     rows: list[tuple[str, object]] = [
         (label(language, "consent_id"), consent.id),
         (label(language, "purpose"), purpose_value(language, purpose, consent)),
-        (label(language, "decision"), label(language, f"decision.{consent.decision}")),
+        (label(language, "decision"), label(language, f"outcome.{consent.decision}")),
         (label(language, "status"), label(language, f"status.{consent.status}")),
         (label(language, "signed_at"), format_datetime(consent.signed_at, tz_name, language)),
         (label(language, "operator"), consent.operator),
