@@ -200,6 +200,23 @@ class PersonExport:
 
 
 @dataclass(frozen=True)
+class DocumentCheck:
+    """``valid``: the workstation's signature covers the unchanged file. ``status``: whether the
+    vault knows this exact file (``stored``), knows the document but holds different bytes
+    (``differs_from_stored``), knows it as an erasure certificate, or does not know it."""
+
+    valid: bool
+    status: Literal["stored", "differs_from_stored", "erasure_certificate", "unknown"]
+    document_id: str | None
+    kind: str | None
+    person_id: str | None
+    signer: str | None
+    signed_at: dt.datetime | None
+    sha256: str
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class DeskOptions:
     """Injected knobs (tests use a cheaper KDF and a fixed clock)."""
 
@@ -378,6 +395,20 @@ class Desk:
             if self.locked:
                 raise VaultError("The vault is locked.")
             return fn(self._conn)
+
+    @property
+    def documents(self) -> Any:
+        """The PDF maker, signing with the workstation key kept in the vault (built on first
+        use: registering the CJK font costs a few hundred milliseconds)."""
+        with self._lock:
+            if self._documents is None:
+                from app.documents.maker import DocumentMaker
+                from app.pdfsign import PdfSigner
+
+                key_pem, cert_pem = self._meta("signing_key"), self._meta("signing_cert")
+                signer = PdfSigner(key_pem, cert_pem) if key_pem and cert_pem else None
+                self._documents = DocumentMaker(signer, clock=self.options.clock)
+            return self._documents
 
     def _meta(self, key: str) -> bytes | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -918,9 +949,10 @@ class Desk:
             person_id,
             {"document": doc_id, "kind": kind, "sha256": sha},
         )
+        lang: Language = "zh" if language == "zh" else "en"
         return DocumentInfo(
-            doc_id, kind, person_id, consent_id, now, sha, filename, len(content), language
-        )  # type: ignore[arg-type]
+            doc_id, kind, person_id, consent_id, now, sha, filename, len(content), lang
+        )
 
     # ================================================================== audit
     def audit_verify(self, expected_head: str | None = None) -> AuditVerification:
@@ -1193,14 +1225,23 @@ class Desk:
                 },
                 at=now,
             )
-            docs = self._refusal_documents(conn, person, consent_id, purpose)
+            docs = self._refusal_documents(conn, person, consent_id, purpose, request)
         return EnrollmentResult(person, self.get_consent(consent_id), 0, (), docs)
 
     def _expiry(self, purpose: Purpose, now: dt.datetime) -> dt.datetime:
         days = min(purpose.retention_days, int(self.get_float("max_inactivity_days")))
         return now + dt.timedelta(days=days)
 
-    # Document hooks: filled in by the document integration (see _consent_documents).
+    def _new_doc_id(self) -> str:
+        from app.documents.maker import new_document_id
+
+        return str(new_document_id())
+
+    def _doc_filename(self, kind: str, doc_id: str) -> str:
+        from app.documents.maker import document_filename
+
+        return str(document_filename(kind, doc_id))
+
     def _consent_documents(
         self,
         conn: Any,
@@ -1210,12 +1251,101 @@ class Desk:
         request: EnrollmentRequest,
         paper: bool,
     ) -> tuple[DocumentInfo, ...]:
-        return ()
+        """The consent form (or, for a paper consent, the record with its scan attached), made
+        and stored inside the enrollment's transaction: no consent exists without its document."""
+        consent = self.get_consent(consent_id)
+        disclosure = render_disclosure(purpose, self.organisation, consent.language)
+        events = self._audit.events(subject=person.id)
+        docs: list[DocumentInfo] = []
+        doc_id = self._new_doc_id()
+        if paper:
+            if not request.paper_scan:
+                raise InvalidInput("A paper consent needs its scanned signed form.")
+            scan_id = self._new_doc_id()
+            name = request.paper_scan_name or "scan"
+            ext = Path(name).suffix.lower() or ".bin"
+            docs.append(
+                self._store_document(
+                    conn,
+                    doc_id=scan_id,
+                    kind="paper_scan",
+                    person_id=person.id,
+                    consent_id=consent_id,
+                    language=consent.language,
+                    filename=f"consentdesk-paper-scan-{scan_id[:12]}{ext}",
+                    content=request.paper_scan,
+                    purpose_version_id=purpose.version_id,
+                )
+            )
+            pdf = self.documents.paper_consent_record(
+                org=self.organisation,
+                purpose=purpose,
+                person=person,
+                consent=consent,
+                scan=request.paper_scan,
+                imported_by=self.user.username,
+                imported_at=self._now(),
+                disclosure=disclosure,
+                audit_events=events,
+                document_id=doc_id,
+            )
+        else:
+            pdf = self.documents.consent_form(
+                org=self.organisation,
+                purpose=purpose,
+                person=person,
+                consent=consent,
+                disclosure=disclosure,
+                signature=request.signature,
+                guardian=request.guardian,
+                liveness=request.liveness,
+                photo=request.photo_jpeg,
+                audit_events=events,
+                document_id=doc_id,
+            )
+        docs.append(
+            self._store_document(
+                conn,
+                doc_id=doc_id,
+                kind="consent_form",
+                person_id=person.id,
+                consent_id=consent_id,
+                language=consent.language,
+                filename=self._doc_filename("consent_form", doc_id),
+                content=pdf,
+                purpose_version_id=purpose.version_id,
+            )
+        )
+        return tuple(docs)
 
     def _refusal_documents(
-        self, conn: Any, person: Person, consent_id: str, purpose: Purpose
+        self, conn: Any, person: Person, consent_id: str, purpose: Purpose, request: RefusalRequest
     ) -> tuple[DocumentInfo, ...]:
-        return ()
+        consent = self.get_consent(consent_id)
+        doc_id = self._new_doc_id()
+        pdf = self.documents.refusal_record(
+            org=self.organisation,
+            purpose=purpose,
+            person=person,
+            consent=consent,
+            disclosure=render_disclosure(purpose, self.organisation, consent.language),
+            signature=request.signature,
+            guardian=request.guardian,
+            audit_events=self._audit.events(subject=person.id),
+            document_id=doc_id,
+        )
+        info = self._store_document(
+            conn,
+            doc_id=doc_id,
+            kind="refusal_record",
+            person_id=person.id,
+            consent_id=consent_id,
+            language=consent.language,
+            filename=self._doc_filename("refusal_record", doc_id),
+            content=pdf,
+            purpose_version_id=purpose.version_id,
+        )
+        return (info,)
 
     # ================================================================== matching
     def check_duplicates(
@@ -1319,8 +1449,33 @@ class Desk:
         templates: int,
         reason: str,
         now: dt.datetime,
-    ) -> DocumentInfo | None:
-        return None
+    ) -> DocumentInfo:
+        consents = [self.get_consent(i) for i in ids]
+        purposes = [self._purpose_version(c.purpose_version_id) for c in consents]
+        doc_id = self._new_doc_id()
+        result = WithdrawalResult(person.id, ids, templates, now, None)
+        pdf = self.documents.withdrawal_receipt(
+            org=self.organisation,
+            person=person,
+            result=result,
+            consents=consents,
+            purposes=purposes,
+            operator=self.user.username,
+            reason=reason,
+            language=person.language,
+            audit_events=self._audit.events(subject=person.id),
+            document_id=doc_id,
+        )
+        return self._store_document(
+            conn,
+            doc_id=doc_id,
+            kind="withdrawal_receipt",
+            person_id=person.id,
+            consent_id=ids[0],
+            language=person.language,
+            filename=self._doc_filename("withdrawal_receipt", doc_id),
+            content=pdf,
+        )
 
     def _forget_faces(self, person_id: str) -> None:
         """Drop the person's withdrawn templates from memory (keeping those of other purposes
@@ -1383,7 +1538,7 @@ class Desk:
             if any(after.values()):
                 raise VaultError("Erasure left rows behind; nothing was changed.")
             certificate = self._erasure_certificate(person, consents, before, after, now, actor)
-            cert_sha = hashlib.sha256(certificate).hexdigest() if certificate else None
+            cert_sha = hashlib.sha256(certificate).hexdigest()
             conn.execute(
                 "INSERT OR REPLACE INTO erasures (person_id, erased_at, erased_by, reason, counts, "
                 "certificate_sha256) VALUES (?,?,?,?,?,?)",
@@ -1414,8 +1569,21 @@ class Desk:
         after: Mapping[str, int],
         now: dt.datetime,
         actor: str,
-    ) -> bytes | None:
-        return None
+    ) -> bytes:
+        """Made from values captured before deletion; handed over, not kept (it names them)."""
+        purposes = [self._purpose_version(c.purpose_version_id) for c in consents]
+        result = ErasureResult(person.id, now, actor, dict(before), dict(after))
+        pdf: bytes = self.documents.erasure_certificate(
+            org=self.organisation,
+            person=person,
+            result=result,
+            consents=consents,
+            purposes=purposes,
+            language=person.language,
+            audit_events=self._audit.events(subject=person.id),
+            document_id=self._new_doc_id(),
+        )
+        return pdf
 
     def purge_expired(self) -> PurgeResult:
         """Apply retention: expire consents past their date (templates go at once) and erase
@@ -1469,8 +1637,94 @@ class Desk:
         return PurgeResult(tuple(due), tuple(people), templates)
 
     # ================================================================== access
-    def access_report_pdf(self, person_id: str) -> bytes | None:
-        return None
+    def access_report_pdf(self, person_id: str) -> bytes:
+        """The data-subject access report (everything held; template values are not printed)."""
+        export = self.export_person(person_id)
+        purposes = [self._purpose_version(c.purpose_version_id) for c in export.consents]
+        pdf: bytes = self.documents.access_report(
+            org=self.organisation,
+            person=export.person,
+            consents=export.consents,
+            purposes=purposes,
+            documents=export.documents,
+            audit_events=export.audit,
+            template_count=export.templates,
+            photo_count=export.photos,
+            operator=self.user.username,
+            language=export.person.language,
+            document_id=self._new_doc_id(),
+        )
+        return pdf
+
+    def retention_notice(self, purpose_id: int, language: Language) -> bytes:
+        """The printable notice for a purpose; kept in the vault so it can be verified later."""
+        purpose = self.get_purpose(purpose_id)
+        doc_id = self._new_doc_id()
+        pdf: bytes = self.documents.retention_notice(
+            purpose, self.organisation, language, document_id=doc_id
+        )
+        with self._write() as conn:
+            self._store_document(
+                conn,
+                doc_id=doc_id,
+                kind="retention_notice",
+                person_id=None,
+                consent_id=None,
+                language=language,
+                filename=self._doc_filename("retention_notice", doc_id),
+                content=pdf,
+                purpose_version_id=purpose.version_id,
+            )
+        return pdf
+
+    def verify_document(self, pdf: bytes) -> DocumentCheck:
+        """Check a PDF's signature against this workstation's certificate and look it up."""
+        from app.pdfsign import verify_pdf
+
+        cert = self._meta("signing_cert") or b""
+        result = verify_pdf(pdf, cert)
+        sha = hashlib.sha256(pdf).hexdigest()
+
+        def lookup(c: Any) -> tuple[Any, Any]:
+            row = c.execute(
+                "SELECT id, kind, person_id FROM documents WHERE sha256 = ? OR id = ? "
+                "ORDER BY sha256 = ? DESC LIMIT 1",
+                (sha, result.document_id or "", sha),
+            ).fetchone()
+            erased = c.execute(
+                "SELECT person_id, erased_at FROM erasures WHERE certificate_sha256 = ?", (sha,)
+            ).fetchone()
+            return row, erased
+
+        row, erased = self._read(lookup)
+        stored_same = False
+        if row is not None:
+            stored = self._read(
+                lambda c: c.execute(
+                    "SELECT sha256 FROM documents WHERE id = ?", (row[0],)
+                ).fetchone()
+            )
+            stored_same = bool(stored and stored[0] == sha)
+        status: Literal["stored", "differs_from_stored", "erasure_certificate", "unknown"]
+        if erased is not None:
+            status = "erasure_certificate"
+        elif row is None:
+            status = "unknown"
+        elif stored_same:
+            status = "stored"
+        else:
+            status = "differs_from_stored"
+        return DocumentCheck(
+            valid=bool(result.valid),
+            status=status,
+            document_id=result.document_id or (row[0] if row else None),
+            kind=(row[1] if row else None) or result.document_kind,
+            person_id=(row[2] if row else None) or (erased[0] if erased else None),
+            signer=result.signer,
+            signed_at=result.signed_at,
+            sha256=sha,
+            problems=tuple(result.problems),
+        )
 
     def export_person(self, person_id: str) -> PersonExport:
         """Everything held about a person, for a data-subject access request."""
