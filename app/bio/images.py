@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Final
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageFile, UnidentifiedImageError
@@ -194,16 +195,20 @@ def load_image(
             orientation = _orientation(im)
             for op in _ORIENTATION_OPS.get(orientation, ()):
                 im = im.transpose(op)
-            if max(im.size) > max_side:
-                scale = max_side / max(im.size)
-                new_size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
-                im = im.resize(new_size, Image.Resampling.LANCZOS, reducing_gap=3.0)
             rgb = _to_rgb(im)
     except ImageError:
         raise
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, hit inside open()
+        raise _fail(shown, "image dimensions are too large.", "image_too_large") from exc
     except _DECODE_ERRORS as exc:
         raise _fail(shown, "not a readable image (corrupt, truncated or unsupported).",
                     "image_corrupt") from exc
+    if max(rgb.shape[:2]) > max_side:
+        # OpenCV's area resampling: correct anti-aliasing for downscaling and ~10x faster
+        # than Pillow's Lanczos on a multi-megapixel photo.
+        scale = max_side / max(rgb.shape[:2])
+        size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+        rgb = np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.size == 0:
         raise _fail(shown, "image could not be converted to colour.", "image_corrupt")
     return rgb
