@@ -324,10 +324,8 @@ def cmd_export(ctx: Context, desk: Desk) -> int:
     for doc in export.documents:
         (out / doc.filename).write_bytes(desk.document_pdf(doc.id))
         files.append(doc.filename)
-    report = desk.access_report_pdf(ctx.args.person_id)
-    if report is not None:
-        (out / "access-report.pdf").write_bytes(report)
-        files.append("access-report.pdf")
+    (out / "access-report.pdf").write_bytes(desk.access_report_pdf(ctx.args.person_id))
+    files.append("access-report.pdf")
     ctx.emit(
         {"person_id": export.person.id, "out": str(out), "files": files},
         f"Wrote {len(files)} files to {out}",
@@ -338,6 +336,8 @@ def cmd_export(ctx: Context, desk: Desk) -> int:
 @with_desk
 def cmd_withdraw(ctx: Context, desk: Desk) -> int:
     r = desk.withdraw(ctx.args.person_id, ctx.args.reason)
+    if ctx.args.receipt and r.receipt is not None:
+        Path(ctx.args.receipt).write_bytes(desk.document_pdf(r.receipt.id))
     ctx.emit(
         r,
         f"Withdrawn {len(r.consent_ids)} consent(s); {r.templates_deleted} face template(s) destroyed.",
@@ -454,6 +454,7 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
     p = sub.add_parser("withdraw", parents=[common], help="withdraw a person's consent")
     p.add_argument("person_id")
     p.add_argument("--reason", required=True)
+    p.add_argument("--receipt", help="write the withdrawal receipt PDF here")
     p.set_defaults(fn=cmd_withdraw)
     p = sub.add_parser("erase", parents=[common], help="erase everything about a person")
     p.add_argument("person_id")

@@ -2,8 +2,86 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from app.errors import InvalidInput
+
+MAX_PDF_BYTES = 200 * 1024 * 1024
+
+
+def cmd_documents(ctx: Any, desk: Any) -> int:
+    out = Path(ctx.args.out)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    docs = desk.person_documents(ctx.args.person_id)
+    if not docs:
+        desk.get_person(ctx.args.person_id)  # a clear "No such person" if that is the reason
+    written = []
+    for doc in docs:
+        (out / doc.filename).write_bytes(desk.document_pdf(doc.id))
+        written.append({"id": doc.id, "kind": doc.kind, "file": str(out / doc.filename)})
+    desk.record_event("document.export", ctx.args.person_id, {"count": len(written)})
+    ctx.emit(
+        {"person_id": ctx.args.person_id, "documents": written},
+        lambda: "\n".join(f"{w['kind']}\t{w['file']}" for w in written) or "No documents.",
+    )
+    return 0
+
+
+def cmd_verify_document(ctx: Any, desk: Any) -> int:
+    path = Path(ctx.args.file)
+    try:
+        if path.stat().st_size > MAX_PDF_BYTES:
+            raise InvalidInput("That file is too large to be a ConsentDesk document.")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"File not found: {path}") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"That is a folder, not a PDF: {path}") from None
+    check = desk.verify_document(data)
+
+    def text() -> str:
+        lines = [
+            ("VALID" if check.valid else "NOT VALID")
+            + f": {check.kind or 'document'} {check.document_id or '(no ID)'}",
+            f"  signed by: {check.signer or '-'} at {check.signed_at or '-'}",
+            f"  in this vault: {check.status.replace('_', ' ')}",
+            f"  sha256: {check.sha256}",
+        ]
+        lines += [f"  problem: {p}" for p in check.problems]
+        return "\n".join(lines)
+
+    ctx.emit(check, text)
+    return 0 if check.valid and check.status in ("stored", "erasure_certificate") else 9
+
+
+def cmd_policy(ctx: Any, desk: Any) -> int:
+    pdf = desk.retention_notice(ctx.args.purpose_id, ctx.args.language)
+    out = Path(ctx.args.out)
+    out.write_bytes(pdf)
+    ctx.emit(
+        {"purpose_id": ctx.args.purpose_id, "out": str(out), "bytes": len(pdf)},
+        f"Retention notice written to {out}",
+    )
+    return 0
 
 
 def register(parsers: Any) -> None:
     """Add the document subcommands to the CLI parser."""
+    from app.cli import with_desk
+
+    sub, common = parsers
+    p = sub.add_parser("documents", parents=[common], help="write a person's documents as PDF")
+    p.add_argument("person_id")
+    p.add_argument("--out", required=True)
+    p.set_defaults(fn=with_desk(cmd_documents))
+    p = sub.add_parser(
+        "verify-document", parents=[common], help="check a PDF's signature and find it"
+    )
+    p.add_argument("file")
+    p.set_defaults(fn=with_desk(cmd_verify_document))
+    p = sub.add_parser("policy", parents=[common], help="a purpose's printable retention notice")
+    p.add_argument("purpose_id", type=int)
+    p.add_argument("--out", required=True)
+    p.add_argument("--language", choices=["en", "zh"], default="en")
+    p.set_defaults(fn=with_desk(cmd_policy))
