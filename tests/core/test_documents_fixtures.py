@@ -94,8 +94,10 @@ def sample_signature(width: int = 600, height: int = 200, scale: float = 1.0) ->
     ]
     strokes.append(tuple(loop))
     strokes.append(
-        tuple(SignaturePoint(width * (0.1 + 0.8 * k / 29), height * 0.85, 1600 + k) for k in
-              range(30))
+        tuple(
+            SignaturePoint(width * (0.1 + 0.8 * k / 29) * scale, height * 0.85 * scale, 1600 + k)
+            for k in range(30)
+        )
     )
     return Signature(strokes=tuple(strokes), width=width, height=height)
 
