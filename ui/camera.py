@@ -15,75 +15,31 @@ capture page shows that state with *Retry* and *Use a photo file*.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
+
+from app.bio.sources import Frame, FrameSource
 
 log = logging.getLogger(__name__)
 
 MAX_CONSECUTIVE_READ_FAILURES = 15
 
 
-class FrameSource(Protocol):
-    """What the camera loop needs from a source (a webcam, a video file, a scripted list)."""
-
-    def read(self) -> np.ndarray | None:
-        """The next RGB frame (H x W x 3, uint8), or ``None`` when no frame could be read."""
-
-    def close(self) -> None: ...
-
-
-class CameraUnavailableError(Exception):
-    """Raised by a source factory when nothing can be opened."""
-
-
-class OpenCvSource:
-    """A webcam (by index) or a video file (by path) read with OpenCV.
-
-    Files are paced to their own frame rate so a recorded clip behaves like a live camera; with
-    ``loop`` they start over at the end (a demo camera), without it the end reads as unplugged.
-    """
-
-    def __init__(self, device: int | str | Path, *, loop: bool = True) -> None:
-        import cv2
-
-        self._cv2 = cv2
-        self._is_file = not isinstance(device, int)
-        self._loop = loop
-        target = str(device) if self._is_file else int(device)
-        self._cap = cv2.VideoCapture(target)
-        if not self._cap.isOpened():
-            self._cap.release()
-            raise CameraUnavailableError("camera could not be opened")
-        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0) if self._is_file else 0.0
-        self._period = 1.0 / fps if 1.0 <= fps <= 120.0 else 0.0
-        self._next_at = time.monotonic()
-
-    def read(self) -> np.ndarray | None:
-        ok, frame = self._cap.read()
-        if not ok and self._is_file and self._loop:
-            self._cap.set(self._cv2.CAP_PROP_POS_FRAMES, 0)
-            ok, frame = self._cap.read()
-        if not ok or frame is None:
-            return None
-        if self._period:
-            self._next_at += self._period
-            delay = self._next_at - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            else:
-                self._next_at = time.monotonic()
-        return np.ascontiguousarray(frame[:, :, ::-1])  # BGR -> RGB
-
-    def close(self) -> None:
-        self._cap.release()
+def disconnect_all(signal: Any) -> None:
+    """Disconnect every slot; quietly do nothing when there are none (PySide warns then)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with contextlib.suppress(RuntimeError, TypeError):
+            signal.disconnect()
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
@@ -97,22 +53,27 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
 class CameraThread(QThread):
     """Reads frames from a source made by ``open_source`` and emits them until stopped.
 
-    ``analyse`` (optional) is called with an RGB frame on a side thread, one frame at a time;
-    whatever it returns is emitted by :attr:`analysed` together with that frame.
+    ``open_source`` returns an unopened ``app.bio.sources.FrameSource`` (camera, video file,
+    still images); the thread opens, reads and closes it. ``analyse`` (optional) is called with a
+    frame on a side thread, one frame at a time; whatever it returns is emitted by
+    :attr:`analysed` together with that frame. ``pace_fps`` plays a recorded source at its real
+    speed (a camera paces itself).
     """
 
     frame_ready = Signal(QImage)
-    analysed = Signal(object, object)  # (result, rgb frame it was computed on)
+    analysed = Signal(object, object)  # (result, the app.bio Frame it was computed on)
     unavailable = Signal(str)
     started_ok = Signal()
 
     def __init__(
         self,
         open_source: Callable[[], FrameSource],
-        analyse: Callable[[np.ndarray], Any] | None = None,
+        analyse: Callable[[Frame], Any] | None = None,
+        pace_fps: float | None = None,
         parent: Any = None,
     ) -> None:
         super().__init__(parent)
+        self._pace = 1.0 / pace_fps if pace_fps else 0.0
         self._open_source = open_source
         self._analyse = analyse
         self._stop = False
@@ -128,13 +89,18 @@ class CameraThread(QThread):
     def run(self) -> None:
         try:
             source = self._open_source()
+            source.open()
+            opened = source.status == "open"
         except Exception as exc:  # any opening failure is the same state for the operator
             log.info("camera unavailable: %s", type(exc).__name__)
+            opened, source = False, None
+        if not opened or source is None:
             self.unavailable.emit("open")
             return
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-analysis")
-        pending: tuple[Future[Any], np.ndarray] | None = None
+        pending: tuple[Future[Any], Frame] | None = None
         failures = 0
+        next_at = time.monotonic()
         self.started_ok.emit()
         try:
             while not self._stop and not self.isInterruptionRequested():
@@ -145,14 +111,21 @@ class CameraThread(QThread):
                     frame = None
                 if frame is None:
                     failures += 1
-                    if failures >= MAX_CONSECUTIVE_READ_FAILURES:
+                    if source.status != "open" or failures >= MAX_CONSECUTIVE_READ_FAILURES:
                         self.unavailable.emit("lost")
                         return
                     self.msleep(20)
                     continue
                 failures = 0
+                if self._pace:
+                    next_at += self._pace
+                    delay = next_at - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    else:
+                        next_at = time.monotonic()
                 self.frames += 1
-                self.frame_ready.emit(rgb_to_qimage(frame))
+                self.frame_ready.emit(rgb_to_qimage(frame.image))
                 if pending is not None and pending[0].done():
                     future, analysed_frame = pending
                     pending = None
@@ -170,3 +143,17 @@ class CameraThread(QThread):
                 source.close()
             except Exception:  # releasing a vanished device may fail; nothing left to do
                 log.debug("camera close failed", exc_info=True)
+
+
+def dispose(camera: CameraThread | None) -> None:
+    """Disconnect, stop and schedule deletion of a camera thread (None is fine).
+
+    Signals are disconnected first so a frame already queued cannot reach a widget that is
+    about to be cleared.
+    """
+    if camera is None:
+        return
+    for signal in (camera.frame_ready, camera.analysed, camera.unavailable, camera.started_ok):
+        disconnect_all(signal)
+    camera.stop()
+    camera.deleteLater()

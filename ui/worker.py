@@ -15,6 +15,7 @@ import contextlib
 import inspect
 import logging
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +55,14 @@ class _Task(QRunnable):
             self.signals.failed.emit(exc)
             return
         self.signals.done.emit(result)
+
+
+def disconnect_all(signal: Any) -> None:
+    """Disconnect every slot; quietly do nothing when there are none (PySide warns then)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with contextlib.suppress(RuntimeError, TypeError):
+            signal.disconnect()
 
 
 def _accepts_progress(fn: Callable[..., Any]) -> bool:
@@ -121,8 +130,7 @@ class Runner(QObject):
         """
         for task in list(self._tasks):
             for signal in (task.signals.done, task.signals.failed, task.signals.progress):
-                with contextlib.suppress(RuntimeError, TypeError):
-                    signal.disconnect()
+                disconnect_all(signal)
             task.signals.done.connect(lambda _r, t=task: self._tasks.discard(t))
             task.signals.failed.connect(lambda _e, t=task: self._tasks.discard(t))
 

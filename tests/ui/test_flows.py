@@ -1,0 +1,151 @@
+"""End-to-end flows against a real temporary vault, the shared video standing in for the camera."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.ui.conftest import ADMIN, PASSWORD, cheap_options, unlock
+from tests.ui.helpers import (
+    capture_manually,
+    fill_details,
+    open_wizard,
+    read_and_decide,
+    save_review,
+    sign_and_continue,
+)
+
+
+def _desk(home: Path) -> Any:
+    from app.desk import Desk
+
+    return Desk.unlock(home, ADMIN, PASSWORD, options=cheap_options())
+
+
+def test_enroll_with_operator_capture_then_duplicate_warning(qtbot: Any, window: Any,
+                                                           home: Path) -> None:
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Mei Lin", language="zh", reference="Unit 12B")
+    assert "告知" in wizard.pages["disclosure"].text.toPlainText()
+    read_and_decide(qtbot, wizard, "granted")
+    # The person reads the question in Chinese although the operator works in English.
+    assert wizard.decision_page.consent_button.text() == "我同意"
+    sign_and_continue(qtbot, wizard)
+    capture_manually(qtbot, wizard)
+    result = save_review(qtbot, wizard)
+    assert result.consent.status == "active"
+    assert result.templates_stored >= 1
+    liveness = result.consent.liveness
+    assert liveness is not None and not liveness.passed
+    assert liveness.method == "operator-attested"
+
+    # Same face again: the review must show a duplicate warning that needs acknowledging.
+    wizard.done_page.next_button.click()
+    fill_details(qtbot, wizard, "M. Lin")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    capture_manually(qtbot, wizard)
+    review = wizard.review_page
+    qtbot.waitUntil(lambda: bool(review.ack_boxes), timeout=20000)
+    assert not review.save_button.isEnabled()
+    assert any(w.kind == "duplicate" for w in wizard.draft.warnings)
+    for box in review.ack_boxes:
+        box.setChecked(True)
+    assert review.save_button.isEnabled()
+    review.save_button.click()
+    qtbot.waitUntil(lambda: wizard.current == "done", timeout=20000)
+    assert window.ctx.prompts.errors == []
+
+
+def test_refusal_skips_capture_and_is_recorded(qtbot: Any, window: Any, home: Path) -> None:
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Sam Okafor")
+    read_and_decide(qtbot, wizard, "refused")
+    assert wizard.path()[4] == "review"  # no capture step on the refusal path
+    sign_and_continue(qtbot, wizard)
+    assert wizard.current == "review"
+    result = save_review(qtbot, wizard)
+    assert result.consent.decision == "refused"
+    assert result.templates_stored == 0
+    window.lock()
+    desk = _desk(home)
+    page = desk.find_people("Okafor")
+    assert page.total == 1 and page.items[0].status == "refused"
+    desk.lock()
+
+
+def test_cancel_stores_nothing(qtbot: Any, window: Any, home: Path) -> None:
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Nobody Stored")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    wizard.cancel_button.click()
+    assert wizard.current == ""
+    assert wizard.draft is None
+    window.lock()
+    desk = _desk(home)
+    assert desk.find_people().total == 0
+    desk.lock()
+
+
+def test_withdraw_and_erase(qtbot: Any, window: Any, home: Path) -> None:
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Ravi Patel", reference="HR-0042")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    capture_manually(qtbot, wizard)
+    enrolled = save_review(qtbot, wizard)
+
+    ws.tabs.setCurrentWidget(ws.withdrawal)
+    wd = ws.withdrawal
+    wd.search.setText("HR-0042")
+    wd.find_by_name()
+    assert wd.results.count() == 1
+    wd.results.setCurrentRow(0)
+    assert wd.withdraw_button.isEnabled()
+    wd.withdraw_button.click()
+    qtbot.waitUntil(lambda: "withdrawn" in wd.message.text().lower(), timeout=20000)
+    assert wd.message.text().startswith("Consent withdrawn")
+
+    # Erasure: admin only, typed confirmation (scripted), certificate handed over.
+    wd.search.setText("Ravi")
+    wd.find_by_name()
+    wd.results.setCurrentRow(0)
+    wd.erase_button.click()
+    qtbot.waitUntil(lambda: wd.message.text().startswith("Erased"), timeout=20000)
+    window.lock()
+    desk = _desk(home)
+    assert desk.find_people("Ravi").total == 0
+    from app.errors import NotFound
+
+    try:
+        desk.get_person(enrolled.person.id)
+    except NotFound:
+        pass
+    else:  # pragma: no cover - erasure failed
+        raise AssertionError("person still present after erasure")
+    desk.lock()
+
+
+def test_withdraw_by_face_from_photo(qtbot: Any, window: Any, home: Path, faces: Path) -> None:
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Photo Person")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    window.ctx.prompts.open_answer = str(faces / "obama_1.jpg")
+    wizard.capture_page.photo_button.click()
+    qtbot.waitUntil(lambda: wizard.current == "review", timeout=20000)
+    result = save_review(qtbot, wizard)
+    assert result.consent.liveness.method == "photo-file"
+
+    ws.tabs.setCurrentWidget(ws.withdrawal)
+    wd = ws.withdrawal
+    window.ctx.prompts.open_answer = str(faces / "obama_2.jpg")
+    wd.face_photo_button.click()
+    qtbot.waitUntil(lambda: wd.results.count() == 1, timeout=20000)
+    assert wd.selected_id == result.person.id

@@ -1,0 +1,394 @@
+"""Face capture: live preview, quality hints, liveness prompts, auto-capture, manual fallback.
+
+How the pieces fit (all biometric decisions are the core's, in ``app.bio``):
+
+* :class:`ui.camera.CameraThread` owns the frame source and emits every frame for the preview
+  and, for the latest frame the engine had time for, an analysis: faces with landmarks
+  (``BioEngine.analyse_frame``) and the quality report (``app.bio.quality.assess``).
+* On the GUI thread each analysis is fed to the liveness challenge
+  (``app.bio.liveness.LivenessChallenge``) and to ``app.bio.capture.AutoCapture``. When both
+  are finished the best frames are encoded in the background and the page reports completion.
+* The operator can always *Capture now*: that stores the latest single-face frames and records
+  the liveness result as **not passed** (operator-attested), never as a pass.
+* No camera, a busy one, or one unplugged mid-capture shows a clear panel with *Retry* and
+  *Use a photo file* (also recorded as liveness not passed). Nothing here raises to the user.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import Any
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models import Language, LivenessResult
+from ui.camera import CameraThread, dispose
+from ui.context import UiContext
+from ui.screens.draft import Draft
+from ui.screens.wizard_pages import Page
+from ui.theme import set_role
+
+log = logging.getLogger(__name__)
+
+RECENT_FRAMES = 6
+
+
+class PreviewWidget(QWidget):
+    """Paints the latest camera frame scaled to fit, with the face box on top."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image: QImage | None = None
+        self.box: tuple[int, int, int, int] | None = None  # top, right, bottom, left
+        self.box_ok = False
+        self.setMinimumSize(480, 300)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_frame(self, image: QImage) -> None:
+        self.image = image
+        self.update()
+
+    def set_box(self, box: tuple[int, int, int, int] | None, ok: bool) -> None:
+        self.box, self.box_ok = box, ok
+        self.update()
+
+    def clear(self) -> None:
+        self.image, self.box = None, None
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#1b2631"))
+        if self.image is not None and not self.image.isNull():
+            size = self.image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            x = (self.width() - size.width()) / 2
+            y = (self.height() - size.height()) / 2
+            target = QRectF(x, y, size.width(), size.height())
+            painter.drawImage(target, self.image)
+            if self.box is not None:
+                scale = size.width() / max(1, self.image.width())
+                top, right, bottom, left = self.box
+                colour = QColor("#27ae60") if self.box_ok else QColor("#f39c12")
+                painter.setPen(QPen(colour, 3))
+                painter.drawRect(QRectF(x + left * scale, y + top * scale,
+                                        (right - left) * scale, (bottom - top) * scale))
+        painter.end()
+
+
+class CapturePage(Page):
+    """Emits :attr:`completed` once templates (and the liveness record) are in the draft."""
+
+    title_key = "wiz.capture"
+    completed = Signal()
+
+    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(desk, ctx, parent)
+        i18n = self.i18n
+        self.draft: Draft | None = None
+        self.camera: CameraThread | None = None
+        self.language: Language = "en"
+        self._recent: deque[tuple[Any, Any]] = deque(maxlen=RECENT_FRAMES)
+        self._encoding = False
+        self._done = False
+
+        # live panel
+        self.preview = PreviewWidget()
+        i18n.bind(self.preview.setAccessibleName, "cap.preview")
+        self.prompt = QLabel()
+        self.prompt.setWordWrap(True)
+        set_role(self.prompt, "title")
+        self.prompt.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hints = QLabel()
+        self.hints.setWordWrap(True)
+        set_role(self.hints, "reading")
+        self.checks = QLabel()
+        self.checks.setWordWrap(True)
+        set_role(self.checks, "hint")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setTextVisible(True)
+        self.liveness_label = QLabel()
+        self.liveness_label.setWordWrap(True)
+        self.manual_button = QPushButton()
+        i18n.bind(self.manual_button.setText, "cap.manual")
+        i18n.bind(self.manual_button.setToolTip, "cap.manual.hint")
+        self.manual_button.clicked.connect(self.manual_capture)
+        self.photo_button = QPushButton()
+        i18n.bind(self.photo_button.setText, "cap.photo")
+        self.photo_button.clicked.connect(self.use_photo)
+        self.retry_live_button = QPushButton()
+        i18n.bind(self.retry_live_button.setText, "common.retry")
+        self.retry_live_button.clicked.connect(self.restart)
+        side = QVBoxLayout()
+        side.addWidget(self.prompt)
+        side.addWidget(self.hints)
+        side.addWidget(self.checks)
+        side.addWidget(self.liveness_label)
+        side.addStretch(1)
+        side.addWidget(self.progress)
+        side.addWidget(self.manual_button)
+        side.addWidget(self.photo_button)
+        side.addWidget(self.retry_live_button)
+        live = QWidget()
+        live_lay = QHBoxLayout(live)
+        live_lay.addWidget(self.preview, 3)
+        live_lay.addLayout(side, 2)
+
+        # no-camera panel
+        missing = QWidget()
+        self.missing_label = QLabel()
+        self.missing_label.setWordWrap(True)
+        set_role(self.missing_label, "title")
+        i18n.bind(self.missing_label.setText, "cap.no_camera")
+        self.retry_button = QPushButton()
+        i18n.bind(self.retry_button.setText, "common.retry")
+        self.retry_button.clicked.connect(self.restart)
+        self.missing_photo_button = QPushButton()
+        i18n.bind(self.missing_photo_button.setText, "cap.photo")
+        self.missing_photo_button.clicked.connect(self.use_photo)
+        mlay = QVBoxLayout(missing)
+        mlay.addStretch(1)
+        mlay.addWidget(self.missing_label)
+        row = QHBoxLayout()
+        row.addWidget(self.retry_button)
+        row.addWidget(self.missing_photo_button)
+        row.addStretch(1)
+        mlay.addLayout(row)
+        mlay.addStretch(2)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(live)
+        self.stack.addWidget(missing)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        set_role(self.status, "error")
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.stack, 1)
+        lay.addWidget(self.status)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def enter(self, draft: Draft) -> None:
+        self.draft = draft
+        self.language = draft.language
+        if draft.embeddings:
+            self._show_complete()
+            return
+        self.restart()
+
+    def leave(self) -> None:
+        self.stop_camera()
+
+    def commit(self, draft: Draft) -> str | None:
+        return None if draft.embeddings else self.i18n.tr("cap.title")
+
+    def clear(self) -> None:
+        self.stop_camera()
+        self.preview.clear()
+        self._recent.clear()
+        self.draft = None
+        for label in (self.prompt, self.hints, self.checks, self.liveness_label, self.status):
+            label.clear()
+
+    def shutdown(self) -> None:
+        self.stop_camera()
+
+    def stop_camera(self) -> None:
+        camera, self.camera = self.camera, None
+        dispose(camera)
+
+    def _camera_index(self) -> int:
+        try:
+            return int(float(self.desk.get_setting("camera_index")))
+        except Exception:  # an unreadable setting falls back to the first camera
+            return 0
+
+    def restart(self) -> None:
+        """(Re)start the camera, the liveness challenge and auto-capture from scratch."""
+        from app.bio.capture import AutoCapture
+        from app.bio.liveness import LivenessChallenge
+
+        self.stop_camera()
+        if self.draft is not None:
+            self.draft.embeddings = []
+            self.draft.liveness = None
+        self._done = False
+        self._encoding = False
+        self._recent.clear()
+        self.challenge = LivenessChallenge()
+        self.autocapture = AutoCapture()
+        self.progress.setValue(0)
+        self.status.clear()
+        self.liveness_label.clear()
+        self.hints.clear()
+        self.checks.clear()
+        self.prompt.setText(self.i18n.text("cap.starting", self.language))
+        self.manual_button.setEnabled(False)
+        self.stack.setCurrentIndex(0)
+        index = self._camera_index()
+        ctx = self.ctx
+        self.camera = CameraThread(lambda: ctx.open_camera(index), self._analyse,
+                                   pace_fps=ctx.camera_pace_fps)
+        self.camera.frame_ready.connect(self.preview.set_frame)
+        self.camera.analysed.connect(self._on_analysis)
+        self.camera.unavailable.connect(self._on_unavailable)
+        self.camera.start()
+
+    # -- analysis (side thread) ----------------------------------------------------------------
+    def _analyse(self, frame: Any) -> Any:
+        """Runs on the camera thread's analysis executor: no widget access here."""
+        from app.bio.quality import assess
+
+        engine = self.ctx.engine()
+        challenge = self.challenge
+        encode = challenge.wants_embedding
+        analysis = engine.analyse_frame(frame.image, encode=encode)
+        return analysis, assess(frame.image, analysis)
+
+    # -- GUI thread ------------------------------------------------------------------------------
+    def _on_unavailable(self, _why: str) -> None:
+        self.stop_camera()
+        if self._done:
+            return
+        self.preview.clear()
+        self.stack.setCurrentIndex(1)
+
+    def _on_analysis(self, result: Any, frame: Any) -> None:
+        from app.bio.liveness import observe
+
+        if self._done or self._encoding or self.draft is None:
+            return
+        analysis, report = result
+        box = analysis.faces[0].box.css() if analysis.face_count == 1 else None
+        self.preview.set_box(box, report.acceptable)
+        if analysis.face_count == 1:
+            self._recent.append((frame, analysis.faces[0]))
+            self.manual_button.setEnabled(True)
+        # liveness
+        if not self.challenge.finished:
+            state = self.challenge.feed(observe(analysis, frame.timestamp))
+            self._show_liveness(state)
+        # quality and auto-capture
+        progress = self.autocapture.feed(frame, report)
+        self.progress.setValue(int(progress.fraction * 100))
+        self._show_quality(report)
+        if self.autocapture.done and self.challenge.finished:
+            if self.challenge.result().passed:
+                frames = [(c.frame, c.report.face) for c in self.autocapture.frames]
+                self._encode(frames, self.challenge.result())
+            else:
+                self.liveness_label.setText(self.i18n.text("live.failed", self.language))
+                set_role(self.liveness_label, "error")
+                self.prompt.setText(self.i18n.text("live.failed", self.language))
+
+    def _show_liveness(self, state: Any) -> None:
+        lang = self.language
+        if state.phase == "passed":
+            self.liveness_label.setText(self.i18n.text("live.passed", lang))
+            set_role(self.liveness_label, "ok")
+            self.prompt.setText(self.i18n.text("hint.ok", lang))
+        elif state.phase == "failed":
+            self.liveness_label.setText(self.i18n.text("live.failed", lang))
+            set_role(self.liveness_label, "error")
+        else:
+            key = f"live.{state.hint}" if state.hint else "cap.title"
+            self.prompt.setText(self.i18n.text(key, lang))
+            self.liveness_label.setText(f"{state.step}/{state.total}")
+            set_role(self.liveness_label, "hint")
+
+    def _show_quality(self, report: Any) -> None:
+        lang = self.language
+        hints = [self.i18n.text(f"hint.{h}", lang) for h in report.hints[:3]]
+        self.hints.setText("\n".join(hints) if hints else self.i18n.text("hint.ok", lang))
+        marks = {"pass": "✓", "warn": "!", "fail": "✗"}
+        self.checks.setText("   ".join(
+            f"{marks[c.verdict]} {self.i18n.text('check.' + c.name, lang)}" for c in report.checks
+        ))
+
+    # -- finishing -------------------------------------------------------------------------------
+    def _encode(self, frames: list[tuple[Any, Any]], liveness: LivenessResult) -> None:
+        """Templates for the chosen frames, in the background; then the page is complete."""
+        if self._encoding or not frames:
+            return
+        self._encoding = True
+        self.manual_button.setEnabled(False)
+        self.prompt.setText(self.i18n.tr("common.busy"))
+        engine_of = self.ctx.engine
+        images = [(f.image, face) for f, face in frames]
+
+        def encode() -> list[Any]:
+            engine = engine_of()
+            return [engine.encode_face(image, face) for image, face in images]
+
+        self.ctx.runner.submit(encode, on_done=lambda embs: self._finish(embs, liveness),
+                               on_error=self._failed)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._encoding = False
+        from ui.dialogs import error_text
+
+        self.status.setText(error_text(exc, self.i18n))
+        self.manual_button.setEnabled(bool(self._recent))
+
+    def _finish(self, embeddings: list[Any], liveness: LivenessResult) -> None:
+        self._encoding = False
+        if self.draft is None:
+            return
+        self.draft.embeddings = list(embeddings)
+        self.draft.liveness = liveness
+        self.stop_camera()
+        self._show_complete()
+        self.completed.emit()
+
+    def _show_complete(self) -> None:
+        self._done = True
+        self.stack.setCurrentIndex(0)
+        self.progress.setValue(100)
+        self.prompt.setText(self.i18n.text("cap.complete", self.language))
+        self.manual_button.setEnabled(False)
+
+    def manual_capture(self) -> None:
+        """Operator-attested capture: the latest single-face frames, liveness NOT passed."""
+        if not self._recent:
+            return
+        challenge = self.challenge.abort("operator_manual_capture")
+        liveness = LivenessResult(
+            passed=False,
+            steps=challenge.steps,
+            identity_distance=challenge.identity_distance,
+            method="operator-attested",
+            note=f"manual capture by operator {self.desk.user.username}; {challenge.note}",
+        )
+        frames = list(self._recent)[-3:]
+        self._encode(frames, liveness)
+
+    def use_photo(self) -> None:
+        """Templates from a photo file (no camera, or the person brought a photo)."""
+        path = self.ctx.prompts.open_path(self, self.i18n.tr("cap.photo_filter"))
+        if not path:
+            return
+        self.stop_camera()
+        engine_of = self.ctx.engine
+
+        def analyse() -> Any:
+            from app.bio.images import load_image
+
+            return engine_of().analyse_photo(load_image(path)).single_encoding()
+
+        liveness = LivenessResult(passed=False, method="photo-file",
+                                  note="enrolled from a photo file; no liveness check possible")
+        self._encoding = True
+        self.prompt.setText(self.i18n.tr("common.busy"))
+        self.ctx.runner.submit(analyse, on_done=lambda emb: self._finish([emb], liveness),
+                               on_error=self._failed)

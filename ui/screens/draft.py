@@ -1,0 +1,80 @@
+"""What the enrollment wizard has gathered so far, before anything is stored.
+
+Why a plain mutable object in the UI: nothing reaches the vault until the operator presses
+*Save* on the review page, so cancelling at any step is simply dropping this object. It turns
+into the core's frozen ``EnrollmentRequest`` / ``RefusalRequest`` only at that moment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.models import (
+    Disclosure,
+    EnrollmentWarning,
+    Guardian,
+    Language,
+    LivenessResult,
+    Purpose,
+    Signature,
+)
+
+
+@dataclass
+class Draft:
+    name: str = ""
+    reference: str = ""
+    date_of_birth: dt.date | None = None
+    language: Language = "en"
+    purpose_id: int | None = None
+    purpose: Purpose | None = None
+    needs_guardian: bool = False
+    disclosure: Disclosure | None = None
+    decision: str | None = None  # "granted" | "refused"
+    signature: Signature | None = None
+    guardian: Guardian | None = None
+    embeddings: list[Any] = field(default_factory=list)
+    liveness: LivenessResult | None = None
+    warnings: tuple[EnrollmentWarning, ...] = ()
+
+    @property
+    def refused(self) -> bool:
+        return self.decision == "refused"
+
+    def person_details(self) -> Any:
+        from app.desk import PersonDetails
+
+        return PersonDetails(
+            name=self.name,
+            reference=self.reference or None,
+            date_of_birth=self.date_of_birth,
+            language=self.language,
+        )
+
+    def to_request(self, acknowledged: bool) -> Any:
+        """The core request for this draft (enrollment or refusal)."""
+        from app.desk import EnrollmentRequest, RefusalRequest
+
+        assert self.purpose_id is not None and self.disclosure is not None
+        if self.refused:
+            return RefusalRequest(
+                person=self.person_details(),
+                purpose_id=self.purpose_id,
+                disclosure_sha256=self.disclosure.sha256,
+                alternative=self.purpose.alternative if self.purpose else "",
+                signature=self.signature,
+                guardian=self.guardian,
+            )
+        assert self.signature is not None
+        return EnrollmentRequest(
+            person=self.person_details(),
+            purpose_id=self.purpose_id,
+            disclosure_sha256=self.disclosure.sha256,
+            signature=self.signature,
+            embeddings=[list(map(float, e)) for e in self.embeddings],
+            liveness=self.liveness,
+            guardian=self.guardian,
+            acknowledged_warnings=acknowledged,
+        )

@@ -1,0 +1,147 @@
+"""One person's record: details, consents, documents (show / save / print) and audit trail.
+
+Shared by the registry and the withdrawal desk, so both show the same facts the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.context import UiContext
+from ui.document_view import DocumentView
+from ui.theme import set_role
+
+
+def fmt_time(value: dt.datetime | dt.date | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+def _table(columns: int) -> QTableWidget:
+    table = QTableWidget(0, columns)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.verticalHeader().hide()
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(value))
+    table.resizeColumnsToContents()
+
+
+class PersonPanel(QWidget):
+    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.ctx = ctx
+        i18n = ctx.i18n
+        self.person: Any = None
+        self.documents: list[Any] = []
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        set_role(self.header, "title")
+        self.tabs = QTabWidget()
+        self.consents = _table(5)
+        self.docs = _table(2)
+        self.audit = _table(3)
+        for table, keys in (
+            (self.consents, ["person.col.purpose", "person.col.decision", "person.col.status",
+                             "person.col.signed", "person.col.expires"]),
+            (self.docs, ["person.col.kind", "person.col.created"]),
+            (self.audit, ["person.col.at", "person.col.actor", "person.col.action"]),
+        ):
+            for col, key in enumerate(keys):
+                i18n.bind(lambda text, t=table, c=col: t.setHorizontalHeaderItem(
+                    c, QTableWidgetItem(text)), key)
+        docs_page = QWidget()
+        docs_lay = QVBoxLayout(docs_page)
+        self.show_doc = QPushButton()
+        i18n.bind(self.show_doc.setText, "person.reprint")
+        self.show_doc.clicked.connect(self.show_selected_document)
+        self.docs.doubleClicked.connect(lambda _i: self.show_selected_document())
+        self.document_view = DocumentView(ctx)
+        row = QHBoxLayout()
+        row.addWidget(self.show_doc)
+        row.addStretch(1)
+        docs_lay.addWidget(self.docs, 1)
+        docs_lay.addLayout(row)
+        docs_lay.addWidget(self.document_view, 2)
+        self.tabs.addTab(self.consents, "")
+        self.tabs.addTab(docs_page, "")
+        self.tabs.addTab(self.audit, "")
+        for index, key in enumerate(["person.consents", "person.documents", "person.audit"]):
+            i18n.bind(lambda text, i=index: self.tabs.setTabText(i, text), key)
+        i18n.bind(self.consents.setAccessibleName, "person.consents")
+        i18n.bind(self.docs.setAccessibleName, "person.documents")
+        i18n.bind(self.audit.setAccessibleName, "person.audit")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.header)
+        lay.addWidget(self.tabs, 1)
+
+    def show_person(self, person_id: str | None) -> None:
+        self.clear()
+        if person_id is None:
+            return
+        tr = self.ctx.i18n.tr
+        desk = self.desk
+        self.person = desk.get_person(person_id)
+        person = self.person
+        ref = f" · {person.reference}" if person.reference else ""
+        self.header.setText(f"{person.name}{ref}")
+        purposes = {p.id: p.title for p in desk.list_purposes()}
+        _fill(self.consents, [
+            [f"{purposes.get(c.purpose_id, c.purpose_id)} (v{c.purpose_version})",
+             tr(f"decision.{c.decision}"), tr(f"status.{c.status}"), fmt_time(c.signed_at),
+             fmt_time(c.expires_at)]
+            for c in desk.person_consents(person_id)
+        ])
+        self.documents = list(desk.person_documents(person_id))
+        _fill(self.docs, [[tr(f"kind.{d.kind}"), fmt_time(d.created_at)]
+                          for d in self.documents])
+        _fill(self.audit, [[fmt_time(e.at), e.actor, e.action]
+                           for e in desk.person_audit(person_id)])
+        self.show_doc.setEnabled(bool(self.documents))
+
+    def show_selected_document(self) -> None:
+        row = self.docs.currentRow()
+        if not 0 <= row < len(self.documents):
+            row = len(self.documents) - 1
+        if row < 0:
+            return
+        doc = self.documents[row]
+        self.ctx.runner.submit(self.desk.document_pdf, doc.id,
+                               on_done=lambda pdf: self.document_view.set_document(
+                                   pdf, doc.filename),
+                               on_error=lambda e: self.ctx.prompts.error(self, e))
+
+    def clear(self) -> None:
+        self.person = None
+        self.documents = []
+        self.header.clear()
+        for table in (self.consents, self.docs, self.audit):
+            table.setRowCount(0)
+        self.document_view.clear()
+        self.show_doc.setEnabled(False)

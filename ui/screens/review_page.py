@@ -1,0 +1,207 @@
+"""Review before saving, and the done page with the person's copy.
+
+Why duplicates are checked here and must be acknowledged one by one: a face already in the
+registry (or a lookalike, e.g. a twin) is exactly the case where a careless click enrolls the
+same person twice or confuses two people later. The core refuses to store an enrollment with
+warnings unless the request says they were acknowledged; the UI makes that acknowledgement an
+explicit tick per warning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.context import UiContext
+from ui.dialogs import error_text
+from ui.document_view import DocumentView
+from ui.screens.draft import Draft
+from ui.screens.wizard_pages import Page
+from ui.theme import set_role
+
+
+class ReviewPage(Page):
+    title_key = "wiz.review"
+    saved = Signal(object)  # EnrollmentResult
+
+    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(desk, ctx, parent)
+        self.draft: Draft | None = None
+        self.summary = QFormLayout()
+        self.warnings_box = QVBoxLayout()
+        self.checking = QLabel()
+        self.checking.setWordWrap(True)
+        self.ack_boxes: list[QCheckBox] = []
+        self.save_button = QPushButton()
+        set_role(self.save_button, "primary")
+        self.save_button.clicked.connect(self.save)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        set_role(self.message, "error")
+        title = QLabel()
+        set_role(title, "title")
+        self.i18n.bind(title.setText, "review.title")
+        lay = QVBoxLayout(self)
+        lay.addWidget(title)
+        lay.addLayout(self.summary)
+        lay.addWidget(self.checking)
+        lay.addLayout(self.warnings_box)
+        lay.addStretch(1)
+        lay.addWidget(self.message)
+        lay.addWidget(self.save_button)
+
+    def _row(self, key: str, value: str) -> None:
+        label = QLabel(value)
+        label.setWordWrap(True)
+        self.summary.addRow(self.i18n.tr(key), label)
+
+    def enter(self, draft: Draft) -> None:
+        self.clear()
+        self.draft = draft
+        tr = self.i18n.tr
+        self._row("review.name", draft.name)
+        if draft.reference:
+            self._row("review.reference", draft.reference)
+        purpose = draft.purpose
+        if purpose is not None:
+            self._row("review.purpose", f"{purpose.title} (v{purpose.version})")
+        self._row("review.language", tr(f"lang.{draft.language}"))
+        self._row("review.decision", tr("decision.refused" if draft.refused
+                                        else "decision.granted"))
+        if draft.guardian is not None:
+            self._row("review.guardian", draft.guardian.name)
+        if not draft.refused:
+            self._row("review.templates", str(len(draft.embeddings)))
+            live = draft.liveness
+            text = tr("live.passed") if live and live.passed else tr("live.failed")
+            if live is not None and live.method != "active-challenge-v1":
+                text += f" ({live.method})"
+            self._row("review.liveness", text)
+        self.save_button.setText(tr("review.save.refusal" if draft.refused
+                                    else "review.save.consent"))
+        if draft.refused:
+            self.checking.clear()
+            self.save_button.setEnabled(True)
+            return
+        self.save_button.setEnabled(False)
+        self.checking.setText(tr("review.checking"))
+        embeddings = list(draft.embeddings)
+        self.ctx.runner.submit(self.desk.check_duplicates, embeddings,
+                               on_done=self._show_warnings, on_error=self._failed)
+
+    def _show_warnings(self, warnings: tuple[Any, ...]) -> None:
+        if self.draft is None:
+            return
+        self.draft.warnings = tuple(warnings)
+        tr = self.i18n.tr
+        if not warnings:
+            self.checking.setText(tr("review.no_warnings"))
+            set_role(self.checking, "ok")
+        else:
+            self.checking.clear()
+        for warning in warnings:
+            key = "review.dup" if warning.kind == "duplicate" else "review.look"
+            label = QLabel(tr(key, name=warning.name, d=warning.distance))
+            label.setWordWrap(True)
+            set_role(label, "warning")
+            box = QCheckBox(tr("review.ack"))
+            box.setAccessibleName(tr("review.ack") + ": " + warning.name)
+            box.toggled.connect(self._update_save)
+            self.ack_boxes.append(box)
+            self.warnings_box.addWidget(label)
+            self.warnings_box.addWidget(box)
+        self._update_save()
+
+    def _update_save(self) -> None:
+        ok = all(b.isChecked() for b in self.ack_boxes)
+        self.save_button.setEnabled(ok)
+        self.message.setText("" if ok else self.i18n.tr("review.need_ack"))
+
+    def _failed(self, exc: BaseException) -> None:
+        self.checking.clear()
+        self.message.setText(error_text(exc, self.i18n))
+        self.save_button.setEnabled(not self.ack_boxes or
+                                    all(b.isChecked() for b in self.ack_boxes))
+
+    def save(self) -> None:
+        draft = self.draft
+        if draft is None or not self.save_button.isEnabled():
+            return
+        acknowledged = bool(self.ack_boxes) and all(b.isChecked() for b in self.ack_boxes)
+        request = draft.to_request(acknowledged)
+        verb = self.desk.refuse if draft.refused else self.desk.enroll
+        self.save_button.setEnabled(False)
+        self.message.setText(self.i18n.tr("review.saving"))
+        set_role(self.message, "hint")
+
+        def failed(exc: BaseException) -> None:
+            set_role(self.message, "error")
+            self._failed(exc)
+
+        self.ctx.runner.submit(verb, request, on_done=self.saved.emit, on_error=failed)
+
+    def clear(self) -> None:
+        self.draft = None
+        while self.summary.rowCount():
+            self.summary.removeRow(0)
+        while self.warnings_box.count():
+            item = self.warnings_box.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.ack_boxes = []
+        self.checking.clear()
+        set_role(self.checking, "hint")
+        self.message.clear()
+        set_role(self.message, "error")
+
+
+class DonePage(Page):
+    """The stored result and the person's copy of the document."""
+
+    title_key = "wiz.done"
+    next_person = Signal()
+
+    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(desk, ctx, parent)
+        self.result: Any = None
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        set_role(self.message, "title")
+        self.document = DocumentView(ctx)
+        self.next_button = QPushButton()
+        set_role(self.next_button, "primary")
+        self.i18n.bind(self.next_button.setText, "done.new")
+        self.next_button.clicked.connect(self.next_person.emit)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.message)
+        lay.addWidget(self.document, 1)
+        lay.addWidget(self.next_button)
+
+    def show_result(self, result: Any) -> None:
+        self.result = result
+        refused = result.consent.decision == "refused"
+        self.message.setText(self.i18n.tr("done.refusal" if refused else "done.consent"))
+        docs = [d for d in result.documents
+                if d.kind in ("consent_form", "refusal_record")] or list(result.documents)
+        if docs:
+            doc = docs[0]
+            self.ctx.runner.submit(self.desk.document_pdf, doc.id,
+                                   on_done=lambda pdf: self.document.set_document(pdf,
+                                                                                  doc.filename))
+        else:
+            self.document.clear()
+        self.next_button.setFocus()
+
+    def clear(self) -> None:
+        self.result = None
+        self.message.clear()
+        self.document.clear()

@@ -1,0 +1,463 @@
+"""Administration: organisation, purposes, recognition and camera, staff, maintenance.
+
+Only admins get this tab (and the core checks the role again on every verb). Every slow action
+(backup, audit verification, purge) runs in the background runner with the button disabled, so a
+large vault never freezes the window.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models import LANGUAGES, Purpose
+from ui.camera import CameraThread, dispose
+from ui.context import UiContext
+from ui.dialogs import error_text
+from ui.i18n import I18n
+from ui.screens.capture_page import PreviewWidget
+from ui.theme import set_role
+
+PURPOSE_TEXT_FIELDS = ("title", "controller", "contact", "alternative")
+PURPOSE_LONG_FIELDS = ("description", "recipients", "regulator")
+
+
+class PurposeDialog(QDialog):
+    """Add or edit a purpose. Editing creates a new version (the core keeps the old one)."""
+
+    def __init__(self, i18n: I18n, purpose: Purpose | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(i18n.tr("set.purpose.edit" if purpose else "set.purpose.add"))
+        self.fields: dict[str, Any] = {}
+        form = QFormLayout(self)
+        for name in PURPOSE_TEXT_FIELDS:
+            edit = QLineEdit(getattr(purpose, name, "") if purpose else "")
+            self.fields[name] = edit
+        for name in PURPOSE_LONG_FIELDS:
+            edit = QPlainTextEdit(getattr(purpose, name, "") if purpose else "")
+            edit.setMaximumHeight(80)
+            self.fields[name] = edit
+        self.retention = QSpinBox()
+        self.retention.setRange(1, 3650)
+        self.retention.setValue(purpose.retention_days if purpose else 365)
+        self.keep_photos = QCheckBox()
+        self.keep_photos.setChecked(bool(purpose and purpose.keep_photos))
+        for name in (*PURPOSE_TEXT_FIELDS, *PURPOSE_LONG_FIELDS):
+            label = QLabel(i18n.tr(f"set.purpose.{name}"))
+            self.fields[name].setAccessibleName(label.text())
+            form.addRow(label, self.fields[name])
+        form.addRow(i18n.tr("set.purpose.retention"), self.retention)
+        form.addRow(i18n.tr("set.purpose.keep_photos"), self.keep_photos)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Save).setText(i18n.tr("common.save"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(i18n.tr("common.cancel"))
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.resize(640, 560)
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in PURPOSE_TEXT_FIELDS:
+            out[name] = self.fields[name].text().strip()
+        for name in PURPOSE_LONG_FIELDS:
+            out[name] = self.fields[name].toPlainText().strip()
+        out["retention_days"] = self.retention.value()
+        out["keep_photos"] = self.keep_photos.isChecked()
+        return out
+
+
+class StaffDialog(QDialog):
+    def __init__(self, i18n: I18n, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(i18n.tr("set.staff.add"))
+        form = QFormLayout(self)
+        self.username = QLineEdit()
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.role = QComboBox()
+        self.role.addItem(i18n.tr("role.operator"), "operator")
+        self.role.addItem(i18n.tr("role.admin"), "admin")
+        form.addRow(i18n.tr("unlock.username"), self.username)
+        form.addRow(i18n.tr("unlock.password"), self.password)
+        form.addRow(i18n.tr("set.staff.role"), self.role)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+class SettingsScreen(QWidget):
+    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.ctx = ctx
+        self.camera: CameraThread | None = None
+        i18n = ctx.i18n
+        content = QWidget()
+        lay = QVBoxLayout(content)
+
+        # organisation + stats
+        org_box = QGroupBox()
+        i18n.bind(org_box.setTitle, "set.org")
+        org_lay = QFormLayout(org_box)
+        self.org_name = QLabel(desk.organisation.name)
+        org_label = QLabel()
+        i18n.bind(org_label.setText, "set.org.name")
+        org_lay.addRow(org_label, self.org_name)
+        self.stats_label = QLabel()
+        self.stats_label.setWordWrap(True)
+        set_role(self.stats_label, "hint")
+        org_lay.addRow(self.stats_label)
+        lay.addWidget(org_box)
+
+        # purposes
+        purpose_box = QGroupBox()
+        i18n.bind(purpose_box.setTitle, "set.purposes")
+        p_lay = QVBoxLayout(purpose_box)
+        self.purposes = QListWidget()
+        self.purposes.setMaximumHeight(140)
+        i18n.bind(self.purposes.setAccessibleName, "set.purposes")
+        add_purpose = QPushButton()
+        i18n.bind(add_purpose.setText, "set.purpose.add")
+        add_purpose.clicked.connect(self.add_purpose)
+        self.edit_purpose_button = QPushButton()
+        i18n.bind(self.edit_purpose_button.setText, "set.purpose.edit")
+        self.edit_purpose_button.clicked.connect(self.edit_purpose)
+        self.purposes.itemDoubleClicked.connect(lambda _i: self.edit_purpose())
+        self.notice_language = QComboBox()
+        for lang in LANGUAGES:
+            self.notice_language.addItem(i18n.tr(f"lang.{lang}"), lang)
+        self.notice_button = QPushButton()
+        i18n.bind(self.notice_button.setText, "set.notice")
+        self.notice_button.clicked.connect(self.export_notice)
+        self.notice_button.setEnabled(hasattr(desk, "retention_notice"))
+        row = QHBoxLayout()
+        for w in (add_purpose, self.edit_purpose_button, self.notice_language,
+                  self.notice_button):
+            row.addWidget(w)
+        row.addStretch(1)
+        p_lay.addWidget(self.purposes)
+        p_lay.addLayout(row)
+        lay.addWidget(purpose_box)
+
+        # recognition, lock, camera
+        rec_box = QGroupBox()
+        i18n.bind(rec_box.setTitle, "set.thresholds")
+        r_lay = QFormLayout(rec_box)
+        self.match = QDoubleSpinBox()
+        self.match.setRange(0.2, 1.0)
+        self.match.setSingleStep(0.01)
+        self.match.setDecimals(2)
+        self.margin = QDoubleSpinBox()
+        self.margin.setRange(0.0, 0.5)
+        self.margin.setSingleStep(0.01)
+        self.margin.setDecimals(2)
+        self.autolock = QSpinBox()
+        self.autolock.setRange(1, 240)
+        self.guardian_age = QSpinBox()
+        self.guardian_age.setRange(0, 25)
+        self.camera_index = QSpinBox()
+        self.camera_index.setRange(0, 9)
+        self.preview_button = QPushButton()
+        self.preview_button.setCheckable(True)
+        i18n.bind(self.preview_button.setText, "set.camera.preview")
+        self.preview_button.toggled.connect(self.toggle_preview)
+        cam_row = QHBoxLayout()
+        cam_row.addWidget(self.camera_index)
+        cam_row.addWidget(self.preview_button)
+        cam_row.addStretch(1)
+        self.preview = PreviewWidget()
+        self.preview.setMinimumSize(320, 200)
+        self.preview.hide()
+        self.camera_status = QLabel()
+        apply = QPushButton()
+        set_role(apply, "primary")
+        i18n.bind(apply.setText, "set.apply")
+        apply.clicked.connect(self.apply_settings)
+        self.settings_message = QLabel()
+        for key, widget in (("set.match", self.match), ("set.lookalike", self.margin),
+                            ("set.autolock", self.autolock), ("details.minor.age", self.guardian_age),
+                            ("set.camera.index", cam_row)):
+            label = QLabel()
+            i18n.bind(label.setText, key)
+            if isinstance(widget, QWidget):
+                i18n.bind(widget.setAccessibleName, key)
+            r_lay.addRow(label, widget)
+        r_lay.addRow(self.preview)
+        r_lay.addRow(self.camera_status)
+        r_lay.addRow(apply, self.settings_message)
+        lay.addWidget(rec_box)
+
+        # staff
+        staff_box = QGroupBox()
+        i18n.bind(staff_box.setTitle, "set.staff")
+        s_lay = QVBoxLayout(staff_box)
+        self.staff = QListWidget()
+        self.staff.setMaximumHeight(120)
+        i18n.bind(self.staff.setAccessibleName, "set.staff")
+        add_staff = QPushButton()
+        i18n.bind(add_staff.setText, "set.staff.add")
+        add_staff.clicked.connect(self.add_staff)
+        remove_staff = QPushButton()
+        i18n.bind(remove_staff.setText, "set.staff.remove")
+        remove_staff.clicked.connect(self.remove_staff)
+        password = QPushButton()
+        i18n.bind(password.setText, "set.staff.password")
+        password.clicked.connect(self.change_password)
+        srow = QHBoxLayout()
+        for w in (add_staff, remove_staff, password):
+            srow.addWidget(w)
+        srow.addStretch(1)
+        s_lay.addWidget(self.staff)
+        s_lay.addLayout(srow)
+        lay.addWidget(staff_box)
+
+        # maintenance
+        m_box = QGroupBox()
+        i18n.bind(m_box.setTitle, "set.maintenance")
+        m_lay = QVBoxLayout(m_box)
+        self.backup_button = QPushButton()
+        i18n.bind(self.backup_button.setText, "set.backup")
+        self.backup_button.clicked.connect(self.backup)
+        self.verify_button = QPushButton()
+        i18n.bind(self.verify_button.setText, "set.verify")
+        self.verify_button.clicked.connect(self.verify)
+        self.purge_button = QPushButton()
+        i18n.bind(self.purge_button.setText, "set.purge")
+        self.purge_button.clicked.connect(self.purge)
+        mrow = QHBoxLayout()
+        for w in (self.backup_button, self.verify_button, self.purge_button):
+            mrow.addWidget(w)
+        mrow.addStretch(1)
+        self.maintenance_message = QLabel()
+        self.maintenance_message.setWordWrap(True)
+        m_lay.addLayout(mrow)
+        m_lay.addWidget(self.maintenance_message)
+        lay.addWidget(m_box)
+        lay.addStretch(1)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self.reload()
+
+    # -- loading -------------------------------------------------------------------------------
+    def activated(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        desk, tr = self.desk, self.ctx.i18n.tr
+        self.purposes.clear()
+        for p in desk.list_purposes():
+            item = QListWidgetItem(
+                f"{p.title} · {tr('set.purpose.version', v=p.version)} · "
+                f"{p.retention_days} d"
+            )
+            item.setData(256, p.id)
+            self.purposes.addItem(item)
+        self.staff.clear()
+        for user in desk.list_users():
+            item = QListWidgetItem(f"{user.username} · {tr('role.' + user.role)}")
+            item.setData(256, user.username)
+            self.staff.addItem(item)
+        self.match.setValue(float(desk.get_setting("match_threshold")))
+        self.margin.setValue(float(desk.get_setting("lookalike_margin")))
+        self.autolock.setValue(int(float(desk.get_setting("autolock_minutes"))))
+        self.guardian_age.setValue(int(float(desk.get_setting("guardian_age"))))
+        self.camera_index.setValue(int(float(desk.get_setting("camera_index"))))
+        stats = desk.stats()
+        self.stats_label.setText(tr("set.stats", people=stats.people,
+                                    active=stats.active_consents, templates=stats.templates,
+                                    staff=stats.staff))
+
+    def _selected(self, widget: QListWidget) -> Any:
+        item = widget.currentItem()
+        return item.data(256) if item is not None else None
+
+    # -- purposes ------------------------------------------------------------------------------
+    def add_purpose(self) -> None:
+        dialog = PurposeDialog(self.ctx.i18n, None, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        self._call(self.desk.add_purpose, **dialog.values())
+
+    def edit_purpose(self) -> None:
+        purpose_id = self._selected(self.purposes)
+        if purpose_id is None:
+            return
+        dialog = PurposeDialog(self.ctx.i18n, self.desk.get_purpose(purpose_id), self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        self._call(self.desk.edit_purpose, purpose_id, **dialog.values())
+
+    def export_notice(self) -> None:
+        purpose_id = self._selected(self.purposes)
+        if purpose_id is None or not hasattr(self.desk, "retention_notice"):
+            return
+        language = self.notice_language.currentData()
+        path = self.ctx.prompts.save_path(self, f"retention-notice-{purpose_id}-{language}.pdf",
+                                          self.ctx.i18n.tr("doc.filter"))
+        if not path:
+            return
+
+        def run() -> None:
+            Path(path).write_bytes(self.desk.retention_notice(purpose_id, language))
+
+        self._background(run, self.ctx.i18n.tr("doc.saved"))
+
+    # -- settings and camera -------------------------------------------------------------------
+    def apply_settings(self) -> None:
+        values = {
+            "match_threshold": round(self.match.value(), 2),
+            "lookalike_margin": round(self.margin.value(), 2),
+            "autolock_minutes": self.autolock.value(),
+            "guardian_age": self.guardian_age.value(),
+            "camera_index": self.camera_index.value(),
+        }
+        try:
+            for key, value in values.items():
+                if str(value) != self.desk.get_setting(key):
+                    self.desk.set_setting(key, value)
+        except Exception as exc:
+            self.settings_message.setText(error_text(exc, self.ctx.i18n))
+            set_role(self.settings_message, "error")
+            return
+        self.settings_message.setText(self.ctx.i18n.tr("set.saved"))
+        set_role(self.settings_message, "ok")
+        window = self.window()
+        if hasattr(window, "autolock"):
+            window.autolock.set_minutes(self.autolock.value())
+
+    def toggle_preview(self, on: bool) -> None:
+        self.stop_camera()
+        if not on:
+            return
+        self.preview.show()
+        self.camera_status.clear()
+        ctx, index = self.ctx, self.camera_index.value()
+        self.camera = CameraThread(lambda: ctx.open_camera(index), None,
+                                   pace_fps=ctx.camera_pace_fps)
+        self.camera.frame_ready.connect(self.preview.set_frame)
+        self.camera.unavailable.connect(self._camera_missing)
+        self.camera.start()
+
+    def _camera_missing(self, _why: str) -> None:
+        self.preview_button.setChecked(False)
+        self.camera_status.setText(self.ctx.i18n.tr("cap.no_camera"))
+        set_role(self.camera_status, "error")
+
+    def stop_camera(self) -> None:
+        camera, self.camera = self.camera, None
+        dispose(camera)
+        self.preview.clear()
+        self.preview.hide()
+
+    # -- staff ---------------------------------------------------------------------------------
+    def add_staff(self) -> None:
+        dialog = StaffDialog(self.ctx.i18n, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        self._call(self.desk.add_user, dialog.username.text().strip(), dialog.password.text(),
+                   dialog.role.currentData())
+
+    def remove_staff(self) -> None:
+        username = self._selected(self.staff)
+        if username and self.ctx.prompts.confirm(self, f"{self.ctx.i18n.tr('set.staff.remove')}: "
+                                                       f"{username}?"):
+            self._call(self.desk.remove_user, username)
+
+    def change_password(self) -> None:
+        username = self._selected(self.staff)
+        if not username:
+            return
+        password = self.ctx.prompts.text(self, self.ctx.i18n.tr("set.staff.password"),
+                                         self.ctx.i18n.tr("unlock.password"), secret=True)
+        if password:
+            self._background(lambda: self.desk.change_password(username, password),
+                             self.ctx.i18n.tr("set.saved"))
+
+    # -- maintenance ---------------------------------------------------------------------------
+    def backup(self) -> None:
+        path = self.ctx.prompts.save_path(self, "consentdesk-backup.cdbak", "*")
+        if not path:
+            return
+        self._background(lambda: self.desk.backup(Path(path)), self.ctx.i18n.tr("set.backup.done"))
+
+    def verify(self) -> None:
+        tr = self.ctx.i18n.tr
+
+        def shown(result: Any) -> str:
+            if result.ok:
+                return tr("set.verify.ok", n=result.entries)
+            return tr("set.verify.bad", problems="; ".join(result.problems[:5]))
+
+        self._background(self.desk.audit_verify, shown)
+
+    def purge(self) -> None:
+        tr = self.ctx.i18n.tr
+        self._background(self.desk.purge_expired, lambda r: tr(
+            "set.purge.done", c=len(r.expired_consents), p=len(r.erased_people),
+            t=r.templates_deleted))
+
+    def _background(self, fn: Any, message: Any) -> None:
+        buttons = (self.backup_button, self.verify_button, self.purge_button)
+        for b in buttons:
+            b.setEnabled(False)
+        self.maintenance_message.setText(self.ctx.i18n.tr("common.busy"))
+        set_role(self.maintenance_message, "hint")
+
+        def done(result: Any) -> None:
+            for b in buttons:
+                b.setEnabled(True)
+            text = message(result) if callable(message) else message
+            self.maintenance_message.setText(text)
+            set_role(self.maintenance_message, "ok")
+            self.reload()
+
+        def failed(exc: BaseException) -> None:
+            for b in buttons:
+                b.setEnabled(True)
+            self.maintenance_message.setText(error_text(exc, self.ctx.i18n))
+            set_role(self.maintenance_message, "error")
+
+        self.ctx.runner.submit(fn, on_done=done, on_error=failed)
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:
+            self.ctx.prompts.error(self, exc)
+        self.reload()
+
+    def shutdown(self) -> None:
+        self.stop_camera()
+        self.purposes.clear()
+        self.staff.clear()

@@ -1,0 +1,331 @@
+"""The withdrawal desk: find the person, withdraw with one clear action, hand over the receipt.
+
+Why it is this short: withdrawing must be no harder than consenting. The person chooses how to
+be found (name/reference, or their face, since some people prefer not to say their name aloud
+at a counter); then one button withdraws every active consent and deletes the face templates at
+once, after one confirmation. Erasure of everything is a separate, admin-only action guarded by
+typing a word, because it cannot be undone.
+
+Face search uses the live camera (or a photo) only to compute a probe template; the probe is
+matched by the core (``Desk.identify_embedding``) and never stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.camera import CameraThread, dispose
+from ui.context import UiContext
+from ui.dialogs import error_text
+from ui.document_view import DocumentView
+from ui.screens.capture_page import PreviewWidget
+from ui.theme import set_role
+
+DEFAULT_REASON = "request of the person"
+
+
+class WithdrawalScreen(QWidget):
+    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.ctx = ctx
+        i18n = ctx.i18n
+        self.selected_id: str | None = None
+        self.camera: CameraThread | None = None
+        self._identifying = False
+
+        title = QLabel()
+        set_role(title, "title")
+        i18n.bind(title.setText, "wd.title")
+        intro = QLabel()
+        intro.setWordWrap(True)
+        set_role(intro, "hint")
+        i18n.bind(intro.setText, "wd.intro")
+
+        # find by name
+        self.search = QLineEdit()
+        self.search.setClearButtonEnabled(True)
+        i18n.bind(self.search.setPlaceholderText, "wd.by_name")
+        i18n.bind(self.search.setAccessibleName, "wd.by_name")
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(self.find_by_name)
+        self.search.textChanged.connect(lambda _t: self._timer.start())
+        self.search.returnPressed.connect(self.find_by_name)
+
+        # find by face
+        self.face_camera_button = QPushButton()
+        i18n.bind(self.face_camera_button.setText, "wd.face.capture")
+        self.face_camera_button.clicked.connect(self.identify_with_camera)
+        self.face_photo_button = QPushButton()
+        i18n.bind(self.face_photo_button.setText, "wd.face.photo")
+        self.face_photo_button.clicked.connect(self.identify_with_photo)
+        self.preview = PreviewWidget()
+        self.preview.setMinimumSize(320, 200)
+        self.preview.hide()
+
+        self.results = QListWidget()
+        i18n.bind(self.results.setAccessibleName, "wd.results")
+        self.results.currentItemChanged.connect(lambda cur, _p: self._select(cur))
+        self.face_status = QLabel()
+        self.face_status.setWordWrap(True)
+
+        # act
+        self.selected_label = QLabel()
+        self.selected_label.setWordWrap(True)
+        set_role(self.selected_label, "title")
+        self.reason = QLineEdit()
+        i18n.bind(self.reason.setPlaceholderText, "wd.reason")
+        i18n.bind(self.reason.setAccessibleName, "wd.reason")
+        self.withdraw_button = QPushButton()
+        set_role(self.withdraw_button, "primary")
+        self.withdraw_button.setMinimumHeight(56)
+        i18n.bind(self.withdraw_button.setText, "wd.withdraw")
+        self.withdraw_button.clicked.connect(self.withdraw)
+        self.erase_button = QPushButton()
+        set_role(self.erase_button, "danger")
+        i18n.bind(self.erase_button.setText, "wd.erase")
+        self.erase_button.clicked.connect(self.erase)
+        self.erase_button.setVisible(desk.user.role == "admin")
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.document = DocumentView(ctx)
+
+        find = QVBoxLayout()
+        find.addWidget(self.search)
+        face_row = QHBoxLayout()
+        face_row.addWidget(self.face_camera_button)
+        face_row.addWidget(self.face_photo_button)
+        find.addLayout(face_row)
+        find.addWidget(self.preview)
+        find.addWidget(self.face_status)
+        find.addWidget(self.results, 1)
+        act = QVBoxLayout()
+        act.addWidget(self.selected_label)
+        act.addWidget(self.reason)
+        act.addWidget(self.withdraw_button)
+        act.addWidget(self.erase_button, 0, Qt.AlignmentFlag.AlignLeft)
+        act.addWidget(self.message)
+        act.addWidget(self.document, 1)
+        body = QHBoxLayout()
+        body.addLayout(find, 2)
+        body.addLayout(act, 3)
+        lay = QVBoxLayout(self)
+        lay.addWidget(title)
+        lay.addWidget(intro)
+        lay.addLayout(body, 1)
+        self._select(None)
+
+    # -- finding -------------------------------------------------------------------------------
+    def find_by_name(self) -> None:
+        query = self.search.text().strip()
+        self.results.clear()
+        if not query:
+            return
+        try:
+            page = self.desk.find_people(query=query, limit=50)
+        except Exception as exc:
+            self.ctx.prompts.error(self, exc)
+            return
+        for summary in page.items:
+            self._add_result(summary.person.id, summary.person.name, summary.person.reference,
+                             summary.status)
+
+    def _add_result(self, person_id: str, name: str, reference: str | None,
+                    status: str | None = None, distance: float | None = None) -> None:
+        text = name + (f"  ({reference})" if reference else "")
+        if status and status != "none":
+            text += f"  — {self.ctx.i18n.tr('status.' + status)}"
+        if distance is not None:
+            text += f"  [{distance:.2f}]"
+        item = QListWidgetItem(text)
+        item.setData(Qt.ItemDataRole.UserRole, person_id)
+        self.results.addItem(item)
+
+    def _select(self, item: QListWidgetItem | None) -> None:
+        self.selected_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        has = self.selected_id is not None
+        self.withdraw_button.setEnabled(has)
+        self.erase_button.setEnabled(has)
+        if not has:
+            self.selected_label.setText(self.ctx.i18n.tr("wd.nothing"))
+            set_role(self.selected_label, "hint")
+            return
+        self.selected_label.setText(item.text())  # type: ignore[union-attr]
+        set_role(self.selected_label, "title")
+        self.message.clear()
+
+    def select_person(self, person_id: str) -> None:
+        """Select a person by ID (tests, and the registry's hand-over)."""
+        for i in range(self.results.count()):
+            if self.results.item(i).data(Qt.ItemDataRole.UserRole) == person_id:
+                self.results.setCurrentRow(i)
+                return
+
+    # -- by face -------------------------------------------------------------------------------
+    def identify_with_photo(self) -> None:
+        path = self.ctx.prompts.open_path(self, self.ctx.i18n.tr("cap.photo_filter"))
+        if not path:
+            return
+        engine_of = self.ctx.engine
+
+        def probe() -> Any:
+            from app.bio.images import load_image
+
+            return engine_of().analyse_photo(load_image(path)).single_encoding()
+
+        self._identify(probe)
+
+    def identify_with_camera(self) -> None:
+        self.stop_camera()
+        self.results.clear()
+        self.preview.show()
+        self.face_status.setText(self.ctx.i18n.tr("cap.starting"))
+        self._identifying = False
+        ctx = self.ctx
+        try:
+            index = int(float(self.desk.get_setting("camera_index")))
+        except Exception:  # unreadable setting: first camera
+            index = 0
+        engine_of = ctx.engine
+
+        def analyse(frame: Any) -> Any:
+            return engine_of().analyse_frame(frame.image)
+
+        self.camera = CameraThread(lambda: ctx.open_camera(index), analyse,
+                                   pace_fps=ctx.camera_pace_fps)
+        self.camera.frame_ready.connect(self.preview.set_frame)
+        self.camera.analysed.connect(self._camera_analysis)
+        self.camera.unavailable.connect(self._camera_missing)
+        self.camera.start()
+
+    def _camera_missing(self, _why: str) -> None:
+        self.stop_camera()
+        self.preview.hide()
+        self.face_status.setText(self.ctx.i18n.tr("cap.no_camera"))
+        set_role(self.face_status, "error")
+
+    def _camera_analysis(self, analysis: Any, frame: Any) -> None:
+        if self._identifying:
+            return
+        box = analysis.faces[0].box.css() if analysis.face_count == 1 else None
+        self.preview.set_box(box, box is not None)
+        hint = "cap.title" if analysis.face_count == 1 else (
+            "hint.no_face" if analysis.face_count == 0 else "hint.one_person_only")
+        self.face_status.setText(self.ctx.i18n.tr(hint))
+        set_role(self.face_status, "hint")
+        if analysis.face_count != 1:
+            return
+        self._identifying = True
+        face = analysis.faces[0]
+        image = frame.image
+        engine_of = self.ctx.engine
+        self._identify(lambda: engine_of().encode_face(image, face), from_camera=True)
+
+    def _identify(self, probe: Any, from_camera: bool = False) -> None:
+        desk = self.desk
+
+        def run() -> list[Any]:
+            return desk.identify_embedding(probe())
+
+        def done(matches: list[Any]) -> None:
+            if from_camera:
+                self.stop_camera()
+            self.results.clear()
+            if not matches:
+                self.face_status.setText(self.ctx.i18n.tr("wd.face.none"))
+                set_role(self.face_status, "warning")
+                return
+            self.face_status.clear()
+            for m in matches:
+                self._add_result(m.person_id, m.name, m.reference, distance=m.distance)
+            self.results.setCurrentRow(0)
+
+        def failed(exc: BaseException) -> None:
+            if from_camera:
+                self._identifying = False  # try again on a later frame
+                return
+            self.face_status.setText(error_text(exc, self.ctx.i18n))
+            set_role(self.face_status, "error")
+
+        self.ctx.runner.submit(run, on_done=done, on_error=failed)
+
+    def stop_camera(self) -> None:
+        camera, self.camera = self.camera, None
+        dispose(camera)
+        self.preview.clear()
+        self.preview.hide()
+
+    # -- acting --------------------------------------------------------------------------------
+    def withdraw(self) -> None:
+        person_id = self.selected_id
+        if person_id is None:
+            return
+        i18n = self.ctx.i18n
+        name = self.selected_label.text()
+        if not self.ctx.prompts.confirm(self, i18n.tr("wd.confirm", name=name)):
+            return
+        reason = self.reason.text().strip() or DEFAULT_REASON
+        self.withdraw_button.setEnabled(False)
+
+        def done(result: Any) -> None:
+            self.message.setText(i18n.tr("wd.done", n=result.templates_deleted))
+            set_role(self.message, "ok")
+            self.reason.clear()
+            if result.receipt is not None:
+                self.ctx.runner.submit(self.desk.document_pdf, result.receipt.id,
+                                       on_done=lambda pdf: self.document.set_document(
+                                           pdf, result.receipt.filename))
+            self.withdraw_button.setEnabled(True)
+
+        self.ctx.runner.submit(self.desk.withdraw, person_id, reason, on_done=done,
+                               on_error=self._failed)
+
+    def erase(self) -> None:
+        person_id = self.selected_id
+        if person_id is None:
+            return
+        i18n = self.ctx.i18n
+        if not self.ctx.prompts.typed_confirm(self, i18n.tr("wd.erase.title"),
+                                              i18n.tr("wd.erase.body"), i18n.tr("wd.erase.word")):
+            return
+        reason = self.reason.text().strip() or DEFAULT_REASON
+
+        def done(result: Any) -> None:
+            self.message.setText(i18n.tr("wd.erase.done"))
+            set_role(self.message, "ok")
+            self.results.clear()
+            self.search.clear()
+            self.reason.clear()
+            if result.certificate_pdf:
+                self.document.set_document(result.certificate_pdf,
+                                           f"erasure-certificate-{result.person_id}.pdf")
+
+        self.ctx.runner.submit(self.desk.erase, person_id, reason, on_done=done,
+                               on_error=self._failed)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.message.setText(error_text(exc, self.ctx.i18n))
+        set_role(self.message, "error")
+        self.withdraw_button.setEnabled(self.selected_id is not None)
+
+    def activated(self) -> None:
+        self.message.clear()
+
+    def shutdown(self) -> None:
+        self.stop_camera()
+        self.results.clear()
+        self.document.clear()

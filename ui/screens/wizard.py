@@ -1,0 +1,225 @@
+"""The enrollment wizard: details → disclosure → decision → signature → capture → review → done.
+
+Why a hand-made wizard and not QWizard: the path branches (a refusal skips capture), the
+decision page advances by the person's own click rather than a *Next* button, and *Cancel* at
+any step must drop the draft without a trace. A stack of pages with a tiny controller is
+simpler to reason about than QWizard's page-id machinery.
+
+Nothing is written to the vault before *Save* on the review page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.context import UiContext
+from ui.screens.capture_page import CapturePage
+from ui.screens.draft import Draft
+from ui.screens.review_page import DonePage, ReviewPage
+from ui.screens.wizard_pages import (
+    DecisionPage,
+    DetailsPage,
+    DisclosurePage,
+    Page,
+    SignaturePage,
+)
+from ui.theme import set_role
+
+CONSENT_PATH = ("details", "disclosure", "decision", "signature", "capture", "review", "done")
+REFUSAL_PATH = ("details", "disclosure", "decision", "signature", "review", "done")
+
+
+class EnrollmentWizard(QWidget):
+    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.ctx = ctx
+        self.i18n = ctx.i18n
+        self.draft: Draft | None = None
+        self.current = ""
+
+        # start page
+        start = QWidget()
+        start_lay = QVBoxLayout(start)
+        self.start_button = QPushButton()
+        set_role(self.start_button, "primary")
+        self.start_button.setMinimumHeight(72)
+        self.i18n.bind(self.start_button.setText, "wiz.start")
+        self.start_button.clicked.connect(self.start)
+        hint = QLabel()
+        hint.setWordWrap(True)
+        set_role(hint, "hint")
+        self.i18n.bind(hint.setText, "wiz.start.hint")
+        start_lay.addStretch(1)
+        start_lay.addWidget(self.start_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        start_lay.addWidget(hint, 0, Qt.AlignmentFlag.AlignHCenter)
+        start_lay.addStretch(2)
+
+        self.pages: dict[str, Page] = {
+            "details": DetailsPage(desk, ctx),
+            "disclosure": DisclosurePage(desk, ctx),
+            "decision": DecisionPage(desk, ctx),
+            "signature": SignaturePage(desk, ctx),
+            "capture": CapturePage(desk, ctx),
+            "review": ReviewPage(desk, ctx),
+            "done": DonePage(desk, ctx),
+        }
+        self.decision_page: DecisionPage = self.pages["decision"]  # type: ignore[assignment]
+        self.capture_page: CapturePage = self.pages["capture"]  # type: ignore[assignment]
+        self.review_page: ReviewPage = self.pages["review"]  # type: ignore[assignment]
+        self.done_page: DonePage = self.pages["done"]  # type: ignore[assignment]
+        self.decision_page.decided.connect(self._decided)
+        self.capture_page.completed.connect(self.next)
+        self.review_page.saved.connect(self._saved)
+        self.done_page.next_person.connect(self.start)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(start)
+        for page in self.pages.values():
+            self.stack.addWidget(page)
+
+        self.step_label = QLabel()
+        set_role(self.step_label, "title")
+        self.cancel_button = QPushButton()
+        self.i18n.bind(self.cancel_button.setText, "wiz.cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.back_button = QPushButton()
+        self.i18n.bind(self.back_button.setText, "common.back")
+        self.back_button.clicked.connect(self.back)
+        self.next_button = QPushButton()
+        set_role(self.next_button, "primary")
+        self.i18n.bind(self.next_button.setText, "common.next")
+        self.next_button.clicked.connect(self.next)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        set_role(self.message, "error")
+
+        header = QHBoxLayout()
+        header.addWidget(self.step_label, 1)
+        header.addWidget(self.cancel_button)
+        footer = QHBoxLayout()
+        footer.addWidget(self.message, 1)
+        footer.addWidget(self.back_button)
+        footer.addWidget(self.next_button)
+        self.header = QWidget()
+        self.header.setLayout(header)
+        self.footer = QWidget()
+        self.footer.setLayout(footer)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.header)
+        lay.addWidget(self.stack, 1)
+        lay.addWidget(self.footer)
+        self.i18n.changed.connect(lambda _l: self._update_chrome())
+        self._show_start()
+
+    # -- navigation ----------------------------------------------------------------------------
+    def path(self) -> tuple[str, ...]:
+        return REFUSAL_PATH if self.draft is not None and self.draft.refused else CONSENT_PATH
+
+    def _show_start(self) -> None:
+        self.current = ""
+        self.stack.setCurrentIndex(0)
+        self.header.hide()
+        self.footer.hide()
+        self.start_button.setFocus()
+
+    def start(self) -> None:
+        self._clear_pages()
+        self.draft = Draft(language=self.i18n.language)
+        self._go("details")
+
+    def _go(self, name: str) -> None:
+        if self.current and self.current in self.pages:
+            self.pages[self.current].leave()
+        self.current = name
+        page = self.pages[name]
+        assert self.draft is not None
+        self.message.clear()
+        self.stack.setCurrentWidget(page)
+        self.header.show()
+        self.footer.show()
+        self._update_chrome()
+        try:
+            page.enter(self.draft)
+        except Exception as exc:  # e.g. the purpose was removed meanwhile
+            self.ctx.prompts.error(self, exc)
+
+    def _update_chrome(self) -> None:
+        if not self.current:
+            return
+        path = self.path()
+        n = path.index(self.current) + 1 if self.current in path else 1
+        title = self.i18n.tr(self.pages[self.current].title_key)
+        self.step_label.setText(self.i18n.tr("wiz.step", n=n, total=len(path), name=title))
+        self.back_button.setVisible(self.current not in ("details", "done"))
+        # The decision page advances by the person's choice, review by Save, capture by itself.
+        self.next_button.setVisible(self.current in ("details", "disclosure", "signature")
+                                    or (self.current == "capture" and bool(
+                                        self.draft and self.draft.embeddings)))
+        self.cancel_button.setVisible(self.current != "done")
+        if self.current == "signature" and self.draft is not None and self.draft.refused:
+            self.next_button.setText(self.i18n.tr("sig.record_refusal"))
+        else:
+            self.next_button.setText(self.i18n.tr("common.next"))
+
+    def next(self) -> None:
+        if not self.current or self.draft is None:
+            return
+        problem = self.pages[self.current].commit(self.draft)
+        if problem:
+            self.message.setText(problem)
+            return
+        path = self.path()
+        index = path.index(self.current)
+        if index + 1 < len(path):
+            self._go(path[index + 1])
+
+    def back(self) -> None:
+        path = self.path()
+        if self.current in path:
+            index = path.index(self.current)
+            if index > 0:
+                self._go(path[index - 1])
+
+    def _decided(self, decision: str) -> None:
+        assert self.draft is not None
+        self.draft.decision = decision
+        self._go("signature")
+
+    def _saved(self, result: Any) -> None:
+        self._go("done")
+        self.done_page.show_result(result)
+        self.draft = None  # the record is stored; keep no copy of the request around
+
+    # -- cancel / teardown ---------------------------------------------------------------------
+    def cancel(self) -> None:
+        if self.current and self.current != "details" and not self.ctx.prompts.confirm(
+            self, self.i18n.tr("wiz.cancel.confirm")
+        ):
+            return
+        self.reset()
+
+    def reset(self) -> None:
+        """Drop the draft and everything shown; back to the start page."""
+        self._clear_pages()
+        self.draft = None
+        self._show_start()
+
+    def _clear_pages(self) -> None:
+        for page in self.pages.values():
+            page.leave()
+            page.clear()
+
+    def shutdown(self) -> None:
+        self.capture_page.shutdown()
+        self._clear_pages()

@@ -1,0 +1,361 @@
+"""The first four enrollment pages: person details, disclosure, decision, signature.
+
+One decision per page, so the person is never asked two things at once. Pages hold no state of
+their own beyond their widgets: :meth:`enter` fills them from the draft, :meth:`commit` writes
+the page's answer back (or returns a message saying what is missing).
+
+Person-facing text (the disclosure, the question, the buttons, the signature prompt) is in the
+*person's* language, which may differ from the operator's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models import LANGUAGES, Language
+from app.signature import SignatureError, validate_signature
+from ui.context import UiContext
+from ui.i18n import I18n
+from ui.screens.draft import Draft
+from ui.signature_pad import SignaturePad
+from ui.theme import DECISION_STYLE, READING_POINT_SIZE, set_role
+
+NO_DATE = QDate(1900, 1, 1)
+
+
+class Page(QWidget):
+    """Base: ``enter`` before showing, ``commit`` before moving on (None = fine)."""
+
+    title_key = ""
+
+    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.ctx = ctx
+        self.i18n: I18n = ctx.i18n
+
+    def enter(self, draft: Draft) -> None:
+        """Fill the widgets from ``draft``."""
+
+    def commit(self, draft: Draft) -> str | None:
+        """Store the page's answer in ``draft``; return a message if something is missing."""
+        return None
+
+    def leave(self) -> None:
+        """Called when the page is hidden (stop a camera, say)."""
+
+    def clear(self) -> None:
+        """Forget everything shown (cancel, lock)."""
+
+
+class DetailsPage(Page):
+    title_key = "wiz.details"
+
+    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(desk, ctx, parent)
+        i18n = self.i18n
+        self.name = QLineEdit()
+        self.reference = QLineEdit()
+        self.dob = QDateEdit()
+        self.dob.setDisplayFormat("yyyy-MM-dd")
+        self.dob.setCalendarPopup(True)
+        self.dob.setMinimumDate(NO_DATE)
+        self.dob.setMaximumDate(QDate.currentDate())
+        i18n.bind(self.dob.setSpecialValueText, "details.dob.unknown")
+        self.dob.setDate(NO_DATE)
+        self.language = QComboBox()
+        for lang in LANGUAGES:
+            self.language.addItem(i18n.tr(f"lang.{lang}"), lang)
+        i18n.changed.connect(self._retranslate_languages)
+        self.purpose = QComboBox()
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for key, widget in (("details.name", self.name), ("details.reference", self.reference),
+                            ("details.dob", self.dob), ("details.language", self.language),
+                            ("details.purpose", self.purpose)):
+            label = QLabel()
+            i18n.bind(label.setText, key)
+            i18n.bind(widget.setAccessibleName, key)
+            label.setBuddy(widget)
+            form.addRow(label, widget)
+        self.similar = QLabel()
+        self.similar.setWordWrap(True)
+        set_role(self.similar, "warning")
+        self.similar.hide()
+        self.minor = QLabel()
+        self.minor.setWordWrap(True)
+        set_role(self.minor, "warning")
+        self.minor.hide()
+        self.no_purpose = QLabel()
+        self.no_purpose.setWordWrap(True)
+        set_role(self.no_purpose, "error")
+        i18n.bind(self.no_purpose.setText, "details.no_purpose")
+        self.no_purpose.hide()
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.similar)
+        lay.addWidget(self.minor)
+        lay.addWidget(self.no_purpose)
+        lay.addStretch(1)
+        self._similar_timer = QTimer(self)
+        self._similar_timer.setSingleShot(True)
+        self._similar_timer.setInterval(300)
+        self._similar_timer.timeout.connect(self._check_similar)
+        self.name.textChanged.connect(lambda _t: self._similar_timer.start())
+        self.dob.dateChanged.connect(lambda _d: self._check_minor())
+
+    def _retranslate_languages(self, _lang: str) -> None:
+        for i in range(self.language.count()):
+            self.language.setItemText(i, self.i18n.tr(f"lang.{self.language.itemData(i)}"))
+
+    def date_of_birth(self) -> dt.date | None:
+        date = self.dob.date()
+        return None if date == NO_DATE else dt.date(date.year(), date.month(), date.day())
+
+    def _check_similar(self) -> None:
+        name = self.name.text().strip()
+        people = self.desk.similar_names(name) if len(name) >= 2 else []
+        if not people:
+            self.similar.hide()
+            return
+        shown = ", ".join(
+            p.name + (f" ({p.reference})" if p.reference else "") for p in people[:5]
+        )
+        self.similar.setText(self.i18n.tr("details.similar", names=shown))
+        self.similar.show()
+
+    def _check_minor(self) -> None:
+        dob = self.date_of_birth()
+        if dob is not None and self.desk.needs_guardian(dob):
+            self.minor.setText(self.i18n.tr("details.minor",
+                                            age=self.desk.get_setting("guardian_age")))
+            self.minor.show()
+        else:
+            self.minor.hide()
+
+    def enter(self, draft: Draft) -> None:
+        current = self.purpose.currentData()
+        self.purpose.clear()
+        for purpose in self.desk.list_purposes():
+            self.purpose.addItem(f"{purpose.title} (v{purpose.version})", purpose.id)
+        wanted = draft.purpose_id if draft.purpose_id is not None else current
+        index = self.purpose.findData(wanted)
+        if index >= 0:
+            self.purpose.setCurrentIndex(index)
+        self.no_purpose.setVisible(self.purpose.count() == 0)
+        self.name.setText(draft.name)
+        self.reference.setText(draft.reference)
+        self.language.setCurrentIndex(max(0, self.language.findData(draft.language)))
+        self.name.setFocus()
+
+    def commit(self, draft: Draft) -> str | None:
+        if self.purpose.count() == 0:
+            return self.i18n.tr("details.no_purpose")
+        if not self.name.text().strip():
+            return self.i18n.tr("details.need_name")
+        draft.name = self.name.text().strip()
+        draft.reference = self.reference.text().strip()
+        draft.date_of_birth = self.date_of_birth()
+        draft.language = self.language.currentData()
+        draft.purpose_id = int(self.purpose.currentData())
+        draft.needs_guardian = bool(self.desk.needs_guardian(draft.date_of_birth))
+        return None
+
+    def clear(self) -> None:
+        for w in (self.name, self.reference):
+            w.clear()
+        self.dob.setDate(NO_DATE)
+        self.similar.hide()
+        self.minor.hide()
+
+
+class DisclosurePage(Page):
+    """The disclosure, in the person's language, large and scrollable."""
+
+    title_key = "wiz.disclosure"
+
+    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(desk, ctx, parent)
+        self.text = QTextBrowser()
+        set_role(self.text, "reading")
+        font = QFont(self.font())
+        font.setPointSize(READING_POINT_SIZE)
+        self.text.setFont(font)
+        self.text.setOpenLinks(False)
+        self.text.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.i18n.bind(self.text.setAccessibleName, "wiz.disclosure")
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.text)
+
+    def enter(self, draft: Draft) -> None:
+        assert draft.purpose_id is not None
+        draft.disclosure = self.desk.disclosure(draft.purpose_id, draft.language)
+        draft.purpose = self.desk.get_purpose(draft.purpose_id)
+        self.text.setPlainText(draft.disclosure.text)
+        self.text.verticalScrollBar().setValue(0)
+        self.text.setFocus()
+
+    def clear(self) -> None:
+        self.text.clear()
+
+
+class DecisionPage(Page):
+    """Consent or refuse: two buttons of exactly equal size and style, side by side."""
+
+    title_key = "wiz.decision"
+    decided = Signal(str)
+
+    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(desk, ctx, parent)
+        self.question = QLabel()
+        self.question.setWordWrap(True)
+        set_role(self.question, "title")
+        self.alternative = QLabel()
+        self.alternative.setWordWrap(True)
+        set_role(self.alternative, "reading")
+        self.free = QLabel()
+        self.free.setWordWrap(True)
+        set_role(self.free, "hint")
+        self.consent_button = QPushButton()
+        self.refuse_button = QPushButton()
+        row = QHBoxLayout()
+        for button in (self.consent_button, self.refuse_button):
+            button.setStyleSheet(DECISION_STYLE)
+            button.setCheckable(True)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            button.setMinimumHeight(96)
+            row.addWidget(button, 1)
+        self.consent_button.clicked.connect(lambda: self._decide("granted"))
+        self.refuse_button.clicked.connect(lambda: self._decide("refused"))
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.question)
+        lay.addSpacing(12)
+        lay.addWidget(self.alternative)
+        lay.addWidget(self.free)
+        lay.addStretch(1)
+        lay.addLayout(row)
+        lay.addStretch(1)
+
+    def enter(self, draft: Draft) -> None:
+        lang: Language = draft.language
+        text = self.i18n.text
+        self.question.setText(text("decision.question", lang))
+        alt = draft.purpose.alternative if draft.purpose else ""
+        self.alternative.setText(text("decision.alternative", lang, alt=alt))
+        self.free.setText(text("decision.free", lang))
+        self.consent_button.setText(text("decision.consent", lang))
+        self.refuse_button.setText(text("decision.refuse", lang))
+        self.consent_button.setAccessibleName(text("decision.consent", lang))
+        self.refuse_button.setAccessibleName(text("decision.refuse", lang))
+        self.consent_button.setChecked(draft.decision == "granted")
+        self.refuse_button.setChecked(draft.decision == "refused")
+        # Neither is the default: Enter must not pick an answer for the person.
+        self.consent_button.setAutoDefault(False)
+        self.refuse_button.setAutoDefault(False)
+
+    def _decide(self, decision: str) -> None:
+        self.consent_button.setChecked(decision == "granted")
+        self.refuse_button.setChecked(decision == "refused")
+        self.decided.emit(decision)
+
+    def commit(self, draft: Draft) -> str | None:
+        return None if draft.decision else self.i18n.tr("wiz.decision")
+
+
+class SignaturePage(Page):
+    """The person signs (and a guardian, for a minor). Clear and redo as often as needed."""
+
+    title_key = "wiz.signature"
+
+    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(desk, ctx, parent)
+        self.prompt = QLabel()
+        self.prompt.setWordWrap(True)
+        set_role(self.prompt, "reading")
+        self.pad = SignaturePad()
+        self.clear_button = QPushButton()
+        self.i18n.bind(self.clear_button.setText, "sig.clear")
+        self.clear_button.clicked.connect(self.pad.clear)
+        self.guardian_box = QGroupBox()
+        self.i18n.bind(self.guardian_box.setTitle, "sig.guardian")
+        self.guardian_name = QLineEdit()
+        self.i18n.bind(self.guardian_name.setAccessibleName, "sig.guardian.name")
+        self.i18n.bind(self.guardian_name.setPlaceholderText, "sig.guardian.name")
+        self.guardian_pad = SignaturePad()
+        self.i18n.bind(self.guardian_pad.setAccessibleName, "sig.guardian.pad")
+        guardian_clear = QPushButton()
+        self.i18n.bind(guardian_clear.setText, "sig.clear")
+        guardian_clear.clicked.connect(self.guardian_pad.clear)
+        glay = QVBoxLayout(self.guardian_box)
+        glay.addWidget(self.guardian_name)
+        glay.addWidget(self.guardian_pad, 1)
+        glay.addWidget(guardian_clear, 0, Qt.AlignmentFlag.AlignLeft)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        set_role(self.message, "error")
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.prompt)
+        lay.addWidget(self.pad, 2)
+        lay.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignLeft)
+        lay.addWidget(self.guardian_box, 2)
+        lay.addWidget(self.message)
+        self.pad.changed.connect(self.message.clear)
+
+    def enter(self, draft: Draft) -> None:
+        key = "sig.prompt.consent" if draft.decision == "granted" else "sig.prompt.refuse"
+        self.prompt.setText(self.i18n.text(key, draft.language))
+        self.pad.setAccessibleName(self.i18n.text("sig.pad", draft.language))
+        self.guardian_box.setVisible(draft.needs_guardian)
+        self.message.clear()
+        self.pad.setFocus()
+
+    def commit(self, draft: Draft) -> str | None:
+        signature = self.pad.signature()
+        required = draft.decision == "granted"
+        if signature is None and required:
+            return self.i18n.tr("sig.need")
+        if signature is not None:
+            try:
+                validate_signature(signature)
+            except SignatureError as exc:
+                return str(exc)
+        guardian = None
+        if draft.needs_guardian and (required or signature is not None):
+            gsig = self.guardian_pad.signature()
+            gname = self.guardian_name.text().strip()
+            if gsig is None or not gname:
+                return self.i18n.tr("sig.need_guardian")
+            try:
+                validate_signature(gsig)
+            except SignatureError as exc:
+                return str(exc)
+            from app.models import Guardian
+
+            guardian = Guardian(gname, gsig)
+        draft.signature = signature
+        draft.guardian = guardian
+        return None
+
+    def clear(self) -> None:
+        self.pad.clear()
+        self.guardian_pad.clear()
+        self.guardian_name.clear()
+        self.message.clear()
