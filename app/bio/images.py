@@ -110,7 +110,9 @@ def _read_source(source: ImageInput, label: str | None) -> tuple[bytes, str | No
 
 def _orientation(im: Image.Image) -> int:
     try:
-        value = im.getexif().get(0x0112, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Corrupt EXIF data" is handled right here
+            value = im.getexif().get(0x0112, 1)
         return int(value) if value in _ORIENTATION_OPS else 1
     except _DECODE_ERRORS:
         # A broken EXIF block must not cost the whole photo; upright is the safe default.
