@@ -223,6 +223,9 @@ class DeskOptions:
     kdf: KdfParams = field(default_factory=KdfParams)
     clock: Callable[[], dt.datetime] = _now
     auto_purge: bool = True
+    # A BioEngine shared across lock/unlock (the UI keeps one: loading models takes a second).
+    # When None, the desk loads its own on first use and closes it at lock.
+    face_engine: Any = None
 
 
 class Desk:
@@ -241,7 +244,8 @@ class Desk:
         self._lock = threading.RLock()
         self.options = options or DeskOptions()
         self.user = user
-        self._face_engine = face_engine
+        self._face_engine = face_engine or self.options.face_engine
+        self._owns_engine = False
         self._documents = documents
         self._gallery: Any = None
         audit_key = self._meta("audit_key")
@@ -359,8 +363,11 @@ class Desk:
     def lock(self) -> None:
         """Close the vault and forget the key; the object is unusable afterwards."""
         with self._lock:
-            if self._gallery is not None:
-                self._gallery = None
+            self._gallery = None
+            self._documents = None
+            if self._owns_engine and self._face_engine is not None:
+                self._face_engine.close()
+                self._face_engine = None
             self._vault.close()
 
     close = lock
@@ -1390,6 +1397,57 @@ class Desk:
                 ).fetchall()
                 self._gallery = Gallery.from_blobs(rows)
             return self._gallery
+
+    @property
+    def face_engine(self) -> Any:
+        """The dlib engine (one worker thread owns the models; see ``app.bio.engine``)."""
+        with self._lock:
+            if self._face_engine is None:
+                from app.bio.engine import BioEngine
+
+                self._face_engine = BioEngine.create()
+                self._owns_engine = True
+            return self._face_engine
+
+    def analyse_photo(self, source: Path | bytes) -> Any:
+        """Load a photo (EXIF-corrected, size-checked) and find faces with their templates.
+
+        Bad files raise :class:`InvalidInput` with the loader's clear message."""
+        from app.bio.errors import BioError
+        from app.bio.images import load_image
+
+        try:
+            label = Path(source).name if isinstance(source, Path | str) else None
+            rgb = load_image(source, label=label)
+        except BioError as exc:
+            raise InvalidInput(exc.message) from None
+        return self.face_engine.analyse_photo(rgb)
+
+    def identify_image(self, rgb: Any) -> IdentifyResult:
+        """1:N identification of the face in an RGB image (a photo or a camera frame)."""
+        analysis = self.face_engine.analyse_photo(rgb)
+        return self._identify_analysis(analysis)
+
+    def identify_photo(self, source: Path | bytes) -> IdentifyResult:
+        try:
+            analysis = self.analyse_photo(source)
+        except InvalidInput as exc:
+            return IdentifyResult("error", (), str(exc))
+        return self._identify_analysis(analysis)
+
+    def _identify_analysis(self, analysis: Any) -> IdentifyResult:
+        if analysis.face_count == 0:
+            return IdentifyResult("no_face", (), "No face was found.")
+        if analysis.face_count > 1:
+            return IdentifyResult(
+                "several_faces", (), f"{analysis.face_count} faces were found; show one person."
+            )
+        candidates = tuple(self.identify_embedding(analysis.single_encoding()))
+        if candidates:
+            return IdentifyResult(
+                "match", candidates, f"Best match at distance {candidates[0].distance:.3f}."
+            )
+        return IdentifyResult("no_match", (), "Nobody enrolled matches this face.")
 
     # ================================================================== withdrawal / erasure
     def withdraw(

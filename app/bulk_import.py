@@ -1,0 +1,160 @@
+"""HR bulk enrollment from existing photos where signed paper consents exist.
+
+The CSV header is ``name,reference,photo,consent_scan,signed_on`` (more columns allowed).
+``photo`` holds one or more paths separated by ``;``; ``consent_scan`` is the scanned signed
+consent (PDF or image); ``signed_on`` an ISO date. Relative paths are relative to the CSV.
+
+A row is all or nothing: every photo must show exactly one face, the scan must be readable and
+the face must not already be enrolled (a duplicate is skipped, not merged: a person at the desk
+resolves it). Each accepted row is one ``Desk.enroll`` transaction, so a crash mid-import leaves
+only whole people behind. Reasons for skipping never quote personal data beyond the row number.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.desk import Desk, EnrollmentRequest, PersonDetails
+from app.errors import ConsentDeskError, InvalidInput
+from app.models import Signature
+
+REQUIRED_COLUMNS = ("name", "reference", "photo", "consent_scan", "signed_on")
+MAX_SCAN_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 100_000
+# A paper consent has no on-screen strokes: the scan is the signature.
+PAPER_SIGNATURE = Signature(strokes=(), width=0, height=0)
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    row: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    imported: int
+    skipped: tuple[SkippedRow, ...]
+    person_ids: tuple[str, ...]
+
+
+Progress = Callable[[int, int], None]
+
+
+class RowError(Exception):
+    """Why one row is skipped; the message is for the operator's report."""
+
+
+def _resolve(base: Path, text: str) -> Path:
+    path = Path(text.strip()).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def read_rows(csv_path: Path) -> list[dict[str, str]]:
+    try:
+        with csv_path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip().lower() for h in (reader.fieldnames or [])]
+            missing = [c for c in REQUIRED_COLUMNS if c not in header]
+            if missing:
+                raise InvalidInput(f"The CSV lacks the column(s): {', '.join(missing)}.")
+            reader.fieldnames = header
+            rows = []
+            for i, row in enumerate(reader):
+                if i >= MAX_ROWS:
+                    raise InvalidInput(f"The CSV has more than {MAX_ROWS} rows; split it.")
+                rows.append({k: (v or "") for k, v in row.items() if k is not None})
+            return rows
+    except FileNotFoundError:
+        raise InvalidInput(f"CSV file not found: {csv_path}") from None
+    except UnicodeDecodeError:
+        raise InvalidInput("The CSV is not UTF-8 text.") from None
+    except csv.Error as exc:
+        raise InvalidInput(f"The CSV cannot be read: {exc}") from None
+
+
+def _prepare(
+    desk: Desk, row: dict[str, str], base: Path
+) -> tuple[PersonDetails, list[Any], dt.date, bytes, str]:
+    name = row.get("name", "").strip()
+    if not name:
+        raise RowError("no name")
+    try:
+        signed_on = dt.date.fromisoformat(row.get("signed_on", "").strip())
+    except ValueError:
+        raise RowError("signed_on is not an ISO date (YYYY-MM-DD)") from None
+    if signed_on > desk.options.clock().date():
+        raise RowError("signed_on is in the future")
+    scan_text = row.get("consent_scan", "").strip()
+    if not scan_text:
+        raise RowError("no consent_scan: a signed paper consent is required")
+    scan_path = _resolve(base, scan_text)
+    try:
+        if scan_path.stat().st_size > MAX_SCAN_BYTES:
+            raise RowError("the consent scan is larger than 50 MB")
+        scan = scan_path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        raise RowError(f"consent scan not found: {scan_text}") from None
+    if not scan:
+        raise RowError("the consent scan is empty")
+    photos = [p for p in row.get("photo", "").split(";") if p.strip()]
+    if not photos:
+        raise RowError("no photo")
+    embeddings = []
+    for text in photos:
+        try:
+            analysis = desk.analyse_photo(_resolve(base, text))
+        except InvalidInput as exc:
+            raise RowError(str(exc)) from None
+        if analysis.face_count == 0:
+            raise RowError(f"no face found in {text.strip()}")
+        if analysis.face_count > 1:
+            raise RowError(f"{analysis.face_count} faces in {text.strip()}; one person per photo")
+        embeddings.append(analysis.single_encoding())
+    reference = row.get("reference", "").strip() or None
+    return PersonDetails(name, reference, None, "en"), embeddings, signed_on, scan, scan_path.name
+
+
+def import_people(
+    desk: Desk, csv_path: Path, purpose_id: int, progress: Progress | None = None
+) -> ImportReport:
+    desk.get_purpose(purpose_id)  # fail before reading photos if the purpose is wrong
+    rows = read_rows(Path(csv_path))
+    base = Path(csv_path).resolve().parent
+    disclosure = desk.disclosure(purpose_id, "en")
+    skipped: list[SkippedRow] = []
+    ids: list[str] = []
+    for number, row in enumerate(rows, start=2):  # row 1 is the header
+        if progress:
+            progress(number - 1, len(rows))
+        try:
+            person, embeddings, signed_on, scan, scan_name = _prepare(desk, row, base)
+            warnings = desk.check_duplicates(embeddings)
+            if warnings:
+                kinds = {w.kind for w in warnings}
+                what = "already enrolled" if "duplicate" in kinds else "looks like someone enrolled"
+                raise RowError(f"{what} ({warnings[0].person_id}); resolve it at the desk")
+            result = desk.enroll(
+                EnrollmentRequest(
+                    person=person,
+                    purpose_id=purpose_id,
+                    disclosure_sha256=disclosure.sha256,
+                    signature=PAPER_SIGNATURE,
+                    embeddings=embeddings,
+                    paper_signed_on=signed_on,
+                    paper_scan=scan,
+                    paper_scan_name=scan_name,
+                )
+            )
+        except RowError as exc:
+            skipped.append(SkippedRow(number, str(exc)))
+        except ConsentDeskError as exc:
+            skipped.append(SkippedRow(number, str(exc)))
+        else:
+            ids.append(result.person.id)
+    return ImportReport(len(ids), tuple(skipped), tuple(ids))

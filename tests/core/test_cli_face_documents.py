@@ -1,0 +1,135 @@
+"""Bulk import, identify, documents and verify-document through the real CLI, on real photos."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.core.test_cli import ok_json, run
+
+
+def _scan(path: Path) -> Path:
+    """A stand-in for a scanned paper form: a real PNG with handwriting-like lines."""
+    img = Image.new("L", (850, 1100), 255)
+    draw = ImageDraw.Draw(img)
+    draw.text((60, 60), "Consent form - signed on paper", fill=0)
+    draw.line([(100, 900), (300, 860), (420, 920), (600, 870)], fill=0, width=4)
+    img.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory, faces: Path):
+    base = tmp_path_factory.mktemp("import")
+    home = base / "vault"
+    ok_json(home, "init", "--org", "Acme HR", "--admin", "admin")
+    purpose = ok_json(
+        home, "purpose", "add", "--title", "Office entry", "--controller", "Acme HR",
+        "--contact", "hr@acme.example", "--retention-days", "365", "--alternative", "Badge",
+    )
+    scan = _scan(base / "scan.png")
+    (base / "empty.pdf").write_bytes(b"")
+    rows = [
+        ("Barack Obama", "E-001", f"{faces / 'obama_1.jpg'};{faces / 'obama_2.jpg'}", "scan.png", "2026-01-05"),
+        ("Joe Biden", "E-002", str(faces / "biden_2.jpg"), str(scan), "2026-01-06"),
+        ("Group Photo", "E-003", str(faces / "group_two_people.jpg"), "scan.png", "2026-01-06"),
+        ("Obama Again", "E-004", str(faces / "obama_4.jpg"), "scan.png", "2026-01-07"),
+        ("No Scan", "E-005", str(faces / "rose_leslie_1.jpg"), "", "2026-01-07"),
+        ("Bad Date", "E-006", str(faces / "rose_leslie_1.jpg"), "scan.png", "7 Jan"),
+        ("Missing Photo", "E-007", "nowhere.jpg", "scan.png", "2026-01-07"),
+        ("Kit Harington", "E-008", "kit.jpg", "scan.png", "2026-01-08"),
+    ]
+    (base / "kit.jpg").write_bytes((faces / "kit_harington_1.jpg").read_bytes())
+    with (base / "people.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", "reference", "photo", "consent_scan", "signed_on", "department"])
+        for r in rows:
+            w.writerow([*r, "Ops"])
+    report = ok_json(home, "import", str(base / "people.csv"), "--purpose", str(purpose["id"]))
+    return home, base, purpose, report
+
+
+def test_import_report_shape_and_decisions(imported) -> None:
+    _, _, _, report = imported
+    assert set(report) == {"imported", "skipped", "person_ids"}
+    assert report["imported"] == 3 and len(report["person_ids"]) == 3
+    reasons = {s["row"]: s["reason"] for s in report["skipped"]}
+    assert "faces" in reasons[4]  # the group photo
+    assert "already enrolled" in reasons[5]  # Obama again
+    assert "consent_scan" in reasons[6]
+    assert "ISO date" in reasons[7]
+    assert "not found" in reasons[8].lower() or "no such" in reasons[8].lower()
+
+
+def test_identify_json_lines(imported, faces: Path) -> None:
+    home, _, _, _ = imported
+    proc = run(
+        home, "identify", str(faces / "obama_3.jpg"), str(faces / "rose_leslie_2.jpg"),
+        str(faces / "group_kit_with_rose.jpg"), str(home / "nothing.jpg"), "--json",
+    )
+    lines = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert [x["decision"] for x in lines] == ["match", "no_match", "several_faces", "error"]
+    assert lines[0]["candidates"][0]["name"] == "Barack Obama"
+    assert lines[0]["candidates"][0]["distance"] < 0.6
+    assert set(lines[0]) == {"photo", "decision", "candidates", "message"}
+    assert set(lines[0]["candidates"][0]) == {"person_id", "name", "reference", "distance"}
+
+
+def test_documents_export_and_verify(imported, tmp_path: Path) -> None:
+    home, _, purpose, report = imported
+    pid = report["person_ids"][0]
+    out = ok_json(home, "documents", pid, "--out", str(tmp_path / "docs"))
+    kinds = {d["kind"] for d in out["documents"]}
+    assert kinds == {"consent_form", "paper_scan"}
+    form = next(Path(d["file"]) for d in out["documents"] if d["kind"] == "consent_form")
+    text = subprocess.run(["pdftotext", str(form), "-"], capture_output=True, text=True).stdout
+    assert "Barack Obama" in text and pid in text
+    check = ok_json(home, "verify-document", str(form))
+    assert check["valid"] is True and check["status"] == "stored" and check["person_id"] == pid
+    tampered = tmp_path / "tampered.pdf"
+    data = bytearray(form.read_bytes())
+    data[len(data) // 3] ^= 0x20
+    tampered.write_bytes(bytes(data))
+    bad = run(home, "verify-document", str(tampered), "--json")
+    assert bad.returncode == 9 and json.loads(bad.stdout)["valid"] is False
+
+
+def test_withdraw_and_erase_hand_over_documents(imported, tmp_path: Path, faces: Path) -> None:
+    home, _, _, report = imported
+    biden = report["person_ids"][1]
+    receipt = tmp_path / "receipt.pdf"
+    w = ok_json(home, "withdraw", biden, "--reason", "changed my mind", "--receipt", str(receipt))
+    assert w["templates_deleted"] == 1 and receipt.stat().st_size > 1000
+    check = ok_json(home, "verify-document", str(receipt))
+    assert check["kind"] == "withdrawal_receipt" and check["valid"]
+    ident = run(home, "identify", str(faces / "biden_1.jpg"), "--json")
+    assert json.loads(ident.stdout)["decision"] == "no_match"
+    cert = tmp_path / "erasure.pdf"
+    e = ok_json(home, "erase", biden, "--yes", "--certificate", str(cert))
+    assert e["counts_after"] == {k: 0 for k in e["counts_before"]}
+    verified = ok_json(home, "verify-document", str(cert))
+    assert verified["status"] == "erasure_certificate" and verified["valid"]
+    gone = run(home, "documents", biden, "--out", str(tmp_path / "none"))
+    assert gone.returncode == 6
+
+
+def test_export_access_request(imported, tmp_path: Path) -> None:
+    home, _, _, report = imported
+    pid = report["person_ids"][2]
+    out = ok_json(home, "export", pid, "--out", str(tmp_path / "sar"))
+    assert "access-report.pdf" in out["files"] and "person.json" in out["files"]
+    data = json.loads((tmp_path / "sar" / "person.json").read_text())
+    assert data["person"]["name"] == "Kit Harington" and data["templates"] == 1
+
+
+def test_policy_notice(imported, tmp_path: Path) -> None:
+    home, _, purpose, _ = imported
+    for lang in ("en", "zh"):
+        out = tmp_path / f"policy-{lang}.pdf"
+        ok_json(home, "policy", str(purpose["id"]), "--out", str(out), "--language", lang)
+        assert ok_json(home, "verify-document", str(out))["kind"] == "retention_notice"
