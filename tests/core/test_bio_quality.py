@@ -84,7 +84,7 @@ def test_head_pose_sign_and_no_pitch_wrap(frames) -> None:
     img, analysis = frames["obama_4.jpg"]  # head clearly turned
     lm = analysis.faces[0].landmarks
     assert lm is not None
-    yaw, pitch, roll = head_pose(lm, img.shape[1], img.shape[0])
+    yaw, pitch, _roll = head_pose(lm, img.shape[1], img.shape[0])
     flipped = lm.copy()
     flipped[:, 0] = img.shape[1] - 1 - flipped[:, 0]
     # a mirror image swaps left/right landmark roles
