@@ -500,29 +500,27 @@ class DocumentMaker:
         draft.add(kv_table(rows, s))
         draft.add(para(label(lang, "section.consents_withdrawn"), s.h2))
         listed = [c for c in consents if c.id in result.consent_ids] or list(consents)
-        table_rows = [
-            [
-                c.id,
-                sections.purpose_value(lang, by_version.get(c.purpose_version_id), c),
-                draft.when(c.signed_at),
-                c.text_sha256,
-            ]
-            for c in listed
-        ]
         known = {c.id for c in listed}
-        table_rows += [[cid, "", "", ""] for cid in result.consent_ids if cid not in known]
+        for c in listed:
+            draft.add(
+                kv_table(
+                    [
+                        (label(lang, "consent_id"), c.id),
+                        (
+                            label(lang, "purpose"),
+                            sections.purpose_value(lang, by_version.get(c.purpose_version_id), c),
+                        ),
+                        (label(lang, "signed_at"), draft.when(c.signed_at)),
+                        (label(lang, "text_sha256"), para(c.text_sha256, s.mono)),
+                    ],
+                    s,
+                ),
+                Spacer(1, 6),
+            )
+        for cid in result.consent_ids:
+            if cid not in known:
+                draft.add(kv_table([(label(lang, "consent_id"), cid)], s), Spacer(1, 6))
         draft.add(
-            grid_table(
-                [
-                    label(lang, "consent_id"),
-                    label(lang, "purpose"),
-                    label(lang, "signed_at"),
-                    label(lang, "text_sha256"),
-                ],
-                table_rows,
-                s,
-                [2.2, 2.2, 2.0, 2.6],
-            ),
             Spacer(1, 6),
             para(label(lang, "withdrawal.after"), s.body),
         )
@@ -603,24 +601,25 @@ class DocumentMaker:
         )
         if consents:
             by_version = {p.version_id: p for p in purposes}
-            draft.add(
-                para(label(lang, "section.consents_erased"), s.h2),
-                grid_table(
-                    [label(lang, "consent_id"), label(lang, "purpose"),
-                     label(lang, "decision"), label(lang, "text_sha256")],
-                    [
+            draft.add(para(label(lang, "section.consents_erased"), s.h2))
+            for c in consents:
+                draft.add(
+                    kv_table(
                         [
-                            c.id,
-                            sections.purpose_value(lang, by_version.get(c.purpose_version_id), c),
-                            label(lang, f"outcome.{c.decision}"),
-                            c.text_sha256,
-                        ]
-                        for c in consents
-                    ],
-                    s,
-                    [2.2, 2.2, 1.8, 2.8],
-                ),
-            )
+                            (label(lang, "consent_id"), c.id),
+                            (
+                                label(lang, "purpose"),
+                                sections.purpose_value(
+                                    lang, by_version.get(c.purpose_version_id), c
+                                ),
+                            ),
+                            (label(lang, "decision"), label(lang, f"outcome.{c.decision}")),
+                            (label(lang, "text_sha256"), para(c.text_sha256, s.mono)),
+                        ],
+                        s,
+                    ),
+                    Spacer(1, 6),
+                )
         draft.add(Spacer(1, 6), para(label(lang, "erasure.kept"), s.muted))
         first = consents[0].id if len(consents) == 1 else None
         return self._finish(draft, consent_id=first, audit_events=audit_events)
