@@ -32,6 +32,9 @@ test: install lint
 test-core: install
 	CONSENTDESK_TESTDATA=$${CONSENTDESK_TESTDATA:-$(TESTDATA)} $(BIN)/python -m pytest tests/core
 
+screenshots: install
+	QT_QPA_PLATFORM=offscreen $(BIN)/python tools/screenshots.py screenshots
+
 bench: install
 	CONSENTDESK_TESTDATA=$${CONSENTDESK_TESTDATA:-$(TESTDATA)} $(BIN)/consentdesk bench
 
