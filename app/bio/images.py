@@ -178,6 +178,9 @@ def load_image(
             # DecompressionBombWarning would otherwise only warn between 1x and 2x Pillow's
             # limit; we apply our own, stricter limit below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # "Corrupt EXIF data" and similar metadata complaints: the pixels still decode,
+            # and a warning printed to the desk's console helps nobody.
+            warnings.simplefilter("ignore", UserWarning)
             im: Image.Image = Image.open(io.BytesIO(data))
             im.seek(0)
             fmt = im.format or ""
