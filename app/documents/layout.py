@@ -10,6 +10,7 @@ would otherwise treat ``<`` or ``&`` in them as markup.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 import unicodedata
@@ -26,6 +27,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Image, Paragraph, Spacer, Table, TableStyle
@@ -136,8 +138,33 @@ def table_style(styles: Styles, commands: list[tuple[Any, ...]]) -> TableStyle:
     return TableStyle([("FONTNAME", (0, 0), (-1, -1), styles.font), *commands])
 
 
+@functools.lru_cache(maxsize=8)
+def _coverage(font_name: str) -> frozenset[int]:
+    face = getattr(pdfmetrics.getFont(font_name), "face", None)
+    return frozenset(getattr(face, "charToGlyph", {}) or ())
+
+
+def covered(text: str, font_name: str) -> str:
+    """Make every character visible in the embedded font.
+
+    A character the font has no glyph for would print as nothing at all, silently shortening a
+    name; it becomes U+FFFD instead so the reader sees that something could not be printed.
+    Invisible format characters (RTL marks, zero-width joiners) are simply dropped.
+    """
+    cmap = _coverage(font_name)
+    if not cmap:
+        return text
+    out: list[str] = []
+    for ch in text:
+        if ch == "\n" or ord(ch) in cmap:
+            out.append(ch)
+        elif unicodedata.category(ch) != "Cf":
+            out.append("\ufffd")
+    return "".join(out)
+
+
 def para(text: object, style: ParagraphStyle, limit: int | None = MAX_FIELD_CHARS) -> Paragraph:
-    return Paragraph(markup(text, limit), style)
+    return Paragraph(markup(covered(str(text), style.fontName), limit), style)
 
 
 def kv_table(
@@ -307,9 +334,9 @@ def page_canvas(
     The total page count is only known at the end, so pages are buffered and decorated in
     ``save`` (the usual reportlab two-pass pattern, done in memory).
     """
-    header_left = clean(header_left, 200)
-    header_right = clean(header_right, 200)
-    footer_left = clean(footer_left, 200)
+    header_left = covered(clean(header_left, 200), font)
+    header_right = covered(clean(header_right, 200), font)
+    footer_left = covered(clean(footer_left, 200), font)
 
     class _PageCanvas(Canvas):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
