@@ -44,7 +44,7 @@ def _tool(name: str) -> str:
 
 
 def _run(*args: str, data: bytes) -> subprocess.CompletedProcess[bytes]:
-    """Run a poppler tool on PDF bytes via stdin-free temp-less piping where possible."""
+    """Run a poppler tool with the PDF on stdin: personal data never goes to a temp file."""
     return subprocess.run(args, input=data, capture_output=True, timeout=120, check=False)
 
 
@@ -326,3 +326,18 @@ def test_paper_image_scan_becomes_pages(unsigned_maker: DocumentMaker) -> None:
     with pytest.raises(InvalidInput, match="PDF or an image"):
         build(unsigned_maker, "paper_consent_record", "en", scan=b"not an image")
 
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_flipped_byte_in_a_real_form_breaks_the_signature(
+    docs: dict[tuple[str, str], bytes], identity: tuple[bytes, bytes], lang: Language
+) -> None:
+    pdf = docs["consent_form", lang]
+    match = re.search(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)", pdf)
+    assert match is not None
+    position = int(match.group(2)) // 2  # well inside the first signed block (page content)
+    tampered = bytearray(pdf)
+    tampered[position] ^= 0x20
+    result = verify_pdf(bytes(tampered), identity[1])
+    assert not result.valid
+    assert not result.intact
