@@ -1,7 +1,8 @@
 """In-memory 1:N search over every active template.
 
 All templates live in ONE contiguous float32 matrix with their squared norms precomputed, so a
-query is a single BLAS matrix-vector product plus an ``argpartition``:
+query is a single matrix-vector product plus an ``argpartition`` (or, for identification with
+a threshold, a comparison and a sort of the few rows under it):
 
     ||a - b||^2 = |a|^2 + |b|^2 - 2 a.b
 
@@ -241,11 +242,22 @@ class Gallery:
             # per_person rows), plus room for the excluded person's rows.
             m = min(n, k * per_person + excl_rows)
             d2 = self._scratch[:n]
-            np.matmul(self._mat[:n], q, out=d2)
+            # numpy's own SIMD kernel rather than BLAS sgemv: the product is memory-bound
+            # (51 MB at 100k) and OpenBLAS's threaded gemv degrades badly when the other core
+            # is busy (measured 8-12 ms median vs 2 ms on a loaded 2-core box); single-threaded
+            # also leaves a core to the camera loop and the UI.
+            np.einsum("ij,j->i", self._mat[:n], q, out=d2)
             d2 *= -2.0
             d2 += self._norms[:n]
             d2 += float(q @ q)
-            cand = np.argpartition(d2, m - 1)[:m] if m < n else np.arange(n)
+            if max_distance is not None:
+                # Identification: only rows within the threshold matter; usually very few.
+                limit = (max_distance + 1e-6) ** 2
+                cand = np.flatnonzero(d2 <= limit)
+                if cand.size > m:
+                    cand = cand[np.argpartition(d2[cand], m - 1)[:m]]
+            else:
+                cand = np.argpartition(d2, m - 1)[:m] if m < n else np.arange(n)
             cand = cand[np.argsort(d2[cand], kind="stable")]
             dists = np.sqrt(np.maximum(d2[cand], 0.0))
             owners = self._owner[cand]
