@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape
 import qrcode
 import qrcode.constants
 from reportlab.lib import colors
+from reportlab.lib import textsplit as _rl_textsplit
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -51,13 +52,14 @@ ACCENT = colors.HexColor("#1f4e79")
 RULE = colors.HexColor("#c8ccd2")
 SHADE = colors.HexColor("#f1f3f6")
 
-# reportlab's CJK line breaker only knows Japanese no-break-before punctuation; Chinese
+# reportlab's CJK line breakers only know Japanese no-break-before punctuation; Chinese
 # full-width commas etc. would otherwise start a line, which reads as a typesetting error.
+# Both breakers (single-fragment and multi-fragment) read their own module's copy.
 _ZH_CANNOT_START = "，、；：！？）》」』】〕…"
-if not set(_ZH_CANNOT_START) <= set(_rl_paragraph.ALL_CANNOT_START):
-    _rl_paragraph.ALL_CANNOT_START += "".join(
-        ch for ch in _ZH_CANNOT_START if ch not in _rl_paragraph.ALL_CANNOT_START
-    )
+for _module in (_rl_textsplit, _rl_paragraph):
+    _missing = "".join(ch for ch in _ZH_CANNOT_START if ch not in _module.ALL_CANNOT_START)
+    if _missing:
+        _module.ALL_CANNOT_START += _missing
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _HEADING = re.compile(r"^(\d+\.|[一二三四五六七八九十]+、)\s*\S")
