@@ -25,7 +25,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "Notice: face recognition and how long data is kept",
         "告示：人脸识别及数据保存期限",
     ),
-    "title.paper_consent_record": ("Record of a consent signed on paper", "纸质同意书记录"),
+    "title.paper_scan": ("Record of a consent signed on paper", "纸质同意书记录"),
     # common fields
     "organisation": ("Organisation", "机构"),
     "controller": ("Responsible organisation", "个人信息处理者"),
@@ -215,8 +215,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "kind.erasure_certificate": ("Erasure certificate", "删除证明"),
     "kind.access_report": ("Access report", "查阅报告"),
     "kind.retention_notice": ("Retention notice", "保存期限告示"),
-    "kind.paper_scan": ("Paper consent scan", "纸质同意书扫描件"),
-    "kind.paper_consent_record": ("Paper consent record", "纸质同意书记录"),
+    "kind.paper_scan": ("Paper consent record", "纸质同意书记录"),
     "templates_count": ("Templates", "模板数"),
     "photos_count": ("Photos", "照片数"),
     "paper_signed_on": ("Signed on paper on", "纸质签署日期"),

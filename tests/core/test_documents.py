@@ -181,7 +181,7 @@ def test_every_document_renders_and_is_signed(
     result = verify_pdf(pdf, identity[1])
     assert result.valid, result.problems
     assert result.document_id == f"doc-{kind}-{lang}"
-    assert result.document_kind == kind
+    assert result.document_kind == ("paper_scan" if kind == "paper_consent_record" else kind)
     assert len(PdfReader(io.BytesIO(pdf)).pages) >= 1
 
 
@@ -341,3 +341,17 @@ def test_a_flipped_byte_in_a_real_form_breaks_the_signature(
     result = verify_pdf(bytes(tampered), identity[1])
     assert not result.valid
     assert not result.intact
+
+
+def test_every_label_is_translated_and_every_kind_has_a_title() -> None:
+    from typing import get_args
+
+    from app.documents.labels import LABELS
+    from app.models import DocumentKind
+
+    for key, (en, zh) in LABELS.items():
+        assert en.strip() and zh.strip(), key
+        fields = r"\{(\w+)\}"
+        assert set(re.findall(fields, en)) == set(re.findall(fields, zh)), key
+    for kind in get_args(DocumentKind):
+        assert f"title.{kind}" in LABELS and f"kind.{kind}" in LABELS
