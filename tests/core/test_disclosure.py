@@ -183,3 +183,14 @@ def test_property_hash_is_deterministic_and_matches_text(
     assert a.sha256 == hashlib.sha256(a.text.encode("utf-8")).hexdigest()
     assert normalise_text(a.text) == a.text
     assert str(days) in a.text
+
+
+def test_both_templates_use_the_same_placeholders_and_blocks() -> None:
+    import re
+
+    def fields(language: str) -> set[str]:
+        return set(re.findall(r"\{([?!/]?[a-z_]+)\}", resource_path("disclosure", f"{language}.txt")
+                              .read_text(encoding="utf-8")))
+
+    assert fields("en") == fields("zh")
+    assert {"alternative", "regulator", "retention_days", "?keep_photos"} <= fields("en")
