@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import sys
 from pathlib import Path
 
@@ -186,11 +187,9 @@ def test_property_hash_is_deterministic_and_matches_text(
 
 
 def test_both_templates_use_the_same_placeholders_and_blocks() -> None:
-    import re
-
     def fields(language: str) -> set[str]:
-        return set(re.findall(r"\{([?!/]?[a-z_]+)\}", resource_path("disclosure", f"{language}.txt")
-                              .read_text(encoding="utf-8")))
+        template = resource_path("disclosure", f"{language}.txt").read_text(encoding="utf-8")
+        return set(re.findall(r"\{([?!/]?[a-z_]+)\}", template))
 
     assert fields("en") == fields("zh")
     assert {"alternative", "regulator", "retention_days", "?keep_photos"} <= fields("en")
