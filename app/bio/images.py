@@ -90,6 +90,8 @@ def _fail(label: str | None, reason: str, code: str = "image_error") -> ImageErr
 
 def _read_source(source: ImageInput, label: str | None) -> tuple[bytes, str | None]:
     if isinstance(source, bytes | bytearray | memoryview):
+        if len(source) > IMAGE_MAX_FILE_BYTES:
+            raise _fail(label, "file is too large to be a photo.", "image_too_large")
         return bytes(source), label
     if not isinstance(source, str | os.PathLike):
         raise TypeError("load_image expects a path or bytes")
