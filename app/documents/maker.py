@@ -798,8 +798,8 @@ class DocumentMaker:
         if not scan:
             raise InvalidInput("The paper scan is empty.")
         lang = language or consent.language
-        # The kind is the model's DocumentKind ("paper_scan") so the vault and the PDF agree.
-        draft = self._draft("paper_scan", lang, org, document_id)
+        # Not "paper_scan": in the vault that kind is the raw scan file itself, not this record.
+        draft = self._draft("paper_consent_record", lang, org, document_id)
         s = draft.styles
         imported_at = imported_at or self._clock()
         self._head(draft, imported_at)

@@ -181,7 +181,7 @@ def test_every_document_renders_and_is_signed(
     result = verify_pdf(pdf, identity[1])
     assert result.valid, result.problems
     assert result.document_id == f"doc-{kind}-{lang}"
-    assert result.document_kind == ("paper_scan" if kind == "paper_consent_record" else kind)
+    assert result.document_kind == kind
     assert len(PdfReader(io.BytesIO(pdf)).pages) >= 1
 
 
