@@ -378,6 +378,10 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
         description="ConsentDesk: consent-first face enrollment. No command starts the workstation UI.",
         parents=[common],
     )
+    parser.add_argument(
+        "--self-test", action="store_true",
+        help="check that this installation works (temporary vault, models, PDF, Qt) and exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("init", parents=[common], help="create the vault and its first admin")
@@ -478,6 +482,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ctx = Context(args, environ, sys.stdout, sys.stderr, sys.stdin)
     try:
+        if args.self_test:
+            from app.selftest import run as self_test
+
+            return self_test(sys.stdout, as_json=ctx.json)
         if args.command is None:
             from importlib import import_module
 
