@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPainter, QPixmap
+from PySide6.QtGui import QImage, QPainter, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -74,7 +74,7 @@ class DocumentView(QWidget):
         self.pages = QWidget()
         self.pages_layout = QVBoxLayout(self.pages)
         self.pages_layout.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        scroll = QScrollArea()
+        self.scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.pages)
         scroll.setMinimumHeight(320)
@@ -133,10 +133,25 @@ class DocumentView(QWidget):
             image = QImage.fromData(png)
             self.rendered.append(image)
             label = QLabel()
-            label.setPixmap(QPixmap.fromImage(image))
+            label.setPixmap(self._fit(image))
             label.setAccessibleName(self.ctx.i18n.tr("doc.page", n=n, total=len(pngs)))
             label.setStyleSheet("border: 1px solid #aab7b8; background: white;")
             self.pages_layout.addWidget(label)
+
+    def _fit(self, image: QImage) -> QPixmap:
+        """The page scaled down to the visible width (never up: it would only blur)."""
+        width = max(200, self.scroll.viewport().width() - 24)
+        pixmap = QPixmap.fromImage(image)
+        if pixmap.width() > width:
+            pixmap = pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+        return pixmap
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        labels = [self.pages_layout.itemAt(i).widget() for i in range(self.pages_layout.count())]
+        for label, image in zip(labels, self.rendered, strict=False):
+            if isinstance(label, QLabel):
+                label.setPixmap(self._fit(image))
 
     def save_copy(self) -> None:
         if self.pdf is None:

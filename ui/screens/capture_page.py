@@ -283,14 +283,12 @@ class CapturePage(Page):
         progress = self.autocapture.feed(frame, report)
         self.progress.setValue(int(progress.fraction * 100))
         self._show_quality(report)
-        if self.autocapture.done and self.challenge.finished:
-            if self.challenge.result().passed:
-                frames = [(c.frame, c.report.face) for c in self.autocapture.frames]
-                self._encode(frames, self.challenge.result())
-            else:
-                self.liveness_label.setText(self.i18n.text("live.failed", self.language))
-                set_role(self.liveness_label, "error")
-                self.prompt.setText(self.i18n.text("live.failed", self.language))
+        # Auto-capture completes only with a passed liveness check; a failed one waits for
+        # the operator (Retry, or Capture now recorded as not passed).
+        liveness = self.challenge.result() if self.challenge.finished else None
+        if self.autocapture.done and liveness is not None and liveness.passed:
+            frames = [(c.frame, c.report.face) for c in self.autocapture.frames]
+            self._encode(frames, liveness)
 
     def _show_liveness(self, state: Any) -> None:
         lang = self.language
@@ -299,7 +297,11 @@ class CapturePage(Page):
             set_role(self.liveness_label, "ok")
             self.prompt.setText(self.i18n.text("hint.ok", lang))
         elif state.phase == "failed":
-            self.liveness_label.setText(self.i18n.text("live.failed", lang))
+            reason = self.i18n.text(f"live.reason.{state.reason}", lang)
+            self.prompt.setText(self.i18n.text("live.failed", lang))
+            self.liveness_label.setText(
+                (reason if not reason.startswith("live.reason.") else "") + "\n"
+                + self.i18n.tr("live.retry_hint"))
             set_role(self.liveness_label, "error")
         else:
             key = f"live.{state.hint}" if state.hint else "cap.title"

@@ -178,6 +178,7 @@ class RegistryScreen(QWidget):
         splitter.addWidget(self.person)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([700, 560])
         lay = QVBoxLayout(self)
         lay.addWidget(splitter)
 

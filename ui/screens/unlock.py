@@ -29,7 +29,7 @@ from ui.i18n import I18n
 from ui.theme import set_role
 from ui.worker import Runner
 
-MIN_PASSWORD = 10
+MIN_PASSWORD = 8  # the core's own minimum; the core checks again
 
 
 def _centered(inner: QWidget) -> QWidget:
@@ -55,6 +55,7 @@ class UnlockScreen(QWidget):
         self.runner = runner
         self.prompts = prompts
         self._wait_until = 0.0
+        self._last_error = ""
         self._countdown = QTimer(self)
         self._countdown.setInterval(250)
         self._countdown.timeout.connect(self._tick)
@@ -136,7 +137,6 @@ class UnlockScreen(QWidget):
         for key, widget in (("init.org", self.org), ("init.admin", self.admin),
                             ("init.password", self.init_pw), ("init.password2", self.init_pw2)):
             label = QLabel()
-            label.setWordWrap(True)
             self.i18n.bind(label.setText, key)
             self.i18n.bind(widget.setAccessibleName, key)
             label.setBuddy(widget)
@@ -159,7 +159,7 @@ class UnlockScreen(QWidget):
     # -- state ---------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Show init on first start, sign-in otherwise; clear every field."""
-        for w in (self.password, self.init_pw, self.init_pw2):
+        for w in (self.username, self.password, self.init_pw, self.init_pw2):
             w.clear()
         self.login_message.clear()
         self.init_message.clear()
@@ -196,7 +196,14 @@ class UnlockScreen(QWidget):
         self._set_busy(False)
         self.password.clear()
         self.password.setFocus()
-        self._last_error = error_text(exc, self.i18n)
+        from app.errors import LockedOut, WrongPassword
+
+        if isinstance(exc, LockedOut):
+            self._last_error = self.i18n.tr("unlock.locked")
+        elif isinstance(exc, WrongPassword):
+            self._last_error = self.i18n.tr("unlock.wrong")
+        else:
+            self._last_error = error_text(exc, self.i18n)
         self.login_message.setText(self._last_error)
         retry_after = float(getattr(exc, "retry_after", 0.0) or 0.0)
         if retry_after > 0:

@@ -34,6 +34,7 @@ from ui.screens.capture_page import PreviewWidget
 from ui.theme import set_role
 
 DEFAULT_REASON = "request of the person"
+STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class WithdrawalScreen(QWidget):
@@ -143,6 +144,8 @@ class WithdrawalScreen(QWidget):
         for summary in page.items:
             self._add_result(summary.person.id, summary.person.name, summary.person.reference,
                              summary.status)
+        if self.results.count() == 1:
+            self.results.setCurrentRow(0)
 
     def _add_result(self, person_id: str, name: str, reference: str | None,
                     status: str | None = None, distance: float | None = None) -> None:
@@ -153,20 +156,29 @@ class WithdrawalScreen(QWidget):
             text += f"  [{distance:.2f}]"
         item = QListWidgetItem(text)
         item.setData(Qt.ItemDataRole.UserRole, person_id)
+        # Face matches only come from active consents.
+        item.setData(STATUS_ROLE, status or "active")
         self.results.addItem(item)
 
     def _select(self, item: QListWidgetItem | None) -> None:
         self.selected_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
         has = self.selected_id is not None
-        self.withdraw_button.setEnabled(has)
+        active = has and item.data(STATUS_ROLE) == "active"  # type: ignore[union-attr]
+        self.withdraw_button.setEnabled(active)
         self.erase_button.setEnabled(has)
+        self.document.clear()
         if not has:
             self.selected_label.setText(self.ctx.i18n.tr("wd.nothing"))
             set_role(self.selected_label, "hint")
+            self.message.clear()
             return
         self.selected_label.setText(item.text())  # type: ignore[union-attr]
         set_role(self.selected_label, "title")
-        self.message.clear()
+        if active:
+            self.message.clear()
+        else:
+            self.message.setText(self.ctx.i18n.tr("wd.no_active"))
+            set_role(self.message, "hint")
 
     def select_person(self, person_id: str) -> None:
         """Select a person by ID (tests, and the registry's hand-over)."""
@@ -282,14 +294,14 @@ class WithdrawalScreen(QWidget):
         self.withdraw_button.setEnabled(False)
 
         def done(result: Any) -> None:
+            self.reason.clear()
+            self._refresh_selected(person_id)
             self.message.setText(i18n.tr("wd.done", n=result.templates_deleted))
             set_role(self.message, "ok")
-            self.reason.clear()
             if result.receipt is not None:
                 self.ctx.runner.submit(self.desk.document_pdf, result.receipt.id,
                                        on_done=lambda pdf: self.document.set_document(
                                            pdf, result.receipt.filename))
-            self.withdraw_button.setEnabled(True)
 
         self.ctx.runner.submit(self.desk.withdraw, person_id, reason, on_done=done,
                                on_error=self._failed)
@@ -305,17 +317,37 @@ class WithdrawalScreen(QWidget):
         reason = self.reason.text().strip() or DEFAULT_REASON
 
         def done(result: Any) -> None:
+            self._timer.stop()
+            self.results.clear()
+            self.search.blockSignals(True)
+            self.search.clear()
+            self.search.blockSignals(False)
+            self.reason.clear()
             self.message.setText(i18n.tr("wd.erase.done"))
             set_role(self.message, "ok")
-            self.results.clear()
-            self.search.clear()
-            self.reason.clear()
             if result.certificate_pdf:
                 self.document.set_document(result.certificate_pdf,
                                            f"erasure-certificate-{result.person_id}.pdf")
 
         self.ctx.runner.submit(self.desk.erase, person_id, reason, on_done=done,
                                on_error=self._failed)
+
+    def _refresh_selected(self, person_id: str) -> None:
+        """Show the person's new status (withdrawn) and keep them selected."""
+        self._timer.stop()
+        try:
+            person = self.desk.get_person(person_id)
+            status = self.desk.find_people(query=person_id, limit=1).items
+        except Exception:  # erased meanwhile: nothing to show
+            self.results.clear()
+            return
+        self.results.blockSignals(True)
+        self.results.clear()
+        self._add_result(person.id, person.name, person.reference,
+                         status[0].status if status else None)
+        self.results.blockSignals(False)
+        self.results.setCurrentRow(0)
+        self._select(self.results.item(0))
 
     def _failed(self, exc: BaseException) -> None:
         self.message.setText(error_text(exc, self.ctx.i18n))

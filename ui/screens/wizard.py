@@ -167,10 +167,6 @@ class EnrollmentWizard(QWidget):
                                     or (self.current == "capture" and bool(
                                         self.draft and self.draft.embeddings)))
         self.cancel_button.setVisible(self.current != "done")
-        if self.current == "signature" and self.draft is not None and self.draft.refused:
-            self.next_button.setText(self.i18n.tr("sig.record_refusal"))
-        else:
-            self.next_button.setText(self.i18n.tr("common.next"))
 
     def next(self) -> None:
         if not self.current or self.draft is None:

@@ -1,0 +1,342 @@
+"""Screenshot every screen of the workstation UI, in English and Simplified Chinese.
+
+Usage: ``python tools/screenshots.py [OUTPUT_FOLDER]`` (default ``./screenshots``, gitignored).
+
+Why this exists: a screen nobody looked at is not done. This drives the real UI offscreen
+against a throw-away vault filled with made-up people, so reviewers can check layout, clipping,
+the CJK font (no tofu boxes) and that *consent* and *refuse* carry equal weight, in both
+languages, without a camera or a display. The shared test video stands in for the camera when
+``CONSENTDESK_TESTDATA`` (or ../shared/testdata) is present.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from PySide6.QtWidgets import QApplication, QWidget
+
+PASSWORD = "correct horse battery"
+PEOPLE = [
+    ("Mei Lin", "Unit 12B", "zh"), ("Ravi Patel", "HR-0042", "en"),
+    ("Sam Okafor", "Unit 3A", "en"), ("王小明", "Unit 7C", "zh"),
+    ("Aisha Rahman", "HR-0107", "en"), ("Lucas Moreau", "Unit 9F", "en"),
+]
+
+
+def wait(condition: Callable[[], bool] | None = None, timeout: float = 10.0,
+         at_least: float = 0.0) -> None:
+    """Run the event loop until ``condition`` holds (or ``timeout``), at least ``at_least`` s."""
+    app = QApplication.instance()
+    assert app is not None
+    start = time.monotonic()
+    while True:
+        app.processEvents()
+        elapsed = time.monotonic() - start
+        if elapsed >= at_least and (condition is None or condition()):
+            return
+        if elapsed > timeout:
+            return
+        time.sleep(0.02)
+
+
+class Shooter:
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.taken: list[Path] = []
+
+    def __call__(self, widget: QWidget, name: str, lang: str) -> None:
+        wait(at_least=0.15)
+        path = self.out / f"{lang}_{name}.png"
+        widget.grab().save(str(path))
+        self.taken.append(path)
+
+
+class Prompts:
+    """Non-blocking stand-ins for the modal dialogs."""
+
+    def __init__(self, i18n: Any, open_path: str | None) -> None:
+        self.i18n = i18n
+        self._open = open_path
+
+    def error(self, parent: Any, exc: BaseException) -> None:
+        print("error shown:", type(exc).__name__, exc)
+
+    def info(self, parent: Any, text: str, *, warning: bool = False) -> None:
+        pass
+
+    def confirm(self, parent: Any, text: str) -> bool:
+        return True
+
+    def typed_confirm(self, parent: Any, title: str, body: str, word: str) -> bool:
+        return True
+
+    def text(self, parent: Any, title: str, label: str, *, secret: bool = False) -> str | None:
+        return None
+
+    def save_path(self, parent: Any, suggested: str, file_filter: str) -> str | None:
+        return None
+
+    def open_path(self, parent: Any, file_filter: str) -> str | None:
+        return self._open
+
+    def recovery_code(self, parent: Any, code: str, org: str) -> None:
+        pass
+
+
+def testdata() -> Path | None:
+    env = os.environ.get("CONSENTDESK_TESTDATA")
+    root = Path(env) if env else Path(__file__).resolve().parent.parent.parent / "shared" / "testdata"
+    return root if (root / "faces").is_dir() else None
+
+
+def seed(home: Path, engine: Any, faces: Path | None) -> None:
+    """A vault with one purpose and a few made-up people (templates from the shared photos)."""
+    import numpy as np
+
+    from app.desk import Desk, DeskOptions, EnrollmentRequest, PersonDetails, RefusalRequest
+    from app.keyslots import KdfParams
+    from app.models import LivenessResult, Signature, SignaturePoint
+
+    options = DeskOptions(kdf=KdfParams(time_cost=1, memory_cost=8192, parallelism=1))
+    desk, _ = Desk.initialise(home, "Harbour View Residences", "admin", PASSWORD,
+                              options=options)
+    purpose = desk.add_purpose(
+        title="Building entry", controller="Harbour View Residences",
+        contact="privacy@harbour.example", retention_days=365,
+        alternative="A key card from the front desk",
+        description="Opening the lobby doors for residents.")
+    desk.add_user("frontdesk", PASSWORD, "operator")
+    strokes = (tuple(SignaturePoint(40 + i * 12, 60 + (i % 2) * 50, i * 20) for i in range(40)),)
+    signature = Signature(strokes, 600, 200)
+    photos = sorted(faces.glob("*_1.*")) if faces else []
+    rng = np.random.default_rng(7)
+    for n, (name, ref, lang) in enumerate(PEOPLE):
+        disclosure = desk.disclosure(purpose.id, lang)
+        details = PersonDetails(name, ref, None, lang)
+        if n == 2:
+            desk.refuse(RefusalRequest(details, purpose.id, disclosure.sha256,
+                                       purpose.alternative, signature))
+            continue
+        if engine is not None and n < len(photos):
+            from app.bio.images import load_image
+
+            emb = engine.analyse_photo(load_image(photos[n])).single_encoding()
+        else:
+            vec = rng.normal(size=128)
+            emb = vec / np.linalg.norm(vec)
+        desk.enroll(EnrollmentRequest(
+            details, purpose.id, disclosure.sha256, signature, [list(map(float, emb))],
+            LivenessResult(True, note="seeded"), acknowledged_warnings=True))
+    desk.lock()
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[1] if len(argv) > 1 else "screenshots").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    from app.bio.sources import VideoFileSource
+    from app.desk import Desk
+    from tests.ui.conftest import sign
+    from ui.app_window import MainWindow
+    from ui.context import UiContext
+    from ui.i18n import I18n
+    from ui.main import create_application
+    from ui.worker import Runner
+
+    create_application(["screenshots"])
+    data = testdata()
+    faces = data / "faces" if data else None
+    video = data / "video" / "short_hamilton_clip.mp4" if data else None
+    engine: Any = None
+    try:
+        from app.bio.engine import BioEngine
+
+        engine = BioEngine.create()
+    except Exception as exc:  # no models: screenshots still work, without face data
+        print("face engine unavailable:", type(exc).__name__)
+
+    shoot = Shooter(out)
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        seed(home, engine, faces)
+        for lang in ("en", "zh"):
+            i18n = I18n(lang)  # type: ignore[arg-type]
+            photo = str(faces / "obama_2.jpg") if faces else None
+            ctx = UiContext(
+                i18n=i18n, runner=Runner(), prompts=Prompts(i18n, photo),  # type: ignore[arg-type]
+                open_camera=(lambda _i: VideoFileSource(video, loop=True)) if video
+                else (lambda _i: VideoFileSource(Path(tmp) / "missing.mp4")),
+                camera_pace_fps=30.0,
+                engine_factory=(lambda: engine) if engine else None,
+            )
+            shoot_lang(shoot, lang, ctx, home, Path(tmp), Desk, MainWindow, sign,
+                       VideoFileSource, video)
+    if engine is not None:
+        engine.close()
+    print(f"{len(shoot.taken)} screenshots in {out}")
+    return 0
+
+
+def shoot_lang(shoot: Shooter, lang: str, ctx: Any, home: Path, tmp: Path, desk_cls: Any,
+               window_cls: Any, sign: Any, video_source: Any, video: Path | None) -> None:
+    # first start: the init form
+    fresh = window_cls(tmp / f"fresh-{lang}", desk_cls, ctx)
+    fresh.resize(1280, 860)
+    fresh.show()
+    shoot(fresh, "01_init", lang)
+    from ui.screens.recovery import RecoveryCodeDialog
+
+    dialog = RecoveryCodeDialog("ZXB6W-MD2RB-YQLAG-6WHDK-ZRVRP", "Harbour View Residences",
+                                ctx.i18n, fresh)
+    dialog.show()
+    shoot(dialog, "02_recovery_code", lang)
+    dialog.close()
+    fresh.close()
+
+    win = window_cls(home, desk_cls, ctx)
+    win.resize(1280, 860)
+    win.show()
+    shoot(win, "03_sign_in", lang)
+    screen = win.unlock_screen
+    screen.username.setText("admin")
+    for _ in range(4):
+        screen.password.setText("wrong password")
+        screen.login_button.setEnabled(True)
+        screen.submit_login()
+        wait(lambda: screen.login_button.isEnabled() or bool(screen._wait_until), 10)
+    shoot(win, "04_wrong_password_backoff", lang)
+    from app.backoff import LoginBackoff
+    from app.paths import VaultPaths
+
+    LoginBackoff(VaultPaths(home).login_state).record_success()  # reset for the real sign-in
+    screen._wait_until = 0.0
+    screen._tick()
+    screen.password.setText(PASSWORD)
+    screen.submit_login()
+    wait(lambda: win.workspace is not None, 15)
+    ws = win.workspace
+    assert ws is not None, "sign-in failed"
+
+    wizard = ws.wizard
+    shoot(win, "05_enroll_start", lang)
+    wizard.start_button.click()
+    details = wizard.pages["details"]
+    details.name.setText("Mei Lin")
+    details.reference.setText("Unit 12B")
+    details.language.setCurrentIndex(details.language.findData("zh"))
+    wait(lambda: details.similar.isVisible(), 3)
+    shoot(win, "06_details_similar_name", lang)
+    wizard.next_button.click()
+    shoot(win, "07_disclosure_zh_person", lang)
+    wizard.back_button.click()
+    details.language.setCurrentIndex(details.language.findData("en"))
+    wizard.next_button.click()
+    shoot(win, "08_disclosure_en_person", lang)
+    wizard.back_button.click()
+    details.language.setCurrentIndex(details.language.findData("zh"))
+    wizard.next_button.click()
+    wizard.next_button.click()
+    shoot(win, "09_decision", lang)
+    wizard.decision_page.consent_button.click()
+    wait(at_least=0.2)
+    sign(wizard.pages["signature"].pad)
+    shoot(win, "10_signature", lang)
+    wizard.next_button.click()
+    capture = wizard.capture_page
+    if video is not None:
+        wait(lambda: capture.manual_button.isEnabled() and capture.preview.box is not None, 20)
+        wait(at_least=1.0)
+    shoot(win, "11_capture_live", lang)
+    if capture.manual_button.isEnabled():
+        capture.manual_capture()
+        wait(lambda: wizard.current == "review", 20)
+        review = wizard.review_page
+        wait(lambda: bool(review.ack_boxes) or review.save_button.isEnabled(), 20)
+        shoot(win, "12_review_warnings", lang)
+        for box in review.ack_boxes:
+            box.setChecked(True)
+        review.save()
+        wait(lambda: wizard.current == "done", 20)
+        wait(lambda: bool(wizard.done_page.document.rendered)
+             or bool(wizard.done_page.document.status.text()), 20, at_least=0.5)
+        wait(lambda: bool(wizard.done_page.document.rendered), 10)
+        shoot(win, "13_done_document", lang)
+    # camera missing
+    wizard.reset()
+    saved_camera = ctx.open_camera
+    ctx.open_camera = lambda _i: video_source(tmp / "no-camera.mp4")
+    wizard.start_button.click()
+    details.name.setText("Lucas Moreau")
+    wizard.next_button.click()
+    wizard.next_button.click()
+    wizard.decision_page.consent_button.click()
+    sign(wizard.pages["signature"].pad)
+    wizard.next_button.click()
+    wait(lambda: capture.stack.currentIndex() == 1, 10)
+    shoot(win, "14_capture_no_camera", lang)
+    ctx.open_camera = saved_camera
+    wizard.reset()
+    # refusal path: signature page with its own wording
+    wizard.start_button.click()
+    details.name.setText("Aisha Rahman")
+    wizard.next_button.click()
+    wizard.next_button.click()
+    wizard.decision_page.refuse_button.click()
+    shoot(win, "15_refusal_signature", lang)
+    wizard.reset()
+
+    ws.tabs.setCurrentWidget(ws.registry)
+    reg = ws.registry
+    wait(at_least=0.3)
+    reg.table.selectRow(0)
+    wait(at_least=0.3)
+    shoot(win, "16_registry", lang)
+    reg.person.tabs.setCurrentIndex(1)
+    reg.person.docs.selectRow(0)
+    reg.person.show_selected_document()
+    wait(lambda: bool(reg.person.document_view.rendered), 15)
+    shoot(win, "17_registry_documents", lang)
+    reg.person.tabs.setCurrentIndex(2)
+    shoot(win, "18_registry_audit", lang)
+
+    ws.tabs.setCurrentWidget(ws.withdrawal)
+    wd = ws.withdrawal
+    wd.search.setText("Ravi")
+    wd.find_by_name()
+    wd.results.setCurrentRow(0)
+    shoot(win, "19_withdrawal_found", lang)
+    if lang == "en":
+        wd.withdraw()
+        wait(lambda: bool(wd.document.rendered) or "rror" in wd.message.text(), 20)
+        shoot(win, "20_withdrawal_receipt", lang)
+
+    ws.tabs.setCurrentWidget(ws.settings)
+    wait(at_least=0.3)
+    shoot(win, "21_settings", lang)
+    from ui.screens.settings import PurposeDialog
+
+    desk = ws.desk
+    pd = PurposeDialog(ctx.i18n, desk.list_purposes()[0], win)
+    pd.show()
+    shoot(pd, "22_purpose_dialog", lang)
+    pd.close()
+    ctx.i18n.set_language("zh" if lang == "en" else "en")
+    wait(at_least=0.2)
+    shoot(win, "23_settings_after_language_switch", lang)
+    ctx.i18n.set_language(lang)  # type: ignore[arg-type]
+    win.lock()
+    shoot(win, "24_locked", lang)
+    ctx.runner.wait(20000)
+    win.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
