@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from app.bio.errors import BioError, ImageError
@@ -203,3 +205,29 @@ def test_everything_that_loads_is_safe_for_the_engine(bio_engine) -> None:  # no
         analysis = bio_engine.analyse_photo(rgb)
         assert analysis.face_count == 0
         assert bio_engine.analyse_frame(rgb).face_count == 0
+
+
+_VALID_JPEG = _save(_face_like((96, 80)), "JPEG", quality=85)
+_VALID_PNG = _png_bytes(_face_like((64, 48)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    base=st.sampled_from([_VALID_JPEG, _VALID_PNG]),
+    cuts=st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 255)), max_size=12),
+    truncate=st.one_of(st.none(), st.integers(0, 4000)),
+)
+def test_fuzzed_files_load_or_raise_image_error(base: bytes, cuts: list[tuple[int, int]],
+                                                truncate: int | None) -> None:
+    """Flipped bytes and truncations anywhere: an RGB array or an ImageError, nothing else."""
+    data = bytearray(base)
+    for pos, value in cuts:
+        data[pos % len(data)] = value
+    if truncate is not None:
+        data = data[: truncate % (len(data) + 1)]
+    try:
+        rgb = load_image(bytes(data))
+    except ImageError as exc:
+        assert exc.message
+    else:
+        assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
