@@ -76,9 +76,9 @@ class Gallery:
         self._n = 0
         self._ids: list[str] = []  # person index -> id ("" when freed)
         self._index: dict[str, int] = {}  # id -> person index
-        self._rows: dict[str, list[int]] = {}  # id -> row numbers
+        self._counts: dict[str, int] = {}  # id -> number of templates
         self._free: list[int] = []
-        self._max_rows = 0  # most templates any one person has; None-like -1 = recompute
+        self._max_rows = 0  # most templates any one person has; -1 = recompute lazily
 
     # -- bulk load -------------------------------------------------------------------------------
 
@@ -86,17 +86,15 @@ class Gallery:
     def from_blobs(cls, rows: Iterable[tuple[str, bytes]]) -> Gallery:
         """Build from ``(person_id, 512-byte blob)`` rows as they come out of the vault, in one
         pass: the blobs are joined and viewed as a matrix, no per-row numpy objects."""
-        ids: list[str] = []
-        parts: list[bytes] = []
-        for person_id, blob in rows:
-            if len(blob) != TEMPLATE_BYTES:
-                raise ValueError("a template blob is 512 bytes")
-            ids.append(person_id)
-            parts.append(blob)
-        gallery = cls(capacity=max(16, len(ids) + len(ids) // 4))
-        if ids:
-            mat = np.frombuffer(b"".join(parts), dtype="<f4").reshape(len(ids), EMBEDDING_DIM)
-            gallery._bulk(ids, mat)
+        pairs = list(rows)
+        gallery = cls(capacity=max(16, len(pairs) + len(pairs) // 4))
+        if not pairs:
+            return gallery
+        ids, blobs = zip(*pairs, strict=True)
+        if any(len(b) != TEMPLATE_BYTES for b in blobs):
+            raise ValueError("a template blob is 512 bytes")
+        mat = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), EMBEDDING_DIM)
+        gallery._bulk(list(ids), mat)
         return gallery
 
     @classmethod
@@ -114,19 +112,17 @@ class Gallery:
         self._ensure(n)
         self._mat[:n] = mat
         np.einsum("ij,ij->i", self._mat[:n], self._mat[:n], out=self._norms[:n])
-        owners = np.empty(n, dtype=np.int64)
-        for row, person_id in enumerate(ids):
-            idx = self._index.get(person_id)
-            if idx is None:
-                idx = len(self._ids)
-                self._ids.append(person_id)
-                self._index[person_id] = idx
-                self._rows[person_id] = []
-            owners[row] = idx
-            self._rows[person_id].append(row)
-        self._owner[:n] = owners
+        # Row -> person numbers without a per-row Python object: setdefault numbers people
+        # in order of first appearance, which is also the order of the dict's keys.
+        index: dict[str, int] = {}
+        self._owner[:n] = np.fromiter((index.setdefault(p, len(index)) for p in ids),
+                                      dtype=np.int64, count=n)
+        self._index = index
+        self._ids = list(index)
+        counts = np.bincount(self._owner[:n], minlength=len(index)).tolist()
+        self._counts = dict(zip(self._ids, counts, strict=True))
         self._n = n
-        self._max_rows = max((len(r) for r in self._rows.values()), default=0)
+        self._max_rows = max(counts, default=0)
 
     # -- size ------------------------------------------------------------------------------------
 
@@ -136,18 +132,25 @@ class Gallery:
 
     @property
     def person_count(self) -> int:
-        return len(self._rows)
+        return len(self._counts)
 
     def __contains__(self, person_id: object) -> bool:
-        return person_id in self._rows
+        return person_id in self._counts
 
     def person_ids(self) -> tuple[str, ...]:
-        return tuple(self._rows)
+        return tuple(self._counts)
+
+    def _rows_of(self, person_id: str) -> npt.NDArray[np.intp]:
+        """Row numbers of one person: a vectorised scan (~0.1 ms at 100k rows), cheaper than
+        keeping a row list per person up to date through every move."""
+        idx = self._index.get(person_id)
+        if idx is None:
+            return np.empty(0, dtype=np.intp)
+        return np.flatnonzero(self._owner[: self._n] == idx)
 
     def templates_of(self, person_id: str) -> F32:
         with self._lock:
-            rows = self._rows.get(person_id, [])
-            return self._mat[rows].copy()
+            return self._mat[self._rows_of(person_id)].copy()
 
     # -- mutation --------------------------------------------------------------------------------
 
@@ -181,15 +184,15 @@ class Gallery:
                 else:
                     self._ids[idx] = person_id
                 self._index[person_id] = idx
-                self._rows[person_id] = []
+                self._counts[person_id] = 0
             start = self._n
             self._mat[start:start + k] = mat
             np.einsum("ij,ij->i", mat, mat, out=self._norms[start:start + k])
             self._owner[start:start + k] = idx
-            self._rows[person_id].extend(range(start, start + k))
+            self._counts[person_id] += k
             self._n += k
             if self._max_rows >= 0:
-                self._max_rows = max(self._max_rows, len(self._rows[person_id]))
+                self._max_rows = max(self._max_rows, self._counts[person_id])
         return k
 
     def remove(self, person_id: str) -> int:
@@ -198,21 +201,20 @@ class Gallery:
         Holes are filled with the last rows and the vacated tail is zeroed, so the erased
         values do not linger in the matrix."""
         with self._lock:
-            rows = self._rows.pop(person_id, None)
-            if rows is None:
+            if person_id not in self._counts:
                 return 0
+            rows = self._rows_of(person_id)
+            del self._counts[person_id]
             idx = self._index.pop(person_id)
             self._ids[idx] = ""
             self._free.append(idx)
-            for row in sorted(rows, reverse=True):
+            # Descending, so a removed row sitting at the tail is simply dropped.
+            for row in rows[::-1].tolist():
                 last = self._n - 1
                 if row != last:
                     self._mat[row] = self._mat[last]
                     self._norms[row] = self._norms[last]
-                    moved_owner = int(self._owner[last])
-                    self._owner[row] = moved_owner
-                    moved_rows = self._rows[self._ids[moved_owner]]
-                    moved_rows[moved_rows.index(last)] = row
+                    self._owner[row] = self._owner[last]
                 self._mat[last] = 0.0
                 self._norms[last] = 0.0
                 self._n -= 1
@@ -235,9 +237,9 @@ class Gallery:
             if n == 0 or k <= 0:
                 return []
             if self._max_rows < 0:
-                self._max_rows = max((len(r) for r in self._rows.values()), default=0)
+                self._max_rows = max(self._counts.values(), default=0)
             per_person = self._max_rows
-            excl_rows = len(self._rows.get(exclude, [])) if exclude else 0
+            excl_rows = self._counts.get(exclude, 0) if exclude else 0
             # The k best people are among the k*per_person best rows (each person owns at most
             # per_person rows), plus room for the excluded person's rows.
             m = min(n, k * per_person + excl_rows)
