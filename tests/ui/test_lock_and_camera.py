@@ -1,0 +1,138 @@
+"""Auto-lock, sign-in failures, missing or unplugged cameras, language switching."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QTextEdit, QWidget
+
+from tests.ui.conftest import unlock
+from tests.ui.helpers import (
+    capture_manually,
+    fill_details,
+    open_wizard,
+    read_and_decide,
+    save_review,
+    sign_and_continue,
+)
+
+
+def _visible_texts(root: QWidget) -> str:
+    parts = []
+    for w in [root, *root.findChildren(QWidget)]:
+        if isinstance(w, QLabel | QAbstractButton | QLineEdit):
+            parts.append(w.text())
+        elif isinstance(w, QTextEdit):
+            parts.append(w.toPlainText())
+    return "\n".join(parts)
+
+
+def test_wrong_password_shows_message_and_backoff(qtbot: Any, window: Any) -> None:
+    screen = window.unlock_screen
+    for _ in range(4):
+        qtbot.waitUntil(lambda: screen.login_button.isEnabled(), timeout=10000)
+        screen.username.setText("admin")
+        screen.password.setText("not the password")
+        screen.login_button.click()
+        qtbot.waitUntil(lambda: "Wrong" in screen.login_message.text()
+                        or "Too many" in screen.login_message.text(), timeout=10000)
+    assert window.workspace is None
+    # After the free attempts the form counts down before the next one is allowed.
+    assert "wait" in screen.login_message.text().lower()
+    assert not screen.login_button.isEnabled()
+
+
+def test_ctrl_l_and_inactivity_lock_drop_personal_data(qtbot: Any, window: Any) -> None:
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Zhang Wei", reference="Unit 5D")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    capture_manually(qtbot, wizard)
+    save_review(qtbot, wizard)
+    ws.tabs.setCurrentWidget(ws.registry)
+    qtbot.waitUntil(lambda: ws.registry.model.rowCount() == 1, timeout=5000)
+    ws.registry.table.selectRow(0)
+    assert "Zhang Wei" in _visible_texts(window)
+
+    window.activateWindow()
+    qtbot.waitActive(window)
+    # Through the window system (like a real key press), where Qt resolves shortcuts.
+    QTest.keyClick(window.windowHandle(), Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.workspace is None, timeout=10000)
+    qtbot.wait(50)  # let deleteLater run
+    assert "Zhang Wei" not in _visible_texts(window)
+    assert "Unit 5D" not in _visible_texts(window)
+    assert window.stack.currentWidget() is window.unlock_screen
+    assert window.desk is None
+
+    # Inactivity: a very short timeout locks by itself; input restarts the timer.
+    ws = unlock(qtbot, window)
+    window.autolock.set_minutes(0.005)  # 300 ms
+    window.autolock.arm()
+    qtbot.waitUntil(lambda: window.workspace is None, timeout=5000)
+    assert window.stack.currentWidget() is window.unlock_screen
+
+
+def test_camera_missing_offers_retry_and_photo(qtbot: Any, window: Any, faces: Path,
+                                              tmp_path: Path) -> None:
+    from app.bio.sources import VideoFileSource
+
+    window.ctx.open_camera = lambda _i: VideoFileSource(tmp_path / "no-such-camera.mp4")
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "No Camera Person")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    page = wizard.capture_page
+    qtbot.waitUntil(lambda: page.stack.currentIndex() == 1, timeout=10000)
+    assert page.retry_button.isVisible() and page.missing_photo_button.isVisible()
+    page.retry_button.click()  # still missing: the same clear state, no crash
+    qtbot.waitUntil(lambda: page.stack.currentIndex() == 1, timeout=10000)
+    window.ctx.prompts.open_answer = str(faces / "kit_harington_1.jpg")
+    page.missing_photo_button.click()
+    qtbot.waitUntil(lambda: wizard.current == "review", timeout=20000)
+    result = save_review(qtbot, wizard)
+    assert result.consent.liveness.method == "photo-file"
+    assert not result.consent.liveness.passed
+
+
+def test_camera_unplugged_mid_capture(qtbot: Any, window: Any, video: Path) -> None:
+    from app.bio.sources import VideoFileSource
+
+    class Unplugged(VideoFileSource):
+        """The clip stops delivering frames after half a second, like a pulled cable."""
+
+        def read(self) -> Any:
+            frame = super().read()
+            if frame is not None and frame.index > 15:
+                self._set("error", "The camera stopped delivering pictures.")
+                return None
+            return frame
+
+    window.ctx.open_camera = lambda _i: Unplugged(video)
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Cable Pulled")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    page = wizard.capture_page
+    qtbot.waitUntil(lambda: page.stack.currentIndex() == 1, timeout=10000)
+    assert page.camera is None
+
+
+def test_language_switch_translates_whole_ui(qtbot: Any, window: Any) -> None:
+    ws = unlock(qtbot, window)
+    assert ws.tabs.tabText(0) == "Enroll"
+    window.language_button.click()
+    assert ws.tabs.tabText(0) == "登记"
+    assert window.lock_button.text().startswith("锁定")
+    assert "已登录" in window.user_label.text()
+    open_wizard(qtbot, ws)
+    assert "第 1 步" in ws.wizard.step_label.text()
+    window.language_button.click()
+    assert ws.tabs.tabText(0) == "Enroll"
+    assert ws.wizard.step_label.text().startswith("Step 1")

@@ -1,0 +1,123 @@
+"""Small pieces: the translation table, the signature pad, the paged registry model, the runner."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+from typing import Any
+
+from tests.ui.conftest import ADMIN, PASSWORD, cheap_options
+
+
+def test_every_string_has_both_languages_with_the_same_placeholders() -> None:
+    from ui.i18n import STRINGS
+
+    fields = string.Formatter()
+    for key, (en, zh) in STRINGS.items():
+        assert en.strip() and zh.strip(), key
+        names_en = {f[1] for f in fields.parse(en) if f[1]}
+        names_zh = {f[1] for f in fields.parse(zh) if f[1]}
+        assert names_en == names_zh, key
+
+
+def test_every_key_used_in_ui_exists() -> None:
+    from ui.i18n import STRINGS
+
+    root = Path(__file__).resolve().parents[2] / "ui"
+    used: set[str] = set()
+    pattern = re.compile(r"""(?:tr|bind\([^,]+,|text)\(\s*["']([a-z_]+\.[a-z_.]+)["']""")
+    for path in root.rglob("*.py"):
+        used |= set(pattern.findall(path.read_text("utf-8")))
+    simple = re.compile(r"""["']((?:wiz|details|decision|sig|cap|hint|live|review|done|doc|reg|"""
+                        r"""person|wd|set|unlock|init|recovery|app|common|tab)\.[a-z_.]+)["']""")
+    for path in root.rglob("*.py"):
+        used |= {k for k in simple.findall(path.read_text("utf-8")) if not k.endswith(".")}
+    missing = sorted(k for k in used if k not in STRINGS)
+    assert not missing, missing
+
+
+def test_quality_hints_and_liveness_prompts_are_translated() -> None:
+    from app.bio.liveness import PROMPTS
+    from app.bio.quality import HINTS
+    from ui.i18n import STRINGS
+
+    for hint in HINTS:
+        assert f"hint.{hint}" in STRINGS, hint
+    for prompt in (*PROMPTS, "look_at_camera", "hold_still"):
+        assert f"live.{prompt}" in STRINGS, prompt
+
+
+def test_signature_pad_records_strokes_and_clears(qtbot: Any, themed: Any) -> None:
+    from PySide6.QtCore import QPoint, Qt
+
+    from app.signature import validate_signature
+    from ui.signature_pad import SignaturePad
+
+    pad = SignaturePad()
+    qtbot.addWidget(pad)
+    pad.resize(600, 200)
+    pad.show()
+    qtbot.waitExposed(pad)
+    assert pad.signature() is None
+    qtbot.mousePress(pad, Qt.MouseButton.LeftButton, pos=QPoint(60, 120))
+    for i in range(40):
+        qtbot.mouseMove(pad, QPoint(60 + i * 12, 60 if i % 2 else 150))
+    qtbot.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=QPoint(540, 120))
+    signature = pad.signature()
+    assert signature is not None and signature.width == 600
+    validate_signature(signature)
+    pad.clear()
+    assert pad.signature() is None
+
+
+def test_registry_model_pages_lazily(qtbot: Any, themed: Any, tmp_path: Path) -> None:
+    from app.desk import Desk, PersonDetails, RefusalRequest
+    from app.models import Signature, SignaturePoint
+    from ui.i18n import I18n
+    from ui.screens.registry import PeopleModel
+
+    desk, _ = Desk.initialise(tmp_path / "h", "Org", ADMIN, PASSWORD, options=cheap_options())
+    purpose = desk.add_purpose(title="Entry", controller="Org", contact="c", retention_days=30,
+                               alternative="Key card")
+    sha = desk.disclosure(purpose.id, "en").sha256
+    strokes = (tuple(SignaturePoint(40 + i * 12, 60 + (i % 2) * 50, i) for i in range(40)),)
+    sig = Signature(strokes, 600, 200)
+    for n in range(25):
+        desk.refuse(RefusalRequest(PersonDetails(f"Person {n:03d}"), purpose.id, sha,
+                                   "Key card", sig))
+    model = PeopleModel(desk, I18n("en"), page_size=10)
+    model.search()
+    assert model.total == 25 and model.rowCount() == 10
+    assert model.canFetchMore()
+    model.fetchMore()
+    model.fetchMore()
+    assert model.rowCount() == 25 and not model.canFetchMore()
+    model.search("Person 02")
+    assert model.total == 5  # Person 020 .. Person 024
+    model.search(status="active")
+    assert model.total == 0
+    desk.lock()
+
+
+def test_runner_delivers_results_and_errors_on_gui_thread(qtbot: Any, themed: Any) -> None:
+    import threading
+
+    from ui.worker import Runner
+
+    runner = Runner()
+    main = threading.get_ident()
+    seen: list[Any] = []
+
+    def work(progress: Any) -> int:
+        progress(1, 2)
+        return threading.get_ident()
+
+    runner.submit(work, on_done=lambda tid: seen.append(("done", tid != main,
+                                                          threading.get_ident() == main)),
+                  on_progress=lambda d, t: seen.append(("progress", d, t)))
+    runner.submit(lambda: 1 / 0, on_error=lambda e: seen.append(("error", type(e).__name__)))
+    qtbot.waitUntil(lambda: len(seen) == 3, timeout=5000)
+    assert ("done", True, True) in seen
+    assert ("progress", 1, 2) in seen
+    assert ("error", "ZeroDivisionError") in seen
