@@ -111,7 +111,8 @@ class MainWindow(QMainWindow):
         bar_lay.addWidget(self.language_button)
         bar_lay.addWidget(self.lock_button)
 
-        self.unlock_screen = UnlockScreen(home, desk_cls, i18n, ctx.runner, ctx.prompts)
+        self.unlock_screen = UnlockScreen(home, desk_cls, i18n, ctx.runner, ctx.prompts,
+                                          ctx.desk_options)
         self.unlock_screen.unlocked.connect(self.on_unlocked)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.unlock_screen)

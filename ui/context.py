@@ -6,6 +6,7 @@ scripted camera and scripted prompts.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ def default_camera(index: int) -> FrameSource:
 
 
 _ENGINE_LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,6 +38,31 @@ class UiContext:
     # The face engine (dlib models, ~1 s to load): built on first use, shared by every screen.
     engine_factory: Callable[[], Any] | None = None
     _engine: Any = None
+
+    # Base options for the Desk (tests: a cheaper KDF). The shared engine is added to them.
+    base_options: Any = None
+
+    def desk_options(self) -> Any:
+        """``DeskOptions`` for unlocking, carrying the shared face engine (blocking: it may load
+        the models, so call it from the runner)."""
+        import dataclasses
+
+        from app.desk import DeskOptions
+
+        base = self.base_options or DeskOptions()
+        try:
+            engine = self.engine()
+        except Exception as exc:  # no models: sign-in must still work; capture will say why
+            log.warning("face engine unavailable: %s", type(exc).__name__)
+            engine = None
+        return dataclasses.replace(base, face_engine=engine)
+
+    def close(self) -> None:
+        """Stop the shared face engine's worker thread (at exit)."""
+        with _ENGINE_LOCK:
+            if self._engine is not None and self.engine_factory is None:
+                self._engine.close()
+            self._engine = None
 
     def engine(self) -> Any:
         """The shared ``app.bio.engine.BioEngine`` (blocking on first call: use the runner)."""

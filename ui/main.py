@@ -50,8 +50,11 @@ def main(argv: Sequence[str], home: Path) -> int:
     ctx = UiContext(i18n=i18n, runner=runner, prompts=Prompts(i18n))
     window = MainWindow(Path(home), Desk, ctx)
     window.show()
+    # Load the face models (about a second) while the operator types their password.
+    runner.submit(ctx.engine, on_error=lambda _e: None)
     code = app.exec()
     runner.wait(10000)
+    ctx.close()
     return int(code)
 
 

@@ -127,7 +127,7 @@ def ctx(themed: Any, tmp_path: Path, engine: Any, camera_video: Any) -> Iterator
     prompts = ScriptedPrompts(i18n, tmp_path)
     context = UiContext(i18n=i18n, runner=runner, prompts=prompts,  # type: ignore[arg-type]
                         open_camera=camera_video, camera_pace_fps=30.0,
-                        engine_factory=lambda: engine)
+                        engine_factory=lambda: engine, base_options=cheap_options())
     yield context
     runner.wait(20000)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QRectF, Qt, Signal
@@ -250,7 +251,7 @@ class CapturePage(Page):
         """Runs on the camera thread's analysis executor: no widget access here."""
         from app.bio.quality import assess
 
-        engine = self.ctx.engine()
+        engine = self.desk.face_engine
         challenge = self.challenge
         encode = challenge.wants_embedding
         analysis = engine.analyse_frame(frame.image, encode=encode)
@@ -326,11 +327,11 @@ class CapturePage(Page):
         self._encoding = True
         self.manual_button.setEnabled(False)
         self.prompt.setText(self.i18n.tr("common.busy"))
-        engine_of = self.ctx.engine
+        desk = self.desk
         images = [(f.image, face) for f, face in frames]
 
         def encode() -> list[Any]:
-            engine = engine_of()
+            engine = desk.face_engine
             return [engine.encode_face(image, face) for image, face in images]
 
         self.ctx.runner.submit(encode, on_done=lambda embs: self._finish(embs, liveness),
@@ -381,12 +382,10 @@ class CapturePage(Page):
         if not path:
             return
         self.stop_camera()
-        engine_of = self.ctx.engine
+        desk = self.desk
 
         def analyse() -> Any:
-            from app.bio.images import load_image
-
-            return engine_of().analyse_photo(load_image(path)).single_encoding()
+            return desk.analyse_photo(Path(path)).single_encoding()
 
         liveness = LivenessResult(passed=False, method="photo-file",
                                   note="enrolled from a photo file; no liveness check possible")

@@ -10,6 +10,7 @@ cached here, so a locked workstation reveals nothing but the login form.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,11 @@ class UnlockScreen(QWidget):
     unlocked = Signal(object)
 
     def __init__(self, home: Path, desk_cls: Any, i18n: I18n, runner: Runner, prompts: Prompts,
+                 options: Callable[[], Any] | None = None,
                  parent: QWidget | None = None) -> None:
+        """``options`` builds the ``DeskOptions`` (with the shared face engine) in the worker."""
         super().__init__(parent)
+        self.options = options
         self.home = home
         self.desk_cls = desk_cls
         self.i18n = i18n
@@ -221,7 +225,7 @@ class UnlockScreen(QWidget):
             return
         self._set_busy(True)
         self.login_message.setText(self.i18n.tr("unlock.working"))
-        self.runner.submit(self.desk_cls.unlock, self.home, username, password,
+        self.runner.submit(self._call, self.desk_cls.unlock, self.home, username, password,
                            on_done=self._opened, on_error=self._failed)
 
     def submit_recovery(self) -> None:
@@ -230,8 +234,8 @@ class UnlockScreen(QWidget):
         if not code:
             return
         self._set_busy(True)
-        self.runner.submit(self.desk_cls.unlock_with_recovery, self.home, code.strip(),
-                           on_done=self._opened, on_error=self._failed)
+        self.runner.submit(self._call, self.desk_cls.unlock_with_recovery, self.home,
+                           code.strip(), on_done=self._opened, on_error=self._failed)
 
     def submit_init(self) -> None:
         org, admin = self.org.text().strip(), self.admin.text().strip()
@@ -259,8 +263,14 @@ class UnlockScreen(QWidget):
             self.prompts.recovery_code(self, code, org)
             self._opened(desk)
 
-        self.runner.submit(self.desk_cls.initialise, self.home, org, admin, pw,
+        self.runner.submit(self._call, self.desk_cls.initialise, self.home, org, admin, pw,
                            on_done=created, on_error=failed)
+
+    def _call(self, verb: Callable[..., Any], *args: Any) -> Any:
+        """Runs in the worker: build the options (may load the face models), then the verb."""
+        if self.options is None:
+            return verb(*args)
+        return verb(*args, options=self.options())
 
     def _opened(self, desk: Any) -> None:
         self._set_busy(False)

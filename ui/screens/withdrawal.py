@@ -12,6 +12,7 @@ matched by the core (``Desk.identify_embedding``) and never stored.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -192,14 +193,8 @@ class WithdrawalScreen(QWidget):
         path = self.ctx.prompts.open_path(self, self.ctx.i18n.tr("cap.photo_filter"))
         if not path:
             return
-        engine_of = self.ctx.engine
-
-        def probe() -> Any:
-            from app.bio.images import load_image
-
-            return engine_of().analyse_photo(load_image(path)).single_encoding()
-
-        self._identify(probe)
+        desk = self.desk
+        self._identify(lambda: desk.identify_photo(Path(path)))
 
     def identify_with_camera(self) -> None:
         self.stop_camera()
@@ -212,10 +207,10 @@ class WithdrawalScreen(QWidget):
             index = int(float(self.desk.get_setting("camera_index")))
         except Exception:  # unreadable setting: first camera
             index = 0
-        engine_of = ctx.engine
+        desk = self.desk
 
         def analyse(frame: Any) -> Any:
-            return engine_of().analyse_frame(frame.image)
+            return desk.face_engine.analyse_frame(frame.image)
 
         self.camera = CameraThread(lambda: ctx.open_camera(index), analyse,
                                    pace_fps=ctx.camera_pace_fps)
@@ -242,27 +237,28 @@ class WithdrawalScreen(QWidget):
         if analysis.face_count != 1:
             return
         self._identifying = True
-        face = analysis.faces[0]
         image = frame.image
-        engine_of = self.ctx.engine
-        self._identify(lambda: engine_of().encode_face(image, face), from_camera=True)
-
-    def _identify(self, probe: Any, from_camera: bool = False) -> None:
         desk = self.desk
+        self._identify(lambda: desk.identify_image(image), from_camera=True)
 
-        def run() -> list[Any]:
-            return desk.identify_embedding(probe())
+    def _identify(self, run: Any, from_camera: bool = False) -> None:
+        """``run`` returns the core's ``IdentifyResult``; it runs in the background."""
 
-        def done(matches: list[Any]) -> None:
+        def done(result: Any) -> None:
+            if from_camera and result.decision in ("no_face", "several_faces", "error"):
+                self._identifying = False  # the person moved: try a later frame
+                return
             if from_camera:
                 self.stop_camera()
             self.results.clear()
-            if not matches:
-                self.face_status.setText(self.ctx.i18n.tr("wd.face.none"))
+            if result.decision != "match":
+                key = {"no_match": "wd.face.none", "no_face": "cap.no_face",
+                       "several_faces": "cap.many_faces"}.get(result.decision)
+                self.face_status.setText(self.ctx.i18n.tr(key) if key else result.message)
                 set_role(self.face_status, "warning")
                 return
             self.face_status.clear()
-            for m in matches:
+            for m in result.candidates:
                 self._add_result(m.person_id, m.name, m.reference, distance=m.distance)
             self.results.setCurrentRow(0)
 
