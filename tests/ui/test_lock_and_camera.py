@@ -136,3 +136,46 @@ def test_language_switch_translates_whole_ui(qtbot: Any, window: Any) -> None:
     window.language_button.click()
     assert ws.tabs.tabText(0) == "Enroll"
     assert ws.wizard.step_label.text().startswith("Step 1")
+
+
+def test_auto_capture_completes_when_liveness_passes(qtbot: Any, window: Any) -> None:
+    """A video cannot blink on request, so the liveness challenge is scripted here to report a
+    pass; everything else (camera thread, engine analysis, quality gate, auto-capture hold,
+    background encoding, review) is the real flow."""
+    from app.bio.capture import AutoCapture
+    from app.models import ChallengeStep, LivenessResult
+
+    class PassedChallenge:
+        finished = True
+        wants_embedding = False
+
+        def feed(self, _obs: Any) -> Any:
+            return self.state()
+
+        def state(self) -> Any:
+            from app.bio.liveness import LivenessState
+
+            return LivenessState("passed", None, 2, 2, None, None, "passed")
+
+        def result(self) -> LivenessResult:
+            return LivenessResult(True, (ChallengeStep("blink", True, 800),), 0.2,
+                                  note="scripted for the test")
+
+        def abort(self, _reason: str) -> LivenessResult:
+            return self.result()
+
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Auto Capture")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    page = wizard.capture_page
+    page.challenge = PassedChallenge()
+    # The clip's faces are small and often turned: accept any single-face frame for the hold.
+    page.autocapture = AutoCapture(hold_frames=2, best_n=2)
+    page.autocapture._good = lambda report: report.check("face_count").verdict == "pass"
+    qtbot.waitUntil(lambda: wizard.current == "review", timeout=30000)
+    assert len(wizard.draft.embeddings) == 2
+    assert wizard.draft.liveness.passed
+    result = save_review(qtbot, wizard)
+    assert result.consent.liveness.passed and result.templates_stored == 2
