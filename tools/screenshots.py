@@ -313,6 +313,15 @@ def shoot_lang(shoot: Shooter, lang: str, ctx: Any, home: Path, tmp: Path, desk_
     wd.find_by_name()
     wd.results.setCurrentRow(0)
     shoot(win, "19_withdrawal_found", lang)
+    wd.identify_with_camera()
+    if video is not None:
+        wait(lambda: wd.results.count() > 0 or (wd.preview.box is not None), 20)
+    shoot(win, "19b_withdrawal_by_face", lang)
+    wait(lambda: wd.camera is None, 20)
+    wd.stop_camera()
+    wd.search.setText("Ravi")
+    wd.find_by_name()
+    wd.results.setCurrentRow(0)
     if lang == "en":
         wd.withdraw()
         wait(lambda: bool(wd.document.rendered) or "rror" in wd.message.text(), 20)

@@ -109,6 +109,9 @@ class DocumentView(QWidget):
             if item.widget() is not None:
                 item.widget().deleteLater()
         has = pdf is not None
+        # Nothing to show: no empty frame and no dead buttons.
+        for widget in (self.save_button, self.print_button, self.scroll):
+            widget.setVisible(has)
         self.save_button.setEnabled(has)
         self.print_button.setEnabled(has and poppler_available())
         if not has:

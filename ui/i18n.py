@@ -253,6 +253,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "live.look_at_camera": ("Look straight at the camera", "请正视摄像头"),
     "live.hold_still": ("Hold still", "请保持不动"),
+    "live.step": ("Liveness check: step {n} of {total}", "活体检测：第 {n} 步，共 {total} 步"),
     "live.passed": ("Liveness check passed", "活体检测通过"),
     "live.failed": ("Liveness check not passed", "活体检测未通过"),
     "review.title": ("Check before saving", "保存前核对"),

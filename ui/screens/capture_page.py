@@ -307,7 +307,8 @@ class CapturePage(Page):
         else:
             key = f"live.{state.hint}" if state.hint else "cap.title"
             self.prompt.setText(self.i18n.text(key, lang))
-            self.liveness_label.setText(f"{state.step}/{state.total}")
+            self.liveness_label.setText(self.i18n.text(
+                "live.step", lang, n=min(state.step + 1, state.total), total=state.total))
             set_role(self.liveness_label, "hint")
 
     def _show_quality(self, report: Any) -> None:
