@@ -342,6 +342,25 @@ STRINGS: dict[str, tuple[str, str]] = {
     "person.col.at": ("When", "时间"),
     "person.col.actor": ("Staff", "工作人员"),
     "person.col.action": ("Action", "操作"),
+    "person.access_report": ("Access report (all data held)…", "查阅报告（所持全部数据）…"),
+    "set.doc_verify": ("Check a document…", "核验文件…"),
+    "set.doc_verify.ok": (
+        "Signature valid; the vault holds this exact document ({kind}).",
+        "签名有效；数据库中存有此文件原件（{kind}）。",
+    ),
+    "set.doc_verify.erasure": (
+        "Signature valid; this is an erasure certificate issued here.",
+        "签名有效；这是本工作站签发的删除证明。",
+    ),
+    "set.doc_verify.bad": (
+        "Not confirmed: {problems}", "未能确认：{problems}"),
+    "set.doc_verify.unknown": (
+        "Signature {valid}, but this vault does not hold the document.",
+        "签名{valid}，但数据库中没有此文件。",
+    ),
+    "set.valid": ("valid", "有效"),
+    "set.invalid": ("invalid", "无效"),
+    "set.recovery": ("New recovery code…", "生成新恢复码…"),
     "person.reprint": ("Show / print document", "显示 / 打印文件"),
     # --- withdrawal -----------------------------------------------------------------------------
     "wd.title": ("Withdraw consent", "撤回同意"),

@@ -83,3 +83,55 @@ def test_operator_has_no_settings_and_cannot_erase(qtbot: Any, window: Any, home
     assert ws.settings is None
     assert ws.tabs.count() == 3
     assert not ws.withdrawal.erase_button.isVisibleTo(ws.withdrawal)
+
+
+def _enroll_directly(home: Path, engine: Any, photo: Path, name: str) -> str:
+    from app.bio.images import load_image
+    from app.desk import Desk, EnrollmentRequest, PersonDetails
+    from app.models import LivenessResult, Signature, SignaturePoint
+
+    desk = Desk.unlock(home, "admin", PASSWORD, options=cheap_options())
+    purpose = desk.list_purposes()[0]
+    strokes = (tuple(SignaturePoint(40 + i * 12, 60 + (i % 2) * 50, i) for i in range(40)),)
+    emb = engine.analyse_photo(load_image(photo)).single_encoding()
+    result = desk.enroll(EnrollmentRequest(
+        PersonDetails(name, "Unit 1A"), purpose.id, desk.disclosure(purpose.id, "en").sha256,
+        Signature(strokes, 600, 200), [list(map(float, emb))], LivenessResult(True)))
+    desk.lock()
+    return result.person.id
+
+
+def test_registry_documents_access_report_and_document_check(
+    qtbot: Any, window: Any, home: Path, engine: Any, faces: Path
+) -> None:
+    from ui.document_view import poppler_available
+
+    person_id = _enroll_directly(home, engine, faces / "rose_leslie_1.jpg", "Rose Example")
+    ws = unlock(qtbot, window)
+    ws.tabs.setCurrentWidget(ws.registry)
+    reg = ws.registry
+    reg.search.setText("rose")
+    qtbot.waitUntil(lambda: not reg._timer.isActive() and reg.model.total == 1, timeout=5000)
+    reg.table.selectRow(0)
+    panel = reg.person
+    assert panel.person is not None and panel.person.id == person_id
+    assert panel.consents.rowCount() == 1
+    assert panel.audit.rowCount() >= 1
+    panel.docs.selectRow(0)
+    panel.show_selected_document()
+    qtbot.waitUntil(lambda: panel.document_view.pdf is not None, timeout=10000)
+    if poppler_available():
+        qtbot.waitUntil(lambda: bool(panel.document_view.rendered), timeout=20000)
+    panel.document_view.save_copy()
+    saved = Path(window.ctx.prompts.saved[-1])
+    assert saved.read_bytes().startswith(b"%PDF")
+
+    panel.access_report.click()
+    qtbot.waitUntil(lambda: panel.document_view.filename.startswith("access-report"),
+                    timeout=20000)
+
+    ws.tabs.setCurrentWidget(ws.settings)
+    window.ctx.prompts.open_answer = str(saved)
+    ws.settings.verify_document()
+    qtbot.waitUntil(lambda: "Signature valid" in ws.settings.maintenance_message.text(),
+                    timeout=20000)

@@ -82,8 +82,12 @@ class PersonPanel(QWidget):
         self.show_doc.clicked.connect(self.show_selected_document)
         self.docs.doubleClicked.connect(lambda _i: self.show_selected_document())
         self.document_view = DocumentView(ctx)
+        self.access_report = QPushButton()
+        i18n.bind(self.access_report.setText, "person.access_report")
+        self.access_report.clicked.connect(self.make_access_report)
         row = QHBoxLayout()
         row.addWidget(self.show_doc)
+        row.addWidget(self.access_report)
         row.addStretch(1)
         docs_lay.addWidget(self.docs, 1)
         docs_lay.addLayout(row)
@@ -124,6 +128,7 @@ class PersonPanel(QWidget):
         _fill(self.audit, [[fmt_time(e.at), e.actor, e.action]
                            for e in desk.person_audit(person_id)])
         self.show_doc.setEnabled(bool(self.documents))
+        self.access_report.setEnabled(True)
 
     def show_selected_document(self) -> None:
         row = self.docs.currentRow()
@@ -137,6 +142,16 @@ class PersonPanel(QWidget):
                                    pdf, doc.filename),
                                on_error=lambda e: self.ctx.prompts.error(self, e))
 
+    def make_access_report(self) -> None:
+        """Everything held about the person, as a signed PDF to hand over (access request)."""
+        if self.person is None:
+            return
+        person_id = self.person.id
+        self.ctx.runner.submit(self.desk.access_report_pdf, person_id,
+                               on_done=lambda pdf: self.document_view.set_document(
+                                   pdf, f"access-report-{person_id}.pdf"),
+                               on_error=lambda e: self.ctx.prompts.error(self, e))
+
     def clear(self) -> None:
         self.person = None
         self.documents = []
@@ -145,3 +160,4 @@ class PersonPanel(QWidget):
             table.setRowCount(0)
         self.document_view.clear()
         self.show_doc.setEnabled(False)
+        self.access_report.setEnabled(False)

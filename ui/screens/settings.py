@@ -250,8 +250,15 @@ class SettingsScreen(QWidget):
         self.purge_button = QPushButton()
         i18n.bind(self.purge_button.setText, "set.purge")
         self.purge_button.clicked.connect(self.purge)
+        self.doc_verify_button = QPushButton()
+        i18n.bind(self.doc_verify_button.setText, "set.doc_verify")
+        self.doc_verify_button.clicked.connect(self.verify_document)
+        self.recovery_button = QPushButton()
+        i18n.bind(self.recovery_button.setText, "set.recovery")
+        self.recovery_button.clicked.connect(self.new_recovery_code)
         mrow = QHBoxLayout()
-        for w in (self.backup_button, self.verify_button, self.purge_button):
+        for w in (self.backup_button, self.verify_button, self.purge_button,
+                  self.doc_verify_button, self.recovery_button):
             mrow.addWidget(w)
         mrow.addStretch(1)
         self.maintenance_message = QLabel()
@@ -427,8 +434,43 @@ class SettingsScreen(QWidget):
             "set.purge.done", c=len(r.expired_consents), p=len(r.erased_people),
             t=r.templates_deleted))
 
+    def verify_document(self) -> None:
+        """Is this PDF one we issued, unchanged? (A person brings back their copy.)"""
+        path = self.ctx.prompts.open_path(self, self.ctx.i18n.tr("doc.filter"))
+        if not path:
+            return
+        tr = self.ctx.i18n.tr
+        desk = self.desk
+
+        def run() -> Any:
+            return desk.verify_document(Path(path).read_bytes())
+
+        def shown(check: Any) -> str:
+            if check.valid and check.status == "stored":
+                return tr("set.doc_verify.ok", kind=tr(f"kind.{check.kind}")
+                          if check.kind else "—")
+            if check.valid and check.status == "erasure_certificate":
+                return tr("set.doc_verify.erasure")
+            if check.status == "unknown":
+                return tr("set.doc_verify.unknown",
+                          valid=tr("set.valid" if check.valid else "set.invalid"))
+            return tr("set.doc_verify.bad", problems="; ".join(check.problems) or check.status)
+
+        self._background(run, shown)
+
+    def new_recovery_code(self) -> None:
+        if not self.ctx.prompts.confirm(self, self.ctx.i18n.tr("set.recovery") + "?"):
+            return
+        try:
+            code = self.desk.new_recovery_code()
+        except Exception as exc:
+            self.ctx.prompts.error(self, exc)
+            return
+        self.ctx.prompts.recovery_code(self, code, self.desk.organisation.name)
+
     def _background(self, fn: Any, message: Any) -> None:
-        buttons = (self.backup_button, self.verify_button, self.purge_button)
+        buttons = (self.backup_button, self.verify_button, self.purge_button,
+                   self.doc_verify_button, self.recovery_button)
         for b in buttons:
             b.setEnabled(False)
         self.maintenance_message.setText(self.ctx.i18n.tr("common.busy"))

@@ -194,11 +194,20 @@ class WithdrawalScreen(QWidget):
         if not path:
             return
         desk = self.desk
+        self._forget_name_search()
         self._identify(lambda: desk.identify_photo(Path(path)))
+
+    def _forget_name_search(self) -> None:
+        """Searching by face replaces a name search (a pending one must not fire later)."""
+        self._timer.stop()
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self.results.clear()
 
     def identify_with_camera(self) -> None:
         self.stop_camera()
-        self.results.clear()
+        self._forget_name_search()
         self.preview.show()
         self.face_status.setText(self.ctx.i18n.tr("cap.starting"))
         self._identifying = False
