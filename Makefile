@@ -38,5 +38,20 @@ screenshots: install
 bench: install
 	CONSENTDESK_TESTDATA=$${CONSENTDESK_TESTDATA:-$(TESTDATA)} $(BIN)/consentdesk bench
 
+# Standalone bundle for this platform (installer/README.md); PyInstaller comes from the
+# optional "package" dependency group.
+PACKAGE_STAMP := $(VENV)/.package-installed
+
+$(PACKAGE_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[package]'
+	touch $(PACKAGE_STAMP)
+
+package: $(PACKAGE_STAMP)
+	$(BIN)/python installer/build.py
+
+# Builds the bundle and tarball into a temporary folder and runs the bundle's self-test there.
+package-test: $(PACKAGE_STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m slow tests/installer
+
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
