@@ -56,8 +56,16 @@ def folder_size(path: Path) -> int:
 
 def run_pyinstaller(dist: Path, work: Path, clean: bool) -> None:
     cmd = [
-        sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-        "--distpath", str(dist), "--workpath", str(work),
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--log-level",
+        "WARN",
+        "--distpath",
+        str(dist),
+        "--workpath",
+        str(work),
         str(INSTALLER / "consentdesk.spec"),
     ]
     if clean:
@@ -134,9 +142,11 @@ def main(argv: list[str] | None = None) -> int:
             run_inno_setup(ver)
         elif sys.platform == "darwin":
             print("macOS: sign and notarise dist/ConsentDesk.app as installer/README.md describes")
-    print(f"built in {time.perf_counter() - started:.0f} s; check it with: "
-          f"{bundle / NAME if sys.platform != 'darwin' else bundle / 'Contents/MacOS' / NAME}"
-          " --self-test")
+    print(
+        f"built in {time.perf_counter() - started:.0f} s; check it with: "
+        f"{bundle / NAME if sys.platform != 'darwin' else bundle / 'Contents/MacOS' / NAME}"
+        " --self-test"
+    )
     return 0
 
 

@@ -36,15 +36,20 @@ def draw(size: int = SIZE) -> Image.Image:
     # Viewfinder corners: a camera frame around the face.
     w = round(34 * s)
     for x0, y0, dx, dy in ((190, 190, 1, 1), (834, 190, -1, 1), (190, 834, 1, -1)):
-        d.line([pt(x0, y0 + dy * 130), pt(x0, y0), pt(x0 + dx * 130, y0)],
-               fill=WHITE, width=w, joint="curve")
+        d.line(
+            [pt(x0, y0 + dy * 130), pt(x0, y0), pt(x0 + dx * 130, y0)],
+            fill=WHITE,
+            width=w,
+            joint="curve",
+        )
     # Head and shoulders.
     d.ellipse(box(392, 250, 632, 490), outline=WHITE, width=w)
     d.chord(box(292, 540, 732, 980), start=180, end=360, outline=WHITE, width=w)
     # Consent badge: a green disc with a white tick (it takes the fourth corner's place).
     d.ellipse(box(620, 620, 910, 910), fill=GREEN, outline=WHITE, width=round(20 * s))
-    d.line([pt(690, 770), pt(748, 828), pt(845, 705)], fill=WHITE, width=round(40 * s),
-           joint="curve")
+    d.line(
+        [pt(690, 770), pt(748, 828), pt(845, 705)], fill=WHITE, width=round(40 * s), joint="curve"
+    )
     return img
 
 
@@ -57,8 +62,10 @@ def write_icons(outdir: Path) -> dict[str, Path]:
         "icns": outdir / "consentdesk.icns",
     }
     big.resize((256, 256), Image.Resampling.LANCZOS).save(paths["png"], optimize=True)
-    big.save(paths["ico"], sizes=[(16, 16), (24, 24), (32, 32), (48, 48), (64, 64),
-                                  (128, 128), (256, 256)])
+    big.save(
+        paths["ico"],
+        sizes=[(16, 16), (24, 24), (32, 32), (48, 48), (64, 64), (128, 128), (256, 256)],
+    )
     big.save(paths["icns"])
     return paths
 
