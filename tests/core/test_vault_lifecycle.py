@@ -267,6 +267,7 @@ _CHILD = textwrap.dedent(
         except Exception as exc:
             print(type(exc).__name__ + ": " + str(exc), flush=True)
             break
+        print("enrolled", i, flush=True)
         if mode == "fsize" and i > 2000:
             break
     """
@@ -303,11 +304,14 @@ def test_sigkill_mid_write_leaves_a_consistent_vault(desk: Desk, purpose, home: 
     child = _child(home, "loop")
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "ready"
-    time.sleep(1.5)
+    # Let two enrollments commit, then kill in the middle of the third one's work.
+    while not child.stdout.readline().startswith("enrolled 2"):
+        pass
+    time.sleep(0.15)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     people = _assert_consistent(home)
-    assert people >= 2  # the committed one plus whatever the child committed
+    assert people >= 3  # the committed one plus the child's two (at least)
 
 
 def test_full_disk_fails_cleanly_and_loses_nothing(desk: Desk, purpose, home: Path) -> None:
