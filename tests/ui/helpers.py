@@ -30,6 +30,10 @@ def read_and_decide(qtbot: Any, wizard: Any, decision: str) -> None:
     wizard.next_button.click()
     assert wizard.current == "decision"
     page = wizard.decision_page
+    # Equal visual weight: same size, same style, neither pre-selected or default.
+    assert page.consent_button.size() == page.refuse_button.size()
+    assert page.consent_button.styleSheet() == page.refuse_button.styleSheet()
+    assert not page.consent_button.isDefault() and not page.refuse_button.isDefault()
     (page.consent_button if decision == "granted" else page.refuse_button).click()
     assert wizard.current == "signature"
 

@@ -149,3 +149,36 @@ def test_withdraw_by_face_from_photo(qtbot: Any, window: Any, home: Path, faces:
     wd.face_photo_button.click()
     qtbot.waitUntil(lambda: wd.results.count() == 1, timeout=20000)
     assert wd.selected_id == result.person.id
+
+
+def test_minor_needs_guardian_signature(qtbot: Any, window: Any, home: Path) -> None:
+    import datetime as dt
+
+    from PySide6.QtCore import QDate
+
+    from tests.ui.conftest import sign
+
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    details = wizard.pages["details"]
+    details.name.setText("Young Person")
+    birth = dt.date.today().replace(year=dt.date.today().year - 10)
+    details.dob.setDate(QDate(birth.year, birth.month, birth.day))
+    assert details.minor.isVisibleTo(details)
+    qtbot.keyClick(details.name, "\r")  # Enter moves on, like Next
+    assert wizard.current == "disclosure"
+    read_and_decide(qtbot, wizard, "granted")
+    page = wizard.pages["signature"]
+    assert page.guardian_box.isVisibleTo(page)
+    qtbot.waitExposed(page.pad)
+    sign(page.pad)
+    wizard.next_button.click()
+    assert wizard.current == "signature"
+    assert "guardian" in wizard.message.text().lower()
+    page.guardian_name.setText("Parent Person")
+    sign(page.guardian_pad)
+    wizard.next_button.click()
+    assert wizard.current == "capture"
+    capture_manually(qtbot, wizard)
+    result = save_review(qtbot, wizard)
+    assert result.consent.guardian_name == "Parent Person"

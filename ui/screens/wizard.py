@@ -79,6 +79,7 @@ class EnrollmentWizard(QWidget):
         self.review_page: ReviewPage = self.pages["review"]  # type: ignore[assignment]
         self.done_page: DonePage = self.pages["done"]  # type: ignore[assignment]
         self.decision_page.decided.connect(self._decided)
+        self.pages["details"].submitted.connect(self.next)  # type: ignore[attr-defined]
         self.capture_page.completed.connect(self.next)
         self.review_page.saved.connect(self._saved)
         self.done_page.next_person.connect(self.start)

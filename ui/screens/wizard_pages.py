@@ -68,6 +68,7 @@ class Page(QWidget):
 
 class DetailsPage(Page):
     title_key = "wiz.details"
+    submitted = Signal()  # Enter in a text field: same as Next
 
     def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
@@ -120,6 +121,8 @@ class DetailsPage(Page):
         self._similar_timer.setInterval(300)
         self._similar_timer.timeout.connect(self._check_similar)
         self.name.textChanged.connect(lambda _t: self._similar_timer.start())
+        self.name.returnPressed.connect(self.submitted.emit)
+        self.reference.returnPressed.connect(self.submitted.emit)
         self.dob.dateChanged.connect(lambda _d: self._check_minor())
 
     def _retranslate_languages(self, _lang: str) -> None:
