@@ -1,0 +1,129 @@
+"""Fast checks of the packaging sources (the slow ``test_package.py`` builds the real thing)."""
+
+from __future__ import annotations
+
+import configparser
+import importlib.util
+import plistlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+INSTALLER = REPO / "installer"
+
+
+def _load(name: str, path: Path) -> object:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_icons_are_drawn_in_every_format(tmp_path: Path) -> None:
+    make_icon = _load("make_icon", INSTALLER / "make_icon.py")
+    paths = make_icon.write_icons(tmp_path)  # type: ignore[attr-defined]
+    with Image.open(paths["png"]) as png:
+        assert png.size == (256, 256) and png.mode == "RGBA"
+        assert png.getpixel((128, 128))[3] == 255 and png.getpixel((0, 0))[3] == 0
+    with Image.open(paths["ico"]) as ico:
+        assert ico.format == "ICO"
+    with Image.open(paths["icns"]) as icns:
+        assert icns.format == "ICNS"
+
+
+def test_desktop_entry_is_complete() -> None:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(INSTALLER / "linux" / "consentdesk.desktop", encoding="utf-8")
+    entry = parser["Desktop Entry"]
+    assert entry["Type"] == "Application" and entry["Name"] == "ConsentDesk"
+    assert entry["Exec"] == "ConsentDesk" and entry["Icon"] == "consentdesk"
+    assert entry["Terminal"] == "false" and entry["Categories"].endswith(";")
+
+
+def test_desktop_entry_helper_writes_an_absolute_exec(tmp_path: Path) -> None:
+    folder = tmp_path / "ConsentDesk-9.9"
+    folder.mkdir()
+    for name, src in (
+        ("consentdesk.desktop", INSTALLER / "linux" / "consentdesk.desktop"),
+        ("install-desktop-entry.sh", INSTALLER / "linux" / "install-desktop-entry.sh"),
+    ):
+        (folder / name).write_bytes(src.read_bytes())
+    Image.new("RGBA", (8, 8)).save(folder / "consentdesk.png")
+    share = tmp_path / "share"
+    env = {"HOME": str(tmp_path), "XDG_DATA_HOME": str(share), "PATH": "/usr/bin:/bin"}
+    subprocess.run(
+        ["sh", str(folder / "install-desktop-entry.sh")],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    written = (share / "applications" / "consentdesk.desktop").read_text(encoding="utf-8")
+    assert f'Exec="{folder}/ConsentDesk"' in written
+    assert (share / "icons" / "hicolor" / "256x256" / "apps" / "consentdesk.png").is_file()
+    subprocess.run(
+        ["sh", str(folder / "install-desktop-entry.sh"), "--remove"],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert not (share / "applications" / "consentdesk.desktop").exists()
+
+
+def test_spec_ships_the_models_app_bio_uses_and_not_the_cnn_detector() -> None:
+    from app.bio import models
+
+    spec = (INSTALLER / "consentdesk.spec").read_text(encoding="utf-8")
+    assert "SHAPE_68, SHAPE_5, RESNET" in spec
+    # app.bio runs HOG only: nothing loads the CNN detector, so the bundle leaves it out.
+    for path in (REPO / "app").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "cnn_face_detection_model" not in text and "mmod_human" not in text, path
+    assert {models.SHAPE_68, models.SHAPE_5, models.RESNET} == {
+        "shape_predictor_68_face_landmarks.dat",
+        "shape_predictor_5_face_landmarks.dat",
+        "dlib_face_recognition_resnet_model_v1.dat",
+    }
+
+
+def test_mac_bundle_asks_for_the_camera_and_is_entitled_to_it() -> None:
+    spec = (INSTALLER / "consentdesk.spec").read_text(encoding="utf-8")
+    assert "BUNDLE(" in spec and "NSCameraUsageDescription" in spec
+    with (INSTALLER / "macos" / "entitlements.plist").open("rb") as fh:
+        assert plistlib.load(fh) == {"com.apple.security.device.camera": True}
+
+
+def test_inno_setup_script_has_start_menu_entries_and_keeps_user_data() -> None:
+    iss = (INSTALLER / "windows" / "consentdesk.iss").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^\[(\w+)\]", iss, re.M))
+    assert {"Setup", "Files", "Icons", "Run", "InstallDelete"} <= sections
+    assert re.search(
+        r'^Name: "\{group\}\\\{#MyAppName\}"; Filename: "\{app\}\\\{#MyAppExe\}"', iss, re.M
+    )
+    assert "AppId={{" in iss and "--self-test" in iss
+    # The vault is in %LOCALAPPDATA%\ConsentDesk: nothing may delete it on uninstall.
+    assert "[UninstallDelete]" not in iss and "{localappdata}" not in iss.lower()
+
+
+def test_makefile_package_targets_install_pyinstaller_themselves() -> None:
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^package: \$\(PACKAGE_STAMP\)", makefile, re.M)
+    assert "pip install -q -e '.[package]'" in makefile
+    assert re.search(r"^package-test:.*\n\t.*pytest -m slow tests/installer", makefile, re.M)
+
+
+def test_build_script_help_runs() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(INSTALLER / "build.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and "--dist" in proc.stdout
