@@ -125,10 +125,15 @@ class PersonPanel(QWidget):
         self.documents = list(desk.person_documents(person_id))
         _fill(self.docs, [[tr(f"kind.{d.kind}"), fmt_time(d.created_at)]
                           for d in self.documents])
-        _fill(self.audit, [[fmt_time(e.at), e.actor, e.action]
+        _fill(self.audit, [[fmt_time(e.at), e.actor, self._action(e.action)]
                            for e in desk.person_audit(person_id)])
         self.show_doc.setEnabled(bool(self.documents))
         self.access_report.setEnabled(True)
+
+    def _action(self, action: str) -> str:
+        """A readable audit action; unknown codes are shown as they are."""
+        text = self.ctx.i18n.tr(f"audit.{action}")
+        return action if text == f"audit.{action}" else text
 
     def show_selected_document(self) -> None:
         row = self.docs.currentRow()

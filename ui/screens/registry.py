@@ -149,9 +149,9 @@ class RegistryScreen(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setColumnWidth(0, 240)
-        self.table.setColumnWidth(1, 140)
-        self.table.setColumnWidth(2, 260)
+        self.table.setColumnWidth(0, 200)
+        self.table.setColumnWidth(1, 110)
+        self.table.setColumnWidth(2, 220)
         i18n.bind(self.table.setAccessibleName, "reg.table")
         self.table.selectionModel().currentRowChanged.connect(
             lambda current, _prev: self.open_row(current.row()))
