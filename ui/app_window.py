@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -60,8 +60,9 @@ class Workspace(QWidget):
             self.settings = SettingsScreen(desk, ctx)
             self.tabs.addTab(self.settings, "")
             keys.append("tab.settings")
+        tabs = self.tabs
         for index, key in enumerate(keys):
-            ctx.i18n.bind(lambda text, i=index: self.tabs.setTabText(i, text), key)
+            ctx.i18n.bind(lambda text, i=index: tabs.setTabText(i, text), key)
         self.tabs.currentChanged.connect(self._tab_changed)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -186,6 +187,8 @@ class MainWindow(QMainWindow):
         except Exception:
             log.exception("locking the vault failed")
         self._show_locked()
+        # Once the deleted workspace is really gone, forget its translation bindings too.
+        QTimer.singleShot(250, self.ctx.i18n.prune)
 
     def _show_locked(self) -> None:
         self.stack.setCurrentWidget(self.unlock_screen)

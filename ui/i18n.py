@@ -486,6 +486,20 @@ class I18n(QObject):
         self._bindings = alive
         self.changed.emit(language)
 
+    def prune(self) -> int:
+        """Drop bindings whose widgets are gone (after lock), so no reference to a deleted
+        screen, or to what it showed, survives. Returns how many were dropped."""
+        before = len(self._bindings)
+        alive = []
+        for setter, key, kwargs in self._bindings:
+            try:
+                setter(self.tr(key, **kwargs))
+            except RuntimeError:
+                continue
+            alive.append((setter, key, kwargs))
+        self._bindings = alive
+        return before - len(alive)
+
     def tr(self, key: str, **kwargs: Any) -> str:
         """``key`` in the operator's language, formatted with ``kwargs``."""
         return self.text(key, self._language, **kwargs)

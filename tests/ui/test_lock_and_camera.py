@@ -68,6 +68,16 @@ def test_ctrl_l_and_inactivity_lock_drop_personal_data(qtbot: Any, window: Any) 
     assert "Unit 5D" not in _visible_texts(window)
     assert window.stack.currentWidget() is window.unlock_screen
     assert window.desk is None
+    # Nothing personal is still referenced from Python once the workspace is gone.
+    import gc
+
+    qtbot.wait(400)
+    gc.collect()
+    from app.models import Person
+
+    leftovers = [o for o in gc.get_objects()
+                 if isinstance(o, Person) and o.name == "Zhang Wei"]
+    assert not leftovers, [gc.get_referrers(o) for o in leftovers][:1]
 
     # Inactivity: a very short timeout locks by itself; input restarts the timer.
     ws = unlock(qtbot, window)

@@ -100,6 +100,7 @@ class PersonPanel(QWidget):
         i18n.bind(self.consents.setAccessibleName, "person.consents")
         i18n.bind(self.docs.setAccessibleName, "person.documents")
         i18n.bind(self.audit.setAccessibleName, "person.audit")
+        i18n.changed.connect(self._retranslate)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.header)
@@ -129,6 +130,15 @@ class PersonPanel(QWidget):
                            for e in desk.person_audit(person_id)])
         self.show_doc.setEnabled(bool(self.documents))
         self.access_report.setEnabled(True)
+
+    def _retranslate(self, _lang: str) -> None:
+        if self.person is not None:
+            keep = self.tabs.currentIndex()
+            pdf, name = self.document_view.pdf, self.document_view.filename
+            self.show_person(self.person.id)
+            self.tabs.setCurrentIndex(keep)
+            if pdf is not None:
+                self.document_view.set_document(pdf, name)
 
     def _action(self, action: str) -> str:
         """A readable audit action; unknown codes are shown as they are."""

@@ -274,6 +274,14 @@ class SettingsScreen(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
+        i18n.changed.connect(self._retranslate)
+        self.reload()
+
+    def _retranslate(self, _lang: str) -> None:
+        """Texts built from data (lists, statistics) follow a language switch too."""
+        for i in range(self.notice_language.count()):
+            lang = self.notice_language.itemData(i)
+            self.notice_language.setItemText(i, self.ctx.i18n.tr(f"lang.{lang}"))
         self.reload()
 
     # -- loading -------------------------------------------------------------------------------
