@@ -32,7 +32,8 @@ def create_application(argv: Sequence[str]) -> QApplication:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
             Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
         )
-        app = QApplication(list(argv) or ["consentdesk"])
+        # argv are the CLI's own arguments (no program name): Qt expects one first.
+        app = QApplication(["consentdesk", *argv])
     app.setApplicationName("ConsentDesk")
     apply_theme(app)
     return app

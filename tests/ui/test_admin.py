@@ -135,3 +135,13 @@ def test_registry_documents_access_report_and_document_check(
     ws.settings.verify_document()
     qtbot.waitUntil(lambda: "Signature valid" in ws.settings.maintenance_message.text(),
                     timeout=20000)
+
+
+def test_main_entry_point_runs_and_exits(qtbot: Any, themed: Any, home: Path) -> None:
+    """``consentdesk`` with no subcommand calls ``ui.main.main(argv, home)``."""
+    from PySide6.QtCore import QTimer
+
+    from ui.main import main
+
+    QTimer.singleShot(800, themed.quit)
+    assert main([], home) == 0
