@@ -38,6 +38,10 @@ screenshots: install
 bench: install
 	CONSENTDESK_TESTDATA=$${CONSENTDESK_TESTDATA:-$(TESTDATA)} $(BIN)/consentdesk bench
 
+# Opt-in, never run by install/test: replaces dlib-bin with dlib built against OpenBLAS.
+dlib-blas: install
+	VENV=$(VENV) bash app/bio/build_dlib_blas.sh
+
 # Standalone bundle for this platform (installer/README.md); PyInstaller comes from the
 # optional "package" dependency group.
 PACKAGE_STAMP := $(VENV)/.package-installed

@@ -6,6 +6,15 @@
 # 2-core desk PC). Linking OpenBLAS makes the encoder's convolutions use an optimised GEMM.
 # `consentdesk bench` reports `dlib_blas` and `encode_ms_per_face` to compare.
 #
+# Measured on the 2-core dev box (obama_1.jpg, one face): dlib-bin 77 ms best / 108 ms median
+# under load; this build 16 ms best, 30 ms median with OPENBLAS_NUM_THREADS=1 (61 ms median
+# with OpenBLAS's default threads fighting other processes for the 2 cores -- so run the desk
+# with OPENBLAS_NUM_THREADS=1). Templates are identical (max difference 2e-7).
+#
+# Caveat: dlib-bin and this dlib install the same `dlib` module. A later `make install` that
+# reinstalls dlib-bin (pyproject.toml lists it) silently puts the non-BLAS one back: re-run
+# `make dlib-blas` afterwards, and check `consentdesk bench` (`dlib_blas: true`).
+#
 # NOT run by `make install`: it needs a compiler, cmake and OpenBLAS headers, takes 10-30
 # minutes of CPU, and swaps the dlib module under a working installation. Templates do not
 # change meaning (same model), but re-run the tests after switching.
