@@ -263,14 +263,13 @@ class Gallery:
             cand = cand[np.argsort(d2[cand], kind="stable")]
             dists = np.sqrt(np.maximum(d2[cand], 0.0))
             owners = self._owner[cand]
-            ids = self._ids
+            # Names are resolved under the lock: a concurrent remove() renumbers rows.
+            names = [self._ids[o] for o in dict.fromkeys(owners.tolist())]
+            dist_by_owner: dict[int, float] = {}
+            for owner, dist in zip(owners.tolist(), dists.tolist(), strict=True):
+                dist_by_owner.setdefault(owner, dist)
         hits: list[GalleryHit] = []
-        seen: set[int] = set()
-        for owner, dist in zip(owners.tolist(), dists.tolist(), strict=True):
-            if owner in seen:
-                continue
-            seen.add(owner)
-            person_id = ids[owner]
+        for person_id, dist in zip(names, dist_by_owner.values(), strict=True):
             if person_id == exclude:
                 continue
             if max_distance is not None and dist > max_distance:

@@ -105,3 +105,33 @@ def test_blobs_round_trip_and_bulk_load() -> None:
     with pytest.raises(ValueError):
         Gallery.from_blobs([("x", b"short")])
     assert Gallery.from_blobs([]).search(mat[0]) == []
+
+
+def test_concurrent_enroll_erase_and_search() -> None:
+    import threading
+
+    g = Gallery.from_arrays([f"p{i}" for i in range(500)], _random(500, 21))
+    probes = _random(20, 22)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def searcher() -> None:
+        try:
+            while not stop.is_set():
+                for q in probes:
+                    for hit in g.search(q, 5):
+                        assert hit.person_id  # never a freed slot
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=searcher) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for i in range(300):
+        g.add(f"new{i}", _random(2, 100 + i))
+        g.remove(f"p{i}")
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(g) == 200 + 600 and g.person_count == 500
