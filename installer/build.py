@@ -74,6 +74,80 @@ def run_pyinstaller(dist: Path, work: Path, clean: bool) -> None:
     subprocess.run(cmd, check=True, cwd=ROOT)
 
 
+def strip_linux_binaries(bundle: Path) -> int:
+    """``strip --strip-unneeded`` the bundle's ELF files; returns the bytes saved.
+
+    Not done by PyInstaller (``strip=True`` in the spec) because GNU strip corrupts libraries
+    that auditwheel rewrote with patchelf: numpy's OpenBLAS then fails with "ELF load command
+    address/offset not page-aligned". Those live in ``<package>.libs/`` folders and are
+    already stripped, so they are skipped; everything else (libpython, the sqlcipher3,
+    cryptography and numpy extensions ...) loses its symbol tables, about 50 MB.
+    """
+    strip = shutil.which("strip")
+    if strip is None:
+        print("strip not found: the bundle stays unstripped (about 50 MB larger)")
+        return 0
+    saved = 0
+    # Only the libraries: the executable carries PyInstaller's archive of Python modules.
+    for path in sorted((bundle / "_internal").rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        if any(part.endswith(".libs") for part in path.relative_to(bundle).parts):
+            continue
+        with path.open("rb") as fh:
+            if fh.read(4) != b"\x7fELF":
+                continue
+        before = path.stat().st_size
+        subprocess.run([strip, "--strip-unneeded", str(path)], check=True)
+        saved += before - path.stat().st_size
+    return saved
+
+
+# Debian/Ubuntu packages to install on the build machine so PyInstaller can bundle what Qt's
+# platform plugins link against (a minimal system lacks them; a customer's desktop may too).
+LINUX_BUILD_PACKAGES = {
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libwayland-cursor.so.0": "libwayland-cursor0",
+    "libwayland-egl.so.1": "libwayland-egl1",
+}
+
+
+def unresolved_libraries(bundle: Path) -> dict[str, list[str]]:
+    """Shared libraries that bundled ELF files need and neither the bundle nor this machine
+    has, as ``{library: [files that need it]}``: what a customer's machine would miss too."""
+    internal = bundle / "_internal"
+    folders = {str(p.parent) for p in internal.rglob("*.so*")} | {str(internal)}
+    env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(sorted(folders)))
+    missing: dict[str, list[str]] = {}
+    for path in sorted(internal.rglob("*.so*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        out = subprocess.run(
+            ["ldd", str(path)], capture_output=True, text=True, env=env, check=False
+        ).stdout
+        for line in out.splitlines():
+            if "=> not found" in line:
+                name = line.split("=>")[0].strip()
+                missing.setdefault(name, []).append(str(path.relative_to(internal)))
+    return missing
+
+
+def report_unresolved(bundle: Path) -> None:
+    missing = unresolved_libraries(bundle)
+    if not missing:
+        print("every bundled library's dependencies resolve")
+        return
+    print("WARNING: bundled libraries need libraries this build machine lacks; they are NOT in")
+    print("the bundle, so customers' machines must provide them:")
+    for name, users in missing.items():
+        print(f"  {name} (needed by {', '.join(users[:3])}{' ...' if len(users) > 3 else ''})")
+    packages = sorted({LINUX_BUILD_PACKAGES[n] for n in missing if n in LINUX_BUILD_PACKAGES})
+    if packages:
+        print(f"  install them and rebuild: sudo apt-get install {' '.join(packages)}")
+
+
 def add_linux_files(bundle: Path, icon: Path) -> None:
     """The desktop entry, the icon and a helper that registers both for the current user."""
     shutil.copy2(INSTALLER / "linux" / "consentdesk.desktop", bundle / "consentdesk.desktop")
@@ -131,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
 
     bundle = dist / (f"{NAME}.app" if sys.platform == "darwin" else NAME)
     if sys.platform.startswith("linux"):
+        saved = strip_linux_binaries(bundle)
+        print(f"stripped {saved / 2**20:.0f} MiB of symbols")
+        report_unresolved(bundle)
         add_linux_files(bundle, icons["png"])
     size = folder_size(bundle)
     print(f"bundle: {bundle} ({size / 2**20:.0f} MiB)")
