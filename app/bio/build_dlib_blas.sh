@@ -11,6 +11,11 @@
 # with OpenBLAS's default threads fighting other processes for the 2 cores -- so run the desk
 # with OPENBLAS_NUM_THREADS=1). Templates are identical (max difference 2e-7).
 #
+# Trade-off seen in that build: HOG detection was ~2x SLOWER than dlib-bin's (same AVX
+# setting; 44 vs 20 ms best on a 570x455 image), so the live camera got slower (34 vs 60 fps
+# detection, still above camera rate) while photo import/enrollment got faster (bench
+# photo_ms_ours 134 vs 221 ms). Worth it when enrollment/import speed matters most.
+#
 # Caveat: dlib-bin and this dlib install the same `dlib` module. A later `make install` that
 # reinstalls dlib-bin (pyproject.toml lists it) silently puts the non-BLAS one back: re-run
 # `make dlib-blas` afterwards, and check `consentdesk bench` (`dlib_blas: true`).
