@@ -11,6 +11,8 @@ No Qt here. Entry points for the service object and the CLI:
 - :class:`app.bio.liveness.LivenessChallenge` / :func:`app.bio.liveness.run_liveness`.
 - :class:`app.bio.gallery.Gallery` - in-memory 1:N search, duplicate/lookalike warnings.
 - :func:`app.bio.bench.run_benchmark` - ``consentdesk bench``.
+- :mod:`app.bio.pipeline` - ready-made recipes: ``enrollment_from_photo``, ``identify_image``,
+  ``templates_from_capture``, ``enrollment_warnings``.
 
 Errors are all subclasses of :class:`app.bio.errors.BioError` with a user-facing ``message``.
 """

@@ -58,7 +58,13 @@ def test_missing_model_dir_is_a_clear_error(tmp_path: Path, monkeypatch) -> None
 
 
 def test_templates_equal_face_recognition(faces: Path, bio_engine) -> None:  # noqa: F811
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
     fr = pytest.importorskip("face_recognition")
+    # Importing face_recognition flips this process-wide Pillow flag; put it back so other
+    # tests in this session see Pillow's default (our loader is immune either way).
+    ImageFile.LOAD_TRUNCATED_IMAGES = before
     img = fr.load_image_file(str(faces / "obama_1.jpg"))
     locations = fr.face_locations(img)
     theirs = fr.face_encodings(img, locations)
