@@ -137,11 +137,21 @@ def test_registry_documents_access_report_and_document_check(
                     timeout=20000)
 
 
-def test_main_entry_point_runs_and_exits(qtbot: Any, themed: Any, home: Path) -> None:
-    """``consentdesk`` with no subcommand calls ``ui.main.main(argv, home)``."""
-    from PySide6.QtCore import QTimer
+def test_main_entry_point_runs_and_exits(home: Path) -> None:
+    """``consentdesk`` with no subcommand calls ``ui.main.main(argv, home)``. Run in a child
+    process: ending ``QApplication.exec`` would leave this test process's application closing."""
+    import os
+    import subprocess
+    import sys
 
-    from ui.main import main
-
-    QTimer.singleShot(800, themed.quit)
-    assert main([], home) == 0
+    script = (
+        "import sys; from pathlib import Path; from PySide6.QtCore import QTimer;"
+        "from ui.main import create_application, main;"
+        "app = create_application([]); QTimer.singleShot(1500, app.quit);"
+        "sys.exit(main([], Path(sys.argv[1])))"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script, str(home)], cwd=root, env=env,
+                          capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]

@@ -103,6 +103,7 @@ class CapturePage(Page):
         self._recent: deque[tuple[Any, Any]] = deque(maxlen=RECENT_FRAMES)
         self._encoding = False
         self._done = False
+        self._attempt = 0
 
         # live panel
         self.preview = PreviewWidget()
@@ -196,6 +197,8 @@ class CapturePage(Page):
 
     def clear(self) -> None:
         self.stop_camera()
+        self._attempt += 1
+        self._encoding = False
         self.preview.clear()
         self._recent.clear()
         self.draft = None
@@ -226,6 +229,7 @@ class CapturePage(Page):
             self.draft.liveness = None
         self._done = False
         self._encoding = False
+        self._attempt += 1  # results of an earlier attempt still encoding are dropped
         self._recent.clear()
         self.challenge = LivenessChallenge()
         self.autocapture = AutoCapture()
@@ -335,7 +339,8 @@ class CapturePage(Page):
             engine = desk.face_engine
             return [engine.encode_face(image, face) for image, face in images]
 
-        self.ctx.runner.submit(encode, on_done=lambda embs: self._finish(embs, liveness),
+        attempt = self._attempt
+        self.ctx.runner.submit(encode, on_done=lambda embs: self._finish(embs, liveness, attempt),
                                on_error=self._failed)
 
     def _failed(self, exc: BaseException) -> None:
@@ -345,7 +350,10 @@ class CapturePage(Page):
         self.status.setText(error_text(exc, self.i18n))
         self.manual_button.setEnabled(bool(self._recent))
 
-    def _finish(self, embeddings: list[Any], liveness: LivenessResult) -> None:
+    def _finish(self, embeddings: list[Any], liveness: LivenessResult,
+                attempt: int | None = None) -> None:
+        if attempt is not None and attempt != self._attempt:
+            return  # restarted meanwhile
         self._encoding = False
         if self.draft is None:
             return
@@ -391,6 +399,9 @@ class CapturePage(Page):
         liveness = LivenessResult(passed=False, method="photo-file",
                                   note="enrolled from a photo file; no liveness check possible")
         self._encoding = True
+        self._attempt += 1
+        attempt = self._attempt
         self.prompt.setText(self.i18n.tr("common.busy"))
-        self.ctx.runner.submit(analyse, on_done=lambda emb: self._finish([emb], liveness),
+        self.ctx.runner.submit(analyse,
+                               on_done=lambda emb: self._finish([emb], liveness, attempt),
                                on_error=self._failed)

@@ -36,6 +36,7 @@ class ReviewPage(Page):
     def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
         self.draft: Draft | None = None
+        self.saving = False  # while the core writes, the wizard cannot be cancelled
         self.summary = QFormLayout()
         self.warnings_box = QVBoxLayout()
         self.checking = QLabel()
@@ -144,13 +145,20 @@ class ReviewPage(Page):
         set_role(self.message, "hint")
 
         def failed(exc: BaseException) -> None:
+            self.saving = False
             set_role(self.message, "error")
             self._failed(exc)
 
-        self.ctx.runner.submit(verb, request, on_done=self.saved.emit, on_error=failed)
+        def done(result: Any) -> None:
+            self.saving = False
+            self.saved.emit(result)
+
+        self.saving = True
+        self.ctx.runner.submit(verb, request, on_done=done, on_error=failed)
 
     def clear(self) -> None:
         self.draft = None
+        self.saving = False
         while self.summary.rowCount():
             self.summary.removeRow(0)
         while self.warnings_box.count():

@@ -182,6 +182,8 @@ class EnrollmentWizard(QWidget):
             self._go(path[index + 1])
 
     def back(self) -> None:
+        if self.review_page.saving:
+            return
         path = self.path()
         if self.current in path:
             index = path.index(self.current)
@@ -200,6 +202,8 @@ class EnrollmentWizard(QWidget):
 
     # -- cancel / teardown ---------------------------------------------------------------------
     def cancel(self) -> None:
+        if self.review_page.saving:
+            return  # the record is being written; it will be shown on the done page
         if self.current and self.current != "details" and not self.ctx.prompts.confirm(
             self, self.i18n.tr("wiz.cancel.confirm")
         ):
