@@ -164,6 +164,9 @@ class MainWindow(QMainWindow):
         self.lock_button.show()
         self._update_user_label()
         self.autolock.arm()
+        # Load the face gallery now, in the background, so the first duplicate check or
+        # face search at the counter does not wait for it.
+        self.ctx.runner.submit(desk.gallery, on_error=lambda _e: None)
 
     def lock(self) -> None:
         """Lock now: close dialogs, drop every personal widget, lock the vault."""
