@@ -266,3 +266,59 @@ def test_upgrade_opens_an_older_vault_and_migrates_it_after_a_backup(
         assert migrations.current_version(desk._vault.conn) == migrations.LATEST
     finally:
         desk.lock()
+
+
+def test_every_bundled_library_resolves(built: Built) -> None:
+    """Qt's xcb plugin needs libxcb-icccm4 & co.; if the build machine lacked them, they are not
+    in the bundle and a customer's minimal desktop would fail to open a window."""
+    sys.path.insert(0, str(REPO / "installer"))
+    try:
+        import build
+    finally:
+        sys.path.remove(str(REPO / "installer"))
+    missing = build.unresolved_libraries(built.bundle)
+    packages = sorted({build.LINUX_BUILD_PACKAGES.get(name, name) for name in missing})
+    assert not missing, f"install on the build machine and rebuild: {' '.join(packages)}"
+
+
+def test_the_workstation_window_opens_on_x11(built: Built) -> None:
+    """The real xcb platform plugin (not offscreen) under Xvfb: the UI starts and stays up."""
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.skip("Xvfb is not installed")
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd) as pipe:
+            display = ":" + pipe.readline().strip()
+        home = built.scratch / "x11-home"
+        ui = subprocess.Popen(
+            [str(built.exe), "--home", str(home)],
+            cwd=built.scratch,
+            env={
+                "PATH": "/nonexistent",
+                "HOME": str(built.scratch),
+                "DISPLAY": display,
+                "LANG": "C.UTF-8",
+            },
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            time.sleep(8)
+            assert ui.poll() is None, ui.communicate()[1][-2000:]
+        finally:
+            ui.terminate()
+            _, err = ui.communicate(timeout=30)
+        assert "Could not load the Qt platform plugin" not in err, err[-2000:]
+        assert "Traceback" not in err, err[-2000:]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
