@@ -16,19 +16,28 @@ import hashlib
 import json
 import secrets
 import threading
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import numpy as np
-import numpy.typing as npt
 
 from app.audit import AuditLog
 from app.backoff import LoginBackoff
 from app.db import checkpoint, transaction
+from app.desk_types import (
+    DeskOptions,
+    DocumentCheck,
+    EnrollmentRequest,
+    IdentifyResult,
+    PeoplePage,
+    PersonDetails,
+    PersonExport,
+    PersonSummary,
+    RefusalRequest,
+)
 from app.disclosure import render_disclosure
 from app.errors import (
     InvalidInput,
@@ -36,7 +45,6 @@ from app.errors import (
     PermissionDenied,
     VaultError,
 )
-from app.keyslots import KdfParams
 from app.models import (
     AuditEvent,
     AuditVerification,
@@ -58,18 +66,26 @@ from app.models import (
     PurgeResult,
     Purpose,
     Role,
-    Signature,
     StaffAccount,
     Stats,
     WithdrawalResult,
 )
 from app.paths import VaultPaths
+from app.validation import (
+    EMBEDDING_DIM,
+    Embedding,
+    check_password,
+    check_signature,
+    check_username,
+    clean_text,
+    embeddings_array,
+    fold,
+    purpose_values,
+)
+from app.values import _dt, _iso, _new_id, _now
 from app.vault import Vault
 
 T = TypeVar("T")
-Embedding = npt.NDArray[np.float32]
-EMBEDDING_DIM = 128
-MAX_TEXT = 2000
 
 DEFAULT_SETTINGS: dict[str, str] = {
     "match_threshold": "0.6",
@@ -80,152 +96,6 @@ DEFAULT_SETTINGS: dict[str, str] = {
     # At most three years after the last interaction, whatever the purpose says.
     "max_inactivity_days": "1095",
 }
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat(timespec="seconds") if value else None
-
-
-def _dt(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
-
-
-def _new_id(prefix: str) -> str:
-    """Random IDs (not derived from anything about the person), so an ID alone identifies no one
-    and the audit log can keep it after erasure."""
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(10))
-
-
-def fold(text: str) -> str:
-    """Search key: NFKC, case-folded, whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def clean_text(
-    value: str | None, what: str, *, required: bool = False, limit: int = MAX_TEXT
-) -> str | None:
-    """Validate free text from staff or enrollees without changing it (quotes, CJK, RTL stay)."""
-    if value is None or value == "":
-        if required:
-            raise InvalidInput(f"The {what} is required.")
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"The {what} must be text.")
-    if "\x00" in value:
-        raise InvalidInput(f"The {what} contains a NUL character, which cannot be stored.")
-    if len(value) > limit:
-        raise InvalidInput(f"The {what} is too long (at most {limit} characters).")
-    if required and not value.strip():
-        raise InvalidInput(f"The {what} is required.")
-    return value
-
-
-@dataclass(frozen=True)
-class PersonDetails:
-    name: str
-    reference: str | None = None
-    date_of_birth: dt.date | None = None
-    language: Language = "en"
-
-
-@dataclass(frozen=True)
-class EnrollmentRequest:
-    """Everything the enrollment wizard gathered. ``disclosure_sha256`` is the hash of the text the
-    person was shown; the vault re-renders the disclosure and refuses if it differs."""
-
-    person: PersonDetails
-    purpose_id: int
-    disclosure_sha256: str
-    signature: Signature
-    embeddings: Sequence[Sequence[float]] = ()
-    liveness: LivenessResult | None = None
-    guardian: Guardian | None = None
-    photo_jpeg: bytes | None = None
-    photo_consent: bool = False
-    existing_person_id: str | None = None
-    acknowledged_warnings: bool = False
-    paper_signed_on: dt.date | None = None
-    paper_scan: bytes | None = None
-    paper_scan_name: str | None = None
-
-
-@dataclass(frozen=True)
-class RefusalRequest:
-    person: PersonDetails
-    purpose_id: int
-    disclosure_sha256: str
-    alternative: str
-    signature: Signature | None = None
-    guardian: Guardian | None = None
-    existing_person_id: str | None = None
-
-
-@dataclass(frozen=True)
-class PersonSummary:
-    person: Person
-    status: ConsentStatus | Literal["none"]
-    purposes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PeoplePage:
-    items: tuple[PersonSummary, ...]
-    total: int
-    offset: int
-    limit: int
-
-
-@dataclass(frozen=True)
-class IdentifyResult:
-    decision: Literal["match", "no_match", "no_face", "several_faces", "error"]
-    candidates: tuple[Match, ...] = ()
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class PersonExport:
-    """Data-subject access: everything held about one person (template values excluded)."""
-
-    person: Person
-    consents: tuple[Consent, ...]
-    documents: tuple[DocumentInfo, ...]
-    audit: tuple[AuditEvent, ...]
-    templates: int
-    photos: int
-
-
-@dataclass(frozen=True)
-class DocumentCheck:
-    """``valid``: the workstation's signature covers the unchanged file. ``status``: whether the
-    vault knows this exact file (``stored``), knows the document but holds different bytes
-    (``differs_from_stored``), knows it as an erasure certificate, or does not know it."""
-
-    valid: bool
-    status: Literal["stored", "differs_from_stored", "erasure_certificate", "unknown"]
-    document_id: str | None
-    kind: str | None
-    person_id: str | None
-    signer: str | None
-    signed_at: dt.datetime | None
-    sha256: str
-    problems: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DeskOptions:
-    """Injected knobs (tests use a cheaper KDF and a fixed clock)."""
-
-    kdf: KdfParams = field(default_factory=KdfParams)
-    clock: Callable[[], dt.datetime] = _now
-    auto_purge: bool = True
-    # A BioEngine shared across lock/unlock (the UI keeps one: loading models takes a second).
-    # When None, the desk loads its own on first use and closes it at lock.
-    face_engine: Any = None
 
 
 class Desk:
@@ -274,8 +144,8 @@ class Desk:
 
         options = options or DeskOptions()
         org_name = clean_text(org_name, "organisation name", required=True, limit=200) or ""
-        _check_username(admin_username)
-        _check_password(password)
+        check_username(admin_username)
+        check_password(password)
         vault, recovery = Vault.create(
             VaultPaths(Path(home)), admin_username, password, options.kdf
         )
@@ -475,8 +345,8 @@ class Desk:
 
     def add_user(self, username: str, password: str, role: Role = "operator") -> StaffAccount:
         self._require_admin()
-        _check_username(username)
-        _check_password(password)
+        check_username(username)
+        check_password(password)
         if role not in ("admin", "operator"):
             raise InvalidInput("The role must be admin or operator.")
         now = self._now()
@@ -523,7 +393,7 @@ class Desk:
         """Users change their own password; admins may reset anyone's."""
         if username.casefold() != self.user.username.casefold():
             self._require_admin()
-        _check_password(new_password)
+        check_password(new_password)
         with self._lock:
             row = self._conn.execute(
                 "SELECT id FROM staff WHERE username = ?", (username,)
@@ -576,7 +446,7 @@ class Desk:
         keep_photos: bool = False,
     ) -> Purpose:
         self._require_admin()
-        values = _purpose_values(
+        values = purpose_values(
             title=title,
             controller=controller,
             contact=contact,
@@ -629,7 +499,7 @@ class Desk:
         current = self.get_purpose(purpose_id)
         merged = {f: getattr(current, f) for f in self._PURPOSE_FIELDS}
         merged.update({k: v for k, v in changes.items() if v is not None})
-        values = _purpose_values(**merged)
+        values = purpose_values(**merged)
         if all(values[f] == getattr(current, f) for f in self._PURPOSE_FIELDS):
             return current
         with self._write() as conn:
@@ -1088,7 +958,7 @@ class Desk:
                     "must give their name and sign as well."
                 )
             clean_text(guardian.name, "guardian's name", required=True, limit=300)
-            _validate_signature(guardian.signature, "guardian's signature")
+            check_signature(guardian.signature, "guardian's signature")
 
     def _check_disclosure(self, purpose: Purpose, language: Language, sha: str) -> Disclosure:
         disclosure = render_disclosure(purpose, self.organisation, language)
@@ -1108,9 +978,9 @@ class Desk:
         )
         paper = request.paper_signed_on is not None
         if not paper:
-            _validate_signature(request.signature, "signature")
+            check_signature(request.signature, "signature")
         self._check_guardian(request.person, request.guardian)
-        embeddings = _embeddings(request.embeddings)
+        embeddings = embeddings_array(request.embeddings)
         if not embeddings.shape[0]:
             raise InvalidInput("No face template was captured; capture the face first.")
         if request.photo_jpeg is not None and not (purpose.keep_photos and request.photo_consent):
@@ -1199,7 +1069,7 @@ class Desk:
         )
         alternative = clean_text(request.alternative, "alternative", required=True, limit=500)
         if request.signature is not None:
-            _validate_signature(request.signature, "signature")
+            check_signature(request.signature, "signature")
         with self._write() as conn:
             person = self._resolve_person(conn, request.person, request.existing_person_id, now)
             consent_id = _new_id("C")
@@ -1363,7 +1233,7 @@ class Desk:
     ) -> tuple[EnrollmentWarning, ...]:
         """Duplicate: the face is already enrolled (under the match threshold). Lookalike: someone
         else within the threshold plus a margin (twins, relatives)."""
-        probe = _embeddings(embeddings)
+        probe = embeddings_array(embeddings)
         if not probe.shape[0]:
             return ()
         hits = self.gallery().enrollment_warnings(
@@ -1381,7 +1251,7 @@ class Desk:
 
     def identify_embedding(self, embedding: Sequence[float] | Embedding, k: int = 5) -> list[Match]:
         """Candidates within the match threshold, best first (active consents only)."""
-        probe = _embeddings(np.asarray(embedding, dtype=np.float32).reshape(1, -1))[0]
+        probe = embeddings_array(np.asarray(embedding, dtype=np.float32).reshape(1, -1))[0]
         out = []
         for hit in self.gallery().identify(probe, threshold=self.get_float("match_threshold"), k=k):
             person = self.get_person(hit.person_id)
@@ -1801,7 +1671,6 @@ class Desk:
         )
 
 
-# ====================================================================== helpers
 def _overall_status(statuses: Sequence[str]) -> Any:
     for s in ("active", "withdrawn", "expired", "refused"):
         if s in statuses:
@@ -1809,64 +1678,12 @@ def _overall_status(statuses: Sequence[str]) -> Any:
     return "none"
 
 
-def _embeddings(values: Sequence[Sequence[float]] | Embedding) -> Embedding:
-    try:
-        arr = np.asarray(values, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise InvalidInput("Face templates must be lists of 128 numbers.") from None
-    if arr.size == 0:
-        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] != EMBEDDING_DIM or not np.all(np.isfinite(arr)):
-        raise InvalidInput("Face templates must be lists of 128 finite numbers.")
-    return np.ascontiguousarray(arr)
-
-
-def _validate_signature(signature: Signature, what: str) -> None:
-    from app.signature import SignatureError, validate_signature
-
-    try:
-        validate_signature(signature)
-    except SignatureError as exc:
-        raise InvalidInput(f"The {what} is not usable: {exc}") from None
-
-
-def _check_username(username: str) -> None:
-    if not isinstance(username, str) or not username.strip():
-        raise InvalidInput("A user name is required.")
-    if len(username) > 64 or any(c.isspace() or c == ":" for c in username) or "\x00" in username:
-        raise InvalidInput("A user name has at most 64 characters, no spaces and no colon.")
-
-
-def _check_password(password: str) -> None:
-    if not isinstance(password, str) or len(password) < 8:
-        raise InvalidInput("A password needs at least 8 characters.")
-    if len(password) > 1024:
-        raise InvalidInput("That password is too long.")
-
-
-def _purpose_values(**values: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in ("title", "controller", "contact", "alternative"):
-        out[name] = clean_text(values[name], name, required=True, limit=500)
-    for name in ("description", "recipients", "regulator"):
-        out[name] = clean_text(values.get(name) or "", name, limit=4000) or ""
-    try:
-        days = int(values["retention_days"])
-    except (TypeError, ValueError):
-        raise InvalidInput("The retention period must be a whole number of days.") from None
-    if not 1 <= days <= 3650:
-        raise InvalidInput("The retention period must be between 1 and 3650 days.")
-    out["retention_days"] = days
-    out["keep_photos"] = bool(values.get("keep_photos", False))
-    return out
-
-
 __all__ = [
+    "EMBEDDING_DIM",
     "Decision",
     "Desk",
     "DeskOptions",
+    "DocumentCheck",
     "EnrollmentRequest",
     "IdentifyResult",
     "PeoplePage",
@@ -1874,4 +1691,6 @@ __all__ = [
     "PersonExport",
     "PersonSummary",
     "RefusalRequest",
+    "clean_text",
+    "fold",
 ]

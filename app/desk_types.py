@@ -1,0 +1,130 @@
+"""Requests and results of the ``Desk`` verbs that are not domain objects themselves.
+
+They live apart from ``app.desk`` so the service class stays about behaviour; ``app.desk``
+re-exports them, so callers import everything from one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from app.keyslots import KdfParams
+from app.models import (
+    AuditEvent,
+    Consent,
+    ConsentStatus,
+    DocumentInfo,
+    Guardian,
+    Language,
+    LivenessResult,
+    Match,
+    Person,
+    Signature,
+)
+from app.values import _now
+
+
+@dataclass(frozen=True)
+class PersonDetails:
+    name: str
+    reference: str | None = None
+    date_of_birth: dt.date | None = None
+    language: Language = "en"
+
+
+@dataclass(frozen=True)
+class EnrollmentRequest:
+    """Everything the enrollment wizard gathered. ``disclosure_sha256`` is the hash of the text the
+    person was shown; the vault re-renders the disclosure and refuses if it differs."""
+
+    person: PersonDetails
+    purpose_id: int
+    disclosure_sha256: str
+    signature: Signature
+    embeddings: Sequence[Sequence[float]] = ()
+    liveness: LivenessResult | None = None
+    guardian: Guardian | None = None
+    photo_jpeg: bytes | None = None
+    photo_consent: bool = False
+    existing_person_id: str | None = None
+    acknowledged_warnings: bool = False
+    paper_signed_on: dt.date | None = None
+    paper_scan: bytes | None = None
+    paper_scan_name: str | None = None
+
+
+@dataclass(frozen=True)
+class RefusalRequest:
+    person: PersonDetails
+    purpose_id: int
+    disclosure_sha256: str
+    alternative: str
+    signature: Signature | None = None
+    guardian: Guardian | None = None
+    existing_person_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    person: Person
+    status: ConsentStatus | Literal["none"]
+    purposes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    items: tuple[PersonSummary, ...]
+    total: int
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class IdentifyResult:
+    decision: Literal["match", "no_match", "no_face", "several_faces", "error"]
+    candidates: tuple[Match, ...] = ()
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class PersonExport:
+    """Data-subject access: everything held about one person (template values excluded)."""
+
+    person: Person
+    consents: tuple[Consent, ...]
+    documents: tuple[DocumentInfo, ...]
+    audit: tuple[AuditEvent, ...]
+    templates: int
+    photos: int
+
+
+@dataclass(frozen=True)
+class DocumentCheck:
+    """``valid``: the workstation's signature covers the unchanged file. ``status``: whether the
+    vault knows this exact file (``stored``), knows the document but holds different bytes
+    (``differs_from_stored``), knows it as an erasure certificate, or does not know it."""
+
+    valid: bool
+    status: Literal["stored", "differs_from_stored", "erasure_certificate", "unknown"]
+    document_id: str | None
+    kind: str | None
+    person_id: str | None
+    signer: str | None
+    signed_at: dt.datetime | None
+    sha256: str
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeskOptions:
+    """Injected knobs (tests use a cheaper KDF and a fixed clock)."""
+
+    kdf: KdfParams = field(default_factory=KdfParams)
+    clock: Callable[[], dt.datetime] = _now
+    auto_purge: bool = True
+    # A BioEngine shared across lock/unlock (the UI keeps one: loading models takes a second).
+    # When None, the desk loads its own on first use and closes it at lock.
+    face_engine: Any = None

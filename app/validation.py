@@ -1,0 +1,100 @@
+"""Checks on what staff and enrollees type, and on templates handed to the vault.
+
+Validation refuses bad input with a clear :class:`InvalidInput` before anything is written; it never
+rewrites what a person typed (quotes, CJK, right-to-left marks stay exactly as given). Messages
+never repeat the rejected value, since it may be personal data.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.errors import InvalidInput
+from app.models import Signature
+
+Embedding = npt.NDArray[np.float32]
+EMBEDDING_DIM = 128
+MAX_TEXT = 2000
+
+
+def fold(text: str) -> str:
+    """Search key: NFKC, case-folded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def clean_text(
+    value: str | None, what: str, *, required: bool = False, limit: int = MAX_TEXT
+) -> str | None:
+    """Validate free text from staff or enrollees without changing it (quotes, CJK, RTL stay)."""
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(f"The {what} is required.")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"The {what} must be text.")
+    if "\x00" in value:
+        raise InvalidInput(f"The {what} contains a NUL character, which cannot be stored.")
+    if len(value) > limit:
+        raise InvalidInput(f"The {what} is too long (at most {limit} characters).")
+    if required and not value.strip():
+        raise InvalidInput(f"The {what} is required.")
+    return value
+
+
+def embeddings_array(values: Sequence[Sequence[float]] | Embedding) -> Embedding:
+    try:
+        arr = np.asarray(values, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InvalidInput("Face templates must be lists of 128 numbers.") from None
+    if arr.size == 0:
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != EMBEDDING_DIM or not np.all(np.isfinite(arr)):
+        raise InvalidInput("Face templates must be lists of 128 finite numbers.")
+    return np.ascontiguousarray(arr)
+
+
+def check_signature(signature: Signature, what: str) -> None:
+    from app.signature import SignatureError, validate_signature
+
+    try:
+        validate_signature(signature)
+    except SignatureError as exc:
+        raise InvalidInput(f"The {what} is not usable: {exc}") from None
+
+
+def check_username(username: str) -> None:
+    if not isinstance(username, str) or not username.strip():
+        raise InvalidInput("A user name is required.")
+    if len(username) > 64 or any(c.isspace() or c == ":" for c in username) or "\x00" in username:
+        raise InvalidInput("A user name has at most 64 characters, no spaces and no colon.")
+
+
+def check_password(password: str) -> None:
+    if not isinstance(password, str) or len(password) < 8:
+        raise InvalidInput("A password needs at least 8 characters.")
+    if len(password) > 1024:
+        raise InvalidInput("That password is too long.")
+
+
+def purpose_values(**values: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ("title", "controller", "contact", "alternative"):
+        out[name] = clean_text(values[name], name, required=True, limit=500)
+    for name in ("description", "recipients", "regulator"):
+        out[name] = clean_text(values.get(name) or "", name, limit=4000) or ""
+    try:
+        days = int(values["retention_days"])
+    except (TypeError, ValueError):
+        raise InvalidInput("The retention period must be a whole number of days.") from None
+    if not 1 <= days <= 3650:
+        raise InvalidInput("The retention period must be between 1 and 3650 days.")
+    out["retention_days"] = days
+    out["keep_photos"] = bool(values.get("keep_photos", False))
+    return out
