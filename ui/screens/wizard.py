@@ -60,9 +60,21 @@ class EnrollmentWizard(QWidget):
         hint.setWordWrap(True)
         set_role(hint, "hint")
         self.i18n.bind(hint.setText, "wiz.start.hint")
+        self.start_button.setMinimumWidth(360)
+        self.start_button.setStyleSheet("font-size: 16pt;")
+        hint.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        column = QWidget()
+        column.setFixedWidth(600)  # a fixed width lets the wrapped hint compute its height
+        column_lay = QVBoxLayout(column)
+        column_lay.addWidget(self.start_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        column_lay.addSpacing(12)
+        column_lay.addWidget(hint)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(column)
+        row.addStretch(1)
         start_lay.addStretch(1)
-        start_lay.addWidget(self.start_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        start_lay.addWidget(hint, 0, Qt.AlignmentFlag.AlignHCenter)
+        start_lay.addLayout(row)
         start_lay.addStretch(2)
 
         self.pages: dict[str, Page] = {

@@ -203,6 +203,7 @@ class DisclosurePage(Page):
         font.setPointSize(READING_POINT_SIZE)
         self.text.setFont(font)
         self.text.setOpenLinks(False)
+        self.text.document().setDocumentMargin(18)
         self.text.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.i18n.bind(self.text.setAccessibleName, "wiz.disclosure")
         lay = QVBoxLayout(self)
