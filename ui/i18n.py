@@ -134,6 +134,9 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Already in the registry with a similar name: {names}. Check it is not the same person.",
         "登记册中已有相似姓名：{names}。请确认不是同一人。",
     ),
+    "details.same_person": ("Is this the same person?", "是否为同一人？"),
+    "details.new_person": ("No — a new person", "否 — 新人员"),
+    "details.is_same": ("Yes — the same person as {who}", "是 — 与 {who} 为同一人"),
     "details.need_name": ("Enter the person's name.", "请输入本人姓名。"),
     "details.minor": (
         "Under {age}: a parent or guardian must also sign.",

@@ -182,3 +182,33 @@ def test_minor_needs_guardian_signature(qtbot: Any, window: Any, home: Path) -> 
     capture_manually(qtbot, wizard)
     result = save_review(qtbot, wizard)
     assert result.consent.guardian_name == "Parent Person"
+
+
+def test_returning_person_is_linked_not_duplicated(qtbot: Any, window: Any, home: Path) -> None:
+    desk = _desk(home)
+    desk.add_purpose(title="Gym access", controller="Harbour", contact="c@example",
+                     retention_days=90, alternative="Show your key card at the gym")
+    desk.lock()
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Lena Fischer", reference="Unit 4A")
+    read_and_decide(qtbot, wizard, "refused")
+    sign_and_continue(qtbot, wizard)
+    first = save_review(qtbot, wizard)
+
+    wizard.done_page.next_button.click()
+    details = wizard.pages["details"]
+    details.name.setText("Lena Fischer")
+    qtbot.waitUntil(lambda: details.same_person.isVisible(), timeout=5000)
+    details.same_person.setCurrentIndex(details.same_person.findData(first.person.id))
+    details.purpose.setCurrentIndex(details.purpose.findText("Gym access (v1)"))
+    wizard.next_button.click()
+    read_and_decide(qtbot, wizard, "refused")
+    sign_and_continue(qtbot, wizard)
+    second = save_review(qtbot, wizard)
+    assert second.person.id == first.person.id
+    window.lock()
+    desk = _desk(home)
+    assert desk.find_people("Lena").total == 1
+    assert len(desk.person_consents(first.person.id)) == 2
+    desk.lock()

@@ -38,6 +38,7 @@ class Draft:
     embeddings: list[Any] = field(default_factory=list)
     liveness: LivenessResult | None = None
     warnings: tuple[EnrollmentWarning, ...] = ()
+    existing_person_id: str | None = None  # the same person, already in the registry
 
     @property
     def refused(self) -> bool:
@@ -66,6 +67,7 @@ class Draft:
                 alternative=self.purpose.alternative if self.purpose else "",
                 signature=self.signature,
                 guardian=self.guardian,
+                existing_person_id=self.existing_person_id,
             )
         assert self.signature is not None
         return EnrollmentRequest(
@@ -76,5 +78,6 @@ class Draft:
             embeddings=[list(map(float, e)) for e in self.embeddings],
             liveness=self.liveness,
             guardian=self.guardian,
+            existing_person_id=self.existing_person_id,
             acknowledged_warnings=acknowledged,
         )

@@ -97,6 +97,7 @@ class ReviewPage(Page):
         self.checking.setText(tr("review.checking"))
         embeddings = list(draft.embeddings)
         self.ctx.runner.submit(self.desk.check_duplicates, embeddings,
+                               exclude_person=draft.existing_person_id,
                                on_done=self._show_warnings, on_error=self._failed)
 
     def _show_warnings(self, warnings: tuple[Any, ...]) -> None:

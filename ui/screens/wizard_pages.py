@@ -101,6 +101,11 @@ class DetailsPage(Page):
         self.similar.setWordWrap(True)
         set_role(self.similar, "warning")
         self.similar.hide()
+        # The hint can be acted on: the same person coming back for another purpose is linked
+        # to their existing record instead of creating a second one.
+        self.same_person = QComboBox()
+        self.i18n.bind(self.same_person.setAccessibleName, "details.same_person")
+        self.same_person.hide()
         self.minor = QLabel()
         self.minor.setWordWrap(True)
         set_role(self.minor, "warning")
@@ -113,6 +118,7 @@ class DetailsPage(Page):
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.similar)
+        lay.addWidget(self.same_person)
         lay.addWidget(self.minor)
         lay.addWidget(self.no_purpose)
         lay.addStretch(1)
@@ -136,14 +142,21 @@ class DetailsPage(Page):
     def _check_similar(self) -> None:
         name = self.name.text().strip()
         people = self.desk.similar_names(name) if len(name) >= 2 else []
+        self.same_person.clear()
         if not people:
             self.similar.hide()
+            self.same_person.hide()
             return
         shown = ", ".join(
             p.name + (f" ({p.reference})" if p.reference else "") for p in people[:5]
         )
         self.similar.setText(self.i18n.tr("details.similar", names=shown))
         self.similar.show()
+        self.same_person.addItem(self.i18n.tr("details.new_person"), None)
+        for p in people[:5]:
+            label = p.name + (f" ({p.reference})" if p.reference else "")
+            self.same_person.addItem(self.i18n.tr("details.is_same", who=label), p.id)
+        self.same_person.show()
 
     def _check_minor(self) -> None:
         dob = self.date_of_birth()
@@ -180,6 +193,8 @@ class DetailsPage(Page):
         draft.language = self.language.currentData()
         draft.purpose_id = int(self.purpose.currentData())
         draft.needs_guardian = bool(self.desk.needs_guardian(draft.date_of_birth))
+        draft.existing_person_id = (self.same_person.currentData()
+                                    if self.same_person.isVisible() else None)
         return None
 
     def clear(self) -> None:
@@ -187,6 +202,8 @@ class DetailsPage(Page):
             w.clear()
         self.dob.setDate(NO_DATE)
         self.similar.hide()
+        self.same_person.clear()
+        self.same_person.hide()
         self.minor.hide()
 
 
