@@ -145,6 +145,49 @@ def check_models(state: State) -> str:
     )
 
 
+def check_video(state: State) -> str:
+    """OpenCV's video I/O (the camera and video-file sources): the platform's camera backend is
+    compiled in, and a short MJPEG clip written to the temporary folder reads back frame by
+    frame. No camera is opened: none need be attached, and on macOS opening one would ask the
+    user for permission."""
+    import cv2
+    from cv2 import videoio_registry
+
+    expected = {"linux": "V4L2", "win32": "MSMF", "darwin": "AVFOUNDATION"}.get(sys.platform)
+    cameras = [videoio_registry.getBackendName(b) for b in videoio_registry.getCameraBackends()]
+    if expected and expected not in cameras:
+        raise AssertionError(f"OpenCV has no {expected} camera backend (it has {cameras})")
+    state.home.parent.mkdir(parents=True, exist_ok=True)
+    clip = state.home.parent / "selftest.avi"
+    size, count = (160, 120), 8
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, size)
+    if not writer.isOpened():
+        raise AssertionError("OpenCV cannot write an MJPEG clip")
+    try:
+        frame = _generated_image()[:120, :160]
+        for i in range(count):
+            writer.write(np.ascontiguousarray(np.roll(frame, 4 * i, axis=1)))
+    finally:
+        writer.release()
+    reader = cv2.VideoCapture(str(clip))
+    try:
+        read = 0
+        while True:
+            ok, got = reader.read()
+            if not ok:
+                break
+            if got.shape != (120, 160, 3):
+                raise AssertionError(f"a frame came back as {got.shape}")
+            read += 1
+        backend = reader.getBackendName() if read else "?"
+    finally:
+        reader.release()
+        clip.unlink(missing_ok=True)
+    if read != count:
+        raise AssertionError(f"wrote {count} frames, read back {read}")
+    return f"camera backends {', '.join(cameras) or 'none'}; {count}-frame clip read back via {backend}"
+
+
 def check_pdf(state: State) -> str:
     """Write signed retention notices in both languages (embedded CJK font) and verify them."""
     from app.documents.fonts import default_font_path
@@ -218,6 +261,7 @@ CHECKS: dict[str, Check] = {
     "vault": check_vault,
     "resources": check_resources,
     "models": check_models,
+    "video": check_video,
     "pdf": check_pdf,
     "qt": check_qt,
 }

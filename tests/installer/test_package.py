@@ -195,7 +195,7 @@ def test_self_test_passes_from_another_folder_without_python(built: Built) -> No
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr
     assert "(bundle," in out and "all checks passed" in out, out
-    for check in ("vault", "resources", "models", "pdf", "qt"):
+    for check in ("vault", "resources", "models", "video", "pdf", "qt"):
         assert re.search(rf"^ok   {check} ", out, re.M), out
     # The bundle found its own resources, not the checkout's.
     assert str(built.bundle / "_internal" / "resources") in out

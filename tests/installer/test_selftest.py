@@ -24,7 +24,7 @@ def test_all_checks_pass_from_source(qapp: Any) -> None:
     assert code == 0, text
     lines = [m.groups() for m in map(LINE.match, text.splitlines()) if m]
     assert lines == [("ok  ", name) for name in selftest.CHECKS], text
-    assert set(selftest.CHECKS) == {"vault", "resources", "models", "pdf", "qt"}
+    assert set(selftest.CHECKS) == {"vault", "resources", "models", "video", "pdf", "qt"}
     # Every check reports its time; the summary line names the total.
     assert all(re.search(r"\d+\.\d\d s", line) for line in text.splitlines()[1:]), text
     assert "all checks passed" in text and "(source," in text
