@@ -212,3 +212,22 @@ def test_returning_person_is_linked_not_duplicated(qtbot: Any, window: Any, home
     assert desk.find_people("Lena").total == 1
     assert len(desk.person_consents(first.person.id)) == 2
     desk.lock()
+
+
+def test_paper_consent_with_scan(qtbot: Any, window: Any, home: Path, faces: Path) -> None:
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Paper Signer")
+    read_and_decide(qtbot, wizard, "granted")
+    page = wizard.pages["signature"]
+    page.paper.setChecked(True)
+    wizard.next_button.click()
+    assert wizard.current == "signature" and "scan" in wizard.message.text()
+    window.ctx.prompts.open_answer = str(faces / "obama_small.jpg")  # stands in for a scan
+    page.paper_scan_button.click()
+    wizard.next_button.click()
+    assert wizard.current == "capture"
+    capture_manually(qtbot, wizard)
+    result = save_review(qtbot, wizard)
+    assert result.consent.paper_signed_on is not None
+    assert any(d.kind == "paper_scan" for d in result.documents)

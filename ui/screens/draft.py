@@ -39,6 +39,8 @@ class Draft:
     liveness: LivenessResult | None = None
     warnings: tuple[EnrollmentWarning, ...] = ()
     existing_person_id: str | None = None  # the same person, already in the registry
+    paper_signed_on: dt.date | None = None  # signed on the printed form instead of the pad
+    paper_scan: tuple[str, bytes] | None = None  # (file name, bytes) of that form's scan
 
     @property
     def refused(self) -> bool:
@@ -80,4 +82,7 @@ class Draft:
             guardian=self.guardian,
             existing_person_id=self.existing_person_id,
             acknowledged_warnings=acknowledged,
+            paper_signed_on=self.paper_signed_on,
+            paper_scan=self.paper_scan[1] if self.paper_scan else None,
+            paper_scan_name=self.paper_scan[0] if self.paper_scan else None,
         )

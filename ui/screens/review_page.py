@@ -80,6 +80,9 @@ class ReviewPage(Page):
                                         else "decision.granted"))
         if draft.guardian is not None:
             self._row("review.guardian", draft.guardian.name)
+        if draft.paper_signed_on is not None and draft.paper_scan is not None:
+            self._row("review.paper", f"{draft.paper_signed_on.isoformat()} · "
+                                      f"{draft.paper_scan[0]}")
         if not draft.refused:
             self._row("review.templates", str(len(draft.embeddings)))
             live = draft.liveness

@@ -11,11 +11,13 @@ Person-facing text (the disclosure, the question, the buttons, the signature pro
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QFormLayout,
@@ -30,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models import LANGUAGES, Language
+from app.models import LANGUAGES, Language, Signature
 from app.signature import SignatureError, validate_signature
 from ui.context import UiContext
 from ui.i18n import I18n
@@ -331,10 +333,35 @@ class SignaturePage(Page):
         self.message = QLabel()
         self.message.setWordWrap(True)
         set_role(self.message, "error")
+        # Someone who cannot use the pad signs the printed form; the operator attaches its scan.
+        self.paper = QCheckBox()
+        self.i18n.bind(self.paper.setText, "sig.paper")
+        self.paper.toggled.connect(self._paper_toggled)
+        self.paper_box = QWidget()
+        paper_lay = QHBoxLayout(self.paper_box)
+        paper_lay.setContentsMargins(0, 0, 0, 0)
+        self.paper_date = QDateEdit(QDate.currentDate())
+        self.paper_date.setDisplayFormat("yyyy-MM-dd")
+        self.paper_date.setCalendarPopup(True)
+        self.paper_date.setMaximumDate(QDate.currentDate())
+        self.i18n.bind(self.paper_date.setAccessibleName, "sig.paper.date")
+        self.paper_scan_button = QPushButton()
+        self.i18n.bind(self.paper_scan_button.setText, "sig.paper.scan")
+        self.paper_scan_button.clicked.connect(self._choose_scan)
+        self.paper_scan_label = QLabel()
+        date_label = QLabel()
+        self.i18n.bind(date_label.setText, "sig.paper.date")
+        for w in (date_label, self.paper_date, self.paper_scan_button, self.paper_scan_label):
+            paper_lay.addWidget(w)
+        paper_lay.addStretch(1)
+        self.paper_box.hide()
+        self.paper_scan: tuple[str, bytes] | None = None
         lay = QVBoxLayout(self)
         lay.addWidget(self.prompt)
         lay.addWidget(self.pad, 2)
         lay.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignLeft)
+        lay.addWidget(self.paper)
+        lay.addWidget(self.paper_box)
         lay.addWidget(self.guardian_box, 2)
         lay.addWidget(self.message)
         self.pad.changed.connect(self.message.clear)
@@ -345,10 +372,34 @@ class SignaturePage(Page):
         self.pad.setAccessibleName(self.i18n.text("sig.pad", draft.language))
         self.clear_button.setText(self.i18n.text("sig.clear", draft.language))
         self.guardian_box.setVisible(draft.needs_guardian)
+        self.paper.setVisible(draft.decision == "granted")  # the core takes paper consents only
+        if draft.decision != "granted":
+            self.paper.setChecked(False)
         self.message.clear()
         self.pad.setFocus()
 
+    def _paper_toggled(self, on: bool) -> None:
+        self.paper_box.setVisible(on)
+        self.pad.setEnabled(not on)
+        self.clear_button.setEnabled(not on)
+
+    def _choose_scan(self) -> None:
+        path = self.ctx.prompts.open_path(self, self.i18n.tr("sig.paper.filter"))
+        if not path:
+            return
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            self.message.setText(str(exc.strerror or exc))
+            return
+        self.paper_scan = (Path(path).name, data)
+        self.paper_scan_label.setText(Path(path).name)
+
     def commit(self, draft: Draft) -> str | None:
+        if self.paper.isVisible() and self.paper.isChecked():
+            return self._commit_paper(draft)
+        draft.paper_signed_on = None
+        draft.paper_scan = None
         signature = self.pad.signature()
         required = draft.decision == "granted"
         if signature is None and required:
@@ -375,7 +426,31 @@ class SignaturePage(Page):
         draft.guardian = guardian
         return None
 
+    def _commit_paper(self, draft: Draft) -> str | None:
+        if self.paper_scan is None:
+            return self.i18n.tr("sig.paper.need")
+        date = self.paper_date.date()
+        draft.paper_signed_on = dt.date(date.year(), date.month(), date.day())
+        draft.paper_scan = self.paper_scan
+        # The strokes are on paper; the core stores an empty pad for the record.
+        draft.signature = Signature(strokes=(), width=max(1, self.pad.width()),
+                                    height=max(1, self.pad.height()))
+        draft.guardian = None
+        if draft.needs_guardian:
+            # The core checks the guardian's pad signature even for a paper consent.
+            gname = self.guardian_name.text().strip()
+            gsig = self.guardian_pad.signature()
+            if not gname or gsig is None:
+                return self.i18n.tr("sig.need_guardian")
+            from app.models import Guardian
+
+            draft.guardian = Guardian(gname, gsig)
+        return None
+
     def clear(self) -> None:
+        self.paper.setChecked(False)
+        self.paper_scan = None
+        self.paper_scan_label.clear()
         self.pad.clear()
         self.guardian_pad.clear()
         self.guardian_name.clear()
