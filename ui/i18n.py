@@ -277,6 +277,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "review.templates": ("Face samples", "人脸样本"),
     "review.liveness": ("Liveness", "活体检测"),
     "review.guardian": ("Guardian", "监护人"),
+    "review.photo": (
+        "The person agrees that a photo is kept as well (this purpose keeps photos)",
+        "本人同意同时保留照片（此目的会保留照片）",
+    ),
     "review.checking": ("Checking the registry for duplicates…", "正在检查登记册中的重复项…"),
     "review.no_warnings": ("No duplicates or lookalikes found.", "未发现重复或相似人员。"),
     "review.dup": (

@@ -231,3 +231,25 @@ def test_paper_consent_with_scan(qtbot: Any, window: Any, home: Path, faces: Pat
     result = save_review(qtbot, wizard)
     assert result.consent.paper_signed_on is not None
     assert any(d.kind == "paper_scan" for d in result.documents)
+
+
+def test_photo_kept_only_with_the_persons_agreement(qtbot: Any, window: Any, home: Path) -> None:
+    desk = _desk(home)
+    desk.add_purpose(title="Visitor badge", controller="Harbour", contact="c@example",
+                     retention_days=30, alternative="A paper badge", keep_photos=True)
+    desk.lock()
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    details = wizard.pages["details"]
+    details.purpose.clear()  # refilled on enter; choose the photo purpose below
+    details.enter(wizard.draft)
+    details.purpose.setCurrentIndex(details.purpose.findText("Visitor badge (v1)"))
+    fill_details(qtbot, wizard, "Photo Kept")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    capture_manually(qtbot, wizard)
+    review = wizard.review_page
+    assert review.photo_box.isVisibleTo(review) and not review.photo_box.isChecked()
+    review.photo_box.setChecked(True)
+    result = save_review(qtbot, wizard)
+    assert result.consent.photo_count == 1

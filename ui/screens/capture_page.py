@@ -46,6 +46,18 @@ log = logging.getLogger(__name__)
 RECENT_FRAMES = 6
 
 
+def jpeg_bytes(rgb: Any, quality: int = 90) -> bytes:
+    """A camera frame as JPEG, with Qt only (safe on a worker thread: no widgets involved)."""
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    from ui.camera import rgb_to_qimage
+
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    rgb_to_qimage(rgb).save(buffer, "JPG", quality)
+    return bytes(buffer.data().data())
+
+
 class PreviewWidget(QWidget):
     """Paints the latest camera frame scaled to fit, with the face box on top."""
 
@@ -227,6 +239,7 @@ class CapturePage(Page):
         if self.draft is not None:
             self.draft.embeddings = []
             self.draft.liveness = None
+            self.draft.photo_jpeg = None
         self._done = False
         self._encoding = False
         self._attempt += 1  # results of an earlier attempt still encoding are dropped
@@ -334,14 +347,20 @@ class CapturePage(Page):
         self.prompt.setText(self.i18n.tr("common.busy"))
         desk = self.desk
         images = [(f.image, face) for f, face in frames]
+        keep_photo = bool(self.draft and self.draft.purpose and self.draft.purpose.keep_photos)
 
-        def encode() -> list[Any]:
+        def encode() -> tuple[list[Any], bytes | None]:
             engine = desk.face_engine
-            return [engine.encode_face(image, face) for image, face in images]
+            embeddings = [engine.encode_face(image, face) for image, face in images]
+            # Only for purposes that keep photos, and stored only if the person agrees on the
+            # review page; otherwise the frames are dropped with this closure.
+            photo = jpeg_bytes(images[0][0]) if keep_photo else None
+            return embeddings, photo
 
         attempt = self._attempt
-        self.ctx.runner.submit(encode, on_done=lambda embs: self._finish(embs, liveness, attempt),
-                               on_error=self._failed)
+        self.ctx.runner.submit(
+            encode, on_done=lambda out: self._finish(out[0], liveness, attempt, out[1]),
+            on_error=self._failed)
 
     def _failed(self, exc: BaseException) -> None:
         self._encoding = False
@@ -351,13 +370,14 @@ class CapturePage(Page):
         self.manual_button.setEnabled(bool(self._recent))
 
     def _finish(self, embeddings: list[Any], liveness: LivenessResult,
-                attempt: int | None = None) -> None:
+                attempt: int | None = None, photo: bytes | None = None) -> None:
         if attempt is not None and attempt != self._attempt:
             return  # restarted meanwhile
         self._encoding = False
         if self.draft is None:
             return
         self.draft.embeddings = list(embeddings)
+        self.draft.photo_jpeg = photo
         self.draft.liveness = liveness
         self.stop_camera()
         self._show_complete()

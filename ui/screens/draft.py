@@ -41,6 +41,8 @@ class Draft:
     existing_person_id: str | None = None  # the same person, already in the registry
     paper_signed_on: dt.date | None = None  # signed on the printed form instead of the pad
     paper_scan: tuple[str, bytes] | None = None  # (file name, bytes) of that form's scan
+    photo_jpeg: bytes | None = None  # only for purposes that keep photos
+    photo_consent: bool = False  # the person agreed on the review page that it is kept
 
     @property
     def refused(self) -> bool:
@@ -82,6 +84,8 @@ class Draft:
             guardian=self.guardian,
             existing_person_id=self.existing_person_id,
             acknowledged_warnings=acknowledged,
+            photo_jpeg=self.photo_jpeg if self.photo_consent else None,
+            photo_consent=self.photo_consent and self.photo_jpeg is not None,
             paper_signed_on=self.paper_signed_on,
             paper_scan=self.paper_scan[1] if self.paper_scan else None,
             paper_scan_name=self.paper_scan[0] if self.paper_scan else None,

@@ -48,12 +48,17 @@ class ReviewPage(Page):
         self.message = QLabel()
         self.message.setWordWrap(True)
         set_role(self.message, "error")
+        self.photo_box = QCheckBox()
+        self.i18n.bind(self.photo_box.setText, "review.photo")
+        self.photo_box.toggled.connect(self._photo_toggled)
+        self.photo_box.hide()
         title = QLabel()
         set_role(title, "title")
         self.i18n.bind(title.setText, "review.title")
         lay = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addLayout(self.summary)
+        lay.addWidget(self.photo_box)
         lay.addWidget(self.checking)
         lay.addLayout(self.warnings_box)
         lay.addStretch(1)
@@ -92,6 +97,8 @@ class ReviewPage(Page):
             self._row("review.liveness", text)
         self.save_button.setText(tr("review.save.refusal" if draft.refused
                                     else "review.save.consent"))
+        self.photo_box.setVisible(bool(draft.photo_jpeg) and not draft.refused)
+        self.photo_box.setChecked(draft.photo_consent)
         if draft.refused:
             self.checking.clear()
             self.save_button.setEnabled(True)
@@ -102,6 +109,10 @@ class ReviewPage(Page):
         self.ctx.runner.submit(self.desk.check_duplicates, embeddings,
                                exclude_person=draft.existing_person_id,
                                on_done=self._show_warnings, on_error=self._failed)
+
+    def _photo_toggled(self, on: bool) -> None:
+        if self.draft is not None:
+            self.draft.photo_consent = on
 
     def _show_warnings(self, warnings: tuple[Any, ...]) -> None:
         if self.draft is None:
@@ -163,6 +174,8 @@ class ReviewPage(Page):
     def clear(self) -> None:
         self.draft = None
         self.saving = False
+        self.photo_box.setChecked(False)
+        self.photo_box.hide()
         while self.summary.rowCount():
             self.summary.removeRow(0)
         while self.warnings_box.count():
