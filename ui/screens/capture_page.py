@@ -58,11 +58,24 @@ def jpeg_bytes(rgb: Any, quality: int = 90) -> bytes:
     return bytes(buffer.data().data())
 
 
-class PreviewWidget(QWidget):
-    """Paints the latest camera frame scaled to fit, with the face box on top."""
+def _flip(image: QImage) -> QImage:
+    """Left-right flip (``flipped`` since Qt 6.9, ``mirrored`` before)."""
+    if hasattr(image, "flipped"):
+        return image.flipped(Qt.Orientation.Horizontal)
+    return image.mirrored(True, False)  # pragma: no cover - older Qt
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+
+class PreviewWidget(QWidget):
+    """Paints the latest camera frame scaled to fit, with the face box on top.
+
+    ``mirrored`` shows the picture like a mirror, which is how people expect to see themselves
+    when asked to turn left or right. Only the display is flipped: the analysis (and so the
+    liveness check's idea of left and right) always works on the camera's own frames.
+    """
+
+    def __init__(self, parent: QWidget | None = None, mirrored: bool = True) -> None:
         super().__init__(parent)
+        self.mirrored = mirrored
         self.image: QImage | None = None
         self.box: tuple[int, int, int, int] | None = None  # top, right, bottom, left
         self.box_ok = False
@@ -89,10 +102,14 @@ class PreviewWidget(QWidget):
             x = (self.width() - size.width()) / 2
             y = (self.height() - size.height()) / 2
             target = QRectF(x, y, size.width(), size.height())
-            painter.drawImage(target, self.image)
+            shown = _flip(self.image) if self.mirrored else self.image
+            painter.drawImage(target, shown)
             if self.box is not None:
                 scale = size.width() / max(1, self.image.width())
                 top, right, bottom, left = self.box
+                if self.mirrored:
+                    width = self.image.width()
+                    left, right = width - right, width - left
                 colour = QColor("#27ae60") if self.box_ok else QColor("#f39c12")
                 painter.setPen(QPen(colour, 3))
                 painter.drawRect(QRectF(x + left * scale, y + top * scale,

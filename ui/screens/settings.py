@@ -191,7 +191,7 @@ class SettingsScreen(QWidget):
         cam_row.addWidget(self.camera_index)
         cam_row.addWidget(self.preview_button)
         cam_row.addStretch(1)
-        self.preview = PreviewWidget()
+        self.preview = PreviewWidget(mirrored=False)  # the admin checks the camera's own view
         self.preview.setMinimumSize(320, 200)
         self.preview.hide()
         self.camera_status = QLabel()
