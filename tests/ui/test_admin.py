@@ -155,3 +155,26 @@ def test_main_entry_point_runs_and_exits(home: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script, str(home)], cwd=root, env=env,
                           capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+
+def test_staff_accounts_add_and_remove(qtbot: Any, window: Any, monkeypatch: Any) -> None:
+    from ui.screens import settings as settings_module
+
+    ws = unlock(qtbot, window)
+    settings = ws.settings
+
+    def fake_exec(dialog: Any) -> int:
+        dialog.username.setText("nightshift")
+        dialog.password.setText(PASSWORD)
+        dialog.role.setCurrentIndex(dialog.role.findData("operator"))
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(settings_module.StaffDialog, "exec", fake_exec)
+    settings.add_staff()
+    assert [u.username for u in window.desk.list_users()] == ["admin", "nightshift"]
+    for i in range(settings.staff.count()):
+        if settings.staff.item(i).data(256) == "nightshift":
+            settings.staff.setCurrentRow(i)
+    settings.remove_staff()
+    assert [u.username for u in window.desk.list_users()] == ["admin"]
+    assert window.ctx.prompts.errors == []
