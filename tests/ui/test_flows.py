@@ -53,6 +53,11 @@ def test_enroll_with_operator_capture_then_duplicate_warning(qtbot: Any, window:
     for box in review.ack_boxes:
         box.setChecked(True)
     assert review.save_button.isEnabled()
+    window.language_button.click()  # the operator switches language: ticks are kept
+    assert review.ack_boxes and all(b.isChecked() for b in review.ack_boxes)
+    assert review.ack_boxes[0].text() == "我已核实此警告"
+    window.language_button.click()
+    assert review.save_button.isEnabled()
     review.save_button.click()
     qtbot.waitUntil(lambda: wizard.current == "done", timeout=20000)
     assert window.ctx.prompts.errors == []

@@ -64,6 +64,7 @@ class ReviewPage(Page):
         lay.addStretch(1)
         lay.addWidget(self.message)
         lay.addWidget(self.save_button)
+        self.i18n.changed.connect(self._retranslate)
 
     def _row(self, key: str, value: str) -> None:
         label = QLabel(value)
@@ -73,6 +74,37 @@ class ReviewPage(Page):
     def enter(self, draft: Draft) -> None:
         self.clear()
         self.draft = draft
+        self._summarise(draft)
+        tr = self.i18n.tr
+        self.photo_box.setVisible(bool(draft.photo_jpeg) and not draft.refused)
+        self.photo_box.setChecked(draft.photo_consent)
+        if draft.refused:
+            self.checking.clear()
+            self.save_button.setEnabled(True)
+            return
+        self.save_button.setEnabled(False)
+        self.checking.setText(tr("review.checking"))
+        embeddings = list(draft.embeddings)
+        self.ctx.runner.submit(self.desk.check_duplicates, embeddings,
+                               exclude_person=draft.existing_person_id,
+                               on_done=self._show_warnings, on_error=self._failed)
+
+    def _retranslate(self, _lang: str) -> None:
+        """Rebuild the summary and warnings in the new language, keeping the ticks."""
+        draft = self.draft
+        if draft is None:
+            return
+        ticked = [b.isChecked() for b in self.ack_boxes]
+        while self.summary.rowCount():
+            self.summary.removeRow(0)
+        self._summarise(draft)
+        if self.ack_boxes or draft.warnings:
+            self._clear_warnings()
+            self._show_warnings(draft.warnings)
+            for box, on in zip(self.ack_boxes, ticked, strict=False):
+                box.setChecked(on)
+
+    def _summarise(self, draft: Draft) -> None:
         tr = self.i18n.tr
         self._row("review.name", draft.name)
         if draft.reference:
@@ -97,18 +129,6 @@ class ReviewPage(Page):
             self._row("review.liveness", text)
         self.save_button.setText(tr("review.save.refusal" if draft.refused
                                     else "review.save.consent"))
-        self.photo_box.setVisible(bool(draft.photo_jpeg) and not draft.refused)
-        self.photo_box.setChecked(draft.photo_consent)
-        if draft.refused:
-            self.checking.clear()
-            self.save_button.setEnabled(True)
-            return
-        self.save_button.setEnabled(False)
-        self.checking.setText(tr("review.checking"))
-        embeddings = list(draft.embeddings)
-        self.ctx.runner.submit(self.desk.check_duplicates, embeddings,
-                               exclude_person=draft.existing_person_id,
-                               on_done=self._show_warnings, on_error=self._failed)
 
     def _photo_toggled(self, on: bool) -> None:
         if self.draft is not None:
@@ -136,6 +156,13 @@ class ReviewPage(Page):
             self.warnings_box.addWidget(label)
             self.warnings_box.addWidget(box)
         self._update_save()
+
+    def _clear_warnings(self) -> None:
+        while self.warnings_box.count():
+            item = self.warnings_box.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.ack_boxes = []
 
     def _update_save(self) -> None:
         ok = all(b.isChecked() for b in self.ack_boxes)
@@ -178,11 +205,7 @@ class ReviewPage(Page):
         self.photo_box.hide()
         while self.summary.rowCount():
             self.summary.removeRow(0)
-        while self.warnings_box.count():
-            item = self.warnings_box.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
-        self.ack_boxes = []
+        self._clear_warnings()
         self.checking.clear()
         set_role(self.checking, "hint")
         self.message.clear()
