@@ -63,6 +63,7 @@ class CameraThread(QThread):
     frame_ready = Signal(QImage)
     analysed = Signal(object, object)  # (result, the app.bio Frame it was computed on)
     unavailable = Signal(str)
+    analysis_failed = Signal(object)  # the exception (first failure only, then every 50th)
     started_ok = Signal()
 
     def __init__(
@@ -100,6 +101,7 @@ class CameraThread(QThread):
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-analysis")
         pending: tuple[Future[Any], Frame] | None = None
         failures = 0
+        analysis_failures = 0
         next_at = time.monotonic()
         self.started_ok.emit()
         try:
@@ -132,7 +134,10 @@ class CameraThread(QThread):
                     try:
                         result = future.result()
                     except Exception as exc:
-                        log.warning("frame analysis failed: %s", type(exc).__name__)
+                        if analysis_failures % 50 == 0:
+                            log.warning("frame analysis failed: %s", type(exc).__name__)
+                            self.analysis_failed.emit(exc)
+                        analysis_failures += 1
                     else:
                         self.analysed.emit(result, analysed_frame)
                 if pending is None and self._analyse is not None and not self._stop:
@@ -153,7 +158,8 @@ def dispose(camera: CameraThread | None) -> None:
     """
     if camera is None:
         return
-    for signal in (camera.frame_ready, camera.analysed, camera.unavailable, camera.started_ok):
+    for signal in (camera.frame_ready, camera.analysed, camera.unavailable, camera.started_ok,
+                   camera.analysis_failed):
         disconnect_all(signal)
     camera.stop()
     camera.deleteLater()

@@ -189,3 +189,27 @@ def test_auto_capture_completes_when_liveness_passes(qtbot: Any, window: Any) ->
     assert wizard.draft.liveness.passed
     result = save_review(qtbot, wizard)
     assert result.consent.liveness.passed and result.templates_stored == 2
+
+
+def test_face_engine_missing_is_a_clear_message(qtbot: Any, window: Any, monkeypatch: Any,
+                                                faces: Path) -> None:
+    from app.bio.errors import ModelError
+    from app.desk import Desk
+
+    def broken(_self: Any) -> Any:
+        raise ModelError("Face model files were not found.", code="model_missing")
+
+    monkeypatch.setattr(Desk, "face_engine", property(broken))
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Engine Missing")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    page = wizard.capture_page
+    qtbot.waitUntil(lambda: "model files" in page.status.text(), timeout=10000)
+    assert not page.manual_button.isEnabled()
+    window.ctx.prompts.open_answer = str(faces / "obama_1.jpg")
+    page.photo_button.click()
+    qtbot.waitUntil(lambda: not page._encoding, timeout=10000)
+    assert wizard.current == "capture"
+    assert "model files" in page.status.text()

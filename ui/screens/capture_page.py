@@ -278,6 +278,7 @@ class CapturePage(Page):
         self.camera.frame_ready.connect(self.preview.set_frame)
         self.camera.analysed.connect(self._on_analysis)
         self.camera.unavailable.connect(self._on_unavailable)
+        self.camera.analysis_failed.connect(self._on_analysis_failed)
         self.camera.start()
 
     # -- analysis (side thread) ----------------------------------------------------------------
@@ -298,6 +299,13 @@ class CapturePage(Page):
             return
         self.preview.clear()
         self.stack.setCurrentIndex(1)
+
+    def _on_analysis_failed(self, exc: BaseException) -> None:
+        """The face engine cannot analyse frames (models missing, say): say so plainly; the
+        photo-file route will report the same problem if it persists."""
+        from ui.dialogs import error_text
+
+        self.status.setText(error_text(exc, self.i18n))
 
     def _on_analysis(self, result: Any, frame: Any) -> None:
         from app.bio.liveness import observe
