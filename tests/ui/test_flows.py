@@ -258,3 +258,23 @@ def test_photo_kept_only_with_the_persons_agreement(qtbot: Any, window: Any, hom
     review.photo_box.setChecked(True)
     result = save_review(qtbot, wizard)
     assert result.consent.photo_count == 1
+
+
+def test_withdraw_by_face_from_camera(qtbot: Any, window: Any, home: Path) -> None:
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Camera Person")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    capture_manually(qtbot, wizard)
+    enrolled = save_review(qtbot, wizard)
+    ws.tabs.setCurrentWidget(ws.withdrawal)
+    wd = ws.withdrawal
+    wd.face_camera_button.click()
+    qtbot.waitUntil(lambda: wd.results.count() > 0 or wd.camera is None, timeout=30000)
+    assert wd.camera is None  # the camera stops once someone is found
+    ids = [wd.results.item(i).data(256) for i in range(wd.results.count())]
+    assert enrolled.person.id in ids
+    wd.select_person(enrolled.person.id)
+    wd.withdraw_button.click()
+    qtbot.waitUntil(lambda: wd.message.text().startswith("Consent withdrawn"), timeout=20000)

@@ -36,6 +36,7 @@ from ui.theme import set_role
 
 DEFAULT_REASON = "request of the person"
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
+CAMERA_TRIES = 8  # frames tried before "nobody matches" is shown
 
 
 class WithdrawalScreen(QWidget):
@@ -47,6 +48,7 @@ class WithdrawalScreen(QWidget):
         self.selected_id: str | None = None
         self.camera: CameraThread | None = None
         self._identifying = False
+        self._camera_tries = 0
 
         title = QLabel()
         set_role(title, "title")
@@ -129,7 +131,18 @@ class WithdrawalScreen(QWidget):
         lay.addWidget(title)
         lay.addWidget(intro)
         lay.addLayout(body, 1)
+        i18n.changed.connect(self._retranslate)
         self._select(None)
+
+    def _retranslate(self, _lang: str) -> None:
+        """Status words in the results follow a language switch; the selection is kept."""
+        if not self.search.text().strip():
+            return
+        keep = self.selected_id
+        self._timer.stop()
+        self.find_by_name()
+        if keep is not None:
+            self.select_person(keep)
 
     # -- finding -------------------------------------------------------------------------------
     def find_by_name(self) -> None:
@@ -211,6 +224,7 @@ class WithdrawalScreen(QWidget):
         self.preview.show()
         self.face_status.setText(self.ctx.i18n.tr("cap.starting"))
         self._identifying = False
+        self._camera_tries = 0
         ctx = self.ctx
         try:
             index = int(float(self.desk.get_setting("camera_index")))
@@ -254,8 +268,13 @@ class WithdrawalScreen(QWidget):
         """``run`` returns the core's ``IdentifyResult``; it runs in the background."""
 
         def done(result: Any) -> None:
-            if from_camera and result.decision in ("no_face", "several_faces", "error"):
-                self._identifying = False  # the person moved: try a later frame
+            if from_camera and self.camera is None:
+                return  # stopped meanwhile
+            retry = result.decision in ("no_face", "several_faces", "error") or (
+                result.decision == "no_match" and self._camera_tries < CAMERA_TRIES)
+            if from_camera and retry:
+                self._camera_tries += 1
+                self._identifying = False  # the person moved, or a poor frame: try again
                 return
             if from_camera:
                 self.stop_camera()
