@@ -43,7 +43,7 @@ def page_count(pdf: bytes) -> int:
     return int(match.group(1)) if match else 1
 
 
-def render_pages(pdf: bytes, dpi: int = 80, max_pages: int = MAX_PREVIEW_PAGES,
+def render_pages(pdf: bytes, dpi: int = 110, max_pages: int = MAX_PREVIEW_PAGES,
                  progress: Callable[[int, int], None] | None = None) -> list[bytes]:
     """PNG bytes of the first ``max_pages`` pages (runs in the background runner)."""
     pages = min(page_count(pdf), max_pages)
