@@ -81,7 +81,7 @@ def test_identify_json_lines(imported, faces: Path) -> None:
 
 
 def test_documents_export_and_verify(imported, tmp_path: Path) -> None:
-    home, _, purpose, report = imported
+    home, _, _, report = imported
     pid = report["person_ids"][0]
     out = ok_json(home, "documents", pid, "--out", str(tmp_path / "docs"))
     kinds = {d["kind"] for d in out["documents"]}
