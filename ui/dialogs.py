@@ -27,8 +27,13 @@ def error_text(exc: BaseException, i18n: I18n) -> str:
         return str(exc)
     from app.bio.errors import BioError
 
-    if isinstance(exc, BioError) and str(exc):
-        return str(exc)
+    if isinstance(exc, BioError):
+        # Biometric errors carry a stable code: shown in the operator's language when known.
+        translated = i18n.tr(f"bioerr.{exc.code}")
+        if not translated.startswith("bioerr."):
+            return translated
+        if str(exc):
+            return str(exc)
     from app.signature import SignatureError
 
     if isinstance(exc, SignatureError) and str(exc):

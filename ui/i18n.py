@@ -203,6 +203,30 @@ STRINGS: dict[str, tuple[str, str]] = {
         "That photo shows more than one face. Choose a photo of the person alone.",
         "照片中有多张人脸，请选择仅有本人的照片。",
     ),
+    "bioerr.no_face": ("No face was found in the picture.", "图片中未找到人脸。"),
+    "bioerr.several_faces": (
+        "More than one face was found; use a picture of the person alone.",
+        "找到多张人脸；请使用仅有本人的图片。",
+    ),
+    "bioerr.image_too_small": ("The picture is too small.", "图片太小。"),
+    "bioerr.image_error": (
+        "The picture could not be read (damaged or unsupported file).",
+        "无法读取图片（文件损坏或格式不支持）。",
+    ),
+    "bioerr.model_missing": (
+        "Face model files were not found; face capture is not available.",
+        "未找到人脸模型文件；无法进行人脸采集。",
+    ),
+    "bioerr.model_corrupt": (
+        "Face model files could not be loaded; face capture is not available.",
+        "无法加载人脸模型文件；无法进行人脸采集。",
+    ),
+    "bioerr.camera_unavailable": (
+        "No camera is available (missing, busy or unplugged).",
+        "没有可用的摄像头（未连接、被占用或已拔出）。",
+    ),
+    "bioerr.engine_closed": (
+        "The face engine has stopped; sign in again.", "人脸引擎已停止；请重新登录。"),
     "cap.complete": ("Capture complete.", "采集完成。"),
     "cap.preview": ("Camera preview", "摄像头预览"),
     "cap.photo_filter": ("Images (*.jpg *.jpeg *.png *.bmp)", "图片 (*.jpg *.jpeg *.png *.bmp)"),
