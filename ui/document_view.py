@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
@@ -129,8 +130,8 @@ class DocumentView(QWidget):
                                    self.ctx.i18n.tr("doc.no_preview")))
 
     def _show(self, token: object, pngs: list[bytes]) -> None:
-        if token is not self._token:
-            return  # a newer document replaced this one meanwhile
+        if not shiboken6.isValid(self.status) or token is not self._token:
+            return  # deleted (locked), or a newer document replaced this one meanwhile
         self.status.clear()
         for n, png in enumerate(pngs, 1):
             image = QImage.fromData(png)

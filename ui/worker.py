@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class Runner(QObject):
         super().__init__(parent)
         self.pool = pool or QThreadPool.globalInstance()
         self._tasks: set[_Task] = set()
+        self._generation = 0
 
     @property
     def busy(self) -> bool:
@@ -101,7 +103,11 @@ class Runner(QObject):
         on_progress: Callable[[int, int], None] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Run ``fn(*args, **kwargs)`` in the pool; callbacks run in the GUI thread."""
+        """Run ``fn(*args, **kwargs)`` in the pool; callbacks run in the GUI thread.
+
+        A callback never runs after :meth:`forget` (a result already queued when the screen
+        was locked is dropped), nor when the widget it is a method of has been deleted.
+        """
         task = _Task(fn, args, kwargs)
         was_busy = self.busy
         self._tasks.add(task)
@@ -111,12 +117,13 @@ class Runner(QObject):
             if not self.busy:
                 self.busy_changed.emit(False)
 
+        generation = self._generation
         if on_done is not None:
-            task.signals.done.connect(on_done)
+            task.signals.done.connect(self._guard(on_done, generation))
         if on_error is not None:
-            task.signals.failed.connect(on_error)
+            task.signals.failed.connect(self._guard(on_error, generation))
         if on_progress is not None:
-            task.signals.progress.connect(on_progress)
+            task.signals.progress.connect(self._guard(on_progress, generation))
         task.signals.done.connect(finish)
         task.signals.failed.connect(finish)
         if not was_busy:
@@ -128,11 +135,24 @@ class Runner(QObject):
 
         The tasks themselves finish; only their results are discarded.
         """
+        self._generation += 1  # results already queued for delivery are dropped as well
         for task in list(self._tasks):
             for signal in (task.signals.done, task.signals.failed, task.signals.progress):
                 disconnect_all(signal)
             task.signals.done.connect(lambda _r, t=task: self._tasks.discard(t))
             task.signals.failed.connect(lambda _e, t=task: self._tasks.discard(t))
+
+    def _guard(self, callback: Callable[..., None], generation: int) -> Callable[..., None]:
+        owner = getattr(callback, "__self__", None)
+
+        def call(*args: Any) -> None:
+            if generation != self._generation:
+                return
+            if isinstance(owner, QObject) and not shiboken6.isValid(owner):
+                return
+            callback(*args)
+
+        return call
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every task has finished (used at shutdown and by tests)."""

@@ -121,3 +121,19 @@ def test_runner_delivers_results_and_errors_on_gui_thread(qtbot: Any, themed: An
     assert ("done", True, True) in seen
     assert ("progress", 1, 2) in seen
     assert ("error", "ZeroDivisionError") in seen
+
+
+def test_runner_drops_results_after_forget(qtbot: Any, themed: Any) -> None:
+    import time
+
+    from ui.worker import Runner
+
+    runner = Runner()
+    seen: list[Any] = []
+    runner.submit(lambda: 1, on_done=seen.append)
+    time.sleep(0.2)  # the result is now queued for the GUI thread, not yet delivered
+    runner.forget()  # e.g. the screen was locked
+    qtbot.wait(200)
+    assert seen == []
+    runner.submit(lambda: 2, on_done=seen.append)
+    qtbot.waitUntil(lambda: seen == [2], timeout=5000)
