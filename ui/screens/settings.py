@@ -181,6 +181,8 @@ class SettingsScreen(QWidget):
         self.autolock.setRange(1, 240)
         self.guardian_age = QSpinBox()
         self.guardian_age.setRange(0, 25)
+        self.inactivity = QSpinBox()  # retention cap whatever a purpose says
+        self.inactivity.setRange(1, 3650)
         self.camera_index = QSpinBox()
         self.camera_index.setRange(0, 9)
         self.preview_button = QPushButton()
@@ -202,6 +204,7 @@ class SettingsScreen(QWidget):
         self.settings_message = QLabel()
         for key, widget in (("set.match", self.match), ("set.lookalike", self.margin),
                             ("set.autolock", self.autolock), ("details.minor.age", self.guardian_age),
+                            ("set.inactivity", self.inactivity),
                             ("set.camera.index", cam_row)):
             label = QLabel()
             i18n.bind(label.setText, key)
@@ -307,6 +310,7 @@ class SettingsScreen(QWidget):
         self.margin.setValue(float(desk.get_setting("lookalike_margin")))
         self.autolock.setValue(int(float(desk.get_setting("autolock_minutes"))))
         self.guardian_age.setValue(int(float(desk.get_setting("guardian_age"))))
+        self.inactivity.setValue(int(float(desk.get_setting("max_inactivity_days"))))
         self.camera_index.setValue(int(float(desk.get_setting("camera_index"))))
         stats = desk.stats()
         self.stats_label.setText(tr("set.stats", people=stats.people,
@@ -355,6 +359,7 @@ class SettingsScreen(QWidget):
             "lookalike_margin": round(self.margin.value(), 2),
             "autolock_minutes": self.autolock.value(),
             "guardian_age": self.guardian_age.value(),
+            "max_inactivity_days": self.inactivity.value(),
             "camera_index": self.camera_index.value(),
         }
         try:
