@@ -22,7 +22,7 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
 PASSWORD = "correct horse battery"
 PEOPLE = [
@@ -336,6 +336,13 @@ def shoot_lang(shoot: Shooter, lang: str, ctx: Any, home: Path, tmp: Path, desk_
     ws.tabs.setCurrentWidget(ws.settings)
     wait(at_least=0.3)
     shoot(win, "21_settings", lang)
+    settings = ws.settings
+    settings.verify()
+    wait(lambda: "…" not in settings.maintenance_message.text(), 20, at_least=0.3)
+    scroll = settings.findChild(QScrollArea)
+    if scroll is not None:
+        scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())
+    shoot(win, "21b_settings_maintenance", lang)
     from ui.screens.settings import PurposeDialog
 
     desk = ws.desk
