@@ -278,3 +278,21 @@ def test_withdraw_by_face_from_camera(qtbot: Any, window: Any, home: Path) -> No
     wd.select_person(enrolled.person.id)
     wd.withdraw_button.click()
     qtbot.waitUntil(lambda: wd.message.text().startswith("Consent withdrawn"), timeout=20000)
+
+
+def test_changing_the_decision_clears_the_signature(qtbot: Any, window: Any) -> None:
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Changed Mind")
+    read_and_decide(qtbot, wizard, "granted")
+    from tests.ui.conftest import sign
+
+    page = wizard.pages["signature"]
+    qtbot.waitExposed(page.pad)
+    sign(page.pad)
+    wizard.back_button.click()
+    assert wizard.current == "decision"
+    wizard.decision_page.refuse_button.click()
+    assert wizard.current == "signature"
+    assert page.pad.signature() is None
+    assert "not consent" in page.prompt.text()

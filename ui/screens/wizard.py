@@ -205,6 +205,11 @@ class EnrollmentWizard(QWidget):
     def _decided(self, decision: str) -> None:
         assert self.draft is not None
         self.draft.decision = decision
+        # A signature always belongs to the decision just made: never carry strokes given
+        # for one answer over to the other.
+        self.pages["signature"].clear()
+        self.draft.signature = None
+        self.draft.guardian = None
         self._go("signature")
 
     def _saved(self, result: Any) -> None:

@@ -262,7 +262,6 @@ class DecisionPage(Page):
         row = QHBoxLayout()
         for button in (self.consent_button, self.refuse_button):
             button.setStyleSheet(DECISION_STYLE)
-            button.setCheckable(True)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             button.setMinimumHeight(96)
             row.addWidget(button, 1)
@@ -288,15 +287,13 @@ class DecisionPage(Page):
         self.refuse_button.setText(text("decision.refuse", lang))
         self.consent_button.setAccessibleName(text("decision.consent", lang))
         self.refuse_button.setAccessibleName(text("decision.refuse", lang))
-        self.consent_button.setChecked(draft.decision == "granted")
-        self.refuse_button.setChecked(draft.decision == "refused")
+        # Coming back here means deciding again: no earlier answer is shown highlighted.
+        draft.decision = None
         # Neither is the default: Enter must not pick an answer for the person.
         self.consent_button.setAutoDefault(False)
         self.refuse_button.setAutoDefault(False)
 
     def _decide(self, decision: str) -> None:
-        self.consent_button.setChecked(decision == "granted")
-        self.refuse_button.setChecked(decision == "refused")
         self.decided.emit(decision)
 
     def commit(self, draft: Draft) -> str | None:
