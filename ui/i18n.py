@@ -461,6 +461,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "set.purpose.keep_photos": ("Keep photos (not only templates)", "保留照片（不仅模板）"),
     "set.purpose.version": ("v{v}", "第 {v} 版"),
     "set.camera": ("Camera", "摄像头"),
+    "set.notice.language": ("Language of the retention notice", "保存期限通知的语言"),
     "set.inactivity": ("Erase people not seen for (days)", "超过此天数未到访即删除（天）"),
     "details.minor.age": ("Guardian needed under age", "未满此年龄需监护人"),
     "set.camera.index": ("Camera number", "摄像头编号"),

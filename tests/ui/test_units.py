@@ -137,3 +137,33 @@ def test_runner_drops_results_after_forget(qtbot: Any, themed: Any) -> None:
     assert seen == []
     runner.submit(lambda: 2, on_done=seen.append)
     qtbot.waitUntil(lambda: seen == [2], timeout=5000)
+
+
+def test_inputs_have_accessible_names(qtbot: Any, window: Any) -> None:
+    """Screen readers need a name for every input: its own accessible name or a buddy label."""
+    from PySide6.QtWidgets import (
+        QAbstractItemView,
+        QAbstractSpinBox,
+        QComboBox,
+        QHeaderView,
+        QLabel,
+        QLineEdit,
+        QTextEdit,
+    )
+
+    from tests.ui.conftest import unlock
+    from ui.signature_pad import SignaturePad
+
+    ws = unlock(qtbot, window)
+    buddies = {id(label.buddy()) for label in window.findChildren(QLabel) if label.buddy()}
+    unnamed = []
+    for kind in (QLineEdit, QComboBox, QAbstractSpinBox, QAbstractItemView, QTextEdit,
+                 SignaturePad):
+        for widget in ws.findChildren(kind):
+            if isinstance(widget.parent(), QAbstractSpinBox | QComboBox) or isinstance(
+                widget, QHeaderView
+            ) or widget.parent().metaObject().className() == "QComboBoxPrivateContainer":
+                continue  # parts of a spin box, combo box or table
+            if not widget.accessibleName() and id(widget) not in buddies:
+                unnamed.append(f"{type(widget).__name__} in {type(widget.parent()).__name__}")
+    assert not unnamed, unnamed

@@ -150,6 +150,7 @@ class SettingsScreen(QWidget):
         self.edit_purpose_button.clicked.connect(self.edit_purpose)
         self.purposes.itemDoubleClicked.connect(lambda _i: self.edit_purpose())
         self.notice_language = QComboBox()
+        i18n.bind(self.notice_language.setAccessibleName, "set.notice.language")
         for lang in LANGUAGES:
             self.notice_language.addItem(i18n.tr(f"lang.{lang}"), lang)
         self.notice_button = QPushButton()
@@ -185,6 +186,7 @@ class SettingsScreen(QWidget):
         self.inactivity.setRange(1, 3650)
         self.camera_index = QSpinBox()
         self.camera_index.setRange(0, 9)
+        i18n.bind(self.camera_index.setAccessibleName, "set.camera.index")
         self.preview_button = QPushButton()
         self.preview_button.setCheckable(True)
         i18n.bind(self.preview_button.setText, "set.camera.preview")

@@ -311,6 +311,7 @@ class SignaturePage(Page):
         self.prompt.setWordWrap(True)
         set_role(self.prompt, "reading")
         self.pad = SignaturePad()
+        self.pad.setAccessibleName(self.i18n.tr("sig.pad"))  # person's language on enter()
         self.clear_button = QPushButton()  # labelled in the person's language on enter()
         self.clear_button.clicked.connect(self.pad.clear)
         self.guardian_box = QGroupBox()
