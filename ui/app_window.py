@@ -64,9 +64,14 @@ class Workspace(QWidget):
         for index, key in enumerate(keys):
             ctx.i18n.bind(lambda text, i=index: tabs.setTabText(i, text), key)
         self.tabs.currentChanged.connect(self._tab_changed)
+        self.registry.person.withdraw_requested.connect(self._to_withdrawal)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.tabs)
+
+    def _to_withdrawal(self, person_id: str) -> None:
+        self.tabs.setCurrentWidget(self.withdrawal)
+        self.withdrawal.open_person(person_id)
 
     def _tab_changed(self, index: int) -> None:
         widget = self.tabs.widget(index)

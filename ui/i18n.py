@@ -409,6 +409,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "audit.document.create": ("Document issued", "签发文件"),
     "audit.person.erase": ("All data erased", "删除全部数据"),
     "audit.person.access_export": ("Access report made", "生成查阅报告"),
+    "person.to_withdrawal": ("Withdrawal desk…", "撤回服务台…"),
     "person.reprint": ("Show / print document", "显示 / 打印文件"),
     # --- withdrawal -----------------------------------------------------------------------------
     "wd.title": ("Withdraw consent", "撤回同意"),

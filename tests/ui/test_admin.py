@@ -130,6 +130,12 @@ def test_registry_documents_access_report_and_document_check(
     qtbot.waitUntil(lambda: panel.document_view.filename.startswith("access-report"),
                     timeout=20000)
 
+    # Hand-over to the withdrawal desk with the person already selected.
+    panel.withdraw_button.click()
+    assert ws.tabs.currentWidget() is ws.withdrawal
+    assert ws.withdrawal.selected_id == person_id
+    assert ws.withdrawal.withdraw_button.isEnabled()
+
     ws.tabs.setCurrentWidget(ws.settings)
     window.ctx.prompts.open_answer = str(saved)
     ws.settings.verify_document()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -52,6 +53,8 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
 
 
 class PersonPanel(QWidget):
+    withdraw_requested = Signal(str)  # person id: open them at the withdrawal desk
+
     def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.desk = desk
@@ -62,6 +65,10 @@ class PersonPanel(QWidget):
         self.header = QLabel()
         self.header.setWordWrap(True)
         set_role(self.header, "title")
+        self.withdraw_button = QPushButton()
+        i18n.bind(self.withdraw_button.setText, "person.to_withdrawal")
+        self.withdraw_button.clicked.connect(
+            lambda: self.person is not None and self.withdraw_requested.emit(self.person.id))
         self.tabs = QTabWidget()
         self.consents = _table(5)
         self.docs = _table(2)
@@ -103,7 +110,10 @@ class PersonPanel(QWidget):
         i18n.changed.connect(self._retranslate)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.header)
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.withdraw_button)
+        lay.addLayout(top)
         lay.addWidget(self.tabs, 1)
 
     def show_person(self, person_id: str | None) -> None:
@@ -130,6 +140,7 @@ class PersonPanel(QWidget):
                            for e in desk.person_audit(person_id)])
         self.show_doc.setEnabled(bool(self.documents))
         self.access_report.setEnabled(True)
+        self.withdraw_button.setEnabled(True)
 
     def _retranslate(self, _lang: str) -> None:
         if self.person is not None:
@@ -176,3 +187,4 @@ class PersonPanel(QWidget):
         self.document_view.clear()
         self.show_doc.setEnabled(False)
         self.access_report.setEnabled(False)
+        self.withdraw_button.setEnabled(False)

@@ -356,6 +356,13 @@ class WithdrawalScreen(QWidget):
         self.ctx.runner.submit(self.desk.erase, person_id, reason, on_done=done,
                                on_error=self._failed)
 
+    def open_person(self, person_id: str) -> None:
+        """Show one person ready to withdraw (hand-over from the registry)."""
+        self.stop_camera()
+        self._forget_name_search()
+        self.message.clear()
+        self._refresh_selected(person_id)
+
     def _refresh_selected(self, person_id: str) -> None:
         """Show the person's new status (withdrawn) and keep them selected."""
         self._timer.stop()
