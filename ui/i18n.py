@@ -67,6 +67,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "unlock.wrong": ("Wrong username or password.", "用户名或密码错误。"),
     "unlock.locked": ("Too many failed sign-ins.", "登录失败次数过多。"),
+    "unlock.recovered": (
+        "Signed in with the recovery code as {user}. Set a new password now (Settings → Staff "
+        "accounts) and print a new recovery code.",
+        "已使用恢复码以 {user} 身份登录。请立即设置新密码（设置 → 员工账户）并打印新的恢复码。",
+    ),
     "unlock.working": ("Checking…", "正在验证…"),
     "unlock.missing": ("Enter your username and password.", "请输入用户名和密码。"),
     "init.title": ("Set up this workstation", "设置此工作站"),

@@ -36,6 +36,14 @@ def test_first_start_creates_vault_and_shows_recovery_code_once(
     win.lock()
     assert screen.stack.currentIndex() == 0  # from now on: sign in
 
+    # Every password lost: the recovery code opens the vault as the first admin.
+    ctx.prompts.text_answer = ctx.prompts.recovery_codes[0]
+    screen.recovery_button.click()
+    qtbot.waitUntil(lambda: win.workspace is not None, timeout=15000)
+    assert win.desk.user.username == "hradmin"
+    assert any("recovery code" in text for text in ctx.prompts.infos)
+    win.lock()
+
 
 def test_settings_apply_purpose_and_maintenance(qtbot: Any, window: Any, monkeypatch: Any,
                                                tmp_path: Path) -> None:

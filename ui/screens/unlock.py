@@ -234,8 +234,13 @@ class UnlockScreen(QWidget):
         if not code:
             return
         self._set_busy(True)
+        def opened(desk: Any) -> None:
+            self._opened(desk)
+            # The code stood in for a lost password: set a new one before anything else.
+            self.prompts.info(self, self.i18n.tr("unlock.recovered", user=desk.user.username))
+
         self.runner.submit(self._call, self.desk_cls.unlock_with_recovery, self.home,
-                           code.strip(), on_done=self._opened, on_error=self._failed)
+                           code.strip(), on_done=opened, on_error=self._failed)
 
     def submit_init(self) -> None:
         org, admin = self.org.text().strip(), self.admin.text().strip()
