@@ -108,12 +108,16 @@ class MainWindow(QMainWindow):
         i18n.bind(self.language_button.setText, "app.language")
         i18n.bind(self.language_button.setAccessibleName, "app.language.name")
         self.language_button.clicked.connect(self.toggle_language)
+        self.password_button = QPushButton()  # every staff member, not only admins
+        i18n.bind(self.password_button.setText, "app.my_password")
+        self.password_button.clicked.connect(self.change_my_password)
         self.lock_button = QPushButton()
         i18n.bind(self.lock_button.setText, "app.lock")
         self.lock_button.clicked.connect(self.lock)
         bar_lay.addWidget(title)
         bar_lay.addStretch(1)
         bar_lay.addWidget(self.user_label)
+        bar_lay.addWidget(self.password_button)
         bar_lay.addWidget(self.language_button)
         bar_lay.addWidget(self.lock_button)
 
@@ -155,6 +159,23 @@ class MainWindow(QMainWindow):
                              role=self.ctx.i18n.tr(f"role.{user.role}"))
         )
 
+    def change_my_password(self) -> None:
+        desk = self.desk
+        if desk is None:
+            return
+        tr = self.ctx.i18n.tr
+        new = self.ctx.prompts.text(self, tr("app.my_password"), tr("init.password"), secret=True)
+        if not new:
+            return
+        again = self.ctx.prompts.text(self, tr("app.my_password"), tr("init.password2"),
+                                      secret=True)
+        if again != new:
+            self.ctx.prompts.info(self, tr("init.mismatch"), warning=True)
+            return
+        self.ctx.runner.submit(desk.change_password, desk.user.username, new,
+                               on_done=lambda _r: self.ctx.prompts.info(self, tr("set.saved")),
+                               on_error=lambda e: self.ctx.prompts.error(self, e))
+
     # -- lock / unlock -------------------------------------------------------------------------
     def on_unlocked(self, desk: Any) -> None:
         self.desk = desk
@@ -167,6 +188,7 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.workspace)
         self.stack.setCurrentWidget(self.workspace)
         self.lock_button.show()
+        self.password_button.show()
         self._update_user_label()
         self.autolock.arm()
         # Load the face gallery now, in the background, so the first duplicate check or
@@ -201,6 +223,7 @@ class MainWindow(QMainWindow):
     def _show_locked(self) -> None:
         self.stack.setCurrentWidget(self.unlock_screen)
         self.lock_button.hide()
+        self.password_button.hide()
         self._update_user_label()
         self.unlock_screen.refresh()
 

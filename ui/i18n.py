@@ -25,6 +25,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # --- application ---------------------------------------------------------------------------
     "app.title": ("ConsentDesk", "ConsentDesk 同意服务台"),
     "app.lock": ("Lock (Ctrl+L)", "锁定 (Ctrl+L)"),
+    "app.my_password": ("My password…", "我的密码…"),
     "app.language": ("中文", "English"),
     "app.language.name": ("Switch language", "切换语言"),
     "app.signed_in": ("Signed in: {user} ({role})", "已登录：{user}（{role}）"),

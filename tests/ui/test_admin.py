@@ -192,3 +192,17 @@ def test_staff_accounts_add_and_remove(qtbot: Any, window: Any, monkeypatch: Any
     settings.remove_staff()
     assert [u.username for u in window.desk.list_users()] == ["admin"]
     assert window.ctx.prompts.errors == []
+
+
+def test_operator_changes_own_password(qtbot: Any, window: Any, home: Path) -> None:
+    from app.desk import Desk
+
+    desk = Desk.unlock(home, "admin", PASSWORD, options=cheap_options())
+    desk.add_user("frontdesk", PASSWORD, "operator")
+    desk.lock()
+    unlock(qtbot, window, "frontdesk", PASSWORD)
+    window.ctx.prompts.text_answer = "a brand new passphrase"
+    window.password_button.click()
+    qtbot.waitUntil(lambda: "Saved." in window.ctx.prompts.infos, timeout=15000)
+    window.lock()
+    unlock(qtbot, window, "frontdesk", "a brand new passphrase")
