@@ -105,13 +105,8 @@ class Vault:
         cls, paths: VaultPaths, username: str, password: str, backoff: LoginBackoff
     ) -> Vault:
         cls._require(paths)
-        backoff.check()
         slots = Keyslots.load(paths.keyslots)
-        try:
-            key = slots.unlock_user(username, password)
-        except WrongPassword as exc:
-            delay = backoff.record_failure("password")
-            raise WrongPassword(str(exc), retry_after=delay) from None
+        key = _unwrap(backoff, "password", lambda: slots.unlock_user(username, password))
         return cls._open_or_finish_rekey(
             paths, slots, key, lambda s: s.unlock_user(username, password)
         )
@@ -119,13 +114,8 @@ class Vault:
     @classmethod
     def unlock_recovery(cls, paths: VaultPaths, code: str, backoff: LoginBackoff) -> Vault:
         cls._require(paths)
-        backoff.check()
         slots = Keyslots.load(paths.keyslots)
-        try:
-            key = slots.unlock_recovery(code)
-        except WrongPassword as exc:
-            delay = backoff.record_failure("recovery")
-            raise WrongPassword(str(exc), retry_after=delay) from None
+        key = _unwrap(backoff, "recovery", lambda: slots.unlock_recovery(code))
         return cls._open_or_finish_rekey(paths, slots, key, lambda s: s.unlock_recovery(code))
 
     @classmethod
@@ -256,13 +246,8 @@ class Vault:
         ) as tmp:
             tmp_paths = VaultPaths(Path(tmp))
             cls._extract(source, tmp_paths)
-            backoff.check()
             slots = Keyslots.load(tmp_paths.keyslots)
-            try:
-                key = slots.unlock_user(username, password)
-            except WrongPassword as exc:
-                delay = backoff.record_failure("password")
-                raise WrongPassword(str(exc), retry_after=delay) from None
+            key = _unwrap(backoff, "password", lambda: slots.unlock_user(username, password))
             probe = open_database(tmp_paths.database, key)
             probe.close()
             paths.ensure()
@@ -321,6 +306,16 @@ class Vault:
         with contextlib.suppress(Exception):
             self.conn.close()
         self._wipe()
+
+
+def _unwrap(backoff: LoginBackoff, kind: str, unlock: Callable[[], bytes]) -> bytes:
+    """Every attempt passes the back-off first; every failure is counted before it is reported."""
+    backoff.check()
+    try:
+        return unlock()
+    except WrongPassword as exc:
+        delay = backoff.record_failure(kind)
+        raise WrongPassword(str(exc), retry_after=delay) from None
 
 
 def _stamp() -> str:
