@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 run: install
+	@bash tools/qt_system_libs.sh $(BIN)/python
 	$(BIN)/consentdesk
 
 lint: install

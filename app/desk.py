@@ -258,6 +258,20 @@ class Desk:
             name=bytes(name).decode() if name else "", timezone=bytes(tz).decode() if tz else "UTC"
         )
 
+    def rename_organisation(self, name: str) -> Organisation:
+        """Documents issued from now on carry the new name; issued ones keep theirs."""
+        self._require_admin()
+        new = clean_text(name, "organisation name", required=True, limit=200) or ""
+        with self._write() as conn:
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'org_name'", (new.encode(),))
+            self._audit.append(self.user.username, "organisation.rename")
+        return self.organisation
+
+    @staticmethod
+    def retry_after(home: Path) -> float:
+        """Seconds before the next sign-in attempt is allowed (so a screen can count down)."""
+        return LoginBackoff(VaultPaths(Path(home)).login_state).retry_after()
+
     # ================================================================== internals
     @contextmanager
     def _write(self) -> Iterator[Any]:
@@ -950,7 +964,11 @@ class Desk:
         )
         return age < int(self.get_float("guardian_age"))
 
-    def _check_guardian(self, details: PersonDetails, guardian: Guardian | None) -> None:
+    def _check_guardian(
+        self, details: PersonDetails, guardian: Guardian | None, paper: bool = False
+    ) -> None:
+        """A minor needs a guardian's name and signature. On a paper consent the guardian signed
+        the paper (the scan is kept), so their name is required but no on-screen strokes."""
         if self.needs_guardian(details.date_of_birth):
             if guardian is None or not (guardian.name or "").strip():
                 raise InvalidInput(
@@ -958,7 +976,8 @@ class Desk:
                     "must give their name and sign as well."
                 )
             clean_text(guardian.name, "guardian's name", required=True, limit=300)
-            check_signature(guardian.signature, "guardian's signature")
+            if not paper:
+                check_signature(guardian.signature, "guardian's signature")
 
     def _check_disclosure(self, purpose: Purpose, language: Language, sha: str) -> Disclosure:
         disclosure = render_disclosure(purpose, self.organisation, language)
@@ -979,7 +998,7 @@ class Desk:
         paper = request.paper_signed_on is not None
         if not paper:
             check_signature(request.signature, "signature")
-        self._check_guardian(request.person, request.guardian)
+        self._check_guardian(request.person, request.guardian, paper)
         embeddings = embeddings_array(request.embeddings)
         if not embeddings.shape[0]:
             raise InvalidInput("No face template was captured; capture the face first.")

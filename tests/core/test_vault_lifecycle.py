@@ -375,3 +375,44 @@ def test_full_disk_in_process_raises_storage_error(desk: Desk, purpose) -> None:
         raise sqlcipher3.OperationalError("database or disk is full")
     enroll(desk, purpose)
     assert desk.stats().people == 1
+
+
+def test_paper_consent_of_a_minor_needs_the_guardian_name_not_strokes(desk: Desk, purpose) -> None:
+    from app.models import Guardian, Signature
+
+    child = dt.date.today() - dt.timedelta(days=365 * 9)
+    disclosure = desk.disclosure(purpose.id, "en")
+
+    def request(guardian: Guardian | None) -> EnrollmentRequest:
+        return EnrollmentRequest(
+            person=PersonDetails("Paper Child", None, child, "en"),
+            purpose_id=purpose.id,
+            disclosure_sha256=disclosure.sha256,
+            signature=Signature((), 0, 0),
+            embeddings=[embedding(77)],
+            guardian=guardian,
+            paper_signed_on=dt.date.today(),
+            paper_scan=b"%PDF-1.4 scan",
+            paper_scan_name="scan.pdf",
+        )
+
+    with pytest.raises(InvalidInput, match="guardian"):
+        desk.enroll(request(None))
+    r = desk.enroll(request(Guardian("Paper Parent", Signature((), 0, 0))))
+    assert r.consent.guardian_name == "Paper Parent" and r.consent.paper_signed_on
+
+
+def test_rename_organisation_and_retry_after(desk: Desk, home: Path, options) -> None:
+    assert desk.rename_organisation("Acme Estates").name == "Acme Estates"
+    desk.lock()
+    assert Desk.retry_after(home) == 0
+    from app.errors import WrongPassword
+
+    for _ in range(3):
+        with pytest.raises(WrongPassword):
+            Desk.unlock(home, ADMIN, "wrong password!", options=options)
+    assert 0 < Desk.retry_after(home) <= 1
+    time.sleep(1.05)
+    d = Desk.unlock(home, ADMIN, PASSWORD, options=options)
+    assert d.organisation.name == "Acme Estates"
+    d.lock()
