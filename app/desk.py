@@ -277,14 +277,14 @@ class Desk:
     def _write(self) -> Iterator[Any]:
         with self._lock:
             if self.locked:
-                raise VaultError("The vault is locked.")
+                raise VaultError("The vault is locked.", code="locked")
             with transaction(self._conn) as conn:
                 yield conn
 
     def _read(self, fn: Callable[[Any], T]) -> T:
         with self._lock:
             if self.locked:
-                raise VaultError("The vault is locked.")
+                raise VaultError("The vault is locked.", code="locked")
             return fn(self._conn)
 
     @property
@@ -369,7 +369,7 @@ class Desk:
                 "SELECT 1 FROM staff WHERE username = ?", (username,)
             ).fetchone()
             if exists:
-                raise InvalidInput("That user name is already taken.")
+                raise InvalidInput("That user name is already taken.", code="username_taken")
             with self._write() as conn:
                 cur = conn.execute(
                     "INSERT INTO staff (username, role, created_at) VALUES (?,?,?)",
@@ -625,7 +625,7 @@ class Desk:
             lambda c: c.execute(self._PERSON_SQL + "WHERE id = ?", (person_id,)).fetchone()
         )
         if row is None:
-            raise NotFound("No such person (they may have been erased).")
+            raise NotFound("No such person (they may have been erased).", code="person_not_found")
         return self._person_row(row)
 
     def find_people(
@@ -930,7 +930,9 @@ class Desk:
         if existing_id:
             row = conn.execute(self._PERSON_SQL + "WHERE id = ?", (existing_id,)).fetchone()
             if row is None:
-                raise NotFound("No such person (they may have been erased).")
+                raise NotFound(
+                    "No such person (they may have been erased).", code="person_not_found"
+                )
             conn.execute(
                 "UPDATE people SET last_interaction_at = ? WHERE id = ?", (_iso(now), existing_id)
             )
@@ -973,7 +975,9 @@ class Desk:
             if guardian is None or not (guardian.name or "").strip():
                 raise InvalidInput(
                     f"This person is under {self.get_setting('guardian_age')}: a parent or guardian "
-                    "must give their name and sign as well."
+                    "must give their name and sign as well.",
+                    code="guardian_required",
+                    params={"age": self.get_setting("guardian_age")},
                 )
             clean_text(guardian.name, "guardian's name", required=True, limit=300)
             if not paper:
@@ -984,7 +988,8 @@ class Desk:
         if disclosure.sha256 != sha:
             raise InvalidInput(
                 "The disclosure text changed since it was shown (the purpose was edited). "
-                "Show the current text to the person again."
+                "Show the current text to the person again.",
+                code="disclosure_changed",
             )
         return disclosure
 
@@ -1001,16 +1006,21 @@ class Desk:
         self._check_guardian(request.person, request.guardian, paper)
         embeddings = embeddings_array(request.embeddings)
         if not embeddings.shape[0]:
-            raise InvalidInput("No face template was captured; capture the face first.")
+            raise InvalidInput(
+                "No face template was captured; capture the face first.", code="no_template"
+            )
         if request.photo_jpeg is not None and not (purpose.keep_photos and request.photo_consent):
             raise InvalidInput(
-                "This purpose does not keep photos, or the person did not agree to a photo being kept."
+                "This purpose does not keep photos, or the person did not agree to a photo being kept.",
+                code="photo_not_allowed",
             )
         warnings = self.check_duplicates(embeddings, exclude_person=request.existing_person_id)
         if warnings and not request.acknowledged_warnings:
             kinds = sorted({w.kind for w in warnings})
             raise InvalidInput(
-                f"Possible {' and '.join(kinds)} found; the operator must review and acknowledge it."
+                f"Possible {' and '.join(kinds)} found; the operator must review and acknowledge it.",
+                code="warnings_unacknowledged",
+                params={"kinds": kinds},
             )
         expires = self._expiry(purpose, now)
         with self._write() as conn:
@@ -1022,7 +1032,8 @@ class Desk:
                 ).fetchone()
                 if clash:
                     raise InvalidInput(
-                        "This person already has an active consent for this purpose."
+                        "This person already has an active consent for this purpose.",
+                        code="already_consented",
                     )
             person = self._resolve_person(conn, request.person, request.existing_person_id, now)
             consent_id = _new_id("C")
@@ -1159,7 +1170,9 @@ class Desk:
         doc_id = self._new_doc_id()
         if paper:
             if not request.paper_scan:
-                raise InvalidInput("A paper consent needs its scanned signed form.")
+                raise InvalidInput(
+                    "A paper consent needs its scanned signed form.", code="scan_required"
+                )
             scan_id = self._new_doc_id()
             name = request.paper_scan_name or "scan"
             ext = Path(name).suffix.lower() or ".bin"
@@ -1360,7 +1373,9 @@ class Desk:
                 args.append(purpose_id)
             ids = [r[0] for r in conn.execute(sql, args).fetchall()]
             if not ids:
-                raise InvalidInput("This person has no active consent to withdraw.")
+                raise InvalidInput(
+                    "This person has no active consent to withdraw.", code="no_active_consent"
+                )
             marks = ",".join("?" * len(ids))
             templates = conn.execute(
                 f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", ids

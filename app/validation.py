@@ -33,16 +33,24 @@ def clean_text(
     """Validate free text from staff or enrollees without changing it (quotes, CJK, RTL stay)."""
     if value is None or value == "":
         if required:
-            raise InvalidInput(f"The {what} is required.")
+            raise InvalidInput(f"The {what} is required.", code="required", params={"field": what})
         return None
     if not isinstance(value, str):
-        raise InvalidInput(f"The {what} must be text.")
+        raise InvalidInput(f"The {what} must be text.", code="not_text", params={"field": what})
     if "\x00" in value:
-        raise InvalidInput(f"The {what} contains a NUL character, which cannot be stored.")
+        raise InvalidInput(
+            f"The {what} contains a NUL character, which cannot be stored.",
+            code="nul_character",
+            params={"field": what},
+        )
     if len(value) > limit:
-        raise InvalidInput(f"The {what} is too long (at most {limit} characters).")
+        raise InvalidInput(
+            f"The {what} is too long (at most {limit} characters).",
+            code="too_long",
+            params={"field": what, "limit": limit},
+        )
     if required and not value.strip():
-        raise InvalidInput(f"The {what} is required.")
+        raise InvalidInput(f"The {what} is required.", code="required", params={"field": what})
     return value
 
 
@@ -66,7 +74,9 @@ def check_signature(signature: Signature, what: str) -> None:
     try:
         validate_signature(signature)
     except SignatureError as exc:
-        raise InvalidInput(f"The {what} is not usable: {exc}") from None
+        raise InvalidInput(
+            f"The {what} is not usable: {exc}", code="signature_unusable", params={"field": what}
+        ) from None
 
 
 def check_username(username: str) -> None:
@@ -78,7 +88,7 @@ def check_username(username: str) -> None:
 
 def check_password(password: str) -> None:
     if not isinstance(password, str) or len(password) < 8:
-        raise InvalidInput("A password needs at least 8 characters.")
+        raise InvalidInput("A password needs at least 8 characters.", code="password_short")
     if len(password) > 1024:
         raise InvalidInput("That password is too long.")
 

@@ -416,3 +416,16 @@ def test_rename_organisation_and_retry_after(desk: Desk, home: Path, options) ->
     d = Desk.unlock(home, ADMIN, PASSWORD, options=options)
     assert d.organisation.name == "Acme Estates"
     d.lock()
+
+
+def test_errors_carry_stable_codes_for_translation(desk: Desk, purpose) -> None:
+    with pytest.raises(InvalidInput) as info:
+        enroll(desk, purpose, name="x" * 301)
+    assert info.value.code == "too_long" and info.value.params == {"field": "name", "limit": 300}
+    child = dt.date.today() - dt.timedelta(days=365 * 5)
+    with pytest.raises(InvalidInput) as info:
+        enroll(desk, purpose, name="Kid", dob=child)
+    assert info.value.code == "guardian_required" and info.value.params["age"] == "14"
+    with pytest.raises(NotFound) as missing:
+        desk.get_person("PNOBODY")
+    assert missing.value.code == "person_not_found"
