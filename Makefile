@@ -23,7 +23,7 @@ run: install
 	$(BIN)/consentdesk
 
 lint: install
-	$(BIN)/ruff check app ui tests installer
+	$(BIN)/ruff check app ui tests installer tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -32,6 +32,9 @@ test: install lint
 
 test-core: install
 	CONSENTDESK_TESTDATA=$${CONSENTDESK_TESTDATA:-$(TESTDATA)} $(BIN)/python -m pytest tests/core
+
+test-ui: install
+	QT_QPA_PLATFORM=offscreen CONSENTDESK_TESTDATA=$${CONSENTDESK_TESTDATA:-$(TESTDATA)} $(BIN)/python -m pytest tests/ui
 
 screenshots: install
 	QT_QPA_PLATFORM=offscreen $(BIN)/python tools/screenshots.py screenshots
