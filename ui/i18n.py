@@ -66,8 +66,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Please wait {seconds} s before the next attempt.",
         "请等待 {seconds} 秒后再试。",
     ),
-    "unlock.wrong": ("Wrong username or password.", "用户名或密码错误。"),
-    "unlock.locked": ("Too many failed sign-ins.", "登录失败次数过多。"),
+    "unlock.recovery.wrong": ("That recovery code is not correct.", "恢复码不正确。"),
     "unlock.recovered": (
         "Signed in with the recovery code as {user}. Set a new password now (Settings → Staff "
         "accounts) and print a new recovery code.",
@@ -177,6 +176,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "The guardian's name and signature are needed.",
         "需要监护人的姓名和签名。",
     ),
+    "sig.need_guardian_name": ("The guardian's name is needed.", "需要填写监护人的姓名。"),
+    "sig.guardian.paper": (
+        "The parent or guardian signed the printed form as well: enter their name.",
+        "父母或监护人也已在纸质表格上签名：请填写其姓名。",
+    ),
     "sig.paper": (
         "The person signed the printed form instead (attach its scan)",
         "本人改为在纸质表格上签名（附上扫描件）",
@@ -232,7 +236,9 @@ STRINGS: dict[str, tuple[str, str]] = {
         "没有可用的摄像头（未连接、被占用或已拔出）。",
     ),
     "bioerr.engine_closed": (
-        "The face engine has stopped; sign in again.", "人脸引擎已停止；请重新登录。"),
+        "The face engine has stopped; sign in again.",
+        "人脸引擎已停止；请重新登录。",
+    ),
     "cap.complete": ("Capture complete.", "采集完成。"),
     "cap.preview": ("Camera preview", "摄像头预览"),
     "cap.photo_filter": ("Images (*.jpg *.jpeg *.png *.bmp)", "图片 (*.jpg *.jpeg *.png *.bmp)"),
@@ -275,7 +281,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "live.turn_left": ("Turn your head slightly to the left", "请将头稍微转向左侧"),
     "live.turn_right": ("Turn your head slightly to the right", "请将头稍微转向右侧"),
     "live.reason.no_stable_face": (
-        "No steady face facing the camera was seen.", "未检测到稳定正对摄像头的人脸。"),
+        "No steady face facing the camera was seen.",
+        "未检测到稳定正对摄像头的人脸。",
+    ),
     "live.reason.timeout": ("The prompt was not followed in time.", "未能及时完成提示动作。"),
     "live.reason.several_faces": ("More than one face was seen.", "检测到多张人脸。"),
     "live.reason.face_lost": ("The face left the picture.", "人脸离开了画面。"),
@@ -288,7 +296,9 @@ STRINGS: dict[str, tuple[str, str]] = {
         "检测过程中人脸发生了变化。",
     ),
     "live.reason.identity_mismatch": (
-        "The face at the end did not match the start.", "结束时的人脸与开始时不一致。"),
+        "The face at the end did not match the start.",
+        "结束时的人脸与开始时不一致。",
+    ),
     "live.retry_hint": (
         "Operator: press Retry to try again, or Capture now (recorded as not passed).",
         "操作员：按“重试”再试一次，或按“立即采集”（记录为未通过）。",
@@ -398,8 +408,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Signature valid; this is an erasure certificate issued here.",
         "签名有效；这是本工作站签发的删除证明。",
     ),
-    "set.doc_verify.bad": (
-        "Not confirmed: {problems}", "未能确认：{problems}"),
+    "set.doc_verify.bad": ("Not confirmed: {problems}", "未能确认：{problems}"),
     "set.doc_verify.unknown": (
         "Signature {valid}, but this vault does not hold the document.",
         "签名{valid}，但数据库中没有此文件。",
@@ -502,6 +511,115 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{people} 人 · {active} 份有效同意 · {templates} 个模板 · {staff} 名员工",
     ),
     "set.admin_only": ("Only administrators can change settings.", "只有管理员可以修改设置。"),
+    "set.org.rename": ("Rename", "更改名称"),
+    "set.org.hint": (
+        "Documents issued from now on carry the new name; documents already issued keep theirs.",
+        "此后签发的文件将使用新名称；已签发的文件保持原名称。",
+    ),
+    "set.org.renamed": ("Organisation renamed.", "组织名称已更改。"),
+    # --- core errors, keyed by ConsentDeskError.code (params formatted in; see ui.dialogs) ------
+    # Codes a raise site shares with many different sentences carry the core's English
+    # sentence as {detail}; an unknown code shows str(e).
+    "err.error": ("{detail}", "出现问题：{detail}"),
+    "err.vault_error": ("{detail}", "数据库出现问题：{detail}"),
+    "err.auth_error": ("{detail}", "登录被拒绝：{detail}"),
+    "err.invalid_input": ("{detail}", "输入无效：{detail}"),
+    "err.not_found": ("{detail}", "未找到：{detail}"),
+    "err.locked": ("The vault is locked. Sign in again.", "数据库已锁定，请重新登录。"),
+    "err.vault_not_found": (
+        "No vault was found. Set up this workstation first.",
+        "未找到数据库。请先设置此工作站。",
+    ),
+    "err.vault_exists": ("A vault already exists here.", "此处已存在数据库。"),
+    "err.vault_corrupt": (
+        "The vault or backup file is damaged, or was changed outside ConsentDesk. Restore the "
+        "latest backup.",
+        "数据库或备份文件已损坏，或在 ConsentDesk 之外被修改过。请恢复最近的备份。",
+    ),
+    "err.keyslot_damaged": (
+        "The keyslot file is missing or damaged, so the vault cannot be unlocked. Restore "
+        "keyslots.json from a backup.",
+        "密钥槽文件缺失或已损坏，无法解锁数据库。请从备份中恢复 keyslots.json。",
+    ),
+    "err.wrong_password": ("Wrong username or password.", "用户名或密码错误。"),
+    "err.locked_out": ("Too many failed sign-ins.", "登录失败次数过多。"),
+    "err.admin_only": ("Only an administrator can do this.", "只有管理员可以执行此操作。"),
+    "err.storage_full": (
+        "Writing failed: the disk may be full or the file too large. Nothing already saved "
+        "was lost.",
+        "写入失败：磁盘可能已满或文件过大。已保存的内容没有丢失。",
+    ),
+    "err.required": ("The {field} is required.", "{field}为必填项。"),
+    "err.not_text": ("The {field} must be text.", "{field}必须是文本。"),
+    "err.nul_character": (
+        "The {field} contains a NUL character, which cannot be stored.",
+        "{field}包含无法保存的空字符（NUL）。",
+    ),
+    "err.too_long": (
+        "The {field} is too long (at most {limit} characters).",
+        "{field}过长（最多 {limit} 个字符）。",
+    ),
+    "err.signature_unusable": (
+        "The {field} is not usable. Clear it and sign again.",
+        "{field}无法使用。请清除后重新签名。",
+    ),
+    "err.password_short": ("A password needs at least 8 characters.", "密码至少需要 8 个字符。"),
+    "err.username_taken": ("That username is already taken.", "该用户名已被使用。"),
+    "err.no_active_consent": (
+        "This person has no active consent to withdraw.",
+        "此人没有可撤回的有效同意。",
+    ),
+    "err.no_template": (
+        "No face template was captured; capture the face first.",
+        "尚未采集到人脸模板；请先采集人脸。",
+    ),
+    "err.scan_required": (
+        "A paper consent needs the scan of the signed form.",
+        "纸质同意书需要附上已签署表格的扫描件。",
+    ),
+    "err.person_not_found": (
+        "No such person (they may have been erased).",
+        "没有此人（可能已被删除）。",
+    ),
+    "err.guardian_required": (
+        "This person is under {age}: a parent or guardian must give their name and sign as well.",
+        "此人未满 {age} 岁：父母或监护人也须填写姓名并签名。",
+    ),
+    "err.disclosure_changed": (
+        "The information text changed since it was shown (the purpose was edited). Show the "
+        "current text to the person again.",
+        "告知内容在展示后已更改（目的已被编辑）。请重新向本人展示当前内容。",
+    ),
+    "err.photo_not_allowed": (
+        "This purpose does not keep photos, or the person did not agree to a photo being kept.",
+        "此目的不保留照片，或本人未同意保留照片。",
+    ),
+    "err.warnings_unacknowledged": (
+        "Possible {kinds} found: check and acknowledge each warning first.",
+        "发现可能的{kinds}：请先核实并确认每条警告。",
+    ),
+    "err.already_consented": (
+        "This person already has an active consent for this purpose.",
+        "此人已有此目的的有效同意。",
+    ),
+    # field names in core errors (params["field"]), and the kinds of duplicate warnings
+    "field.name": ("name", "姓名"),
+    "field.reference": ("reference", "编号"),
+    "field.guardian_name": ("guardian's name", "监护人姓名"),
+    "field.guardian_signature": ("guardian's signature", "监护人签名"),
+    "field.signature": ("signature", "签名"),
+    "field.reason": ("reason", "原因"),
+    "field.organisation_name": ("organisation name", "组织名称"),
+    "field.alternative": ("alternative", "拒绝时的替代方式"),
+    "field.title": ("title", "标题"),
+    "field.controller": ("data controller", "数据控制者"),
+    "field.contact": ("contact", "联系方式"),
+    "field.description": ("description", "说明"),
+    "field.recipients": ("recipients", "接收方"),
+    "field.regulator": ("regulator", "监管机构"),
+    "warning.duplicate": ("duplicate", "重复登记"),
+    "warning.lookalike": ("lookalike", "相似人员"),
+    "list.and": (" and ", "和"),
     "lang.en": ("English", "英语 English"),
     "lang.zh": ("Simplified Chinese 简体中文", "简体中文"),
 }

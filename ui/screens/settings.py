@@ -7,6 +7,7 @@ large vault never freezes the window.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,9 @@ PURPOSE_LONG_FIELDS = ("description", "recipients", "regulator")
 class PurposeDialog(QDialog):
     """Add or edit a purpose. Editing creates a new version (the core keeps the old one)."""
 
-    def __init__(self, i18n: I18n, purpose: Purpose | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, i18n: I18n, purpose: Purpose | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(i18n.tr("set.purpose.edit" if purpose else "set.purpose.add"))
         self.fields: dict[str, Any] = {}
@@ -70,8 +72,9 @@ class PurposeDialog(QDialog):
             form.addRow(label, self.fields[name])
         form.addRow(i18n.tr("set.purpose.retention"), self.retention)
         form.addRow(i18n.tr("set.purpose.keep_photos"), self.keep_photos)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.button(QDialogButtonBox.StandardButton.Save).setText(i18n.tr("common.save"))
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(i18n.tr("common.cancel"))
         buttons.accepted.connect(self.accept)
@@ -104,8 +107,9 @@ class StaffDialog(QDialog):
         form.addRow(i18n.tr("unlock.username"), self.username)
         form.addRow(i18n.tr("unlock.password"), self.password)
         form.addRow(i18n.tr("set.staff.role"), self.role)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
@@ -125,10 +129,35 @@ class SettingsScreen(QWidget):
         org_box = QGroupBox()
         i18n.bind(org_box.setTitle, "set.org")
         org_lay = QFormLayout(org_box)
-        self.org_name = QLabel(desk.organisation.name)
+        # Renaming is audited by the core; documents already issued keep the old name.
+        self.org_name = QLineEdit(desk.organisation.name)
+        self.org_name.setMaxLength(200)  # the core's own limit; it checks again
+        i18n.bind(self.org_name.setAccessibleName, "init.org")
+        self.org_name.returnPressed.connect(self.rename_organisation)
+        self.rename_button = QPushButton()
+        i18n.bind(self.rename_button.setText, "set.org.rename")
+        self.rename_button.clicked.connect(self.rename_organisation)
+        is_admin = getattr(getattr(desk, "user", None), "role", None) == "admin"
+        self.org_name.setReadOnly(not is_admin)
+        self.rename_button.setVisible(is_admin)
+        org_row = QHBoxLayout()
+        org_row.addWidget(self.org_name, 1)
+        org_row.addWidget(self.rename_button)
         org_label = QLabel()
         i18n.bind(org_label.setText, "set.org.name")
-        org_lay.addRow(org_label, self.org_name)
+        org_label.setBuddy(self.org_name)
+        org_lay.addRow(org_label, org_row)
+        org_hint = QLabel()
+        org_hint.setWordWrap(True)
+        set_role(org_hint, "hint")
+        i18n.bind(org_hint.setText, "set.org.hint")
+        org_hint.setVisible(is_admin)
+        org_lay.addRow(org_hint)
+        self.org_message = QLabel()
+        self.org_message.setWordWrap(True)
+        self.org_message.setAccessibleName("status")
+        self._org_said: Any = None  # re-read after a language switch
+        org_lay.addRow(self.org_message)
         self.stats_label = QLabel()
         self.stats_label.setWordWrap(True)
         set_role(self.stats_label, "hint")
@@ -158,8 +187,7 @@ class SettingsScreen(QWidget):
         self.notice_button.clicked.connect(self.export_notice)
         self.notice_button.setEnabled(hasattr(desk, "retention_notice"))
         row = QHBoxLayout()
-        for w in (add_purpose, self.edit_purpose_button, self.notice_language,
-                  self.notice_button):
+        for w in (add_purpose, self.edit_purpose_button, self.notice_language, self.notice_button):
             row.addWidget(w)
         row.addStretch(1)
         p_lay.addWidget(self.purposes)
@@ -204,10 +232,14 @@ class SettingsScreen(QWidget):
         i18n.bind(apply.setText, "set.apply")
         apply.clicked.connect(self.apply_settings)
         self.settings_message = QLabel()
-        for key, widget in (("set.match", self.match), ("set.lookalike", self.margin),
-                            ("set.autolock", self.autolock), ("details.minor.age", self.guardian_age),
-                            ("set.inactivity", self.inactivity),
-                            ("set.camera.index", cam_row)):
+        for key, widget in (
+            ("set.match", self.match),
+            ("set.lookalike", self.margin),
+            ("set.autolock", self.autolock),
+            ("details.minor.age", self.guardian_age),
+            ("set.inactivity", self.inactivity),
+            ("set.camera.index", cam_row),
+        ):
             label = QLabel()
             i18n.bind(label.setText, key)
             if isinstance(widget, QWidget):
@@ -262,8 +294,13 @@ class SettingsScreen(QWidget):
         i18n.bind(self.recovery_button.setText, "set.recovery")
         self.recovery_button.clicked.connect(self.new_recovery_code)
         mrow = QHBoxLayout()
-        for w in (self.backup_button, self.verify_button, self.purge_button,
-                  self.doc_verify_button, self.recovery_button):
+        for w in (
+            self.backup_button,
+            self.verify_button,
+            self.purge_button,
+            self.doc_verify_button,
+            self.recovery_button,
+        ):
             mrow.addWidget(w)
         mrow.addStretch(1)
         self.maintenance_message = QLabel()
@@ -287,6 +324,8 @@ class SettingsScreen(QWidget):
         for i in range(self.notice_language.count()):
             lang = self.notice_language.itemData(i)
             self.notice_language.setItemText(i, self.ctx.i18n.tr(f"lang.{lang}"))
+        if self._org_said is not None:
+            self.org_message.setText(self._org_said())
         self.reload()
 
     # -- loading -------------------------------------------------------------------------------
@@ -295,11 +334,12 @@ class SettingsScreen(QWidget):
 
     def reload(self) -> None:
         desk, tr = self.desk, self.ctx.i18n.tr
+        if not self.org_name.isModified():  # never overwrite a name being typed
+            self.org_name.setText(desk.organisation.name)
         self.purposes.clear()
         for p in desk.list_purposes():
             item = QListWidgetItem(
-                f"{p.title} · {tr('set.purpose.version', v=p.version)} · "
-                f"{p.retention_days} d"
+                f"{p.title} · {tr('set.purpose.version', v=p.version)} · {p.retention_days} d"
             )
             item.setData(256, p.id)
             self.purposes.addItem(item)
@@ -315,13 +355,40 @@ class SettingsScreen(QWidget):
         self.inactivity.setValue(int(float(desk.get_setting("max_inactivity_days"))))
         self.camera_index.setValue(int(float(desk.get_setting("camera_index"))))
         stats = desk.stats()
-        self.stats_label.setText(tr("set.stats", people=stats.people,
-                                    active=stats.active_consents, templates=stats.templates,
-                                    staff=stats.staff))
+        self.stats_label.setText(
+            tr(
+                "set.stats",
+                people=stats.people,
+                active=stats.active_consents,
+                templates=stats.templates,
+                staff=stats.staff,
+            )
+        )
 
     def _selected(self, widget: QListWidget) -> Any:
         item = widget.currentItem()
         return item.data(256) if item is not None else None
+
+    # -- organisation --------------------------------------------------------------------------
+    def rename_organisation(self) -> None:
+        """The core checks the name (required, length) and the admin role, and audits it."""
+        name = self.org_name.text().strip()
+        if name == self.desk.organisation.name:
+            self.org_name.setModified(False)
+            return
+        i18n = self.ctx.i18n
+        try:
+            organisation = self.desk.rename_organisation(name)
+        except Exception as exc:
+            self._org_say(functools.partial(error_text, exc.with_traceback(None), i18n), "error")
+            return
+        self.org_name.setText(organisation.name)  # also clears the "being typed" flag
+        self._org_say(lambda: i18n.tr("set.org.renamed"), "ok")
+
+    def _org_say(self, text: Any, role: str) -> None:
+        self._org_said = text
+        self.org_message.setText(text())
+        set_role(self.org_message, role)
 
     # -- purposes ------------------------------------------------------------------------------
     def add_purpose(self) -> None:
@@ -344,8 +411,9 @@ class SettingsScreen(QWidget):
         if purpose_id is None or not hasattr(self.desk, "retention_notice"):
             return
         language = self.notice_language.currentData()
-        path = self.ctx.prompts.save_path(self, f"retention-notice-{purpose_id}-{language}.pdf",
-                                          self.ctx.i18n.tr("doc.filter"))
+        path = self.ctx.prompts.save_path(
+            self, f"retention-notice-{purpose_id}-{language}.pdf", self.ctx.i18n.tr("doc.filter")
+        )
         if not path:
             return
 
@@ -385,8 +453,9 @@ class SettingsScreen(QWidget):
         self.preview.show()
         self.camera_status.clear()
         ctx, index = self.ctx, self.camera_index.value()
-        self.camera = CameraThread(lambda: ctx.open_camera(index), None,
-                                   pace_fps=ctx.camera_pace_fps)
+        self.camera = CameraThread(
+            lambda: ctx.open_camera(index), None, pace_fps=ctx.camera_pace_fps
+        )
         self.camera.frame_ready.connect(self.preview.set_frame)
         self.camera.unavailable.connect(self._camera_missing)
         self.camera.start()
@@ -407,24 +476,34 @@ class SettingsScreen(QWidget):
         dialog = StaffDialog(self.ctx.i18n, self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
-        self._call(self.desk.add_user, dialog.username.text().strip(), dialog.password.text(),
-                   dialog.role.currentData())
+        self._call(
+            self.desk.add_user,
+            dialog.username.text().strip(),
+            dialog.password.text(),
+            dialog.role.currentData(),
+        )
 
     def remove_staff(self) -> None:
         username = self._selected(self.staff)
-        if username and self.ctx.prompts.confirm(self, f"{self.ctx.i18n.tr('set.staff.remove')}: "
-                                                       f"{username}?"):
+        if username and self.ctx.prompts.confirm(
+            self, f"{self.ctx.i18n.tr('set.staff.remove')}: {username}?"
+        ):
             self._call(self.desk.remove_user, username)
 
     def change_password(self) -> None:
         username = self._selected(self.staff)
         if not username:
             return
-        password = self.ctx.prompts.text(self, self.ctx.i18n.tr("set.staff.password"),
-                                         self.ctx.i18n.tr("unlock.password"), secret=True)
+        password = self.ctx.prompts.text(
+            self,
+            self.ctx.i18n.tr("set.staff.password"),
+            self.ctx.i18n.tr("unlock.password"),
+            secret=True,
+        )
         if password:
-            self._background(lambda: self.desk.change_password(username, password),
-                             self.ctx.i18n.tr("set.saved"))
+            self._background(
+                lambda: self.desk.change_password(username, password), self.ctx.i18n.tr("set.saved")
+            )
 
     # -- maintenance ---------------------------------------------------------------------------
     def backup(self) -> None:
@@ -445,9 +524,15 @@ class SettingsScreen(QWidget):
 
     def purge(self) -> None:
         tr = self.ctx.i18n.tr
-        self._background(self.desk.purge_expired, lambda r: tr(
-            "set.purge.done", c=len(r.expired_consents), p=len(r.erased_people),
-            t=r.templates_deleted))
+        self._background(
+            self.desk.purge_expired,
+            lambda r: tr(
+                "set.purge.done",
+                c=len(r.expired_consents),
+                p=len(r.erased_people),
+                t=r.templates_deleted,
+            ),
+        )
 
     def verify_document(self) -> None:
         """Is this PDF one we issued, unchanged? (A person brings back their copy.)"""
@@ -462,13 +547,14 @@ class SettingsScreen(QWidget):
 
         def shown(check: Any) -> str:
             if check.valid and check.status == "stored":
-                return tr("set.doc_verify.ok", kind=tr(f"kind.{check.kind}")
-                          if check.kind else "—")
+                return tr("set.doc_verify.ok", kind=tr(f"kind.{check.kind}") if check.kind else "—")
             if check.valid and check.status == "erasure_certificate":
                 return tr("set.doc_verify.erasure")
             if check.status == "unknown":
-                return tr("set.doc_verify.unknown",
-                          valid=tr("set.valid" if check.valid else "set.invalid"))
+                return tr(
+                    "set.doc_verify.unknown",
+                    valid=tr("set.valid" if check.valid else "set.invalid"),
+                )
             return tr("set.doc_verify.bad", problems="; ".join(check.problems) or check.status)
 
         self._background(run, shown)
@@ -484,8 +570,13 @@ class SettingsScreen(QWidget):
         self.ctx.prompts.recovery_code(self, code, self.desk.organisation.name)
 
     def _background(self, fn: Any, message: Any) -> None:
-        buttons = (self.backup_button, self.verify_button, self.purge_button,
-                   self.doc_verify_button, self.recovery_button)
+        buttons = (
+            self.backup_button,
+            self.verify_button,
+            self.purge_button,
+            self.doc_verify_button,
+            self.recovery_button,
+        )
         for b in buttons:
             b.setEnabled(False)
         self.maintenance_message.setText(self.ctx.i18n.tr("common.busy"))

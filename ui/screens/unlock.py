@@ -10,11 +10,15 @@ cached here, so a locked workstation reveals nothing but the login form.
 
 from __future__ import annotations
 
+import logging
+import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
@@ -29,6 +33,8 @@ from ui.dialogs import Prompts, error_text
 from ui.i18n import I18n
 from ui.theme import set_role
 from ui.worker import Runner
+
+log = logging.getLogger(__name__)
 
 MIN_PASSWORD = 8  # the core's own minimum; the core checks again
 
@@ -47,9 +53,16 @@ class UnlockScreen(QWidget):
 
     unlocked = Signal(object)
 
-    def __init__(self, home: Path, desk_cls: Any, i18n: I18n, runner: Runner, prompts: Prompts,
-                 options: Callable[[], Any] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        desk_cls: Any,
+        i18n: I18n,
+        runner: Runner,
+        prompts: Prompts,
+        options: Callable[[], Any] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         """``options`` builds the ``DeskOptions`` (with the shared face engine) in the worker."""
         super().__init__(parent)
         self.options = options
@@ -58,8 +71,10 @@ class UnlockScreen(QWidget):
         self.i18n = i18n
         self.runner = runner
         self.prompts = prompts
-        self._wait_until = 0.0
-        self._last_error = ""
+        self._busy = False
+        self._wait_until = 0.0  # time.monotonic() before which no attempt is allowed
+        # What the sign-in message says, re-read on every language switch and countdown tick.
+        self._message: Callable[[], str] | None = None
         self._countdown = QTimer(self)
         self._countdown.setInterval(250)
         self._countdown.timeout.connect(self._tick)
@@ -69,6 +84,7 @@ class UnlockScreen(QWidget):
         self.stack.addWidget(_centered(self._build_init()))
         lay = QVBoxLayout(self)
         lay.addWidget(self.stack)
+        i18n.changed.connect(self._language_changed)
         self.refresh()
 
     # -- building ------------------------------------------------------------------------------
@@ -138,8 +154,12 @@ class UnlockScreen(QWidget):
         self.init_pw2 = QLineEdit()
         for w in (self.init_pw, self.init_pw2):
             w.setEchoMode(QLineEdit.EchoMode.Password)
-        for key, widget in (("init.org", self.org), ("init.admin", self.admin),
-                            ("init.password", self.init_pw), ("init.password2", self.init_pw2)):
+        for key, widget in (
+            ("init.org", self.org),
+            ("init.admin", self.admin),
+            ("init.password", self.init_pw),
+            ("init.password2", self.init_pw2),
+        ):
             label = QLabel()
             self.i18n.bind(label.setText, key)
             self.i18n.bind(widget.setAccessibleName, key)
@@ -162,58 +182,103 @@ class UnlockScreen(QWidget):
 
     # -- state ---------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Show init on first start, sign-in otherwise; clear every field."""
+        """Show init on first start, sign-in otherwise; clear every field. A back-off still
+        running (after a restart, say) is counted down before anyone types."""
         for w in (self.username, self.password, self.init_pw, self.init_pw2):
             w.clear()
-        self.login_message.clear()
+        self._wait_until = 0.0
+        self._countdown.stop()
+        self._say(None)
         self.init_message.clear()
         first_start = not self.desk_cls.exists(self.home)
         self.stack.setCurrentIndex(1 if first_start else 0)
         (self.org if first_start else self.username).setFocus()
+        if not first_start:
+            self._set_busy(False)
+            if self._check_backoff():
+                self._say(self._locked_message)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.stack.currentIndex() == 0 and not self._busy and self._check_backoff():
+            self._say(self._message or self._locked_message)
+
+    def _locked_message(self) -> str:
+        return self.i18n.tr("err.locked_out")
+
+    def _check_backoff(self, at_least: float = 0.0) -> bool:
+        """Ask the vault how long sign-in is still refused; count down if it is. True while
+        waiting."""
+        try:
+            wait = float(self.desk_cls.retry_after(self.home))
+        except Exception as exc:  # an unreadable back-off state must not block the form
+            log.warning("retry_after failed: %s", type(exc).__name__)
+            wait = 0.0
+        wait = max(wait, at_least)
+        if wait > 0:
+            self._wait_until = max(self._wait_until, time.monotonic() + wait)
+            self._countdown.start()
+            self._tick()
+        return self._wait_until > time.monotonic()
 
     def _set_busy(self, busy: bool) -> None:
-        for w in (self.username, self.password, self.login_button, self.recovery_button,
-                  self.org, self.admin, self.init_pw, self.init_pw2, self.init_button):
+        self._busy = busy
+        for w in (
+            self.username,
+            self.password,
+            self.login_button,
+            self.recovery_button,
+            self.org,
+            self.admin,
+            self.init_pw,
+            self.init_pw2,
+            self.init_button,
+        ):
             w.setEnabled(not busy)
         if not busy and self._wait_until:
             self._tick()
 
-    def _tick(self) -> None:
-        import time
+    def _language_changed(self, _lang: str) -> None:
+        self._render()
 
+    def _say(self, message: Callable[[], str] | None) -> None:
+        self._message = message
+        self._render()
+
+    def _render(self) -> None:
+        """The message, plus the countdown line while a back-off runs."""
+        text = self._message() if self._message is not None else ""
         remaining = self._wait_until - time.monotonic()
-        if remaining <= 0:
+        if self._wait_until and remaining > 0:
+            wait = self.i18n.tr("unlock.wait", seconds=math.ceil(remaining))
+            text = f"{text}\n{wait}" if text else wait
+        self.login_message.setText(text)
+
+    def _tick(self) -> None:
+        remaining = self._wait_until - time.monotonic()
+        waiting = remaining > 0
+        if not waiting:
             self._wait_until = 0.0
             self._countdown.stop()
-            self.login_button.setEnabled(True)
-            self.recovery_button.setEnabled(True)
-            return
-        self.login_button.setEnabled(False)
-        self.recovery_button.setEnabled(False)
-        self.login_message.setText(
-            self._last_error + "\n" + self.i18n.tr("unlock.wait", seconds=int(remaining) + 1)
-        )
+            if self._message == self._locked_message:
+                self._message = None  # the wait is over: nothing left to say
+        self.login_button.setEnabled(not waiting and not self._busy)
+        self.recovery_button.setEnabled(not waiting and not self._busy)
+        self._render()
 
-    def _failed(self, exc: BaseException) -> None:
-        import time
-
+    def _failed(self, exc: BaseException, recovery: bool = False) -> None:
         self._set_busy(False)
         self.password.clear()
         self.password.setFocus()
         from app.errors import LockedOut, WrongPassword
 
-        if isinstance(exc, LockedOut):
-            self._last_error = self.i18n.tr("unlock.locked")
-        elif isinstance(exc, WrongPassword):
-            self._last_error = self.i18n.tr("unlock.wrong")
+        if recovery and isinstance(exc, WrongPassword):
+            self._say(lambda: self.i18n.tr("unlock.recovery.wrong"))
+        elif isinstance(exc, LockedOut):
+            self._say(self._locked_message)
         else:
-            self._last_error = error_text(exc, self.i18n)
-        self.login_message.setText(self._last_error)
-        retry_after = float(getattr(exc, "retry_after", 0.0) or 0.0)
-        if retry_after > 0:
-            self._wait_until = time.monotonic() + retry_after
-            self._countdown.start()
-            self._tick()
+            self._say(lambda: error_text(exc, self.i18n))
+        self._check_backoff(float(getattr(exc, "retry_after", 0.0) or 0.0))
 
     # -- actions -------------------------------------------------------------------------------
     def submit_login(self) -> None:
@@ -221,26 +286,46 @@ class UnlockScreen(QWidget):
             return
         username, password = self.username.text().strip(), self.password.text()
         if not username or not password:
-            self.login_message.setText(self.i18n.tr("unlock.missing"))
+            self._say(lambda: self.i18n.tr("unlock.missing"))
             return
         self._set_busy(True)
-        self.login_message.setText(self.i18n.tr("unlock.working"))
-        self.runner.submit(self._call, self.desk_cls.unlock, self.home, username, password,
-                           on_done=self._opened, on_error=self._failed)
+        self._say(lambda: self.i18n.tr("unlock.working"))
+        self.runner.submit(
+            self._call,
+            self.desk_cls.unlock,
+            self.home,
+            username,
+            password,
+            on_done=self._opened,
+            on_error=self._failed,
+        )
 
     def submit_recovery(self) -> None:
-        code = self.prompts.text(self, self.i18n.tr("unlock.recovery"),
-                                 self.i18n.tr("unlock.recovery.prompt"), secret=True)
+        if not self.recovery_button.isEnabled():
+            return
+        code = self.prompts.text(
+            self,
+            self.i18n.tr("unlock.recovery"),
+            self.i18n.tr("unlock.recovery.prompt"),
+            secret=True,
+        )
         if not code:
             return
         self._set_busy(True)
+
         def opened(desk: Any) -> None:
             self._opened(desk)
             # The code stood in for a lost password: set a new one before anything else.
             self.prompts.info(self, self.i18n.tr("unlock.recovered", user=desk.user.username))
 
-        self.runner.submit(self._call, self.desk_cls.unlock_with_recovery, self.home,
-                           code.strip(), on_done=opened, on_error=self._failed)
+        self.runner.submit(
+            self._call,
+            self.desk_cls.unlock_with_recovery,
+            self.home,
+            code.strip(),
+            on_done=opened,
+            on_error=lambda exc: self._failed(exc, recovery=True),
+        )
 
     def submit_init(self) -> None:
         org, admin = self.org.text().strip(), self.admin.text().strip()
@@ -268,8 +353,16 @@ class UnlockScreen(QWidget):
             self.prompts.recovery_code(self, code, org)
             self._opened(desk)
 
-        self.runner.submit(self._call, self.desk_cls.initialise, self.home, org, admin, pw,
-                           on_done=created, on_error=failed)
+        self.runner.submit(
+            self._call,
+            self.desk_cls.initialise,
+            self.home,
+            org,
+            admin,
+            pw,
+            on_done=created,
+            on_error=failed,
+        )
 
     def _call(self, verb: Callable[..., Any], *args: Any) -> Any:
         """Runs in the worker: build the options (may load the face models), then the verb."""
@@ -280,5 +373,5 @@ class UnlockScreen(QWidget):
     def _opened(self, desk: Any) -> None:
         self._set_busy(False)
         self.password.clear()
-        self.login_message.clear()
+        self._say(None)
         self.unlocked.emit(desk)

@@ -91,9 +91,13 @@ class DetailsPage(Page):
         self.purpose = QComboBox()
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for key, widget in (("details.name", self.name), ("details.reference", self.reference),
-                            ("details.dob", self.dob), ("details.language", self.language),
-                            ("details.purpose", self.purpose)):
+        for key, widget in (
+            ("details.name", self.name),
+            ("details.reference", self.reference),
+            ("details.dob", self.dob),
+            ("details.language", self.language),
+            ("details.purpose", self.purpose),
+        ):
             label = QLabel()
             i18n.bind(label.setText, key)
             i18n.bind(widget.setAccessibleName, key)
@@ -149,9 +153,7 @@ class DetailsPage(Page):
             self.similar.hide()
             self.same_person.hide()
             return
-        shown = ", ".join(
-            p.name + (f" ({p.reference})" if p.reference else "") for p in people[:5]
-        )
+        shown = ", ".join(p.name + (f" ({p.reference})" if p.reference else "") for p in people[:5])
         self.similar.setText(self.i18n.tr("details.similar", names=shown))
         self.similar.show()
         self.same_person.addItem(self.i18n.tr("details.new_person"), None)
@@ -163,8 +165,9 @@ class DetailsPage(Page):
     def _check_minor(self) -> None:
         dob = self.date_of_birth()
         if dob is not None and self.desk.needs_guardian(dob):
-            self.minor.setText(self.i18n.tr("details.minor",
-                                            age=self.desk.get_setting("guardian_age")))
+            self.minor.setText(
+                self.i18n.tr("details.minor", age=self.desk.get_setting("guardian_age"))
+            )
             self.minor.show()
         else:
             self.minor.hide()
@@ -195,8 +198,9 @@ class DetailsPage(Page):
         draft.language = self.language.currentData()
         draft.purpose_id = int(self.purpose.currentData())
         draft.needs_guardian = bool(self.desk.needs_guardian(draft.date_of_birth))
-        draft.existing_person_id = (self.same_person.currentData()
-                                    if self.same_person.isVisible() else None)
+        draft.existing_person_id = (
+            self.same_person.currentData() if self.same_person.isVisible() else None
+        )
         return None
 
     def clear(self) -> None:
@@ -321,13 +325,20 @@ class SignaturePage(Page):
         self.i18n.bind(self.guardian_name.setPlaceholderText, "sig.guardian.name")
         self.guardian_pad = SignaturePad()
         self.i18n.bind(self.guardian_pad.setAccessibleName, "sig.guardian.pad")
-        guardian_clear = QPushButton()
-        self.i18n.bind(guardian_clear.setText, "sig.clear")
-        guardian_clear.clicked.connect(self.guardian_pad.clear)
+        self.guardian_clear = QPushButton()
+        self.i18n.bind(self.guardian_clear.setText, "sig.clear")
+        self.guardian_clear.clicked.connect(self.guardian_pad.clear)
+        # On a paper consent the guardian signed the printed form: only their name is asked.
+        self.guardian_paper_hint = QLabel()
+        self.guardian_paper_hint.setWordWrap(True)
+        set_role(self.guardian_paper_hint, "hint")
+        self.i18n.bind(self.guardian_paper_hint.setText, "sig.guardian.paper")
+        self.guardian_paper_hint.hide()
         glay = QVBoxLayout(self.guardian_box)
+        glay.addWidget(self.guardian_paper_hint)
         glay.addWidget(self.guardian_name)
         glay.addWidget(self.guardian_pad, 1)
-        glay.addWidget(guardian_clear, 0, Qt.AlignmentFlag.AlignLeft)
+        glay.addWidget(self.guardian_clear, 0, Qt.AlignmentFlag.AlignLeft)
         self.message = QLabel()
         self.message.setWordWrap(True)
         set_role(self.message, "error")
@@ -380,6 +391,9 @@ class SignaturePage(Page):
         self.paper_box.setVisible(on)
         self.pad.setEnabled(not on)
         self.clear_button.setEnabled(not on)
+        self.guardian_pad.setVisible(not on)
+        self.guardian_clear.setVisible(not on)
+        self.guardian_paper_hint.setVisible(on)
 
     def _choose_scan(self) -> None:
         path = self.ctx.prompts.open_path(self, self.i18n.tr("sig.paper.filter"))
@@ -431,18 +445,26 @@ class SignaturePage(Page):
         draft.paper_signed_on = dt.date(date.year(), date.month(), date.day())
         draft.paper_scan = self.paper_scan
         # The strokes are on paper; the core stores an empty pad for the record.
-        draft.signature = Signature(strokes=(), width=max(1, self.pad.width()),
-                                    height=max(1, self.pad.height()))
+        draft.signature = Signature(
+            strokes=(), width=max(1, self.pad.width()), height=max(1, self.pad.height())
+        )
         draft.guardian = None
         if draft.needs_guardian:
-            # The core checks the guardian's pad signature even for a paper consent.
+            # The guardian signed the paper too (its scan is kept): the core needs their name
+            # only, and the record holds an empty pad for them, like the person's.
             gname = self.guardian_name.text().strip()
-            gsig = self.guardian_pad.signature()
-            if not gname or gsig is None:
-                return self.i18n.tr("sig.need_guardian")
+            if not gname:
+                return self.i18n.tr("sig.need_guardian_name")
             from app.models import Guardian
 
-            draft.guardian = Guardian(gname, gsig)
+            draft.guardian = Guardian(
+                gname,
+                Signature(
+                    strokes=(),
+                    width=max(1, self.guardian_pad.width()),
+                    height=max(1, self.guardian_pad.height()),
+                ),
+            )
         return None
 
     def clear(self) -> None:
