@@ -45,8 +45,9 @@ def test_first_start_creates_vault_and_shows_recovery_code_once(
     win.lock()
 
 
-def test_settings_apply_purpose_and_maintenance(qtbot: Any, window: Any, monkeypatch: Any,
-                                               tmp_path: Path) -> None:
+def test_settings_apply_purpose_and_maintenance(
+    qtbot: Any, window: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
     from ui.screens import settings as settings_module
 
     ws = unlock(qtbot, window)
@@ -76,8 +77,7 @@ def test_settings_apply_purpose_and_maintenance(qtbot: Any, window: Any, monkeyp
     settings.purge()
     qtbot.waitUntil(lambda: "expired" in settings.maintenance_message.text(), timeout=10000)
     settings.backup()
-    qtbot.waitUntil(lambda: settings.maintenance_message.text() == "Backup written.",
-                    timeout=20000)
+    qtbot.waitUntil(lambda: settings.maintenance_message.text() == "Backup written.", timeout=20000)
     assert Path(window.ctx.prompts.saved[-1]).exists()
 
 
@@ -102,9 +102,16 @@ def _enroll_directly(home: Path, engine: Any, photo: Path, name: str) -> str:
     purpose = desk.list_purposes()[0]
     strokes = (tuple(SignaturePoint(40 + i * 12, 60 + (i % 2) * 50, i) for i in range(40)),)
     emb = engine.analyse_photo(load_image(photo)).single_encoding()
-    result = desk.enroll(EnrollmentRequest(
-        PersonDetails(name, "Unit 1A"), purpose.id, desk.disclosure(purpose.id, "en").sha256,
-        Signature(strokes, 600, 200), [list(map(float, emb))], LivenessResult(True)))
+    result = desk.enroll(
+        EnrollmentRequest(
+            PersonDetails(name, "Unit 1A"),
+            purpose.id,
+            desk.disclosure(purpose.id, "en").sha256,
+            Signature(strokes, 600, 200),
+            [list(map(float, emb))],
+            LivenessResult(True),
+        )
+    )
     desk.lock()
     return result.person.id
 
@@ -135,8 +142,7 @@ def test_registry_documents_access_report_and_document_check(
     assert saved.read_bytes().startswith(b"%PDF")
 
     panel.access_report.click()
-    qtbot.waitUntil(lambda: panel.document_view.filename.startswith("access-report"),
-                    timeout=20000)
+    qtbot.waitUntil(lambda: panel.document_view.filename.startswith("access-report"), timeout=20000)
 
     # Hand-over to the withdrawal desk with the person already selected.
     panel.withdraw_button.click()
@@ -147,8 +153,9 @@ def test_registry_documents_access_report_and_document_check(
     ws.tabs.setCurrentWidget(ws.settings)
     window.ctx.prompts.open_answer = str(saved)
     ws.settings.verify_document()
-    qtbot.waitUntil(lambda: "Signature valid" in ws.settings.maintenance_message.text(),
-                    timeout=20000)
+    qtbot.waitUntil(
+        lambda: "Signature valid" in ws.settings.maintenance_message.text(), timeout=20000
+    )
 
 
 def test_main_entry_point_runs_and_exits(home: Path) -> None:
@@ -166,8 +173,14 @@ def test_main_entry_point_runs_and_exits(home: Path) -> None:
     )
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-c", script, str(home)], cwd=root, env=env,
-                          capture_output=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(home)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
 
 
@@ -206,3 +219,41 @@ def test_operator_changes_own_password(qtbot: Any, window: Any, home: Path) -> N
     qtbot.waitUntil(lambda: "Saved." in window.ctx.prompts.infos, timeout=15000)
     window.lock()
     unlock(qtbot, window, "frontdesk", "a brand new passphrase")
+
+
+def test_admin_renames_the_organisation(qtbot: Any, window: Any, home: Path) -> None:
+    from app.desk import Desk
+
+    ws = unlock(qtbot, window)
+    settings = ws.settings
+    ws.tabs.setCurrentWidget(settings)
+    assert settings.org_name.text() == "Harbour View Residences"
+    assert not settings.org_name.isReadOnly() and settings.rename_button.isVisibleTo(settings)
+
+    # A name being typed survives a reload (another settings action refreshes the screen).
+    qtbot.keyClicks(settings.org_name, " Ltd")
+    settings.reload()
+    assert settings.org_name.text() == "Harbour View Residences Ltd"
+    settings.org_name.setText("Harbour View Homes")
+    settings.rename_button.click()
+    assert window.desk.organisation.name == "Harbour View Homes"
+    assert settings.org_message.text() == "Organisation renamed."
+    assert settings.org_name.text() == "Harbour View Homes"
+
+    # An empty name is refused by the core, and said in the operator's language.
+    window.language_button.click()
+    settings.org_name.setText("   ")
+    qtbot.keyClick(settings.org_name, "\r")  # Enter renames too
+    assert settings.org_message.text() == "组织名称为必填项。"
+    assert window.desk.organisation.name == "Harbour View Homes"
+    window.language_button.click()  # the message follows a language switch
+    assert settings.org_message.text() == "The organisation name is required."
+    assert window.ctx.prompts.errors == []
+
+    window.lock()
+    desk = Desk.unlock(home, "admin", PASSWORD, options=cheap_options())
+    try:
+        assert desk.organisation.name == "Harbour View Homes"
+        assert [e.action for e in desk.audit_events()].count("organisation.rename") == 1
+    finally:
+        desk.lock()

@@ -22,8 +22,9 @@ def _desk(home: Path) -> Any:
     return Desk.unlock(home, ADMIN, PASSWORD, options=cheap_options())
 
 
-def test_enroll_with_operator_capture_then_duplicate_warning(qtbot: Any, window: Any,
-                                                           home: Path) -> None:
+def test_enroll_with_operator_capture_then_duplicate_warning(
+    qtbot: Any, window: Any, home: Path
+) -> None:
     ws = unlock(qtbot, window)
     wizard = open_wizard(qtbot, ws)
     fill_details(qtbot, wizard, "Mei Lin", language="zh", reference="Unit 12B")
@@ -191,8 +192,13 @@ def test_minor_needs_guardian_signature(qtbot: Any, window: Any, home: Path) -> 
 
 def test_returning_person_is_linked_not_duplicated(qtbot: Any, window: Any, home: Path) -> None:
     desk = _desk(home)
-    desk.add_purpose(title="Gym access", controller="Harbour", contact="c@example",
-                     retention_days=90, alternative="Show your key card at the gym")
+    desk.add_purpose(
+        title="Gym access",
+        controller="Harbour",
+        contact="c@example",
+        retention_days=90,
+        alternative="Show your key card at the gym",
+    )
     desk.lock()
     ws = unlock(qtbot, window)
     wizard = open_wizard(qtbot, ws)
@@ -240,8 +246,14 @@ def test_paper_consent_with_scan(qtbot: Any, window: Any, home: Path, faces: Pat
 
 def test_photo_kept_only_with_the_persons_agreement(qtbot: Any, window: Any, home: Path) -> None:
     desk = _desk(home)
-    desk.add_purpose(title="Visitor badge", controller="Harbour", contact="c@example",
-                     retention_days=30, alternative="A paper badge", keep_photos=True)
+    desk.add_purpose(
+        title="Visitor badge",
+        controller="Harbour",
+        contact="c@example",
+        retention_days=30,
+        alternative="A paper badge",
+        keep_photos=True,
+    )
     desk.lock()
     ws = unlock(qtbot, window)
     wizard = open_wizard(qtbot, ws)
@@ -296,3 +308,74 @@ def test_changing_the_decision_clears_the_signature(qtbot: Any, window: Any) -> 
     assert wizard.current == "signature"
     assert page.pad.signature() is None
     assert "not consent" in page.prompt.text()
+
+
+def test_paper_consent_of_a_minor_asks_only_the_guardians_name(
+    qtbot: Any, window: Any, home: Path, faces: Path
+) -> None:
+    import datetime as dt
+
+    from PySide6.QtCore import QDate
+
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    details = wizard.pages["details"]
+    details.name.setText("Young Paper Signer")
+    birth = dt.date.today().replace(year=dt.date.today().year - 12)
+    details.dob.setDate(QDate(birth.year, birth.month, birth.day))
+    wizard.next_button.click()
+    read_and_decide(qtbot, wizard, "granted")
+    page = wizard.pages["signature"]
+    assert page.guardian_pad.isVisibleTo(page)
+    assert not page.guardian_paper_hint.isVisibleTo(page)
+    page.paper.setChecked(True)
+    # They all signed the printed form: no pad for the guardian, only their name.
+    assert page.guardian_box.isVisibleTo(page)
+    assert page.guardian_name.isVisibleTo(page)
+    assert not page.guardian_pad.isVisibleTo(page)
+    assert not page.guardian_clear.isVisibleTo(page)
+    assert page.guardian_paper_hint.isVisibleTo(page)
+    window.ctx.prompts.open_answer = str(faces / "obama_small.jpg")  # stands in for a scan
+    page.paper_scan_button.click()
+    wizard.next_button.click()
+    assert wizard.current == "signature"
+    assert wizard.message.text() == "The guardian's name is needed."
+    page.guardian_name.setText("Parent On Paper")
+    wizard.next_button.click()
+    assert wizard.current == "capture", wizard.message.text()
+    capture_manually(qtbot, wizard)
+    assert wizard.draft.guardian is not None and not wizard.draft.guardian.signature.strokes
+    result = save_review(qtbot, wizard)
+    assert window.ctx.prompts.errors == []
+    assert result.consent.guardian_name == "Parent On Paper"
+    assert result.consent.paper_signed_on is not None
+    assert any(d.kind == "paper_scan" for d in result.documents)
+
+    # Signing on screen again brings the guardian's pad back.
+    wizard.done_page.next_button.click()
+    page.paper.setChecked(True)
+    page.paper.setChecked(False)
+    assert page.guardian_pad.isVisibleTo(page) and not page.guardian_paper_hint.isVisibleTo(page)
+
+
+def test_core_refusal_on_save_is_shown_in_the_operators_language(
+    qtbot: Any, window: Any, home: Path
+) -> None:
+    """The purpose is edited while the person is being enrolled: the core refuses the record
+    (disclosure_changed) and the Chinese-speaking operator reads why in Chinese."""
+    from ui.i18n import STRINGS
+
+    ws = unlock(qtbot, window)
+    window.language_button.click()
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Changed Text")
+    read_and_decide(qtbot, wizard, "refused")
+    sign_and_continue(qtbot, wizard)
+    assert wizard.current == "review"
+    purpose = window.desk.list_purposes()[0]
+    window.desk.edit_purpose(purpose.id, description="Opening the lobby and the garage doors.")
+    review = wizard.review_page
+    review.save_button.click()
+    qtbot.waitUntil(lambda: not review.saving, timeout=20000)
+    assert wizard.current == "review"
+    assert review.message.text() == STRINGS["err.disclosure_changed"][1]

@@ -37,8 +37,12 @@ def test_wrong_password_shows_message_and_backoff(qtbot: Any, window: Any) -> No
         screen.username.setText("admin")
         screen.password.setText("not the password")
         screen.login_button.click()
-        qtbot.waitUntil(lambda: "Wrong" in screen.login_message.text()
-                        or "Too many" in screen.login_message.text(), timeout=10000)
+        qtbot.waitUntil(
+            lambda: (
+                "Wrong" in screen.login_message.text() or "Too many" in screen.login_message.text()
+            ),
+            timeout=10000,
+        )
     assert window.workspace is None
     # After the free attempts the form counts down before the next one is allowed.
     assert "wait" in screen.login_message.text().lower()
@@ -75,8 +79,7 @@ def test_ctrl_l_and_inactivity_lock_drop_personal_data(qtbot: Any, window: Any) 
     gc.collect()
     from app.models import Person
 
-    leftovers = [o for o in gc.get_objects()
-                 if isinstance(o, Person) and o.name == "Zhang Wei"]
+    leftovers = [o for o in gc.get_objects() if isinstance(o, Person) and o.name == "Zhang Wei"]
     assert not leftovers, [gc.get_referrers(o) for o in leftovers][:1]
 
     # Inactivity: a very short timeout locks by itself; input restarts the timer.
@@ -87,8 +90,9 @@ def test_ctrl_l_and_inactivity_lock_drop_personal_data(qtbot: Any, window: Any) 
     assert window.stack.currentWidget() is window.unlock_screen
 
 
-def test_camera_missing_offers_retry_and_photo(qtbot: Any, window: Any, faces: Path,
-                                              tmp_path: Path) -> None:
+def test_camera_missing_offers_retry_and_photo(
+    qtbot: Any, window: Any, faces: Path, tmp_path: Path
+) -> None:
     from app.bio.sources import VideoFileSource
 
     window.ctx.open_camera = lambda _i: VideoFileSource(tmp_path / "no-such-camera.mp4")
@@ -168,8 +172,9 @@ def test_auto_capture_completes_when_liveness_passes(qtbot: Any, window: Any) ->
             return LivenessState("passed", None, 2, 2, None, None, "passed")
 
         def result(self) -> LivenessResult:
-            return LivenessResult(True, (ChallengeStep("blink", True, 800),), 0.2,
-                                  note="scripted for the test")
+            return LivenessResult(
+                True, (ChallengeStep("blink", True, 800),), 0.2, note="scripted for the test"
+            )
 
         def abort(self, _reason: str) -> LivenessResult:
             return self.result()
@@ -191,8 +196,9 @@ def test_auto_capture_completes_when_liveness_passes(qtbot: Any, window: Any) ->
     assert result.consent.liveness.passed and result.templates_stored == 2
 
 
-def test_face_engine_missing_is_a_clear_message(qtbot: Any, window: Any, monkeypatch: Any,
-                                                faces: Path) -> None:
+def test_face_engine_missing_is_a_clear_message(
+    qtbot: Any, window: Any, monkeypatch: Any, faces: Path
+) -> None:
     from app.bio.errors import ModelError
     from app.desk import Desk
 
@@ -213,3 +219,69 @@ def test_face_engine_missing_is_a_clear_message(qtbot: Any, window: Any, monkeyp
     qtbot.waitUntil(lambda: not page._encoding, timeout=10000)
     assert wizard.current == "capture"
     assert "model files" in page.status.text()
+
+
+def _fail_sign_ins(home: Path, times: int) -> None:
+    """Failed attempts recorded as the vault records them (as if before a restart)."""
+    from app.backoff import LoginBackoff
+    from app.paths import VaultPaths
+
+    backoff = LoginBackoff(VaultPaths(home).login_state)
+    for _ in range(times):
+        backoff.record_failure("password")
+
+
+def test_sign_in_counts_down_a_backoff_left_before_a_restart(
+    qtbot: Any, home: Path, ctx: Any
+) -> None:
+    from app.desk import Desk
+    from tests.ui.conftest import PASSWORD
+    from ui.app_window import MainWindow
+
+    _fail_sign_ins(home, 4)  # three are free; the fourth costs 2 s
+    assert Desk.retry_after(home) > 0
+    win = MainWindow(home, Desk, ctx)
+    qtbot.addWidget(win)
+    win.show()
+    screen = win.unlock_screen
+    # Before anyone types: the wait is shown and the button is off.
+    assert not screen.login_button.isEnabled()
+    assert not screen.recovery_button.isEnabled()
+    assert "Too many" in screen.login_message.text()
+    assert "wait" in screen.login_message.text()
+    win.language_button.click()
+    assert "请等待" in screen.login_message.text()
+    win.language_button.click()
+    screen.username.setText("admin")
+    screen.password.setText(PASSWORD)
+    qtbot.keyClick(screen.password, "\r")  # Enter does nothing while waiting
+    assert win.workspace is None
+    qtbot.waitUntil(lambda: screen.login_button.isEnabled(), timeout=5000)
+    assert screen.login_message.text() == ""  # the wait is over: nothing left to say
+    screen.login_button.click()
+    qtbot.waitUntil(lambda: win.workspace is not None, timeout=15000)
+    win.lock()
+    assert screen.login_button.isEnabled() and not screen.login_message.text()
+    win.autolock.disarm()
+
+
+def test_sign_in_failure_asks_the_vault_how_long_to_wait(
+    qtbot: Any, window: Any, monkeypatch: Any
+) -> None:
+    from app.desk import Desk
+
+    asked: list[Path] = []
+
+    def retry_after(home: Path) -> float:
+        asked.append(home)
+        return 3.0
+
+    screen = window.unlock_screen
+    monkeypatch.setattr(Desk, "retry_after", staticmethod(retry_after))
+    screen.username.setText("admin")
+    screen.password.setText("not the password")
+    screen.login_button.click()  # the first failure is free: the error carries no wait
+    qtbot.waitUntil(lambda: "Wrong" in screen.login_message.text(), timeout=10000)
+    assert asked  # ... but the vault's own count is what the screen believes
+    assert "wait 3 s" in screen.login_message.text()
+    assert not screen.login_button.isEnabled()

@@ -29,8 +29,10 @@ def test_every_key_used_in_ui_exists() -> None:
     pattern = re.compile(r"""(?:tr|bind\([^,]+,|text)\(\s*["']([a-z_]+\.[a-z_.]+)["']""")
     for path in root.rglob("*.py"):
         used |= set(pattern.findall(path.read_text("utf-8")))
-    simple = re.compile(r"""["']((?:wiz|details|decision|sig|cap|hint|live|review|done|doc|reg|"""
-                        r"""person|wd|set|unlock|init|recovery|app|common|tab)\.[a-z_.]+)["']""")
+    simple = re.compile(
+        r"""["']((?:wiz|details|decision|sig|cap|hint|live|review|done|doc|reg|"""
+        r"""person|wd|set|unlock|init|recovery|app|common|tab)\.[a-z_.]+)["']"""
+    )
     for path in root.rglob("*.py"):
         used |= {k for k in simple.findall(path.read_text("utf-8")) if not k.endswith(".")}
     missing = sorted(k for k in used if k not in STRINGS)
@@ -78,14 +80,16 @@ def test_registry_model_pages_lazily(qtbot: Any, themed: Any, tmp_path: Path) ->
     from ui.screens.registry import PeopleModel
 
     desk, _ = Desk.initialise(tmp_path / "h", "Org", ADMIN, PASSWORD, options=cheap_options())
-    purpose = desk.add_purpose(title="Entry", controller="Org", contact="c", retention_days=30,
-                               alternative="Key card")
+    purpose = desk.add_purpose(
+        title="Entry", controller="Org", contact="c", retention_days=30, alternative="Key card"
+    )
     sha = desk.disclosure(purpose.id, "en").sha256
     strokes = (tuple(SignaturePoint(40 + i * 12, 60 + (i % 2) * 50, i) for i in range(40)),)
     sig = Signature(strokes, 600, 200)
     for n in range(25):
-        desk.refuse(RefusalRequest(PersonDetails(f"Person {n:03d}"), purpose.id, sha,
-                                   "Key card", sig))
+        desk.refuse(
+            RefusalRequest(PersonDetails(f"Person {n:03d}"), purpose.id, sha, "Key card", sig)
+        )
     model = PeopleModel(desk, I18n("en"), page_size=10)
     model.search()
     assert model.total == 25 and model.rowCount() == 10
@@ -113,9 +117,11 @@ def test_runner_delivers_results_and_errors_on_gui_thread(qtbot: Any, themed: An
         progress(1, 2)
         return threading.get_ident()
 
-    runner.submit(work, on_done=lambda tid: seen.append(("done", tid != main,
-                                                          threading.get_ident() == main)),
-                  on_progress=lambda d, t: seen.append(("progress", d, t)))
+    runner.submit(
+        work,
+        on_done=lambda tid: seen.append(("done", tid != main, threading.get_ident() == main)),
+        on_progress=lambda d, t: seen.append(("progress", d, t)),
+    )
     runner.submit(lambda: 1 / 0, on_error=lambda e: seen.append(("error", type(e).__name__)))
     qtbot.waitUntil(lambda: len(seen) == 3, timeout=5000)
     assert ("done", True, True) in seen
@@ -157,13 +163,135 @@ def test_inputs_have_accessible_names(qtbot: Any, window: Any) -> None:
     ws = unlock(qtbot, window)
     buddies = {id(label.buddy()) for label in window.findChildren(QLabel) if label.buddy()}
     unnamed = []
-    for kind in (QLineEdit, QComboBox, QAbstractSpinBox, QAbstractItemView, QTextEdit,
-                 SignaturePad):
+    for kind in (
+        QLineEdit,
+        QComboBox,
+        QAbstractSpinBox,
+        QAbstractItemView,
+        QTextEdit,
+        SignaturePad,
+    ):
         for widget in ws.findChildren(kind):
-            if isinstance(widget.parent(), QAbstractSpinBox | QComboBox) or isinstance(
-                widget, QHeaderView
-            ) or widget.parent().metaObject().className() == "QComboBoxPrivateContainer":
+            if (
+                isinstance(widget.parent(), QAbstractSpinBox | QComboBox)
+                or isinstance(widget, QHeaderView)
+                or widget.parent().metaObject().className() == "QComboBoxPrivateContainer"
+            ):
                 continue  # parts of a spin box, combo box or table
             if not widget.accessibleName() and id(widget) not in buddies:
                 unnamed.append(f"{type(widget).__name__} in {type(widget.parent()).__name__}")
     assert not unnamed, unnamed
+
+
+def _core_codes() -> set[str]:
+    """Every code the core raises: class defaults in app/errors.py and ``code=`` at raise sites
+    (app/bio has its own errors, shown through the bioerr.* entries)."""
+    root = Path(__file__).resolve().parents[2] / "app"
+    codes = set(
+        re.findall(r'^\s+code = "([a-z_]+)"', (root / "errors.py").read_text("utf-8"), re.MULTILINE)
+    )
+    for path in root.glob("*.py"):
+        codes |= set(re.findall(r'code="([a-z_]+)"', path.read_text("utf-8")))
+    return codes
+
+
+def test_every_core_error_code_is_translated() -> None:
+    from ui.i18n import STRINGS
+
+    codes = _core_codes()
+    assert {"wrong_password", "guardian_required", "too_long", "locked"} <= codes  # parsed
+    missing = sorted(code for code in codes if f"err.{code}" not in STRINGS)
+    assert not missing, missing
+
+
+def test_core_errors_shown_in_the_operators_language() -> None:
+    from app.errors import InvalidInput, LockedOut, NotFound, PermissionDenied, StorageError
+    from ui.dialogs import error_text
+    from ui.i18n import I18n
+
+    en, zh = I18n("en"), I18n("zh")
+    required = InvalidInput(
+        "The guardian's name is required.", code="required", params={"field": "guardian's name"}
+    )
+    assert error_text(required, en) == "The guardian's name is required."
+    assert error_text(required, zh) == "监护人姓名为必填项。"
+    too_long = InvalidInput(
+        "x", code="too_long", params={"field": "organisation name", "limit": 200}
+    )
+    assert error_text(too_long, zh) == "组织名称过长（最多 200 个字符）。"
+    assert error_text(too_long, en) == "The organisation name is too long (at most 200 characters)."
+    # A field the table does not know keeps the core's own word.
+    odd = InvalidInput("The colour is required.", code="required", params={"field": "colour"})
+    assert error_text(odd, zh) == "colour为必填项。"
+    kinds = InvalidInput(
+        "x", code="warnings_unacknowledged", params={"kinds": ["duplicate", "lookalike"]}
+    )
+    assert error_text(kinds, zh) == "发现可能的重复登记和相似人员：请先核实并确认每条警告。"
+    assert error_text(kinds, en).startswith("Possible duplicate and lookalike found")
+    minor = InvalidInput("x", code="guardian_required", params={"age": "16"})
+    assert error_text(minor, zh).startswith("此人未满 16 岁")
+    # Class defaults.
+    assert (
+        error_text(PermissionDenied("Only an admin can do this."), zh)
+        == "只有管理员可以执行此操作。"
+    )
+    assert error_text(StorageError("disk full"), zh).startswith("写入失败")
+    assert (
+        error_text(LockedOut("Too many failed sign-ins.", retry_after=3.2), zh)
+        == "登录失败次数过多。"
+    )
+    # Codes shared by many different sentences carry the core's sentence along.
+    generic = InvalidInput("You cannot remove your own account while signed in.")
+    assert error_text(generic, en) == str(generic)
+    assert error_text(generic, zh) == f"输入无效：{generic}"
+    assert error_text(NotFound("No such consent."), zh) == "未找到：No such consent."
+    # Unknown codes, and params that do not fit their entry, fall back to the English sentence.
+    unknown = InvalidInput("Something new happened.", code="brand_new_code")
+    assert error_text(unknown, zh) == "Something new happened."
+    unfit = InvalidInput("The name is too long.", code="too_long", params={"field": "name"})
+    assert error_text(unfit, zh) == "The name is too long."
+
+
+def test_core_error_from_a_real_vault_in_chinese(tmp_path: Path) -> None:
+    """The sentence comes from what the core really raises, not from a hand-made error."""
+    from app.desk import Desk, PersonDetails, RefusalRequest
+    from app.errors import ConsentDeskError
+    from app.models import Signature
+    from ui.dialogs import error_text
+    from ui.i18n import I18n
+
+    desk, _code = Desk.initialise(tmp_path / "v", "Org", ADMIN, PASSWORD, options=cheap_options())
+    try:
+        purpose = desk.add_purpose(
+            title="Entry",
+            controller="Org",
+            contact="c@example",
+            retention_days=30,
+            alternative="A key card",
+        )
+        sha = desk.disclosure(purpose.id, "en").sha256
+        shown = []
+        for call in (
+            lambda: desk.rename_organisation("  "),
+            lambda: desk.add_user(ADMIN, PASSWORD, "operator"),
+            lambda: desk.refuse(
+                RefusalRequest(
+                    PersonDetails("A"), purpose.id, sha, "A key card", Signature((), 600, 200)
+                )
+            ),
+            lambda: desk.refuse(
+                RefusalRequest(PersonDetails("A" * 301), purpose.id, sha, "A key card", None)
+            ),
+        ):
+            try:
+                call()
+            except ConsentDeskError as exc:
+                shown.append(error_text(exc, I18n("zh")))
+        assert shown == [
+            "组织名称为必填项。",
+            "该用户名已被使用。",
+            "签名无法使用。请清除后重新签名。",
+            "姓名过长（最多 300 个字符）。",
+        ]
+    finally:
+        desk.lock()
