@@ -22,18 +22,23 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
 PASSWORD = "correct horse battery"
 PEOPLE = [
-    ("Mei Lin", "Unit 12B", "zh"), ("Ravi Patel", "HR-0042", "en"),
-    ("Sam Okafor", "Unit 3A", "en"), ("王小明", "Unit 7C", "zh"),
-    ("Aisha Rahman", "HR-0107", "en"), ("Lucas Moreau", "Unit 9F", "en"),
+    ("Mei Lin", "Unit 12B", "zh"),
+    ("Ravi Patel", "HR-0042", "en"),
+    ("Sam Okafor", "Unit 3A", "en"),
+    ("王小明", "Unit 7C", "zh"),
+    ("Aisha Rahman", "HR-0107", "en"),
+    ("Lucas Moreau", "Unit 9F", "en"),
 ]
 
 
-def wait(condition: Callable[[], bool] | None = None, timeout: float = 10.0,
-         at_least: float = 0.0) -> None:
+def wait(
+    condition: Callable[[], bool] | None = None, timeout: float = 10.0, at_least: float = 0.0
+) -> None:
     """Run the event loop until ``condition`` holds (or ``timeout``), at least ``at_least`` s."""
     app = QApplication.instance()
     assert app is not None
@@ -51,8 +56,9 @@ def wait(condition: Callable[[], bool] | None = None, timeout: float = 10.0,
 def sign(pad: Any) -> None:
     """A made-up zigzag signature, long enough to pass the core's signature rules."""
     width, height = pad.width(), pad.height()
-    pad.add_stroke([(width * (0.15 + 0.7 * i / 39), height * (0.3 if i % 2 else 0.7))
-                    for i in range(40)])
+    pad.add_stroke(
+        [(width * (0.15 + 0.7 * i / 39), height * (0.3 if i % 2 else 0.7)) for i in range(40)]
+    )
 
 
 class Shooter:
@@ -101,7 +107,9 @@ class Prompts:
 
 def testdata() -> Path | None:
     env = os.environ.get("CONSENTDESK_TESTDATA")
-    root = Path(env) if env else Path(__file__).resolve().parent.parent.parent / "shared" / "testdata"
+    root = (
+        Path(env) if env else Path(__file__).resolve().parent.parent.parent / "shared" / "testdata"
+    )
     return root if (root / "faces").is_dir() else None
 
 
@@ -114,13 +122,15 @@ def seed(home: Path, engine: Any, faces: Path | None) -> None:
     from app.models import LivenessResult, Signature, SignaturePoint
 
     options = DeskOptions(kdf=KdfParams(time_cost=1, memory_cost=8192, parallelism=1))
-    desk, _ = Desk.initialise(home, "Harbour View Residences", "admin", PASSWORD,
-                              options=options)
+    desk, _ = Desk.initialise(home, "Harbour View Residences", "admin", PASSWORD, options=options)
     purpose = desk.add_purpose(
-        title="Building entry", controller="Harbour View Residences",
-        contact="privacy@harbour.example", retention_days=365,
+        title="Building entry",
+        controller="Harbour View Residences",
+        contact="privacy@harbour.example",
+        retention_days=365,
         alternative="A key card from the front desk",
-        description="Opening the lobby doors for residents.")
+        description="Opening the lobby doors for residents.",
+    )
     desk.add_user("frontdesk", PASSWORD, "operator")
     strokes = (tuple(SignaturePoint(40 + i * 12, 60 + (i % 2) * 50, i * 20) for i in range(40)),)
     signature = Signature(strokes, 600, 200)
@@ -130,8 +140,11 @@ def seed(home: Path, engine: Any, faces: Path | None) -> None:
         disclosure = desk.disclosure(purpose.id, lang)
         details = PersonDetails(name, ref, None, lang)
         if n == 2:
-            desk.refuse(RefusalRequest(details, purpose.id, disclosure.sha256,
-                                       purpose.alternative, signature))
+            desk.refuse(
+                RefusalRequest(
+                    details, purpose.id, disclosure.sha256, purpose.alternative, signature
+                )
+            )
             continue
         if engine is not None and n < len(photos):
             from app.bio.images import load_image
@@ -140,9 +153,17 @@ def seed(home: Path, engine: Any, faces: Path | None) -> None:
         else:
             vec = rng.normal(size=128)
             emb = vec / np.linalg.norm(vec)
-        desk.enroll(EnrollmentRequest(
-            details, purpose.id, disclosure.sha256, signature, [list(map(float, emb))],
-            LivenessResult(True, note="seeded"), acknowledged_warnings=True))
+        desk.enroll(
+            EnrollmentRequest(
+                details,
+                purpose.id,
+                disclosure.sha256,
+                signature,
+                [list(map(float, emb))],
+                LivenessResult(True, note="seeded"),
+                acknowledged_warnings=True,
+            )
+        )
     desk.lock()
 
 
@@ -177,22 +198,36 @@ def main(argv: list[str]) -> int:
             i18n = I18n(lang)  # type: ignore[arg-type]
             photo = str(faces / "obama_2.jpg") if faces else None
             ctx = UiContext(
-                i18n=i18n, runner=Runner(), prompts=Prompts(i18n, photo),  # type: ignore[arg-type]
-                open_camera=(lambda _i: VideoFileSource(video, loop=True)) if video
+                i18n=i18n,
+                runner=Runner(),
+                prompts=Prompts(i18n, photo),  # type: ignore[arg-type]
+                open_camera=(lambda _i: VideoFileSource(video, loop=True))
+                if video
                 else (lambda _i: VideoFileSource(Path(tmp) / "missing.mp4")),
                 camera_pace_fps=30.0,
                 engine_factory=(lambda: engine) if engine else None,
             )
-            shoot_lang(shoot, lang, ctx, home, Path(tmp), Desk, MainWindow, sign,
-                       VideoFileSource, video)
+            shoot_lang(
+                shoot, lang, ctx, home, Path(tmp), Desk, MainWindow, sign, VideoFileSource, video
+            )
     if engine is not None:
         engine.close()
     print(f"{len(shoot.taken)} screenshots in {out}")
     return 0
 
 
-def shoot_lang(shoot: Shooter, lang: str, ctx: Any, home: Path, tmp: Path, desk_cls: Any,
-               window_cls: Any, sign: Any, video_source: Any, video: Path | None) -> None:
+def shoot_lang(
+    shoot: Shooter,
+    lang: str,
+    ctx: Any,
+    home: Path,
+    tmp: Path,
+    desk_cls: Any,
+    window_cls: Any,
+    sign: Any,
+    video_source: Any,
+    video: Path | None,
+) -> None:
     # first start: the init form
     fresh = window_cls(tmp / f"fresh-{lang}", desk_cls, ctx)
     fresh.resize(1280, 860)
@@ -200,8 +235,9 @@ def shoot_lang(shoot: Shooter, lang: str, ctx: Any, home: Path, tmp: Path, desk_
     shoot(fresh, "01_init", lang)
     from ui.screens.recovery import RecoveryCodeDialog
 
-    dialog = RecoveryCodeDialog("ZXB6W-MD2RB-YQLAG-6WHDK-ZRVRP", "Harbour View Residences",
-                                ctx.i18n, fresh)
+    dialog = RecoveryCodeDialog(
+        "ZXB6W-MD2RB-YQLAG-6WHDK-ZRVRP", "Harbour View Residences", ctx.i18n, fresh
+    )
     dialog.show()
     shoot(dialog, "02_recovery_code", lang)
     dialog.close()
@@ -219,6 +255,12 @@ def shoot_lang(shoot: Shooter, lang: str, ctx: Any, home: Path, tmp: Path, desk_
         screen.submit_login()
         wait(lambda: screen.login_button.isEnabled() or bool(screen._wait_until), 10)
     shoot(win, "04_wrong_password_backoff", lang)
+    # A restart during the back-off: the new window counts down before anyone types.
+    restarted = window_cls(home, desk_cls, ctx)
+    restarted.resize(1280, 860)
+    restarted.show()
+    shoot(restarted, "04b_backoff_after_restart", lang)
+    restarted.close()
     from app.backoff import LoginBackoff
     from app.paths import VaultPaths
 
@@ -271,8 +313,14 @@ def shoot_lang(shoot: Shooter, lang: str, ctx: Any, home: Path, tmp: Path, desk_
             box.setChecked(True)
         review.save()
         wait(lambda: wizard.current == "done", 20)
-        wait(lambda: bool(wizard.done_page.document.rendered)
-             or bool(wizard.done_page.document.status.text()), 20, at_least=0.5)
+        wait(
+            lambda: (
+                bool(wizard.done_page.document.rendered)
+                or bool(wizard.done_page.document.status.text())
+            ),
+            20,
+            at_least=0.5,
+        )
         wait(lambda: bool(wizard.done_page.document.rendered), 10)
         shoot(win, "13_done_document", lang)
     # camera missing
@@ -297,6 +345,19 @@ def shoot_lang(shoot: Shooter, lang: str, ctx: Any, home: Path, tmp: Path, desk_
     wizard.next_button.click()
     wizard.decision_page.refuse_button.click()
     shoot(win, "15_refusal_signature", lang)
+    wizard.reset()
+    # a minor who signed the printed form: the guardian step asks for the name only
+    wizard.start_button.click()
+    details.name.setText("Yuki Tanaka")
+    minor = QDate.currentDate().addYears(-12)
+    details.dob.setDate(minor)
+    wizard.next_button.click()
+    wizard.next_button.click()
+    wizard.decision_page.consent_button.click()
+    signature_page = wizard.pages["signature"]
+    signature_page.paper.setChecked(True)
+    signature_page.guardian_name.setText("Hana Tanaka")
+    shoot(win, "15b_paper_minor_guardian_name", lang)
     wizard.reset()
 
     ws.tabs.setCurrentWidget(ws.registry)
@@ -343,6 +404,16 @@ def shoot_lang(shoot: Shooter, lang: str, ctx: Any, home: Path, tmp: Path, desk_
     if scroll is not None:
         scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())
     shoot(win, "21b_settings_maintenance", lang)
+    # organisation rename refused by the core (empty name): said inline, in the UI's language
+    if scroll is not None:
+        scroll.verticalScrollBar().setValue(0)
+    settings.org_name.setText("")
+    settings.rename_organisation()
+    shoot(win, "21c_settings_rename_error", lang)
+    settings.org_name.setText(ws.desk.organisation.name)
+    settings.rename_organisation()  # the same name: nothing to do, the message goes
+    # a core error in the real error dialog: a minor without a guardian (params formatted in)
+    shoot_error_dialog(shoot, lang, ctx, win, ws.desk)
     from ui.screens.settings import PurposeDialog
 
     desk = ws.desk
@@ -358,6 +429,38 @@ def shoot_lang(shoot: Shooter, lang: str, ctx: Any, home: Path, tmp: Path, desk_
     shoot(win, "24_locked", lang)
     ctx.runner.wait(20000)
     win.close()
+
+
+def shoot_error_dialog(shoot: Shooter, lang: str, ctx: Any, win: QWidget, desk: Any) -> None:
+    """What ``Prompts.error`` shows for an error the core really raised."""
+    import datetime as dt
+
+    from app.desk import EnrollmentRequest, PersonDetails
+    from app.errors import ConsentDeskError
+    from app.models import Signature, SignaturePoint
+    from ui.dialogs import Prompts as RealPrompts
+    from ui.dialogs import error_text
+
+    purpose = desk.list_purposes()[0]
+    strokes = (tuple(SignaturePoint(40 + i * 12, 60 + (i % 2) * 50, i * 20) for i in range(40)),)
+    child = dt.date.today().replace(year=dt.date.today().year - 10)
+    request = EnrollmentRequest(
+        PersonDetails("Yuki Tanaka", None, child, "en"),
+        purpose.id,
+        desk.disclosure(purpose.id, "en").sha256,
+        Signature(strokes, 600, 200),
+        [],
+        None,
+    )
+    try:
+        desk.enroll(request)
+    except ConsentDeskError as exc:
+        box = RealPrompts(ctx.i18n).message_box(win, error_text(exc, ctx.i18n), warning=True)
+        box.show()
+        shoot(box, "25_error_dialog", lang)
+        box.close()
+    else:  # pragma: no cover - the core accepted a minor without a guardian
+        raise AssertionError("expected guardian_required")
 
 
 if __name__ == "__main__":

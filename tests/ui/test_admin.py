@@ -248,6 +248,8 @@ def test_admin_renames_the_organisation(qtbot: Any, window: Any, home: Path) -> 
     assert window.desk.organisation.name == "Harbour View Homes"
     window.language_button.click()  # the message follows a language switch
     assert settings.org_message.text() == "The organisation name is required."
+    qtbot.keyClicks(settings.org_name, "H")  # typing again: the old verdict goes
+    assert not settings.org_message.isVisibleTo(settings)
     assert window.ctx.prompts.errors == []
 
     window.lock()

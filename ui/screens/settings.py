@@ -134,6 +134,7 @@ class SettingsScreen(QWidget):
         self.org_name.setMaxLength(200)  # the core's own limit; it checks again
         i18n.bind(self.org_name.setAccessibleName, "init.org")
         self.org_name.returnPressed.connect(self.rename_organisation)
+        self.org_name.textEdited.connect(lambda _t: self._org_say(None))  # the old verdict is moot
         self.rename_button = QPushButton()
         i18n.bind(self.rename_button.setText, "set.org.rename")
         self.rename_button.clicked.connect(self.rename_organisation)
@@ -156,6 +157,7 @@ class SettingsScreen(QWidget):
         self.org_message = QLabel()
         self.org_message.setWordWrap(True)
         self.org_message.setAccessibleName("status")
+        self.org_message.hide()  # no empty line until there is something to say
         self._org_said: Any = None  # re-read after a language switch
         org_lay.addRow(self.org_message)
         self.stats_label = QLabel()
@@ -375,6 +377,7 @@ class SettingsScreen(QWidget):
         name = self.org_name.text().strip()
         if name == self.desk.organisation.name:
             self.org_name.setModified(False)
+            self._org_say(None)
             return
         i18n = self.ctx.i18n
         try:
@@ -385,9 +388,11 @@ class SettingsScreen(QWidget):
         self.org_name.setText(organisation.name)  # also clears the "being typed" flag
         self._org_say(lambda: i18n.tr("set.org.renamed"), "ok")
 
-    def _org_say(self, text: Any, role: str) -> None:
+    def _org_say(self, text: Any, role: str = "hint") -> None:
+        """Show ``text()`` (re-read after a language switch) under the name; None hides it."""
         self._org_said = text
-        self.org_message.setText(text())
+        self.org_message.setText(text() if text is not None else "")
+        self.org_message.setVisible(text is not None)
         set_role(self.org_message, role)
 
     # -- purposes ------------------------------------------------------------------------------

@@ -394,6 +394,8 @@ class SignaturePage(Page):
         self.guardian_pad.setVisible(not on)
         self.guardian_clear.setVisible(not on)
         self.guardian_paper_hint.setVisible(on)
+        # Without its pad the guardian's box needs no more room than its name field.
+        self.layout().setStretchFactor(self.guardian_box, 0 if on else 2)
 
     def _choose_scan(self) -> None:
         path = self.ctx.prompts.open_path(self, self.i18n.tr("sig.paper.filter"))
