@@ -2,8 +2,10 @@
 
 Why one class: the rule "an expected error shows its own sentence, an unexpected one shows a
 generic message and never its text" must hold everywhere. Core errors (``ConsentDeskError``) and
-biometric errors (``BioError``) carry sentences written to be shown; anything else may contain
-personal data or internals, so only its type is logged.
+biometric errors (``BioError``) carry sentences written to be shown, and a stable ``code`` (core
+errors: with ``params``) that :func:`error_text` looks up in the translation table, so the
+operator reads them in their own language; anything else may contain personal data or
+internals, so only its type is logged.
 
 Screens receive a :class:`Prompts` in their constructor instead of calling QMessageBox directly;
 tests hand in a scripted subclass, so a flow never blocks on a modal dialog nobody can click.
@@ -64,6 +66,12 @@ def core_error_text(exc: ConsentDeskError, i18n: I18n) -> str:
     except (KeyError, IndexError, ValueError):  # a placeholder the raise site did not fill
         log.warning("error %s: params do not fit its translation", key)
         return str(exc)
+
+
+def detached(exc: ConsentDeskError) -> ConsentDeskError:
+    """A copy holding only what :func:`error_text` reads, for a message re-read after a language
+    switch: keeping the original would keep its traceback, whose frames may hold a password."""
+    return ConsentDeskError(str(exc), code=exc.code, params=exc.params)
 
 
 def _param(name: str, value: object, i18n: I18n) -> object:

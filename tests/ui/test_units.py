@@ -295,3 +295,22 @@ def test_core_error_from_a_real_vault_in_chinese(tmp_path: Path) -> None:
         ]
     finally:
         desk.lock()
+
+
+def test_a_message_kept_for_retranslation_keeps_no_traceback() -> None:
+    from app.errors import WrongPassword
+    from ui.dialogs import detached, error_text
+    from ui.i18n import I18n
+
+    def sign_in(password: str) -> None:
+        raise WrongPassword("Wrong user name or password.", retry_after=2.0)
+
+    try:
+        sign_in("a secret")
+    except WrongPassword as exc:
+        caught = exc
+    kept = detached(caught)
+    assert kept.__traceback__ is None and kept.__context__ is None
+    assert kept.code == "wrong_password" and kept.params == {"seconds": 2.0}
+    for lang in ("en", "zh"):
+        assert error_text(kept, I18n(lang)) == error_text(caught, I18n(lang))

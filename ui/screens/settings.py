@@ -32,10 +32,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.errors import ConsentDeskError
 from app.models import LANGUAGES, Purpose
 from ui.camera import CameraThread, dispose
 from ui.context import UiContext
-from ui.dialogs import error_text
+from ui.dialogs import detached, error_text
 from ui.i18n import I18n
 from ui.screens.capture_page import PreviewWidget
 from ui.theme import set_role
@@ -383,7 +384,11 @@ class SettingsScreen(QWidget):
         try:
             organisation = self.desk.rename_organisation(name)
         except Exception as exc:
-            self._org_say(functools.partial(error_text, exc.with_traceback(None), i18n), "error")
+            if isinstance(exc, ConsentDeskError):
+                self._org_say(functools.partial(error_text, detached(exc), i18n), "error")
+            else:
+                text = error_text(exc, i18n)
+                self._org_say(lambda: text, "error")
             return
         self.org_name.setText(organisation.name)  # also clears the "being typed" flag
         self._org_say(lambda: i18n.tr("set.org.renamed"), "ok")

@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.dialogs import Prompts, error_text
+from app.errors import ConsentDeskError
+from ui.dialogs import Prompts, detached, error_text
 from ui.i18n import I18n
 from ui.theme import set_role
 from ui.worker import Runner
@@ -276,8 +277,12 @@ class UnlockScreen(QWidget):
             self._say(lambda: self.i18n.tr("unlock.recovery.wrong"))
         elif isinstance(exc, LockedOut):
             self._say(self._locked_message)
+        elif isinstance(exc, ConsentDeskError):
+            shown = detached(exc)  # no traceback kept: its frames held the password
+            self._say(lambda: error_text(shown, self.i18n))
         else:
-            self._say(lambda: error_text(exc, self.i18n))
+            text = error_text(exc, self.i18n)
+            self._say(lambda: text)
         self._check_backoff(float(getattr(exc, "retry_after", 0.0) or 0.0))
 
     # -- actions -------------------------------------------------------------------------------
