@@ -1325,7 +1325,8 @@ class Desk:
             label = Path(source).name if isinstance(source, Path | str) else None
             rgb = load_image(source, label=label)
         except BioError as exc:
-            raise InvalidInput(exc.message) from None
+            # "bio_<code>": the UI translates the engine's stable codes.
+            raise InvalidInput(exc.message, code=f"bio_{exc.code}") from None
         return self.face_engine.analyse_photo(rgb)
 
     def identify_image(self, rgb: Any) -> IdentifyResult:

@@ -55,7 +55,11 @@ def error_text(exc: BaseException, i18n: I18n) -> str:
 def core_error_text(exc: ConsentDeskError, i18n: I18n) -> str:
     """``err.<code>`` from the table with the error's params formatted in; ``str(exc)`` (the
     core's English sentence) for a code the table does not know or params that do not fit."""
-    key = f"err.{getattr(exc, 'code', '')}"
+    code = str(getattr(exc, "code", ""))
+    if code.startswith("bio_"):  # a biometric error passed through the core (e.g. a bad photo)
+        translated = i18n.tr(f"bioerr.{code[4:]}")
+        return str(exc) if translated.startswith("bioerr.") else translated
+    key = f"err.{code}"
     if key not in STRINGS:
         return str(exc)
     params = getattr(exc, "params", None) or {}

@@ -829,6 +829,8 @@ class DocumentMaker:
             (label(lang, "purpose"), sections.purpose_value(lang, purpose, consent)),
             *self._person_rows(draft, person),
             (label(lang, "paper_signed_on"), format_date(signed_on, lang)),
+            # A minor's guardian signed the same paper; their name is on the consent record.
+            *([(label(lang, "guardian"), consent.guardian_name)] if consent.guardian_name else []),
             (label(lang, "consent_id"), consent.id),
             (label(lang, "text_sha256"), para(consent.text_sha256, s.mono)),
             (label(lang, "imported_at"), draft.when(imported_at)),

@@ -429,3 +429,36 @@ def test_errors_carry_stable_codes_for_translation(desk: Desk, purpose) -> None:
     with pytest.raises(NotFound) as missing:
         desk.get_person("PNOBODY")
     assert missing.value.code == "person_not_found"
+
+
+def test_paper_record_of_a_minor_names_the_guardian(desk: Desk, purpose) -> None:
+    import subprocess
+
+    from app.models import Guardian, Signature
+
+    child = dt.date.today() - dt.timedelta(days=365 * 9)
+    disclosure = desk.disclosure(purpose.id, "en")
+    r = desk.enroll(
+        EnrollmentRequest(
+            person=PersonDetails("Paper Kid", None, child, "en"),
+            purpose_id=purpose.id,
+            disclosure_sha256=disclosure.sha256,
+            signature=Signature((), 0, 0),
+            embeddings=[embedding(78)],
+            guardian=Guardian("Hana Guardian", Signature((), 0, 0)),
+            paper_signed_on=dt.date.today(),
+            paper_scan=b"%PDF-1.4 scan",
+            paper_scan_name="scan.pdf",
+        )
+    )
+    form = next(d for d in r.documents if d.kind == "consent_form")
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=desk.document_pdf(form.id), capture_output=True
+    ).stdout.decode()
+    assert "Hana Guardian" in text
+
+
+def test_bad_photo_error_keeps_the_engine_code(desk: Desk) -> None:
+    with pytest.raises(InvalidInput) as info:
+        desk.analyse_photo(b"not an image at all")
+    assert info.value.code.startswith("bio_")
