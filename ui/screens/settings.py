@@ -248,6 +248,12 @@ class SettingsScreen(QWidget):
             if isinstance(widget, QWidget):
                 i18n.bind(widget.setAccessibleName, key)
             r_lay.addRow(label, widget)
+        # What the numbers mean and where they fail: the admin choosing them must know.
+        accuracy = QLabel()
+        accuracy.setWordWrap(True)
+        set_role(accuracy, "hint")
+        i18n.bind(accuracy.setText, "set.accuracy")
+        r_lay.addRow(accuracy)
         r_lay.addRow(self.preview)
         r_lay.addRow(self.camera_status)
         r_lay.addRow(apply, self.settings_message)
