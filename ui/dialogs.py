@@ -31,10 +31,6 @@ def error_text(exc: BaseException, i18n: I18n) -> str:
     Every screen shows errors through this one function (directly or via
     :meth:`Prompts.error`), so a new error code needs one table entry and nothing else.
     """
-    if isinstance(exc, ConsentDeskError):
-        text = core_error_text(exc, i18n)
-        if text:
-            return text
     from app.bio.errors import BioError
 
     if isinstance(exc, BioError):
@@ -44,6 +40,10 @@ def error_text(exc: BaseException, i18n: I18n) -> str:
             return translated
         if str(exc):
             return str(exc)
+    if isinstance(exc, ConsentDeskError):
+        text = core_error_text(exc, i18n)
+        if text:
+            return text
     from app.signature import SignatureError
 
     if isinstance(exc, SignatureError) and str(exc):

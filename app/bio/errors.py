@@ -8,20 +8,22 @@ name exactly as the caller passed it, so the caller stays in control of what get
 
 from __future__ import annotations
 
+from app.errors import ConsentDeskError
 
-class BioError(Exception):
+
+class BioError(ConsentDeskError):
     """Base class: catch this to handle every expected failure of the biometric engine.
 
-    Anything that escapes as a different exception type is a bug, not a bad input.
+    It is a :class:`ConsentDeskError`, so the CLI and the UI treat it like every other expected
+    failure (one clear line, never a traceback). Anything that escapes as a different exception
+    type is a bug, not a bad input.
     """
 
     code: str = "bio_error"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, code=code)
         self.message = message
-        if code is not None:
-            self.code = code
 
     def __str__(self) -> str:
         return self.message
