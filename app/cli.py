@@ -334,8 +334,23 @@ def cmd_export(ctx: Context, desk: Desk) -> int:
 
 
 @with_desk
+def cmd_people(ctx: Context, desk: Desk) -> int:
+    a = ctx.args
+    page = desk.find_people(a.query or "", a.status, a.purpose, a.offset, a.limit)
+    ctx.emit(
+        page,
+        lambda: "\n".join(
+            f"{s.person.id}\t{s.status}\t{s.person.reference or '-'}\t{s.person.name}"
+            for s in page.items
+        )
+        + f"\n({len(page.items)} of {page.total})",
+    )
+    return 0
+
+
+@with_desk
 def cmd_withdraw(ctx: Context, desk: Desk) -> int:
-    r = desk.withdraw(ctx.args.person_id, ctx.args.reason)
+    r = desk.withdraw(ctx.args.person_id, ctx.args.reason, ctx.args.purpose)
     if ctx.args.receipt and r.receipt is not None:
         Path(ctx.args.receipt).write_bytes(desk.document_pdf(r.receipt.id))
     ctx.emit(
@@ -455,9 +470,17 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
     p.add_argument("person_id")
     p.add_argument("--out", required=True)
     p.set_defaults(fn=cmd_export)
+    p = sub.add_parser("people", parents=[common], help="find people by name or reference")
+    p.add_argument("query", nargs="?", default="")
+    p.add_argument("--status", choices=["active", "withdrawn", "expired", "refused"])
+    p.add_argument("--purpose", type=int)
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(fn=cmd_people)
     p = sub.add_parser("withdraw", parents=[common], help="withdraw a person's consent")
     p.add_argument("person_id")
     p.add_argument("--reason", required=True)
+    p.add_argument("--purpose", type=int, help="only this purpose (default: every active one)")
     p.add_argument("--receipt", help="write the withdrawal receipt PDF here")
     p.set_defaults(fn=cmd_withdraw)
     p = sub.add_parser("erase", parents=[common], help="erase everything about a person")

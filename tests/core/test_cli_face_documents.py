@@ -133,3 +133,11 @@ def test_policy_notice(imported, tmp_path: Path) -> None:
         out = tmp_path / f"policy-{lang}.pdf"
         ok_json(home, "policy", str(purpose["id"]), "--out", str(out), "--language", lang)
         assert ok_json(home, "verify-document", str(out))["kind"] == "retention_notice"
+
+
+def test_people_search(imported) -> None:
+    home, _, _, report = imported
+    found = ok_json(home, "people", "kit")
+    assert found["total"] == 1 and found["items"][0]["person"]["name"] == "Kit Harington"
+    active = ok_json(home, "people", "--status", "active")
+    assert {i["person"]["id"] for i in active["items"]} <= set(report["person_ids"])
