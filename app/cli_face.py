@@ -11,15 +11,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.bulk_import import import_people
-
 
 def cmd_import(ctx: Any, desk: Any) -> int:
     def progress(done: int, total: int) -> None:
         if not ctx.json:
             ctx.info(f"  row {done}/{total}")
 
-    report = import_people(desk, Path(ctx.args.csv), ctx.args.purpose, progress)
+    report = desk.import_people(Path(ctx.args.csv), ctx.args.purpose, progress)
 
     def text() -> str:
         lines = [f"Imported {report.imported}; skipped {len(report.skipped)}."]

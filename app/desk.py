@@ -1355,6 +1355,26 @@ class Desk:
             )
         return IdentifyResult("no_match", (), "Nobody enrolled matches this face.")
 
+    def import_people(
+        self, csv_path: Path, purpose_id: int, progress: Callable[[int, int], None] | None = None
+    ) -> Any:
+        """HR bulk enrollment from photos with signed paper consents (see ``app.bulk_import``);
+        returns an ``ImportReport``. Each row is its own transaction: all or nothing."""
+        from app.bulk_import import import_people
+
+        report = import_people(self, Path(csv_path), purpose_id, progress)
+        with self._write():
+            self._audit.append(
+                self.user.username,
+                "import.csv",
+                details={
+                    "purpose": purpose_id,
+                    "imported": report.imported,
+                    "skipped": len(report.skipped),
+                },
+            )
+        return report
+
     # ================================================================== withdrawal / erasure
     def withdraw(
         self, person_id: str, reason: str, purpose_id: int | None = None

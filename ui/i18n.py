@@ -486,6 +486,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "set.thresholds": ("Recognition", "识别"),
     "set.match": ("Match threshold", "匹配阈值"),
     "set.lookalike": ("Lookalike margin", "相似度余量"),
+    "set.import": ("Import people (CSV)…", "批量导入（CSV）…"),
+    "set.import.pick": (
+        "Select the purpose the people signed for on paper first.",
+        "请先在上方选择这些人在纸质同意书上签署的目的。",
+    ),
+    "set.import.progress": ("Importing row {done} of {total}…", "正在导入第 {done}/{total} 行…"),
+    "set.import.done": ("Imported {n} people; skipped {s} rows.", "已导入 {n} 人；跳过 {s} 行。"),
+    "set.import.row": ("Row {row}: {reason}", "第 {row} 行：{reason}"),
     "set.accuracy": (
         "Templates come from dlib's ResNet model, which reports 99.38% accuracy on the LFW "
         "benchmark at its default threshold of 0.6 (lower = stricter). It is less accurate for "

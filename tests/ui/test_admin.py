@@ -259,3 +259,37 @@ def test_admin_renames_the_organisation(qtbot: Any, window: Any, home: Path) -> 
         assert [e.action for e in desk.audit_events()].count("organisation.rename") == 1
     finally:
         desk.lock()
+
+
+def test_settings_bulk_import_with_progress(
+    qtbot: Any, window: Any, faces: Path, tmp_path: Path
+) -> None:
+    """HR imports people who signed paper consents; a group photo row is skipped with its row."""
+    from PIL import Image
+
+    ws = unlock(qtbot, window)
+    settings = ws.settings
+    ws.tabs.setCurrentWidget(settings)
+    Image.new("L", (400, 500), 255).save(tmp_path / "scan.png")
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text(
+        "name,reference,photo,consent_scan,signed_on\n"
+        f"Kit Harington,E-1,{faces / 'kit_harington_1.jpg'},scan.png,2026-02-01\n"
+        f"Two People,E-2,{faces / 'group_two_people.jpg'},scan.png,2026-02-01\n",
+        encoding="utf-8",
+    )
+    settings.purposes.setCurrentRow(-1)
+    settings.import_csv()
+    assert "Select the purpose" in settings.maintenance_message.text()
+    settings.purposes.setCurrentRow(0)
+    window.ctx.prompts.open_answer = str(csv_file)
+    progress: list[str] = []
+    settings.import_csv()
+    qtbot.waitUntil(
+        lambda: progress.append(settings.maintenance_message.text()) or "Imported" in progress[-1],
+        timeout=60000,
+    )
+    text = settings.maintenance_message.text()
+    assert "Imported 1 people; skipped 1 rows." in text and "Row 3:" in text
+    assert window.desk.find_people("Kit").total == 1
+    assert settings.import_button.isEnabled()

@@ -302,6 +302,9 @@ class SettingsScreen(QWidget):
         self.recovery_button = QPushButton()
         i18n.bind(self.recovery_button.setText, "set.recovery")
         self.recovery_button.clicked.connect(self.new_recovery_code)
+        self.import_button = QPushButton()
+        i18n.bind(self.import_button.setText, "set.import")
+        self.import_button.clicked.connect(self.import_csv)
         mrow = QHBoxLayout()
         for w in (
             self.backup_button,
@@ -309,6 +312,7 @@ class SettingsScreen(QWidget):
             self.purge_button,
             self.doc_verify_button,
             self.recovery_button,
+            self.import_button,
         ):
             mrow.addWidget(w)
         mrow.addStretch(1)
@@ -585,13 +589,43 @@ class SettingsScreen(QWidget):
             return
         self.ctx.prompts.recovery_code(self, code, self.desk.organisation.name)
 
-    def _background(self, fn: Any, message: Any) -> None:
+    def import_csv(self) -> None:
+        """HR bulk enrollment: people who signed paper consents, with their photos (CSV with
+        name, reference, photo, consent_scan, signed_on), into the purpose selected above."""
+        tr = self.ctx.i18n.tr
+        purpose_id = self._selected(self.purposes)
+        if purpose_id is None:
+            self.maintenance_message.setText(tr("set.import.pick"))
+            set_role(self.maintenance_message, "error")
+            return
+        path = self.ctx.prompts.open_path(self, "CSV (*.csv)")
+        if not path:
+            return
+
+        def shown(report: Any) -> str:
+            details = "".join(
+                "\n" + tr("set.import.row", row=s.row, reason=s.reason) for s in report.skipped[:10]
+            )
+            return tr("set.import.done", n=report.imported, s=len(report.skipped)) + details
+
+        def progress(done: int, total: int) -> None:
+            self.maintenance_message.setText(tr("set.import.progress", done=done, total=total))
+
+        # The runner passes a thread-safe ``progress`` to functions that take one and calls
+        # ``on_progress`` in the GUI thread.
+        def work(progress: Any) -> Any:
+            return self.desk.import_people(Path(path), purpose_id, progress)
+
+        self._background(work, shown, on_progress=progress)
+
+    def _background(self, fn: Any, message: Any, on_progress: Any = None) -> None:
         buttons = (
             self.backup_button,
             self.verify_button,
             self.purge_button,
             self.doc_verify_button,
             self.recovery_button,
+            self.import_button,
         )
         for b in buttons:
             b.setEnabled(False)
@@ -612,7 +646,7 @@ class SettingsScreen(QWidget):
             self.maintenance_message.setText(error_text(exc, self.ctx.i18n))
             set_role(self.maintenance_message, "error")
 
-        self.ctx.runner.submit(fn, on_done=done, on_error=failed)
+        self.ctx.runner.submit(fn, on_done=done, on_error=failed, on_progress=on_progress)
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> None:
         try:
