@@ -136,9 +136,7 @@ class SettingsScreen(QWidget):
         i18n.bind(self.org_name.setAccessibleName, "init.org")
         self.org_name.returnPressed.connect(self.rename_organisation)
         self.org_name.textEdited.connect(lambda _t: self._org_say(None))  # the old verdict is moot
-        self.rename_button = QPushButton()
-        i18n.bind(self.rename_button.setText, "set.org.rename")
-        self.rename_button.clicked.connect(self.rename_organisation)
+        self.rename_button = self._button("set.org.rename", self.rename_organisation)
         is_admin = getattr(getattr(desk, "user", None), "role", None) == "admin"
         self.org_name.setReadOnly(not is_admin)
         self.rename_button.setVisible(is_admin)
@@ -174,20 +172,14 @@ class SettingsScreen(QWidget):
         self.purposes = QListWidget()
         self.purposes.setMaximumHeight(140)
         i18n.bind(self.purposes.setAccessibleName, "set.purposes")
-        add_purpose = QPushButton()
-        i18n.bind(add_purpose.setText, "set.purpose.add")
-        add_purpose.clicked.connect(self.add_purpose)
-        self.edit_purpose_button = QPushButton()
-        i18n.bind(self.edit_purpose_button.setText, "set.purpose.edit")
-        self.edit_purpose_button.clicked.connect(self.edit_purpose)
+        add_purpose = self._button("set.purpose.add", self.add_purpose)
+        self.edit_purpose_button = self._button("set.purpose.edit", self.edit_purpose)
         self.purposes.itemDoubleClicked.connect(lambda _i: self.edit_purpose())
         self.notice_language = QComboBox()
         i18n.bind(self.notice_language.setAccessibleName, "set.notice.language")
         for lang in LANGUAGES:
             self.notice_language.addItem(i18n.tr(f"lang.{lang}"), lang)
-        self.notice_button = QPushButton()
-        i18n.bind(self.notice_button.setText, "set.notice")
-        self.notice_button.clicked.connect(self.export_notice)
+        self.notice_button = self._button("set.notice", self.export_notice)
         self.notice_button.setEnabled(hasattr(desk, "retention_notice"))
         row = QHBoxLayout()
         for w in (add_purpose, self.edit_purpose_button, self.notice_language, self.notice_button):
@@ -266,15 +258,9 @@ class SettingsScreen(QWidget):
         self.staff = QListWidget()
         self.staff.setMaximumHeight(120)
         i18n.bind(self.staff.setAccessibleName, "set.staff")
-        add_staff = QPushButton()
-        i18n.bind(add_staff.setText, "set.staff.add")
-        add_staff.clicked.connect(self.add_staff)
-        remove_staff = QPushButton()
-        i18n.bind(remove_staff.setText, "set.staff.remove")
-        remove_staff.clicked.connect(self.remove_staff)
-        password = QPushButton()
-        i18n.bind(password.setText, "set.staff.password")
-        password.clicked.connect(self.change_password)
+        add_staff = self._button("set.staff.add", self.add_staff)
+        remove_staff = self._button("set.staff.remove", self.remove_staff)
+        password = self._button("set.staff.password", self.change_password)
         srow = QHBoxLayout()
         for w in (add_staff, remove_staff, password):
             srow.addWidget(w)
@@ -287,24 +273,12 @@ class SettingsScreen(QWidget):
         m_box = QGroupBox()
         i18n.bind(m_box.setTitle, "set.maintenance")
         m_lay = QVBoxLayout(m_box)
-        self.backup_button = QPushButton()
-        i18n.bind(self.backup_button.setText, "set.backup")
-        self.backup_button.clicked.connect(self.backup)
-        self.verify_button = QPushButton()
-        i18n.bind(self.verify_button.setText, "set.verify")
-        self.verify_button.clicked.connect(self.verify)
-        self.purge_button = QPushButton()
-        i18n.bind(self.purge_button.setText, "set.purge")
-        self.purge_button.clicked.connect(self.purge)
-        self.doc_verify_button = QPushButton()
-        i18n.bind(self.doc_verify_button.setText, "set.doc_verify")
-        self.doc_verify_button.clicked.connect(self.verify_document)
-        self.recovery_button = QPushButton()
-        i18n.bind(self.recovery_button.setText, "set.recovery")
-        self.recovery_button.clicked.connect(self.new_recovery_code)
-        self.import_button = QPushButton()
-        i18n.bind(self.import_button.setText, "set.import")
-        self.import_button.clicked.connect(self.import_csv)
+        self.backup_button = self._button("set.backup", self.backup)
+        self.verify_button = self._button("set.verify", self.verify)
+        self.purge_button = self._button("set.purge", self.purge)
+        self.doc_verify_button = self._button("set.doc_verify", self.verify_document)
+        self.recovery_button = self._button("set.recovery", self.new_recovery_code)
+        self.import_button = self._button("set.import", self.import_csv)
         mrow = QHBoxLayout()
         for w in (
             self.backup_button,
@@ -588,6 +562,13 @@ class SettingsScreen(QWidget):
             self.ctx.prompts.error(self, exc)
             return
         self.ctx.prompts.recovery_code(self, code, self.desk.organisation.name)
+
+    def _button(self, key: str, on_click: Any) -> QPushButton:
+        """A push button whose text follows the language switch."""
+        button = QPushButton()
+        self.ctx.i18n.bind(button.setText, key)
+        button.clicked.connect(on_click)
+        return button
 
     def import_csv(self) -> None:
         """HR bulk enrollment: people who signed paper consents, with their photos (CSV with
