@@ -1,16 +1,20 @@
 # The README's two commands are `make run` and `make test`; both set up everything they need.
-PY ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && echo $$p && break; done)
+# The newest working Python 3.11-3.13 (tools/find_python.sh says why not simply python3.13).
+PY ?= $(shell bash tools/find_python.sh)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TESTDATA ?= $(CURDIR)/../shared/testdata
 
-.PHONY: install run test test-core test-ui lint bench screenshots package package-test dlib-blas clean
+.PHONY: install run test test-core test-ui lint bench soak screenshots package package-test dlib-blas clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
-	@test -n "$(PY)" || { echo "Python 3.11 or newer is required"; exit 1; }
+	@test -n "$(PY)" || { echo "Python 3.11, 3.12 or 3.13 is required"; exit 1; }
+	@# A venv made by another Python (e.g. before a newer one was found) is rebuilt.
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print(sys.version_info[:2])')" != "$$($(PY) -c 'import sys; print(sys.version_info[:2])')" ]; then \
+		echo "rebuilding $(VENV) for $(PY)"; rm -rf $(VENV); fi
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
@@ -41,6 +45,10 @@ screenshots: install
 
 bench: install
 	CONSENTDESK_TESTDATA=$${CONSENTDESK_TESTDATA:-$(TESTDATA)} $(BIN)/consentdesk bench
+
+# Five minutes of the live capture page on the shared video: no crash, flat memory (figures printed).
+soak: install
+	QT_QPA_PLATFORM=offscreen CONSENTDESK_TESTDATA=$${CONSENTDESK_TESTDATA:-$(TESTDATA)} $(BIN)/python -m pytest -m slow -s tests/ui/test_soak.py
 
 # Opt-in, never run by install/test: replaces dlib-bin with dlib built against OpenBLAS.
 dlib-blas: install
