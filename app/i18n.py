@@ -37,6 +37,15 @@ _ESCAPE = re.compile(r"\\(.)")
 _KEYWORD = re.compile(r"^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)\s+(\".*\")\s*$")
 
 
+_PLACEHOLDER = re.compile(r"\{(\w+)[^{}]*\}")
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{name}`` fields of a text (format specs ignored): they must match across languages
+    or a value would be lost, or a lookup fail, in one of them."""
+    return set(_PLACEHOLDER.findall(text))
+
+
 class CatalogError(ValueError):
     """A catalog file that cannot be read (a syntax error a translator's tool would reject)."""
 
@@ -170,6 +179,37 @@ class Catalog(Mapping[str, Mapping[Language, str]]):
         """``key`` in ``language``, unformatted; the key itself when the catalog lacks it."""
         found = self.get_text(key, language)
         return key if found is None else found
+
+    def term(self, prefix: str, code: str, language: Language) -> str:
+        """A stored code (an audit action ``consent.grant``, a liveness method
+        ``operator-attested``) as words: the entry ``<prefix><code>`` with ``-`` read as ``_``.
+
+        Why the code itself as the fallback: these codes are written by the core and kept for
+        years in the vault; an old one without an entry must still show as something.
+        """
+        found = self.get_text(prefix + code.replace("-", "_"), language)
+        return code if found is None else found
+
+    def problems(self) -> list[str]:
+        """Every gap a translator must fix, one line each: a key missing from a language, an
+        empty or fuzzy entry, placeholders that differ from the English ones."""
+        out: list[str] = []
+        english = self._messages.get("en", {})
+        for language, locale in LOCALES.items():
+            entries = self._messages.get(language, {})
+            for key in self._keys:
+                message = entries.get(key)
+                if message is None:
+                    out.append(f"{locale}: {key} is missing")
+                elif not message.text.strip():
+                    out.append(f"{locale}: {key} is not translated (empty)")
+                elif message.fuzzy:
+                    out.append(f"{locale}: {key} is marked fuzzy (needs review)")
+                elif key in english and placeholders(message.text) != placeholders(
+                    english[key].text
+                ):
+                    out.append(f"{locale}: {key} has other {{placeholders}} than English")
+        return out
 
     def __getitem__(self, key: str) -> Mapping[Language, str]:
         if key not in self._keys:

@@ -55,6 +55,12 @@ def detached(exc: ConsentDeskError) -> ConsentDeskError:
     return ConsentDeskError(str(exc), code=exc.code, params=exc.params)
 
 
+def typed_word_matches(typed: str, word: str) -> bool:
+    """The typed confirmation word matches: surrounding spaces and Latin case do not matter
+    (``erase`` = ``ERASE``), anything else does; an empty word never matches."""
+    return bool(word) and typed.strip().casefold() == word.strip().casefold()
+
+
 class Prompts:
     """Modal questions to the operator. Override in tests."""
 
@@ -92,9 +98,22 @@ class Prompts:
         return box.exec() == QMessageBox.StandardButton.Yes
 
     def typed_confirm(self, parent: QWidget | None, title: str, body: str, word: str) -> bool:
-        """True only when the operator types ``word`` exactly (irreversible actions)."""
-        text, ok = QInputDialog.getText(parent, title, body, QLineEdit.EchoMode.Normal, "")
-        return bool(ok) and text.strip() == word
+        """True only when the operator types ``word`` exactly (irreversible actions). ``word``
+        is in the operator's language (``wd.erase.word``: ERASE, 删除), so nobody has to type a
+        foreign word to confirm."""
+        dialog = self.typed_confirm_dialog(parent, title, body)
+        accepted = dialog.exec() == QInputDialog.DialogCode.Accepted
+        return accepted and typed_word_matches(dialog.textValue(), word)
+
+    def typed_confirm_dialog(self, parent: QWidget | None, title: str, body: str) -> QInputDialog:
+        """The box :meth:`typed_confirm` shows (built, not yet shown), buttons translated."""
+        dialog = QInputDialog(parent)
+        dialog.setWindowTitle(title)
+        dialog.setLabelText(body)
+        dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
+        dialog.setOkButtonText(self.i18n.tr("common.ok"))
+        dialog.setCancelButtonText(self.i18n.tr("common.cancel"))
+        return dialog
 
     def text(
         self, parent: QWidget | None, title: str, label: str, *, secret: bool = False

@@ -16,13 +16,17 @@ language switch re-applies every binding. A binding whose widget was deleted is 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QObject, QTranslator, Signal
 
 from app.i18n import Pairs, shipped_catalog
 from app.models import Language
+from app.similarity import similarity_level
+
+log = logging.getLogger(__name__)
 
 #: ``key -> (English, Chinese)`` over the shared catalog (resources/locale/*/consentdesk.po).
 STRINGS: Pairs = Pairs(shipped_catalog)
@@ -81,7 +85,73 @@ class I18n(QObject):
         template = shipped_catalog().text(key, language)
         return template.format(**kwargs) if kwargs else template
 
+    def term(self, prefix: str, code: str, language: Language | None = None) -> str:
+        """A stored code (audit action, liveness method) as words; the code if unknown."""
+        return shipped_catalog().term(prefix, code, language or self._language)
+
+    def similarity(self, distance: float, threshold: float) -> str:
+        """A face distance as a similarity level in words (never the raw number)."""
+        return self.tr(f"similarity.{similarity_level(distance, threshold)}")
+
     def bind(self, setter: Callable[[str], Any], key: str, **kwargs: Any) -> None:
         """Call ``setter`` with the translation now and after every language switch."""
         setter(self.tr(key, **kwargs))
         self._bindings.append((setter, key, kwargs))
+
+
+#: Qt's own catalog (file and print dialogs, standard buttons) for each language; English needs
+#: none: Qt's source strings are English.
+QT_CATALOGS: dict[Language, str] = {"zh": "qtbase_zh_CN"}
+
+
+class QtTranslation(QObject):
+    """Keeps Qt's own dialogs (QFileDialog, QPrintDialog, QMessageBox's OK/Cancel/Yes/No) in the
+    operator's language by installing Qt's shipped ``qtbase_<locale>.qm`` while it is not English.
+
+    Why a separate object and not part of :class:`I18n`: a translator is installed on the whole
+    application, so only the entry point (one per process) may own it; screens and tests create
+    as many :class:`I18n` as they like without touching application state. PySide6-Essentials
+    ships ``PySide6/Qt/translations/qtbase_zh_CN.qm`` (the PyInstaller spec keeps it).
+    """
+
+    def __init__(
+        self,
+        i18n: I18n,
+        app: QCoreApplication,
+        directory: str | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._app = app
+        self._directory = directory or QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        self._translator: QTranslator | None = None
+        self._i18n = i18n
+        i18n.changed.connect(self._apply)
+        self._apply(i18n.language)
+
+    @property
+    def active(self) -> bool:
+        """True while Qt's catalog for a non-English language is installed."""
+        return self._translator is not None
+
+    def _apply(self, language: str) -> None:
+        self._remove()
+        name = next((v for k, v in QT_CATALOGS.items() if k == language), None)
+        if name is None:
+            return
+        translator = QTranslator(self)
+        if not translator.load(name, self._directory):
+            log.warning("Qt's own translation %s is missing: its dialogs stay in English", name)
+            return
+        self._app.installTranslator(translator)
+        self._translator = translator
+
+    def _remove(self) -> None:
+        if self._translator is not None:
+            self._app.removeTranslator(self._translator)
+            self._translator = None
+
+    def detach(self) -> None:
+        """Remove Qt's catalog and stop following the language (tests, shutdown)."""
+        self._i18n.changed.disconnect(self._apply)
+        self._remove()

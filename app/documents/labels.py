@@ -36,3 +36,9 @@ def label(language: Language, key: str, **values: object) -> str:
         return str(values[name]) if name in values else match.group(0)
 
     return _FIELD.sub(fill, text)
+
+
+def term(language: Language, prefix: str, code: str) -> str:
+    """A stored code (audit action, liveness method) in words, from the screen's entries
+    (``audit.*``, ``live.method.*``): paper and screen name an action the same way."""
+    return shipped_catalog().term(prefix, code, language)

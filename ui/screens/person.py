@@ -153,8 +153,7 @@ class PersonPanel(QWidget):
 
     def _action(self, action: str) -> str:
         """A readable audit action; unknown codes are shown as they are."""
-        text = self.ctx.i18n.tr(f"audit.{action}")
-        return action if text == f"audit.{action}" else text
+        return self.ctx.i18n.term("audit.", action)
 
     def show_selected_document(self) -> None:
         row = self.docs.currentRow()

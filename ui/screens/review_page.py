@@ -125,7 +125,7 @@ class ReviewPage(Page):
             live = draft.liveness
             text = tr("live.passed") if live and live.passed else tr("live.failed")
             if live is not None and live.method != "active-challenge-v1":
-                text += f" ({live.method})"
+                text += f" ({self.i18n.term('live.method.', live.method)})"
             self._row("review.liveness", text)
         self.save_button.setText(tr("review.save.refusal" if draft.refused
                                     else "review.save.consent"))
@@ -146,7 +146,8 @@ class ReviewPage(Page):
             self.checking.clear()
         for warning in warnings:
             key = "review.dup" if warning.kind == "duplicate" else "review.look"
-            label = QLabel(tr(key, name=warning.name, d=warning.distance))
+            level = self.i18n.similarity(warning.distance, self.desk.get_float("match_threshold"))
+            label = QLabel(tr(key, name=warning.name, similarity=level))
             label.setWordWrap(True)
             set_role(label, "warning")
             box = QCheckBox(tr("review.ack"))

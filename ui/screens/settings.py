@@ -326,7 +326,8 @@ class SettingsScreen(QWidget):
         self.purposes.clear()
         for p in desk.list_purposes():
             item = QListWidgetItem(
-                f"{p.title} · {tr('set.purpose.version', v=p.version)} · {p.retention_days} d"
+                f"{p.title} · {tr('set.purpose.version', v=p.version)} · "
+                f"{tr('set.purpose.days', days=p.retention_days)}"
             )
             item.setData(256, p.id)
             self.purposes.addItem(item)

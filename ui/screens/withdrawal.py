@@ -167,7 +167,8 @@ class WithdrawalScreen(QWidget):
         if status and status != "none":
             text += f"  — {self.ctx.i18n.tr('status.' + status)}"
         if distance is not None:
-            text += f"  [{distance:.2f}]"
+            level = self.ctx.i18n.similarity(distance, self.desk.get_float("match_threshold"))
+            text += f"  ({level})"
         item = QListWidgetItem(text)
         item.setData(Qt.ItemDataRole.UserRole, person_id)
         # Face matches only come from active consents.
@@ -335,8 +336,9 @@ class WithdrawalScreen(QWidget):
         if person_id is None:
             return
         i18n = self.ctx.i18n
+        word = i18n.tr("wd.erase.word")  # typed in the operator's language (删除 in Chinese)
         if not self.ctx.prompts.typed_confirm(self, i18n.tr("wd.erase.title"),
-                                              i18n.tr("wd.erase.body"), i18n.tr("wd.erase.word")):
+                                              i18n.tr("wd.erase.body", word=word), word):
             return
         reason = self.reason.text().strip() or DEFAULT_REASON
 
