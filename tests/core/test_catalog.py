@@ -7,6 +7,8 @@ codes, audit actions), a catalog entry no code uses any more, and one term trans
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -245,3 +247,27 @@ def test_documents_and_disclosure_read_the_catalog() -> None:
     assert term("zh", "audit.", "consent.grant") == "已同意"
     assert term("en", "live.method.", "operator-attested").startswith("not checked")
     assert term("en", "audit.", "some.future_action") == "some.future_action"
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "Consent given"), ("zh", "已同意")])
+def test_access_report_audit_page_reads_words(language: str, words: str) -> None:
+    from pypdf import PdfReader
+
+    from app.documents import DocumentMaker
+    from tests.core import test_documents_fixtures as fx
+
+    lang = "zh" if language == "zh" else "en"
+    events = tuple(
+        dataclasses.replace(event, action=action)
+        for event, action in zip(
+            fx.audit_events(3), ("person.create", "consent.grant", "login.password"), strict=True
+        )
+    )
+    pdf = DocumentMaker(None, clock=lambda: fx.T0).access_report(
+        org=fx.org(lang), person=fx.person(lang), consents=[fx.consent(lang)],
+        purposes=[fx.purpose(lang)], documents=fx.documents(), audit_events=events,
+        template_count=1, operator="desk.jones", document_id="doc-audit-words",
+    )  # fmt: skip
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
+    assert re.sub(r"\s+", "", words) in text
+    assert "consent.grant" not in text and "person.create" not in text
