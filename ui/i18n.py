@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QObject, QTranslator, Signal
 
@@ -40,7 +39,7 @@ class I18n(QObject):
     def __init__(self, language: Language = "en", parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._language: Language = language
-        self._bindings: list[tuple[Callable[[str], Any], str, dict[str, Any]]] = []
+        self._bindings: list[tuple[Callable[[str], object], str, dict[str, object]]] = []
 
     @property
     def language(self) -> Language:
@@ -74,12 +73,14 @@ class I18n(QObject):
         self._bindings = alive
         return before - len(alive)
 
-    def tr(self, key: str, **kwargs: Any) -> str:
+    # Deliberately not QObject.tr's signature: screens call ``tr("key", name=...)`` and Qt's own
+    # tr (source-text contexts for lupdate) is never used on this object.
+    def tr(self, key: str, **kwargs: object) -> str:  # type: ignore[override]
         """``key`` in the operator's language, formatted with ``kwargs``."""
         return self.text(key, self._language, **kwargs)
 
     @staticmethod
-    def text(key: str, language: Language, **kwargs: Any) -> str:
+    def text(key: str, language: Language, **kwargs: object) -> str:
         """``key`` in a given language (the enrollee's, say). Unknown keys show as themselves so a
         missing entry is visible, never a crash."""
         template = shipped_catalog().text(key, language)
@@ -93,7 +94,7 @@ class I18n(QObject):
         """A face distance as a similarity level in words (never the raw number)."""
         return self.tr(f"similarity.{similarity_level(distance, threshold)}")
 
-    def bind(self, setter: Callable[[str], Any], key: str, **kwargs: Any) -> None:
+    def bind(self, setter: Callable[[str], object], key: str, **kwargs: object) -> None:
         """Call ``setter`` with the translation now and after every language switch."""
         setter(self.tr(key, **kwargs))
         self._bindings.append((setter, key, kwargs))
