@@ -154,7 +154,7 @@ class SettingsScreen(QWidget):
         self.org_name.returnPressed.connect(self.rename_organisation)
         self.org_name.textEdited.connect(lambda _t: self._org_say(None))  # the old verdict is moot
         self.rename_button = self._button("set.org.rename", self.rename_organisation)
-        is_admin = getattr(getattr(desk, "user", None), "role", None) == "admin"
+        is_admin = desk.user.role == "admin"
         self.org_name.setReadOnly(not is_admin)
         self.rename_button.setVisible(is_admin)
         org_row = QHBoxLayout()

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.errors import ConsentDeskError
+from app.errors import ConsentDeskError, LockedOut, WrongPassword
 from ui.dialogs import Prompts, detached, error_text
 from ui.i18n import I18n
 from ui.theme import set_role
@@ -277,8 +277,6 @@ class UnlockScreen(QWidget):
         self._set_busy(False)
         self.password.clear()
         self.password.setFocus()
-        from app.errors import LockedOut, WrongPassword
-
         if recovery and isinstance(exc, WrongPassword):
             self._say(lambda: self.i18n.tr("unlock.recovery.wrong"))
         elif isinstance(exc, LockedOut):
@@ -289,7 +287,8 @@ class UnlockScreen(QWidget):
         else:
             text = error_text(exc, self.i18n)
             self._say(lambda: text)
-        self._check_backoff(float(getattr(exc, "retry_after", 0.0) or 0.0))
+        wait = exc.retry_after if isinstance(exc, WrongPassword | LockedOut) else 0.0
+        self._check_backoff(float(wait or 0.0))
 
     # -- actions -------------------------------------------------------------------------------
     def submit_login(self) -> None:
