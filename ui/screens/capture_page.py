@@ -62,7 +62,8 @@ def jpeg_bytes(rgb: RGBImage, quality: int = 90) -> bytes:
 
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    rgb_to_qimage(rgb).save(buffer, b"JPG", quality)
+    # The stubs say bytes, the binding accepts only str here: the stub is wrong.
+    rgb_to_qimage(rgb).save(buffer, "JPG", quality)  # type: ignore[call-overload]
     return bytes(buffer.data().data())
 
 
