@@ -399,7 +399,7 @@ def shoot_lang(
     shoot(win, "21_settings", lang)
     settings = ws.settings
     settings.verify()
-    wait(lambda: "…" not in settings.maintenance_message.text(), 20, at_least=0.3)
+    wait(lambda: "..." not in settings.maintenance_message.text(), 20, at_least=0.3)
     scroll = settings.findChild(QScrollArea)
     if scroll is not None:
         scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())

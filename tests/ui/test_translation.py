@@ -113,7 +113,7 @@ def test_chinese_screen_shows_words_not_codes_or_distances(
     reg.table.selectRow(0)
     panel = reg.person
     actions = [panel.audit.item(r, 2).text() for r in range(panel.audit.rowCount())]
-    assert "创建个人记录" in actions and "已同意" in actions, actions
+    assert "人员记录已创建" in actions and "已同意" in actions, actions
     assert not [a for a in actions if re.fullmatch(r"[a-z_]+\.[a-z_]+", a)], actions
     window.language_button.click()
     assert "Consent given" in [panel.audit.item(r, 2).text() for r in range(panel.audit.rowCount())]

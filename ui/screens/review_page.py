@@ -131,7 +131,8 @@ class ReviewPage(Page):
             live = draft.liveness
             text = tr("live.passed") if live and live.passed else tr("live.failed")
             if live is not None and live.method != "active-challenge-v1":
-                text += f" ({self.i18n.term('live.method.', live.method)})"
+                method = self.i18n.term("live.method.", live.method)
+                text = tr("review.liveness.with_method", result=text, method=method)
             self._row("review.liveness", text)
         self.save_button.setText(tr("review.save.refusal" if draft.refused
                                     else "review.save.consent"))
