@@ -8,6 +8,11 @@ this tool writes the same format back, so both ways mix.
     python tools/catalog.py set KEY "English text" "中文"   # add or change one entry
     python tools/catalog.py remove KEY                       # drop an entry from both files
     python tools/catalog.py fmt                              # rewrite both files canonically
+    python tools/catalog.py absorb OLD.py [--prefix pdf.]    # take in an old (en, zh) dict
+
+``absorb`` is for merging a branch that still added strings to the former tables (the
+``STRINGS`` dict of ui/i18n.py, ``LABELS`` of app/documents/labels.py: pass ``--prefix pdf.``):
+keys the catalog lacks are added, keys whose text differs are listed for a human to decide.
 
 A new key is placed after the last key sharing its first dotted part (``wd.`` after ``wd.``),
 so related strings stay together for the translator.
@@ -103,6 +108,38 @@ def _insert(messages: dict[str, Message], key: str, message: Message) -> dict[st
     return out
 
 
+def _pairs_in(path: Path) -> dict[str, tuple[str, str]]:
+    """Every ``"key": ("English", "中文")`` of the module-level dict literals in a Python file."""
+    import ast
+
+    out: dict[str, tuple[str, str]] = {}
+    for node in ast.parse(path.read_text("utf-8")).body:
+        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if not isinstance(value, ast.Dict):
+            continue
+        for key, pair in zip(value.keys, value.values, strict=True):
+            if isinstance(key, ast.Constant) and isinstance(pair, ast.Tuple):
+                texts = [ast.literal_eval(p) for p in pair.elts]
+                if len(texts) == 2 and all(isinstance(t, str) for t in texts):
+                    out[str(key.value)] = (texts[0], texts[1])
+    return out
+
+
+def absorb(catalogs: dict[str, dict[str, Message]], path: Path, prefix: str) -> list[str]:
+    """Add the pairs of ``path`` the catalog lacks; return the keys whose texts differ."""
+    differing = []
+    en_locale, zh_locale = LOCALES["en"], LOCALES["zh"]
+    for key, (en, zh) in _pairs_in(path).items():
+        full = prefix + key
+        known = catalogs[en_locale].get(full)
+        if known is None:
+            catalogs[en_locale] = _insert(catalogs[en_locale], full, Message(full, en, False, 0))
+            catalogs[zh_locale] = _insert(catalogs[zh_locale], full, Message(full, zh, False, 0))
+        elif known.text != en or catalogs[zh_locale][full].text != zh:
+            differing.append(full)
+    return differing
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     rm = sub.add_parser("remove")
     rm.add_argument("key")
     sub.add_parser("fmt")
+    take = sub.add_parser("absorb")
+    take.add_argument("path", type=Path)
+    take.add_argument("--prefix", default="")
     args = parser.parse_args(argv)
     catalogs = load()
     if args.command == "set":
@@ -124,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "remove":
         for messages in catalogs.values():
             messages.pop(args.key, None)
+    elif args.command == "absorb":
+        for key in absorb(catalogs, args.path, args.prefix):
+            print(f"differs, left as in the catalog: {key}")
     save(catalogs)
     return 0
 

@@ -271,3 +271,30 @@ def test_access_report_audit_page_reads_words(language: str, words: str) -> None
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
     assert re.sub(r"\s+", "", words) in text
     assert "consent.grant" not in text and "person.create" not in text
+
+
+def test_catalog_tool_absorbs_an_old_table_from_a_merged_branch(tmp_path: Path) -> None:
+    """A branch that still adds to the former dict tables is merged with tools/catalog.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("catalog_tool", ROOT / "tools" / "catalog.py")
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    old = tmp_path / "old.py"
+    old.write_text(
+        "STRINGS: dict[str, tuple[str, str]] = {\n"
+        '    "wd.new_key": ("New {n}", "新 {n}"),\n'
+        '    "app.title": ("Renamed", "改名"),\n'
+        "}\n",
+        encoding="utf-8",
+    )
+    catalogs = tool.load()
+    differing = tool.absorb(catalogs, old, "")
+    assert differing == ["app.title"]
+    assert catalogs["zh_CN"]["wd.new_key"].text == "新 {n}"
+    keys = list(catalogs["en"])
+    assert keys.index("wd.new_key") == max(i for i, k in enumerate(keys) if k.startswith("wd."))
+    rendered = tool.render("zh_CN", catalogs["zh_CN"])
+    assert parse_po(rendered)["wd.new_key"].text == "新 {n}"
+    assert Catalog({"en": catalogs["en"], "zh": catalogs["zh_CN"]}).problems() == []
