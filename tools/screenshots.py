@@ -174,11 +174,11 @@ def main(argv: list[str]) -> int:
     from app.desk import Desk
     from ui.app_window import MainWindow
     from ui.context import UiContext
-    from ui.i18n import I18n
+    from ui.i18n import I18n, QtTranslation
     from ui.main import create_application
     from ui.worker import Runner
 
-    create_application(["screenshots"])
+    app = create_application(["screenshots"])
     data = testdata()
     faces = data / "faces" if data else None
     video = data / "video" / "short_hamilton_clip.mp4" if data else None
@@ -196,6 +196,7 @@ def main(argv: list[str]) -> int:
         seed(home, engine, faces)
         for lang in ("en", "zh"):
             i18n = I18n(lang)  # type: ignore[arg-type]
+            qt_dialogs = QtTranslation(i18n, app)  # Qt's own buttons and dialogs, as in ui.main
             photo = str(faces / "obama_2.jpg") if faces else None
             ctx = UiContext(
                 i18n=i18n,
@@ -210,6 +211,7 @@ def main(argv: list[str]) -> int:
             shoot_lang(
                 shoot, lang, ctx, home, Path(tmp), Desk, MainWindow, sign, VideoFileSource, video
             )
+            qt_dialogs.detach()
     if engine is not None:
         engine.close()
     print(f"{len(shoot.taken)} screenshots in {out}")
@@ -399,7 +401,7 @@ def shoot_lang(
     shoot(win, "21_settings", lang)
     settings = ws.settings
     settings.verify()
-    wait(lambda: "…" not in settings.maintenance_message.text(), 20, at_least=0.3)
+    wait(lambda: "..." not in settings.maintenance_message.text(), 20, at_least=0.3)
     scroll = settings.findChild(QScrollArea)
     if scroll is not None:
         scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())

@@ -244,7 +244,7 @@ def test_admin_renames_the_organisation(qtbot: Any, window: Any, home: Path) -> 
     window.language_button.click()
     settings.org_name.setText("   ")
     qtbot.keyClick(settings.org_name, "\r")  # Enter renames too
-    assert settings.org_message.text() == "组织名称为必填项。"
+    assert settings.org_message.text() == "机构名称为必填项。"
     assert window.desk.organisation.name == "Harbour View Homes"
     window.language_button.click()  # the message follows a language switch
     assert settings.org_message.text() == "The organisation name is required."

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
@@ -40,6 +40,9 @@ from ui.screens.draft import Draft
 from ui.signature_pad import SignaturePad
 from ui.theme import DECISION_STYLE, READING_POINT_SIZE, set_role
 
+if TYPE_CHECKING:
+    from app.desk import Desk
+
 NO_DATE = QDate(1900, 1, 1)
 
 
@@ -48,7 +51,7 @@ class Page(QWidget):
 
     title_key = ""
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.desk = desk
         self.ctx = ctx
@@ -72,7 +75,7 @@ class DetailsPage(Page):
     title_key = "wiz.details"
     submitted = Signal()  # Enter in a text field: same as Next
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
         i18n = self.i18n
         self.name = QLineEdit()
@@ -218,7 +221,7 @@ class DisclosurePage(Page):
 
     title_key = "wiz.disclosure"
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
         self.text = QTextBrowser()
         set_role(self.text, "reading")
@@ -250,7 +253,7 @@ class DecisionPage(Page):
     title_key = "wiz.decision"
     decided = Signal(str)
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
         self.question = QLabel()
         self.question.setWordWrap(True)
@@ -309,7 +312,7 @@ class SignaturePage(Page):
 
     title_key = "wiz.signature"
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
         self.prompt = QLabel()
         self.prompt.setWordWrap(True)
@@ -365,7 +368,7 @@ class SignaturePage(Page):
         paper_lay.addStretch(1)
         self.paper_box.hide()
         self.paper_scan: tuple[str, bytes] | None = None
-        lay = QVBoxLayout(self)
+        self._layout = lay = QVBoxLayout(self)
         lay.addWidget(self.prompt)
         lay.addWidget(self.pad, 2)
         lay.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignLeft)
@@ -395,7 +398,7 @@ class SignaturePage(Page):
         self.guardian_clear.setVisible(not on)
         self.guardian_paper_hint.setVisible(on)
         # Without its pad the guardian's box needs no more room than its name field.
-        self.layout().setStretchFactor(self.guardian_box, 0 if on else 2)
+        self._layout.setStretchFactor(self.guardian_box, 0 if on else 2)
 
     def _choose_scan(self) -> None:
         path = self.ctx.prompts.open_path(self, self.i18n.tr("sig.paper.filter"))
