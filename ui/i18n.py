@@ -601,6 +601,27 @@ STRINGS: dict[str, tuple[str, str]] = {
         "No such person (they may have been erased).",
         "没有此人（可能已被删除）。",
     ),
+    "err.setting_unknown": ("Unknown setting: {setting}.", "未知设置：{setting}。"),
+    "err.setting_type": (
+        "The setting {setting} has a value of the wrong type.",
+        "设置 {setting} 的值类型不正确。",
+    ),
+    "err.setting_range": (
+        "The setting {setting} must be between {min} and {max}.",
+        "设置 {setting} 必须在 {min} 到 {max} 之间。",
+    ),
+    "err.setting_choice": (
+        "The setting {setting} must be one of the listed values.",
+        "设置 {setting} 必须是列出的值之一。",
+    ),
+    "err.setting_admin_only": (
+        "Only an administrator can change the setting {setting}.",
+        "只有管理员可以更改设置 {setting}。",
+    ),
+    "err.setting_guardian_floor": (
+        "Under {jurisdiction} law the guardian age must be at least {min}; raise it first.",
+        "按 {jurisdiction} 的法律，监护人年龄至少为 {min} 岁；请先提高该年龄。",
+    ),
     "err.guardian_required": (
         "This person is under {age}: a parent or guardian must give their name and sign as well.",
         "此人未满 {age} 岁：父母或监护人也须填写姓名并签名。",
