@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from app.audit import AuditLog
-from app.db import Connection, transaction
+from app.db import Connection, fetch_one, transaction
 from app.errors import PermissionDenied, VaultError
 from app.models import Organisation, StaffAccount
 from app.vault import Vault
@@ -36,7 +36,7 @@ class Session:
         audit_key = self.meta("audit_key")
         if audit_key is None:
             raise VaultError("The vault has no audit key; it was not created by ConsentDesk.")
-        self.audit = AuditLog(self.conn, audit_key)
+        self.audit = AuditLog(self.conn, audit_key, clock)
 
     @property
     def locked(self) -> bool:
@@ -66,8 +66,8 @@ class Session:
             return fn(self.conn)
 
     def meta(self, key: str) -> bytes | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return bytes(row[0]) if row else None
+        row = fetch_one(self.conn, "SELECT value FROM meta WHERE key = ?", (key,))
+        return bytes(row["value"]) if row else None
 
     def require_admin(self) -> None:
         """Roles are decided here, before anything changes."""

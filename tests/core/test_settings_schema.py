@@ -140,6 +140,8 @@ def test_inactivity_limit_on_a_fake_clock(home: Path, purpose_values: dict[str, 
     try:
         purpose: Purpose = desk.add_purpose(**purpose_values)  # type: ignore[arg-type]
         desk.set_setting("max_inactivity_days", 30)
+        # Every audit entry is stamped by the injected clock, not the machine's.
+        assert desk.audit_events()[-1].at == clock.now
         seen = enroll(desk, purpose, name="Seen Once", seed=3)
         assert seen.consent.expires_at == clock.now + dt.timedelta(days=30)
         clock.advance(days=29)
