@@ -190,7 +190,9 @@ def _core_codes() -> set[str]:
     codes = set(
         re.findall(r'^\s+code = "([a-z_]+)"', (root / "errors.py").read_text("utf-8"), re.MULTILINE)
     )
-    for path in root.glob("*.py"):
+    for path in root.rglob("*.py"):
+        if "bio" in path.relative_to(root).parts[:-1]:
+            continue
         codes |= set(re.findall(r'code="([a-z_]+)"', path.read_text("utf-8")))
     return codes
 

@@ -210,21 +210,15 @@ class SettingsScreen(QWidget):
         i18n.bind(rec_box.setTitle, "set.thresholds")
         r_lay = QFormLayout(rec_box)
         self.match = QDoubleSpinBox()
-        self.match.setRange(0.2, 1.0)
         self.match.setSingleStep(0.01)
         self.match.setDecimals(2)
         self.margin = QDoubleSpinBox()
-        self.margin.setRange(0.0, 0.5)
         self.margin.setSingleStep(0.01)
         self.margin.setDecimals(2)
         self.autolock = QSpinBox()
-        self.autolock.setRange(1, 240)
         self.guardian_age = QSpinBox()
-        self.guardian_age.setRange(0, 25)
         self.inactivity = QSpinBox()  # retention cap whatever a purpose says
-        self.inactivity.setRange(1, 3650)
         self.camera_index = QSpinBox()
-        self.camera_index.setRange(0, 9)
         i18n.bind(self.camera_index.setAccessibleName, "set.camera.index")
         self.preview_button = QPushButton()
         self.preview_button.setCheckable(True)
@@ -352,6 +346,7 @@ class SettingsScreen(QWidget):
             item = QListWidgetItem(f"{user.username} · {tr('role.' + user.role)}")
             item.setData(256, user.username)
             self.staff.addItem(item)
+        self._apply_setting_ranges()
         self.match.setValue(float(desk.get_setting("match_threshold")))
         self.margin.setValue(float(desk.get_setting("lookalike_margin")))
         self.autolock.setValue(int(float(desk.get_setting("autolock_minutes"))))
@@ -440,6 +435,26 @@ class SettingsScreen(QWidget):
         self._background(run, self.ctx.i18n.tr("doc.saved"))
 
     # -- settings and camera -------------------------------------------------------------------
+    def _apply_setting_ranges(self) -> None:
+        """Ranges come from the core's settings schema (the guardian age's minimum follows the
+        jurisdiction), so the widgets never offer a value the core would refuse."""
+        spins: dict[str, QSpinBox | QDoubleSpinBox] = {
+            "match_threshold": self.match,
+            "lookalike_margin": self.margin,
+            "autolock_minutes": self.autolock,
+            "guardian_age": self.guardian_age,
+            "max_inactivity_days": self.inactivity,
+            "camera_index": self.camera_index,
+        }
+        for spec in self.desk.settings_schema():
+            spin = spins.get(spec.name)
+            if spin is None or spec.minimum is None or spec.maximum is None:
+                continue
+            if isinstance(spin, QSpinBox):
+                spin.setRange(int(spec.minimum), int(spec.maximum))
+            else:
+                spin.setRange(spec.minimum, spec.maximum)
+
     def apply_settings(self) -> None:
         values = {
             "match_threshold": round(self.match.value(), 2),
