@@ -4,7 +4,6 @@ and what happens when a write is cut short."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import signal
 import subprocess
@@ -16,7 +15,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pypdf import PdfReader
 
 from app.desk import Desk, DeskOptions, EnrollmentRequest, PersonDetails
 from app.errors import InvalidInput, NotFound, StorageError
