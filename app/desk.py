@@ -95,6 +95,11 @@ DEFAULT_SETTINGS: dict[str, str] = {
     "guardian_age": "14",
     # At most three years after the last interaction, whatever the purpose says.
     "max_inactivity_days": "1095",
+    # issue-16: filing with the regulator above this many people with face data (CAC 2025),
+    # and the statutory answer deadlines of the requests register per jurisdiction.
+    "filing_threshold": "100000",
+    "deadline_pipl_working_days": "15",
+    "deadline_gdpr_months": "1",
 }
 
 
@@ -997,6 +1002,7 @@ class Desk:
         """Record a granted consent, its signature and the face templates, in one transaction."""
         now = self._now()
         purpose = self.get_purpose(request.purpose_id)
+        self._require_necessity(purpose)  # issue-16
         disclosure = self._check_disclosure(
             purpose, request.person.language, request.disclosure_sha256
         )
@@ -1094,6 +1100,7 @@ class Desk:
         """Record a refusal as fully as a consent: the text shown, the alternative, no face."""
         now = self._now()
         purpose = self.get_purpose(request.purpose_id)
+        self._require_necessity(purpose)  # issue-16
         disclosure = self._check_disclosure(
             purpose, request.person.language, request.disclosure_sha256
         )
@@ -1137,6 +1144,13 @@ class Desk:
             )
             docs = self._refusal_documents(conn, person, consent_id, purpose, request)
         return EnrollmentResult(person, self.get_consent(consent_id), 0, (), docs)
+
+    def _require_necessity(self, purpose: Purpose) -> None:
+        """issue-16: no enrolment (or refusal record) under a purpose whose necessity and
+        proportionality test is not signed: the justification must precede the first face."""
+        from app.compliance.necessity import require_necessity
+
+        self._read(lambda c: require_necessity(c, purpose.id, purpose.version))
 
     def _expiry(self, purpose: Purpose, now: dt.datetime) -> dt.datetime:
         days = min(purpose.retention_days, int(self.get_float("max_inactivity_days")))
@@ -1362,6 +1376,7 @@ class Desk:
         returns an ``ImportReport``. Each row is its own transaction: all or nothing."""
         from app.bulk_import import import_people
 
+        self._require_necessity(self.get_purpose(purpose_id))  # issue-16: before any photo
         report = import_people(self, Path(csv_path), purpose_id, progress)
         with self._write():
             self._audit.append(
