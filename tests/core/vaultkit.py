@@ -21,6 +21,24 @@ ADMIN = "admin"
 PASSWORD = "correct horse battery"
 
 
+def sign_necessity(desk: Desk, purpose: Purpose, scenario: str = "building_access") -> Purpose:
+    """issue-16: a purpose enrols nobody until an admin signed its necessity test; fixtures
+    that enrol right away sign a plausible one. Returns the purpose as it now stands."""
+    from app.compliance.service import Compliance
+    from app.compliance.types import NecessityAnswers
+
+    Compliance(desk).assess_purpose(
+        purpose.id,
+        NecessityAnswers(
+            necessity="Tenants enter hands-free at all hours; the lobby has no night staff.",
+            why_not_alternative="Cards are lent and lost; the card remains available anyway.",
+            scenario=scenario,  # type: ignore[arg-type]
+            access="Front-desk staff and the building manager only",
+        ),
+    )
+    return desk.get_purpose(purpose.id)
+
+
 def make_signature(seed: int = 0) -> Signature:
     """A plausible handwritten stroke: a wavy line across most of a 600x200 pad."""
     points = tuple(
