@@ -264,9 +264,11 @@ class GovernanceDocuments:
         doc.h2("section.measures")
         self._measures(doc, vault)
         doc.h2("section.answers")
-        answered = [(q, a) for q, a in answers.items() if a]
+        answered = [(q, a) for q, a in answers.items() if a and q != "conclusion"]
         if answered:
-            doc.add(kv_table([(q.replace("_", " "), a) for q, a in answered], s))
+            doc.add(kv_table([(doc.t(f"q.{q}"), a) for q, a in answered], s, label_width=160))
+        else:
+            doc.add(para(doc.t("no_answers"), s.muted))
         doc.h2("section.conclusion")
         review = (self._clock() + dt.timedelta(days=365)).date()
         doc.add(
@@ -368,15 +370,15 @@ class GovernanceDocuments:
                 "assessments": [r.document_id for r, _ in assessments],
             }
         )
-        doc.add(para(doc.t("lead.filing_pack", threshold=overview.filing_threshold), s.statement))
+        doc.add(para(doc.t("lead.filing_pack", threshold=f"{overview.filing_threshold:,}"), s.statement))
         doc.h2("section.filing")
         projected = overview.projected_threshold_date
         doc.add(
             kv_table(
                 [
                     (doc.t("organisation"), vault.org.name),
-                    (doc.t("people_stored"), str(overview.stored_people)),
-                    (doc.t("threshold"), str(overview.filing_threshold)),
+                    (doc.t("people_stored"), f"{overview.stored_people:,}"),
+                    (doc.t("threshold"), f"{overview.filing_threshold:,}"),
                     (doc.t("threshold_state"), doc.t(f"level.{overview.filing_level}")),
                     (doc.t("rate"), f"{overview.enrollment_rate_per_day:.1f}"),
                     (
@@ -460,9 +462,9 @@ class GovernanceDocuments:
                     else doc.t("breach.not_yet"),
                 )
             )
-            if regulator:
-                rows.insert(0, (doc.t("regulator"), regulator))
         rows.append((doc.t("breach.contact"), contact))
+        if regulator:
+            rows.append((doc.t("regulator"), regulator))
         doc.add(kv_table(rows, s, label_width=150))
         if audience == "people":
             doc.add(Spacer(1, 6), para(doc.t("breach.you_can"), s.body))
@@ -496,8 +498,8 @@ class GovernanceDocuments:
         doc.add(
             kv_table(
                 [
-                    (doc.t("complaint.name"), " "),
-                    (doc.t("complaint.how_reach"), " "),
+                    (doc.t("complaint.name"), "\n\n"),
+                    (doc.t("complaint.how_reach"), "\n\n"),
                     (doc.t("complaint.what"), blank * 2),
                     (doc.t("complaint.wish"), blank),
                     (doc.t("complaint.date_sign"), blank),
