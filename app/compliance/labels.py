@@ -312,3 +312,29 @@ def gl(language: Language, key: str, **values: object) -> str:
     """One governance string; a key missing in Chinese falls back to English (never blank)."""
     text = GOV_LABELS.get(language, {}).get(key) or GOV_LABELS["en"][key]
     return text.format(**values) if values else text
+
+
+# issue-16: operator-facing translations of the governance error codes, in the
+# ``"err.<code>": (English, Chinese)`` shape of the UI string table, for the lead to move into
+# the catalog (until then the UI shows the core's English sentence for these codes).
+ERROR_STRINGS: dict[str, tuple[str, str]] = {
+    "err.necessity_missing": (
+        "This purpose has no signed necessity and proportionality test yet, so nobody can be "
+        "enrolled under it. Ask an admin to answer and sign it.",
+        "此目的尚未签署必要性与相称性评估，暂不能登记任何人。请管理员回答并签署。",
+    ),
+    "err.assessment_missing": (
+        "This is a public-interest security purpose: its impact assessment must be issued "
+        "before anyone is enrolled.",
+        "此目的属于公共安全场景：登记前必须出具个人信息保护影响评估。",
+    ),
+    "err.invalid_scenario": (
+        "Choose one of the scenario classes offered.",
+        "请选择所列的场景类别之一。",
+    ),
+    "err.erasure_pending": (
+        "This person has not been erased yet; erase them first, then close the request.",
+        "此人尚未被删除；请先删除，再关闭该请求。",
+    ),
+    "err.request_closed": ("This request is already closed.", "该请求已关闭。"),
+}
