@@ -401,6 +401,7 @@ class Desk:
     ) -> ImportReport:
         """HR bulk enrollment from photos with signed paper consents (see ``app.bulk_import``).
         Each row is its own transaction: all or nothing."""
+        self.consents.require_necessity(self.get_purpose(purpose_id))  # before any photo is read
         report = import_people(self.consents, Path(csv_path), purpose_id, progress)
         with self.session.write():
             self.session.audit.append(

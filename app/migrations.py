@@ -184,9 +184,17 @@ def _v2_search_indexes(conn: Connection) -> None:
     conn.execute("CREATE INDEX consents_purpose_person ON consents(purpose_version_id, person_id)")
 
 
+# issue-16: governance tables (necessity tests, impact assessments, requests, breaches).
+def _v3_governance(conn: Connection) -> None:
+    from app.compliance.schema import apply_governance  # issue-16: imported late (no cycle)
+
+    apply_governance(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
+    Migration(3, "governance records", _v3_governance),  # issue-16
 )
 LATEST = MIGRATIONS[-1].version
 

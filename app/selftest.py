@@ -83,6 +83,13 @@ def check_vault(state: State) -> str:
         retention_days=30,
         alternative="None (self-test)",
     )
+    from app.compliance.service import Compliance  # issue-16: enrolment needs a signed test
+    from app.compliance.types import NecessityAnswers
+
+    Compliance(desk).assess_purpose(
+        purpose.id,
+        NecessityAnswers("Self-test", "Self-test", "other", "Nobody (temporary vault)"),
+    )
     state.purpose_id = purpose.id
     audit = desk.audit_verify()
     if not audit.ok:

@@ -150,6 +150,38 @@ SCHEMA: tuple[SettingSpec, ...] = (
         "purpose says; under 30 days one slip of the keyboard would erase regular visitors.",
     ),
     SettingSpec(
+        "filing_threshold",
+        "int",
+        "100000",
+        1,
+        10_000_000,
+        "people",
+        "admin",
+        "People with stored face data above which the regulator must be told (CAC 2025 "
+        "measures: 100,000); the compliance overview warns at 80 % and at 100 %.",
+    ),
+    SettingSpec(
+        "deadline_pipl_working_days",
+        "int",
+        "15",
+        1,
+        30,
+        "working days",
+        "admin",
+        "Time to answer a person's request under PIPL (15 working days); shorter is allowed, "
+        "longer than the law is not offered.",
+    ),
+    SettingSpec(
+        "deadline_gdpr_months",
+        "int",
+        "1",
+        1,
+        3,
+        "months",
+        "admin",
+        "Time to answer a request under GDPR Art. 12(3): one month, extendable to three.",
+    ),
+    SettingSpec(
         "jurisdiction",
         "choice",
         DEFAULT_JURISDICTION,

@@ -131,6 +131,18 @@ def seed(home: Path, engine: Any, faces: Path | None) -> None:
         alternative="A key card from the front desk",
         description="Opening the lobby doors for residents.",
     )
+    from app.compliance.service import Compliance  # issue-16: enrolment needs a signed test
+    from app.compliance.types import NecessityAnswers
+
+    Compliance(desk).assess_purpose(
+        purpose.id,
+        NecessityAnswers(
+            "Residents open the lobby hands-free at night, when nobody staffs the desk.",
+            "Key cards are lent and lost; the card stays available to anyone who prefers it.",
+            "building_access",
+            "Front-desk staff and the building manager",
+        ),
+    )
     desk.add_user("frontdesk", PASSWORD, "operator")
     strokes = (tuple(SignaturePoint(40 + i * 12, 60 + (i % 2) * 50, i * 20) for i in range(40)),)
     signature = Signature(strokes, 600, 200)

@@ -184,6 +184,11 @@ class Commands:
     ) -> argparse.ArgumentParser:
         return self.add(name, with_desk(fn), help)
 
+    def raw(self) -> tuple[SubParsers, argparse.ArgumentParser]:
+        """The subparsers and the global-options parent, for a command group that builds its
+        parsers itself (the governance, device and certificate commands)."""
+        return self._sub, self._common
+
     def group(self, parser: argparse.ArgumentParser, dest: str) -> Commands:
         """Nested subcommands of ``parser`` (``user add``, ``audit verify`` ...), one required."""
         return Commands(parser.add_subparsers(dest=dest, required=True), self._common)

@@ -13,7 +13,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app.cli import admin_cmds, documents_cmds, face_cmds, people_cmds, vault_cmds
+from app.cli import (
+    admin_cmds,
+    compliance_cmds,
+    documents_cmds,
+    face_cmds,
+    people_cmds,
+    vault_cmds,
+)
 from app.cli.context import Command, Commands, Context, add_global_options
 from app.errors import ConsentDeskError
 
@@ -42,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     people_cmds.register(commands)
     face_cmds.register(commands)
     documents_cmds.register(commands)
+    compliance_cmds.register(commands)
     return parser
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from app.compliance.necessity import require_necessity
 from app.db import Connection, Row, fetch_all, fetch_one
 from app.desk_types import EnrollmentRequest, PersonDetails, RefusalRequest
 from app.disclosure import render_disclosure
@@ -95,6 +96,11 @@ class Consents:
     def now(self) -> dt.datetime:
         return self._s.now()
 
+    def require_necessity(self, purpose: Purpose) -> None:
+        """No enrollment (or refusal record) under a purpose whose necessity and proportionality
+        test is not signed: the justification must precede the first face (issue 16)."""
+        self._s.read(lambda c: require_necessity(c, purpose.id, purpose.version))
+
     # -- reading ---------------------------------------------------------------------------
     def of_person(self, person_id: str) -> list[Consent]:
         rows = self._s.read(
@@ -170,6 +176,7 @@ class Consents:
         s = self._s
         now = s.now()
         purpose = self.purposes.get(request.purpose_id)
+        self.require_necessity(purpose)  # issue-16
         disclosure = self._check_disclosure(
             purpose, request.person.language, request.disclosure_sha256
         )
@@ -275,6 +282,7 @@ class Consents:
         s = self._s
         now = s.now()
         purpose = self.purposes.get(request.purpose_id)
+        self.require_necessity(purpose)  # issue-16
         disclosure = self._check_disclosure(
             purpose, request.person.language, request.disclosure_sha256
         )

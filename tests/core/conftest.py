@@ -9,7 +9,7 @@ import pytest
 
 from app.desk import Desk, DeskOptions
 from app.models import Purpose
-from tests.core.vaultkit import ADMIN, FAST_KDF, PASSWORD
+from tests.core.vaultkit import ADMIN, FAST_KDF, PASSWORD, sign_necessity
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def desk(home: Path, options: DeskOptions) -> Iterator[Desk]:
 
 @pytest.fixture
 def purpose(desk: Desk) -> Purpose:
-    return desk.add_purpose(
+    added = desk.add_purpose(
         title="Building entrance",
         controller="Acme Property Management",
         contact="privacy@acme.example",
@@ -41,3 +41,4 @@ def purpose(desk: Desk) -> Purpose:
         recipients="Front-desk staff only",
         regulator="The data protection authority",
     )
+    return sign_necessity(desk, added)  # issue-16: enrolment needs a signed necessity test

@@ -32,6 +32,11 @@ def imported(tmp_path_factory: pytest.TempPathFactory, faces: Path):
         home, "purpose", "add", "--title", "Office entry", "--controller", "Acme HR",
         "--contact", "hr@acme.example", "--retention-days", "365", "--alternative", "Badge",
     )
+    ok_json(  # issue-16: no enrolment before the necessity test is signed
+        home, "purpose", "assess", str(purpose["id"]), "--necessity", "Hands-free office entry",
+        "--why-not-alternative", "Badges are shared", "--scenario", "building_access",
+        "--access", "HR only",
+    )
     scan = _scan(base / "scan.png")
     (base / "empty.pdf").write_bytes(b"")
     rows = [

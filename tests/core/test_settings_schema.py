@@ -11,7 +11,7 @@ from app.desk import DEFAULT_SETTINGS, Desk, DeskOptions
 from app.errors import InvalidInput, PermissionDenied
 from app.models import Purpose
 from app.settings_schema import GUARDIAN_FLOORS, SCHEMA, guardian_floor, parse
-from tests.core.vaultkit import ADMIN, FAST_KDF, PASSWORD, FakeClock, enroll
+from tests.core.vaultkit import ADMIN, FAST_KDF, PASSWORD, FakeClock, enroll, sign_necessity
 
 NUMERIC = [s for s in SCHEMA if s.type != "choice"]
 
@@ -139,6 +139,7 @@ def test_inactivity_limit_on_a_fake_clock(home: Path, purpose_values: dict[str, 
     )
     try:
         purpose: Purpose = desk.add_purpose(**purpose_values)  # type: ignore[arg-type]
+        purpose = sign_necessity(desk, purpose)
         desk.set_setting("max_inactivity_days", 30)
         # Every audit entry is stamped by the injected clock, not the machine's.
         assert desk.audit_events()[-1].at == clock.now

@@ -30,6 +30,7 @@ from tests.core.vaultkit import (
     enroll,
     make_signature,
     refuse,
+    sign_necessity,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -166,6 +167,7 @@ def test_retention_purge(home: Path) -> None:
     long = desk.add_purpose(
         title="Office", controller="Org", contact="x@y", retention_days=3000, alternative="card"
     )
+    short, long = sign_necessity(desk, short), sign_necessity(desk, long)  # issue-16
     a = enroll(desk, short, name="Short Stay", seed=1)
     b = enroll(desk, long, name="Long Stay", seed=2)
     assert desk.purge_expired().expired_consents == ()

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.core.vaultkit import sign_necessity  # issue-16
+
 ADMIN = "admin"
 PASSWORD = "correct horse battery"
 ORG = "Harbour View Residences"
@@ -100,11 +102,12 @@ def home(tmp_path: Path) -> Path:
 
     path = tmp_path / "home"
     desk, _code = Desk.initialise(path, ORG, ADMIN, PASSWORD, options=cheap_options())
-    desk.add_purpose(
+    purpose = desk.add_purpose(
         title="Building entry", controller=ORG, contact="privacy@harbour.example",
         retention_days=365, alternative="A key card from the front desk",
         description="Opening the lobby doors for residents.",
     )
+    sign_necessity(desk, purpose)  # issue-16: enrolment needs a signed necessity test
     desk.lock()
     return path
 

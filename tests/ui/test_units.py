@@ -7,6 +7,7 @@ import string
 from pathlib import Path
 from typing import Any
 
+from tests.core.vaultkit import sign_necessity  # issue-16
 from tests.ui.conftest import ADMIN, PASSWORD, cheap_options
 
 
@@ -83,6 +84,7 @@ def test_registry_model_pages_lazily(qtbot: Any, themed: Any, tmp_path: Path) ->
     purpose = desk.add_purpose(
         title="Entry", controller="Org", contact="c", retention_days=30, alternative="Key card"
     )
+    purpose = sign_necessity(desk, purpose)  # issue-16
     sha = desk.disclosure(purpose.id, "en").sha256
     strokes = (tuple(SignaturePoint(40 + i * 12, 60 + (i % 2) * 50, i) for i in range(40)),)
     sig = Signature(strokes, 600, 200)
@@ -271,6 +273,7 @@ def test_core_error_from_a_real_vault_in_chinese(tmp_path: Path) -> None:
             retention_days=30,
             alternative="A key card",
         )
+        purpose = sign_necessity(desk, purpose)  # issue-16
         sha = desk.disclosure(purpose.id, "en").sha256
         shown = []
         for call in (
