@@ -184,9 +184,20 @@ def _v2_search_indexes(conn: Connection) -> None:
     conn.execute("CREATE INDEX consents_purpose_person ON consents(purpose_version_id, person_id)")
 
 
+# issue-17: recognition devices, what each was handed, and revocations. The trigger turns every
+# template deletion (withdrawal, erasure, expiry purge, any future path) into a revocation for each
+# device that holds it, inside the same transaction, so no verb has to remember to do it.
+def _v3_devices(conn: Connection) -> None:
+    from app.devices.schema import DEVICES_SQL
+
+    for statement in split_sql(DEVICES_SQL):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
+    Migration(3, "recognition devices and revocations", _v3_devices),  # issue-17
 )
 LATEST = MIGRATIONS[-1].version
 
