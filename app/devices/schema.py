@@ -68,9 +68,12 @@ BEGIN
                strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')
         FROM device_handed WHERE template_id = OLD.id;
     INSERT INTO device_person_log (device_id, person_id, event, bundle_seq, at)
-        SELECT DISTINCT device_id, person_id, 'revoked', NULL,
+        SELECT DISTINCT h.device_id, h.person_id, 'revoked', NULL,
                strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')
-        FROM device_handed WHERE template_id = OLD.id;
+        FROM device_handed h WHERE h.template_id = OLD.id
+        AND NOT EXISTS (SELECT 1 FROM device_person_log l WHERE l.device_id = h.device_id
+            AND l.person_id = h.person_id AND l.event = 'revoked'
+            AND l.at = strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'));
     DELETE FROM device_handed WHERE template_id = OLD.id;
 END;
 CREATE TRIGGER people_deleted_forget_device_log AFTER DELETE ON people
