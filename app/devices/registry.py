@@ -169,8 +169,7 @@ class Devices:
         prefix = device_id.encode() + b"\x00"
 
         def ref(person_id: str) -> str:
-            mac = hmac.new(key, prefix + person_id.encode(), hashlib.sha256).hexdigest()
-            return "P" + mac[:24]
+            return "P" + hmac.digest(key, prefix + person_id.encode(), "sha256").hex()[:24]
 
         return ref
 
@@ -300,7 +299,10 @@ class Devices:
             blobs: list[bytes] = []
             new_rows: list[tuple[Any, ...]] = []
             seq = device.bundle_seq + 1
-            for r in rows(candidates):
+            found = rows(candidates)
+            # One urandom call for every new reference (96 bits each), not one per template.
+            fresh = secrets.token_bytes(12 * len(found))
+            for n, r in enumerate(found):
                 tid = r["template_id"]
                 if not full and tid in held:
                     continue
@@ -308,7 +310,7 @@ class Devices:
                 pref = refs.get(person) or refs.setdefault(person, pseudonym(person))
                 ref = held.get(tid)
                 if ref is None:
-                    ref = "T" + secrets.token_hex(12)
+                    ref = "T" + fresh[12 * n : 12 * n + 12].hex()
                     new_rows.append(
                         (device.id, tid, ref, person, pref, r["consent_id"], seq, issued)
                     )

@@ -9,6 +9,10 @@ and in the same transaction: a withdrawal cannot commit without its revocations.
 ``device_handed`` is what a device currently holds (one random ``ref`` per template per device,
 so a door never sees the vault's row numbers and two doors cannot correlate their entries);
 ``device_revocations`` only grows, so a revocation list is always complete.
+
+The two ``*_consent`` indexes serve the existing ``consent_inactive_drops_templates`` trigger:
+without them every withdrawn or expired consent scans all templates and photos, which made
+withdrawing 5,000 consents at 100k templates take minutes (the revocation benchmark).
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ CREATE TABLE device_person_log (
     at TEXT NOT NULL
 );
 CREATE INDEX device_person_log_person ON device_person_log(person_id);
+CREATE INDEX IF NOT EXISTS templates_consent ON templates(consent_id);
+CREATE INDEX IF NOT EXISTS photos_consent ON photos(consent_id);
 CREATE TRIGGER templates_deleted_revoke AFTER DELETE ON templates
 BEGIN
     INSERT INTO device_revocations (device_id, ref, person_ref, consent_id, revoked_at)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import struct
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,12 @@ class GateStore:
             (length,) = struct.unpack(">I", plain[:4])
             meta: dict[str, Any] = json.loads(plain[4 : 4 + length])
             blob = plain[4 + length :]
-            entries = tuple(Entry(**e) for e in meta.pop("entries"))
+            columns = meta.pop("entries")
+            entries = tuple(
+                Entry(*row)
+                for row in zip(columns["ref"], columns["person_id"], columns["consent_id"],
+                               columns["expires_at"], strict=True)
+            )
             revoked = frozenset(meta.pop("revoked"))
             mat = np.frombuffer(blob, dtype="<f4").astype(np.float32).reshape(-1, 128)
             if mat.shape[0] != len(entries):
@@ -99,7 +104,13 @@ class GateStore:
             "revocation_seq": state.revocation_seq,
             "revocations_through": state.revocations_through,
             "match_threshold": state.match_threshold,
-            "entries": [asdict(e) for e in state.entries],
+            # Columns, not one object per entry: 100k dataclasses through asdict() took seconds.
+            "entries": {
+                "ref": [e.ref for e in state.entries],
+                "person_id": [e.person_id for e in state.entries],
+                "consent_id": [e.consent_id for e in state.entries],
+                "expires_at": [e.expires_at for e in state.entries],
+            },
             "revoked": sorted(state.revoked),
         }
         body = json.dumps(meta, sort_keys=True, separators=(",", ":")).encode()
