@@ -90,6 +90,20 @@ class PersonDeviceEvent:
     at: str
 
 
+@dataclass(frozen=True)
+class DeviceFreshness:
+    """Per device: what was last handed over, and whether a revocation has been waiting longer
+    than allowed (a withdrawal that has not reached the door)."""
+
+    device_id: str
+    name: str
+    last_bundle_at: str | None
+    last_revocations_at: str | None
+    unsent: int
+    oldest_unsent_at: str | None
+    overdue: bool
+
+
 def rows(cursor: Any) -> list[dict[str, Any]]:
     """Rows by column name (the connection has no row factory of its own)."""
     names = [d[0] for d in cursor.description]
@@ -418,6 +432,34 @@ class Devices:
             ]
 
         result: list[PersonDeviceEvent] = self._desk._read(q)
+        return result
+
+    def freshness(
+        self, max_age: dt.timedelta = dt.timedelta(hours=24)
+    ) -> Sequence[DeviceFreshness]:
+        """For the start screen and ``compliance`` (any staff member: it names no one). A device
+        is overdue when a revocation made more than ``max_age`` ago is in no written list yet.
+        "Written" is what the desk can know; the door's own pick-up is not reported back."""
+        limit = self._clock() - max_age
+
+        def q(c: Any) -> list[DeviceFreshness]:
+            out = []
+            for r in rows(c.execute(
+                "SELECT d.id, d.name, d.last_bundle_at, d.last_revocations_at, "
+                "(SELECT count(*) FROM device_revocations r WHERE r.device_id = d.id "
+                " AND r.id > d.revocations_written) AS unsent, "
+                "(SELECT min(r.revoked_at) FROM device_revocations r WHERE r.device_id = d.id "
+                " AND r.id > d.revocations_written) AS oldest "
+                "FROM devices d WHERE d.removed_at IS NULL ORDER BY d.name"
+            )):
+                oldest = r["oldest"]
+                overdue = oldest is not None and dt.datetime.fromisoformat(oldest) <= limit
+                out.append(DeviceFreshness(r["id"], r["name"], r["last_bundle_at"],
+                                           r["last_revocations_at"], int(r["unsent"]), oldest,
+                                           overdue))
+            return out
+
+        result: list[DeviceFreshness] = self._desk._read(q)
         return result
 
     @staticmethod

@@ -4,6 +4,7 @@ matching is in test_devices_handoff.py with real photos)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -161,3 +162,24 @@ def test_device_verbs_are_admin_only(desk: Desk, purpose: Purpose, home: Path,
         assert devices.revocations("Door").seq == 1  # revoking never waits for an admin
     finally:
         operator.lock()
+
+
+def test_a_withdrawal_not_written_out_for_a_day_is_overdue(
+    desk: Desk, purpose: Purpose, keys: tuple[Path, bytes]
+) -> None:
+    _, pub = keys
+    devices = Devices(desk)
+    devices.add("Door", purpose.id, pub)
+    person = enroll(desk, purpose, "Olive Overdue", seed=1).person.id
+    devices.handoff("Door")
+    assert [f.overdue for f in devices.freshness()] == [False]
+    desk.withdraw(person, "asked")
+    later = Devices(desk, clock=lambda: dt.datetime.now(dt.UTC) + dt.timedelta(hours=25))
+    fresh = later.freshness()[0]
+    assert (fresh.unsent, fresh.overdue) == (2, True)
+    assert devices.freshness()[0].overdue is False  # within the 24 hours
+    later.revocations("Door")
+    assert later.freshness()[0] == dataclasses.replace(
+        fresh, unsent=0, oldest_unsent_at=None, overdue=False,
+        last_revocations_at=later.freshness()[0].last_revocations_at,
+    )
