@@ -304,7 +304,7 @@ class Devices:
                 "c.expires_at FROM templates t JOIN consents c ON c.id = t.consent_id "
                 "JOIN purpose_versions v ON v.id = c.purpose_version_id "
                 "WHERE v.purpose_id = ? AND c.status = 'active' "
-                "AND (c.expires_at IS NULL OR c.expires_at > ?) ORDER BY t.id",
+                "AND (c.expires_at IS NULL OR c.expires_at > ?)",
                 (device.purpose_id, issued),
             )
             pseudonym = self._pseudonymiser(conn, device.id)
