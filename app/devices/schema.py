@@ -15,6 +15,8 @@ extra B-tree was a second of handoff (``ref`` is 96 random bits, unique without 
 The two ``*_consent`` indexes serve the existing ``consent_inactive_drops_templates`` trigger:
 without them every withdrawn or expired consent scans all templates and photos, which made
 withdrawing 5,000 consents at 100k templates take minutes (the revocation benchmark).
+
+Once released, ``DEVICES_SQL`` is frozen like any applied migration: changes go in a new one.
 """
 
 from __future__ import annotations
