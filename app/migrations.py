@@ -191,10 +191,21 @@ def _v3_governance(conn: Connection) -> None:
     apply_governance(conn)
 
 
+# issue-17: recognition devices, what each was handed, and revocations. The trigger turns every
+# template deletion (withdrawal, erasure, expiry purge, any future path) into a revocation for each
+# device that holds it, inside the same transaction, so no verb has to remember to do it.
+def _v4_devices(conn: Connection) -> None:
+    from app.devices.schema import DEVICES_SQL
+
+    for statement in split_sql(DEVICES_SQL):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
     Migration(3, "governance records", _v3_governance),  # issue-16
+    Migration(4, "recognition devices and revocations", _v4_devices),  # issue-17
 )
 LATEST = MIGRATIONS[-1].version
 

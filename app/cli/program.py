@@ -16,6 +16,7 @@ from pathlib import Path
 from app.cli import (
     admin_cmds,
     compliance_cmds,
+    devices_cmds,
     documents_cmds,
     face_cmds,
     people_cmds,
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     face_cmds.register(commands)
     documents_cmds.register(commands)
     compliance_cmds.register(commands)
+    devices_cmds.register(commands)
     return parser
 
 

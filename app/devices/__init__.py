@@ -1,0 +1,1 @@
+"""Handoff of templates to recognition devices, with revocation (issue 17)."""

@@ -1,0 +1,1 @@
+"""The reference recognition device (``consentdesk-gate``): no vault, only its own folder."""
