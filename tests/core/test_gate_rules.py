@@ -16,7 +16,7 @@ from app.devices.registry import Devices
 from app.errors import VaultCorrupt
 from app.gate.device import Gate
 from app.models import Purpose
-from tests.core.vaultkit import embedding, enroll
+from tests.core.vaultkit import embedding, enroll, sign_necessity
 
 
 def _now() -> dt.datetime:
@@ -72,6 +72,7 @@ def test_first_use_pins_the_signer(door: tuple[Devices, Path], tmp_path: Path) -
     try:
         purpose = other_desk.add_purpose(title="X", controller="Rogue", contact="r@x.example",
                                          retention_days=30, alternative="None")
+        purpose = sign_necessity(other_desk, purpose)
         rogue = Devices(other_desk)
         public = (folder / "device.pub").read_bytes()
         from app.devices.format import parse_public_key
