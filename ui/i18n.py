@@ -96,11 +96,39 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "recovery.print": ("Print recovery sheet…", "打印恢复码页…"),
     "recovery.done": ("I have stored it safely", "我已妥善保存"),
+    "recovery.copy": ("Copy", "复制"),
+    "recovery.copied": (
+        "Copied. The clipboard is cleared again in one minute or when this window closes.",
+        "已复制。剪贴板将在一分钟后或关闭此窗口时清除。",
+    ),
+    "recovery.replaces": (
+        "This code replaces the previous recovery code, which stops working now. Destroy the "
+        "old sheet.",
+        "此恢复码取代之前的恢复码，旧恢复码即刻失效。请销毁旧的恢复码页。",
+    ),
+    "recovery.confirm_close": (
+        "This code will never be shown again. Have you printed it or written it down and "
+        "checked it?",
+        "此恢复码不会再次显示。您是否已打印或抄下并核对无误？",
+    ),
     "recovery.sheet": (
         "ConsentDesk recovery code\n\nOrganisation: {org}\nCreated: {date}\n\n{code}\n\n"
-        "Keep this sheet locked away. Anyone holding it can open the vault.",
+        "What this is: the only way back into the vault when every administrator password is "
+        "lost.\n\nHow to use it: on the sign-in screen choose \"Use recovery code…\", type the "
+        "code exactly as printed (the dashes are optional), then set a new administrator "
+        "password and print a new recovery code at once; this one stops working then.\n\n"
+        "Where to keep it: locked away, apart from the workstation (a safe or a sealed envelope "
+        "held by the data protection officer). Anyone holding this sheet can open the vault and "
+        "every person's data in it. Do not photograph it or store it on a computer.\n\n"
+        "If it is lost or seen by someone else: an administrator makes a new code at once "
+        "(Settings > New recovery code…); the old one then stops working.",
         "ConsentDesk 恢复码\n\n组织：{org}\n创建日期：{date}\n\n{code}\n\n"
-        "请锁存此页。持有者可打开数据库。",
+        "这是什么：所有管理员密码丢失时，重新进入数据库的唯一方式。\n\n"
+        "如何使用：在登录界面选择“使用恢复码…”，按打印内容准确输入（连字符可省略），"
+        "随后立即设置新的管理员密码并打印新的恢复码；此码届时失效。\n\n"
+        "保存方式：锁存于工作站以外的地方（保险柜，或由个人信息保护负责人保管的密封信封）。"
+        "持有此页者可打开数据库及其中每个人的数据。请勿拍照或存放在电脑中。\n\n"
+        "如遗失或被他人看到：管理员应立即生成新的恢复码（设置 > 生成新恢复码…），旧码随即失效。",
     ),
     # --- enrollment wizard ---------------------------------------------------------------------
     "wiz.start": ("Start a new enrollment", "开始新的登记"),
@@ -416,6 +444,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "set.valid": ("valid", "有效"),
     "set.invalid": ("invalid", "无效"),
     "set.recovery": ("New recovery code…", "生成新恢复码…"),
+    "set.recovery.confirm": (
+        "Make a new recovery code? The current code stops working at once: destroy its sheet "
+        "after printing the new one.",
+        "生成新的恢复码？当前恢复码将立即失效：打印新码后请销毁旧的恢复码页。",
+    ),
     "audit.person.create": ("Person recorded", "创建个人记录"),
     "audit.consent.grant": ("Consent given", "给予同意"),
     "audit.consent.refuse": ("Consent refused", "拒绝同意"),

@@ -35,6 +35,7 @@ class ScriptedPrompts:
         self.infos: list[str] = []
         self.confirms: list[str] = []
         self.recovery_codes: list[str] = []
+        self.recovery_replaces: list[bool] = []
         self.saved: list[str] = []
 
     def error(self, parent: Any, exc: BaseException) -> None:
@@ -64,8 +65,9 @@ class ScriptedPrompts:
     def open_path(self, parent: Any, file_filter: str) -> str | None:
         return self.open_answer
 
-    def recovery_code(self, parent: Any, code: str, org: str) -> None:
+    def recovery_code(self, parent: Any, code: str, org: str, *, replaces: bool = False) -> None:
         self.recovery_codes.append(code)
+        self.recovery_replaces.append(replaces)
 
 
 @pytest.fixture(scope="session")

@@ -554,14 +554,14 @@ class SettingsScreen(QWidget):
         self._background(run, shown)
 
     def new_recovery_code(self) -> None:
-        if not self.ctx.prompts.confirm(self, self.ctx.i18n.tr("set.recovery") + "?"):
+        if not self.ctx.prompts.confirm(self, self.ctx.i18n.tr("set.recovery.confirm")):
             return
         try:
             code = self.desk.new_recovery_code()
         except Exception as exc:
             self.ctx.prompts.error(self, exc)
             return
-        self.ctx.prompts.recovery_code(self, code, self.desk.organisation.name)
+        self.ctx.prompts.recovery_code(self, code, self.desk.organisation.name, replaces=True)
 
     def _button(self, key: str, on_click: Any) -> QPushButton:
         """A push button whose text follows the language switch."""
