@@ -350,7 +350,7 @@ def shoot_lang(
     wizard.start_button.click()
     details.name.setText("Yuki Tanaka")
     minor = QDate.currentDate().addYears(-12)
-    details.dob.setDate(minor)
+    details.dob.setText(minor.toString("yyyy-MM-dd"))
     wizard.next_button.click()
     wizard.next_button.click()
     wizard.decision_page.consent_button.click()

@@ -156,7 +156,22 @@ STRINGS: dict[str, tuple[str, str]] = {
         "编号（单元、工号等）— 可选",
     ),
     "details.dob": ("Date of birth — optional", "出生日期 — 可选"),
-    "details.dob.unknown": ("Not given", "未提供"),
+    "details.dob.placeholder": (
+        "YYYY-MM-DD, e.g. 1988-04-12 (leave empty if not given)",
+        "年-月-日，例如 1988-04-12（未提供则留空）",
+    ),
+    "details.dob.format": (
+        "The date of birth is not a date: type it as YYYY-MM-DD, e.g. 1988-04-12.",
+        "出生日期无效：请按 年-月-日 格式输入，例如 1988-04-12。",
+    ),
+    "details.dob.future": (
+        "The date of birth is in the future: check the year.",
+        "出生日期晚于今天：请检查年份。",
+    ),
+    "details.dob.too_old": (
+        "The date of birth is before 1900: check the year.",
+        "出生日期早于 1900 年：请检查年份。",
+    ),
     "details.language": ("Language the person reads", "本人阅读的语言"),
     "details.purpose": ("Purpose", "目的"),
     "details.no_purpose": (

@@ -87,3 +87,52 @@ def test_new_recovery_code_warns_the_old_one_stops_working(qtbot: Any, window: A
     ws.settings.new_recovery_code()
     assert prompts.recovery_replaces == [True]
     assert any("stops working" in q for q in prompts.confirms)
+
+
+def test_typed_dates_as_written_at_a_desk() -> None:
+    import datetime as dt
+
+    import pytest
+
+    from ui.screens.dates import DateProblem, parse_typed_date
+
+    today = dt.date(2026, 12, 1)
+    for text in ("1988-04-12", "1988/4/12", "1988.04.12", "19880412", "12.04.1988",
+                 "1988年4月12日", " 1988 - 04 - 12 "):
+        assert parse_typed_date(text, today) == dt.date(1988, 4, 12), text
+    assert parse_typed_date("  ", today) is None
+    for text, kind in (("12/04/1988", "format"), ("1988-02-30", "format"), ("Not given", "format"),
+                       ("2027-01-01", "future"), ("1899-12-31", "too_old")):
+        with pytest.raises(DateProblem) as info:
+            parse_typed_date(text, today)
+        assert info.value.kind == kind, text
+
+
+def test_date_of_birth_is_typed_checked_and_drives_the_guardian_rule(
+    qtbot: Any, window: Any
+) -> None:
+    import datetime as dt
+
+    from tests.ui.conftest import unlock
+    from tests.ui.helpers import open_wizard
+
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    details = wizard.pages["details"]
+    assert "YYYY-MM-DD" in details.dob.placeholderText()
+    details.name.setText("Typed Date")
+    qtbot.keyClicks(details.dob, "12/04/1988")
+    assert details.dob_error.isVisibleTo(details)
+    wizard.next_button.click()
+    assert wizard.current == "details", "an unreadable date of birth went through"
+    assert details.dob.text() == "12/04/1988", "the typed text was lost"
+    details.dob.clear()
+    qtbot.keyClicks(details.dob, "1988-04-12")
+    assert not details.dob_error.isVisibleTo(details)
+    assert not details.minor.isVisibleTo(details)
+    child = dt.date.today().replace(year=dt.date.today().year - 9)
+    details.dob.setText(child.isoformat())
+    assert details.minor.isVisibleTo(details)
+    wizard.next_button.click()
+    assert wizard.current == "disclosure"
+    assert wizard.draft.date_of_birth == child and wizard.draft.needs_guardian
