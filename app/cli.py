@@ -59,6 +59,7 @@ class Context:
         self.stdin = stdin
         self.home = resolve_home(getattr(args, "home", None), environ)
         self.json = bool(getattr(args, "json", False))
+        self.signed_in_password: str | None = None
 
     def emit(self, obj: Any, text: str | Callable[[], str]) -> None:
         if self.json:
@@ -102,6 +103,7 @@ class Context:
         if code:
             return Desk.unlock_with_recovery(self.home, code)
         user, password = self.credentials()
+        self.signed_in_password = password  # issue-14: proves the user for `user passwd` of self
         return Desk.unlock(self.home, user, password)
 
 
@@ -163,7 +165,9 @@ def cmd_user(ctx: Context, desk: Desk) -> int:
         desk.remove_user(a.username)
         ctx.emit({"removed": a.username}, f"Removed {a.username}; their keyslot is gone.")
     elif a.user_cmd == "passwd":
-        desk.change_password(a.username, ctx.new_password(a.username))
+        desk.change_password(
+            a.username, ctx.new_password(a.username), current_password=ctx.signed_in_password
+        )
         ctx.emit({"changed": a.username}, f"Password changed for {a.username}.")
     return 0
 

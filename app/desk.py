@@ -44,6 +44,7 @@ from app.errors import (
     NotFound,
     PermissionDenied,
     VaultError,
+    WrongPassword,
 )
 from app.models import (
     AuditEvent,
@@ -114,6 +115,8 @@ class Desk:
         self._lock = threading.RLock()
         self.options = options or DeskOptions()
         self.user = user
+        # How this session was opened ("login.password", "login.recovery", "vault.restore").
+        self.signed_in_with = "login.password"
         self._face_engine = face_engine or self.options.face_engine
         self._owns_engine = False
         self._documents = documents
@@ -214,6 +217,7 @@ class Desk:
             raise VaultError("This account has been removed.")
         user = StaffAccount(row[0], row[1], row[2], _dt(row[3]) or options.clock(), _dt(row[4]))
         desk = cls(vault, user, options)
+        desk.signed_in_with = action  # issue-14: own password changes need the current one
         failures = backoff.record_success()
         now = options.clock()
         with desk._write() as conn:
@@ -403,10 +407,30 @@ class Desk:
                 self._audit.append(self.user.username, "staff.remove", details={"user": username})
             self._vault.remove_slot(username)
 
-    def change_password(self, username: str, new_password: str) -> None:
-        """Users change their own password; admins may reset anyone's."""
-        if username.casefold() != self.user.username.casefold():
+    def change_password(
+        self, username: str, new_password: str, *, current_password: str | None = None
+    ) -> None:
+        """Users change their own password; admins may reset anyone's.
+
+        Changing one's *own* password needs the current one: whoever finds a desk left signed in
+        must not be able to take the account over. The one exception is a sign-in with the
+        recovery code, which exists precisely because the password was lost.
+        """
+        own = username.casefold() == self.user.username.casefold()
+        if not own:
             self._require_admin()
+        elif self.signed_in_with != "login.recovery":
+            if not current_password:
+                raise PermissionDenied(
+                    "Changing your own password needs your current password.",
+                    code="current_password_needed",
+                )
+            try:
+                self._vault.keyslots.unlock_user(username, current_password)
+            except WrongPassword:
+                raise PermissionDenied(
+                    "The current password is not correct.", code="current_password_wrong"
+                ) from None
         check_password(new_password)
         with self._lock:
             row = self._conn.execute(

@@ -414,10 +414,10 @@ def shoot_lang(
     settings.rename_organisation()  # the same name: nothing to do, the message goes
     # a core error in the real error dialog: a minor without a guardian (params formatted in)
     shoot_error_dialog(shoot, lang, ctx, win, ws.desk)
-    from ui.screens.settings import PurposeDialog
+    from ui.screens.admin_dialogs import PurposeDialog
 
     desk = ws.desk
-    pd = PurposeDialog(ctx.i18n, desk.list_purposes()[0], win)
+    pd = PurposeDialog(ctx.i18n, desk.list_purposes()[0], lambda _values: None, win)
     pd.show()
     shoot(pd, "22_purpose_dialog", lang)
     pd.close()

@@ -163,18 +163,20 @@ class MainWindow(QMainWindow):
         desk = self.desk
         if desk is None:
             return
-        tr = self.ctx.i18n.tr
-        new = self.ctx.prompts.text(self, tr("app.my_password"), tr("init.password"), secret=True)
-        if not new:
-            return
-        again = self.ctx.prompts.text(self, tr("app.my_password"), tr("init.password2"),
-                                      secret=True)
-        if again != new:
-            self.ctx.prompts.info(self, tr("init.mismatch"), warning=True)
-            return
-        self.ctx.runner.submit(desk.change_password, desk.user.username, new,
-                               on_done=lambda _r: self.ctx.prompts.info(self, tr("set.saved")),
-                               on_error=lambda e: self.ctx.prompts.error(self, e))
+        from ui.screens.admin_dialogs import PasswordDialog
+
+        username = desk.user.username
+        dialog = PasswordDialog(
+            self.ctx.i18n,
+            username,
+            desk.signed_in_with != "login.recovery",
+            lambda current, new: desk.change_password(username, new, current_password=current),
+            self.ctx.runner,
+            self,
+        )
+        dialog.accepted.connect(lambda: self.ctx.prompts.info(self, self.ctx.i18n.tr("set.saved")))
+        self.password_dialog = dialog
+        dialog.open()
 
     # -- lock / unlock -------------------------------------------------------------------------
     def on_unlocked(self, desk: Any) -> None:

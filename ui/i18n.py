@@ -88,6 +88,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "init.mismatch": ("The two passwords differ.", "两次输入的密码不一致。"),
     "init.short": ("The password needs at least 8 characters.", "密码至少需要 8 个字符。"),
     "init.fill": ("Fill in every field.", "请填写所有字段。"),
+    "password.current": ("Current password", "当前密码"),
+    "password.current_needed": (
+        "Type your current password first.",
+        "请先输入当前密码。",
+    ),
     "recovery.title": ("Recovery code — shown only once", "恢复码 — 仅显示一次"),
     "recovery.body": (
         "Write this code down or print it and keep it locked away. It opens the vault if every "
@@ -612,6 +617,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err.wrong_password": ("Wrong username or password.", "用户名或密码错误。"),
     "err.locked_out": ("Too many failed sign-ins.", "登录失败次数过多。"),
     "err.admin_only": ("Only an administrator can do this.", "只有管理员可以执行此操作。"),
+    "err.current_password_needed": (
+        "Changing your own password needs your current password.",
+        "修改自己的密码需要输入当前密码。",
+    ),
+    "err.current_password_wrong": (
+        "The current password is not correct.",
+        "当前密码不正确。",
+    ),
     "err.storage_full": (
         "Writing failed: the disk may be full or the file too large. Nothing already saved "
         "was lost.",

@@ -136,3 +136,70 @@ def test_date_of_birth_is_typed_checked_and_drives_the_guardian_rule(
     wizard.next_button.click()
     assert wizard.current == "disclosure"
     assert wizard.draft.date_of_birth == child and wizard.draft.needs_guardian
+
+
+def test_purpose_dialog_keeps_everything_typed_when_the_core_refuses(
+    qtbot: Any, window: Any
+) -> None:
+    from PySide6.QtWidgets import QDialog
+
+    from tests.ui.conftest import unlock
+    from ui.screens.admin_dialogs import PurposeDialog
+
+    ws = unlock(qtbot, window)
+    desk = window.desk
+    saved: list[dict[str, Any]] = []
+
+    def save(values: dict[str, Any]) -> None:
+        saved.append(desk.add_purpose(**values))
+
+    dialog = PurposeDialog(ws.ctx.i18n, None, save, ws)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitActive(dialog)
+    dialog.fields["controller"].setText("Harbour View Residences")
+    dialog.fields["contact"].setText("privacy@harbour.example")
+    dialog.fields["alternative"].setText("Pay at the till")
+    dialog.fields["description"].setFocus()
+    QTest.keyClick(dialog.fields["description"], Qt.Key.Key_Tab)
+    assert dialog.fields["description"].toPlainText() == "", "Tab typed a tab character"
+    assert dialog.focusWidget() is dialog.fields["recipients"], "Tab did not move on"
+    qtbot.keyClicks(dialog.fields["recipients"], "The building's door contractor")
+    dialog.save_button.click()  # no title: the core refuses
+    assert dialog.isVisible() and dialog.result() != QDialog.DialogCode.Accepted
+    assert dialog.error.isVisibleTo(dialog) and "title" in dialog.error.text().lower()
+    assert dialog.fields["alternative"].text() == "Pay at the till"
+    assert dialog.fields["recipients"].toPlainText() == "The building's door contractor"
+    assert saved == []
+    dialog.fields["title"].setText("Staff canteen")
+    dialog.save_button.click()
+    assert dialog.result() == QDialog.DialogCode.Accepted and len(saved) == 1
+    assert [p.title for p in desk.list_purposes()][-1] == "Staff canteen"
+
+
+def test_new_passwords_are_asked_twice_and_own_needs_the_current_one(
+    qtbot: Any, window: Any
+) -> None:
+    from tests.ui.conftest import PASSWORD, unlock
+
+    unlock(qtbot, window)
+    window.password_button.click()
+    dialog = window.password_dialog
+    assert dialog.current is not None and dialog.isVisible()
+    dialog.passwords.password.setText("a brand new passphrase")
+    dialog.passwords.repeat.setText("a brand new passphrase")
+    dialog.save_button.click()
+    assert dialog.isVisible() and "current password" in dialog.error.text()
+    dialog.current.setText("not my password")
+    dialog.passwords.repeat.setText("a brand new passphrasf")
+    dialog.save_button.click()
+    assert dialog.isVisible() and "differ" in dialog.error.text()
+    dialog.passwords.repeat.setText("a brand new passphrase")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: "not correct" in dialog.error.text(), timeout=15000)
+    assert dialog.isVisible() and dialog.passwords.password.text() == "a brand new passphrase"
+    dialog.current.setText(PASSWORD)
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=15000)
+    assert "Saved." in window.ctx.prompts.infos

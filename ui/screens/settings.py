@@ -12,10 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -24,7 +22,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -33,87 +30,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import ConsentDeskError
-from app.models import LANGUAGES, Purpose
+from app.models import LANGUAGES
 from ui.camera import CameraThread, dispose
 from ui.context import UiContext
 from ui.dialogs import detached, error_text
-from ui.i18n import I18n
+from ui.screens.admin_dialogs import PasswordDialog, PurposeDialog, StaffDialog
 from ui.screens.capture_page import PreviewWidget
 from ui.theme import set_role
-
-PURPOSE_TEXT_FIELDS = ("title", "controller", "contact", "alternative")
-PURPOSE_LONG_FIELDS = ("description", "recipients", "regulator")
-
-
-class PurposeDialog(QDialog):
-    """Add or edit a purpose. Editing creates a new version (the core keeps the old one)."""
-
-    def __init__(
-        self, i18n: I18n, purpose: Purpose | None = None, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(i18n.tr("set.purpose.edit" if purpose else "set.purpose.add"))
-        self.fields: dict[str, Any] = {}
-        form = QFormLayout(self)
-        for name in PURPOSE_TEXT_FIELDS:
-            edit = QLineEdit(getattr(purpose, name, "") if purpose else "")
-            self.fields[name] = edit
-        for name in PURPOSE_LONG_FIELDS:
-            edit = QPlainTextEdit(getattr(purpose, name, "") if purpose else "")
-            edit.setMaximumHeight(80)
-            self.fields[name] = edit
-        self.retention = QSpinBox()
-        self.retention.setRange(1, 3650)
-        self.retention.setValue(purpose.retention_days if purpose else 365)
-        self.keep_photos = QCheckBox()
-        self.keep_photos.setChecked(bool(purpose and purpose.keep_photos))
-        for name in (*PURPOSE_TEXT_FIELDS, *PURPOSE_LONG_FIELDS):
-            label = QLabel(i18n.tr(f"set.purpose.{name}"))
-            self.fields[name].setAccessibleName(label.text())
-            form.addRow(label, self.fields[name])
-        form.addRow(i18n.tr("set.purpose.retention"), self.retention)
-        form.addRow(i18n.tr("set.purpose.keep_photos"), self.keep_photos)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Save).setText(i18n.tr("common.save"))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(i18n.tr("common.cancel"))
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-        self.resize(640, 560)
-
-    def values(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name in PURPOSE_TEXT_FIELDS:
-            out[name] = self.fields[name].text().strip()
-        for name in PURPOSE_LONG_FIELDS:
-            out[name] = self.fields[name].toPlainText().strip()
-        out["retention_days"] = self.retention.value()
-        out["keep_photos"] = self.keep_photos.isChecked()
-        return out
-
-
-class StaffDialog(QDialog):
-    def __init__(self, i18n: I18n, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(i18n.tr("set.staff.add"))
-        form = QFormLayout(self)
-        self.username = QLineEdit()
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.role = QComboBox()
-        self.role.addItem(i18n.tr("role.operator"), "operator")
-        self.role.addItem(i18n.tr("role.admin"), "admin")
-        form.addRow(i18n.tr("unlock.username"), self.username)
-        form.addRow(i18n.tr("unlock.password"), self.password)
-        form.addRow(i18n.tr("set.staff.role"), self.role)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
 
 
 class SettingsScreen(QWidget):
@@ -386,19 +309,24 @@ class SettingsScreen(QWidget):
 
     # -- purposes ------------------------------------------------------------------------------
     def add_purpose(self) -> None:
-        dialog = PurposeDialog(self.ctx.i18n, None, self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        self._call(self.desk.add_purpose, **dialog.values())
+        dialog = PurposeDialog(
+            self.ctx.i18n, None, lambda values: self.desk.add_purpose(**values), self
+        )
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.reload()
 
     def edit_purpose(self) -> None:
         purpose_id = self._selected(self.purposes)
         if purpose_id is None:
             return
-        dialog = PurposeDialog(self.ctx.i18n, self.desk.get_purpose(purpose_id), self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        self._call(self.desk.edit_purpose, purpose_id, **dialog.values())
+        dialog = PurposeDialog(
+            self.ctx.i18n,
+            self.desk.get_purpose(purpose_id),
+            lambda values: self.desk.edit_purpose(purpose_id, **values),
+            self,
+        )
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.reload()
 
     def export_notice(self) -> None:
         purpose_id = self._selected(self.purposes)
@@ -467,15 +395,9 @@ class SettingsScreen(QWidget):
 
     # -- staff ---------------------------------------------------------------------------------
     def add_staff(self) -> None:
-        dialog = StaffDialog(self.ctx.i18n, self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        self._call(
-            self.desk.add_user,
-            dialog.username.text().strip(),
-            dialog.password.text(),
-            dialog.role.currentData(),
-        )
+        dialog = StaffDialog(self.ctx.i18n, self.desk.add_user, self.ctx.runner, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.reload()
 
     def remove_staff(self) -> None:
         username = self._selected(self.staff)
@@ -485,19 +407,23 @@ class SettingsScreen(QWidget):
             self._call(self.desk.remove_user, username)
 
     def change_password(self) -> None:
+        """An admin sets someone's password (their own needs the current one, as in the top bar)."""
         username = self._selected(self.staff)
         if not username:
             return
-        password = self.ctx.prompts.text(
+        own = username.casefold() == self.desk.user.username.casefold()
+        dialog = PasswordDialog(
+            self.ctx.i18n,
+            username,
+            own and self.desk.signed_in_with != "login.recovery",
+            lambda current, new: self.desk.change_password(
+                username, new, current_password=current
+            ),
+            self.ctx.runner,
             self,
-            self.ctx.i18n.tr("set.staff.password"),
-            self.ctx.i18n.tr("unlock.password"),
-            secret=True,
         )
-        if password:
-            self._background(
-                lambda: self.desk.change_password(username, password), self.ctx.i18n.tr("set.saved")
-            )
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.maintenance_message.setText(self.ctx.i18n.tr("set.saved"))
 
     # -- maintenance ---------------------------------------------------------------------------
     def backup(self) -> None:
