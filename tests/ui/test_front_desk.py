@@ -203,3 +203,45 @@ def test_new_passwords_are_asked_twice_and_own_needs_the_current_one(
     dialog.save_button.click()
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=15000)
     assert "Saved." in window.ctx.prompts.infos
+
+
+def test_every_screen_fits_a_1366x768_desk(qtbot: Any, window: Any) -> None:
+    """A maximised window on a 1366x768 screen has about 1366x700 (panel, title bar): every tab
+    and every wizard step must fit there, with Back/Next on screen, in both languages, also with
+    the larger default font of a real desktop."""
+    from PySide6.QtCore import QPoint, QRect
+    from PySide6.QtWidgets import QApplication
+
+    from tests.ui.conftest import unlock
+    from tests.ui.helpers import open_wizard
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    font = app.font()
+    original = font.pointSize()
+    font.setPointSize(13)
+    app.setFont(font)
+    try:
+        ws = unlock(qtbot, window)
+        wizard = open_wizard(qtbot, ws)
+        for language in ("en", "zh"):
+            window.ctx.i18n.set_language(language)
+            window.resize(1366, 700)
+            qtbot.wait(50)
+            for name, holder in wizard._holders.items():
+                wizard.stack.setCurrentWidget(holder)
+                wizard.footer.show()
+                hint = window.minimumSizeHint()
+                assert hint.width() <= 1366 and hint.height() <= 700, (language, name, hint)
+                visible = QRect(QPoint(0, 0), window.size())
+                for button in (wizard.back_button, wizard.next_button):
+                    corner = button.mapTo(window, QPoint(button.width(), button.height()))
+                    assert visible.contains(corner), (language, name, "button off screen")
+            for index in range(ws.tabs.count()):
+                ws.tabs.setCurrentIndex(index)
+                hint = window.minimumSizeHint()
+                assert hint.width() <= 1366 and hint.height() <= 700, (language, index, hint)
+    finally:
+        font.setPointSize(original)
+        app.setFont(font)
+        window.ctx.i18n.set_language("en")
