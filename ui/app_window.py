@@ -74,6 +74,9 @@ class Workspace(QWidget):
         self.withdrawal.open_person(person_id)
 
     def _tab_changed(self, index: int) -> None:
+        # Leaving the withdrawal desk stops its face search: no camera runs on a hidden tab.
+        if self.tabs.widget(index) is not self.withdrawal:
+            self.withdrawal.deactivated()
         widget = self.tabs.widget(index)
         if hasattr(widget, "activated"):
             widget.activated()

@@ -489,6 +489,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "wd.by_face": ("Find by face", "通过面部查找"),
     "wd.face.photo": ("Identify from a photo file…", "从照片文件识别…"),
     "wd.face.capture": ("Identify from camera", "通过摄像头识别"),
+    "wd.face.stop": ("Stop camera", "停止摄像头"),
+    "wd.face.timeout": (
+        "No face was found in {seconds} seconds, so the camera stopped. Try again, use a photo, "
+        "or search by name.",
+        "{seconds} 秒内未找到人脸，摄像头已停止。请重试、使用照片或按姓名查找。",
+    ),
     "wd.face.none": ("No enrolled person matches this face.", "没有已登记人员与此人脸匹配。"),
     "wd.results": ("Matching people", "匹配的人员"),
     "wd.selected": ("Selected: {name} {ref}", "已选择：{name} {ref}"),

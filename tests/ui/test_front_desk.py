@@ -245,3 +245,44 @@ def test_every_screen_fits_a_1366x768_desk(qtbot: Any, window: Any) -> None:
         font.setPointSize(original)
         app.setFont(font)
         window.ctx.i18n.set_language("en")
+
+
+def test_withdrawal_camera_stops_by_button_tab_name_and_time(
+    qtbot: Any, window: Any
+) -> None:
+    import numpy as np
+
+    from app.bio.sources import ImageSequenceSource
+    from tests.ui.conftest import unlock
+
+    ws = unlock(qtbot, window)
+    desk_screen = ws.withdrawal
+    ws.tabs.setCurrentWidget(desk_screen)
+
+    # Stop button.
+    desk_screen.identify_with_camera()
+    assert desk_screen.camera is not None and desk_screen.face_stop_button.isVisibleTo(ws)
+    desk_screen.face_stop_button.click()
+    assert desk_screen.camera is None and not desk_screen.face_stop_button.isVisibleTo(ws)
+
+    # Another tab.
+    desk_screen.identify_with_camera()
+    ws.tabs.setCurrentWidget(ws.registry)
+    assert desk_screen.camera is None, "the camera kept running on another tab"
+    ws.tabs.setCurrentWidget(desk_screen)
+
+    # A name typed takes over; a face result arriving later is dropped.
+    desk_screen.identify_with_camera()
+    generation = desk_screen._search_generation
+    qtbot.keyClicks(desk_screen.search, "Someone")
+    assert desk_screen.camera is None
+    assert desk_screen._search_generation > generation
+
+    # Nobody in front of the camera: it gives up by itself and says so.
+    blank = np.full((480, 640, 3), 90, dtype=np.uint8)
+    window.ctx.open_camera = lambda _i: ImageSequenceSource([blank], fps=15, repeat=None)
+    desk_screen._camera_deadline.setInterval(1500)
+    desk_screen.search.clear()
+    desk_screen.identify_with_camera()
+    qtbot.waitUntil(lambda: desk_screen.camera is None, timeout=15000)
+    assert "No face was found" in desk_screen.face_status.text()
