@@ -28,13 +28,18 @@ run: install
 
 lint: install
 	$(BIN)/ruff check app ui tests installer tools
+	$(BIN)/ruff format --check app ui tests installer tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# tools/system_deps.sh installs poppler-utils (pdftotext, pdftoppm, pdffonts, pdfsig) for the PDF
+# tests when it can, as `make run` does for Qt's libraries; otherwise those tests skip with a reason.
 test: install lint
+	@bash tools/system_deps.sh
 	QT_QPA_PLATFORM=offscreen CONSENTDESK_TESTDATA=$${CONSENTDESK_TESTDATA:-$(TESTDATA)} $(BIN)/python -m pytest -m "not slow"
 
 test-core: install
+	@bash tools/system_deps.sh
 	CONSENTDESK_TESTDATA=$${CONSENTDESK_TESTDATA:-$(TESTDATA)} $(BIN)/python -m pytest tests/core
 
 test-ui: install

@@ -2,7 +2,9 @@
 
 Map of the package (each module's docstring says why it is shaped the way it is):
 
-* ``main`` – ``main(argv, home)``, the entry point ``consentdesk`` calls with no subcommand.
+* ``launcher`` – the ``consentdesk`` program: no command opens the window (``main``), any
+  other arguments run the CLI (``app.cli``) without loading Qt.
+* ``main`` – ``main(argv, home)``, what the launcher calls with no subcommand.
 * ``app_window`` – unlock screen or signed-in workspace; lock drops the whole workspace.
 * ``context`` – the dependencies handed to every screen (translations, runner, prompts,
   camera factory, the one shared face engine). No singletons.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
 
+from tests.core.pdftools import pdf_text
 from tests.core.test_cli import ok_json, run
 
 
@@ -87,7 +87,7 @@ def test_documents_export_and_verify(imported, tmp_path: Path) -> None:
     kinds = {d["kind"] for d in out["documents"]}
     assert kinds == {"consent_form", "paper_scan"}
     form = next(Path(d["file"]) for d in out["documents"] if d["kind"] == "consent_form")
-    text = subprocess.run(["pdftotext", str(form), "-"], capture_output=True, text=True).stdout
+    text = pdf_text(form.read_bytes())
     assert "Barack Obama" in text and pid in text
     check = ok_json(home, "verify-document", str(form))
     assert check["valid"] is True and check["status"] == "stored" and check["person_id"] == pid

@@ -1,7 +1,9 @@
 """The PDFs: content in both languages, embedded fonts, rendering, signatures, attachments.
 
 PDFs are built once per session (they take a fraction of a second each) and checked with the
-poppler tools a person's viewer would resemble: ``pdftotext``, ``pdftoppm``, ``pdffonts``.
+poppler tools a person's viewer would resemble: ``pdftotext``, ``pdftoppm``, ``pdffonts``, and
+``pdfsig`` as a signature validator independent of pyHanko (see ``tests/core/pdftools.py`` for
+what happens where poppler is missing).
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ import dataclasses
 import hashlib
 import io
 import re
-import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +25,7 @@ from app.models import Language
 from app.pdfsign import PdfSigner, create_workstation_identity, verify_pdf
 from app.signature import SignatureError
 from tests.core import test_documents_fixtures as fx
+from tests.core.pdftools import poppler
 
 KINDS = [
     "consent_form",
@@ -36,20 +39,13 @@ KINDS = [
 LANGS: list[Language] = ["en", "zh"]
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} (poppler-utils) is not installed")
-    return path
-
-
 def _run(*args: str, data: bytes) -> subprocess.CompletedProcess[bytes]:
     """Run a poppler tool with the PDF on stdin: personal data never goes to a temp file."""
     return subprocess.run(args, input=data, capture_output=True, timeout=120, check=False)
 
 
 def pdftotext(pdf: bytes, *crop: str) -> str:
-    proc = _run(_tool("pdftotext"), "-enc", "UTF-8", *crop, "-", "-", data=pdf)
+    proc = _run(poppler("pdftotext"), "-enc", "UTF-8", *crop, "-", "-", data=pdf)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     return proc.stdout.decode("utf-8")
 
@@ -153,9 +149,9 @@ def test_text_names_person_purpose_consent_and_hash(
 def test_every_font_is_embedded(
     docs: dict[tuple[str, str], bytes], kind: str, lang: Language
 ) -> None:
-    proc = _run(_tool("pdffonts"), "-", data=docs[kind, lang])
+    proc = _run(poppler("pdffonts"), "-", data=docs[kind, lang])
     if proc.returncode != 0:  # older poppler cannot read stdin: fall back to a pipe path
-        proc = _run(_tool("pdffonts"), "/dev/stdin", data=docs[kind, lang])
+        proc = _run(poppler("pdffonts"), "/dev/stdin", data=docs[kind, lang])
     assert proc.returncode == 0, proc.stderr
     rows = proc.stdout.decode().splitlines()[2:]
     assert rows, "no fonts listed"
@@ -174,7 +170,7 @@ def test_every_document_renders_and_is_signed(
     lang: Language,
 ) -> None:
     pdf = docs[kind, lang]
-    proc = _run(_tool("pdftoppm"), "-r", "15", "-png", data=pdf)
+    proc = _run(poppler("pdftoppm"), "-r", "15", "-png", data=pdf)
     assert proc.returncode == 0
     assert proc.stderr == b"", proc.stderr.decode(errors="replace")
     assert proc.stdout.startswith(b"\x89PNG")
@@ -183,6 +179,31 @@ def test_every_document_renders_and_is_signed(
     assert result.document_id == f"doc-{kind}-{lang}"
     assert result.document_kind == kind
     assert len(PdfReader(io.BytesIO(pdf)).pages) >= 1
+
+
+def _pdfsig(pdf: bytes, folder: Path) -> str:
+    # pdfsig cannot read stdin; the fixtures' people are invented, so a temp file is harmless.
+    path = folder / "document.pdf"
+    path.write_bytes(pdf)
+    proc = _run(poppler("pdfsig"), "-nocert", str(path), data=b"")
+    return proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_independent_validator_accepts_the_signature_and_sees_tampering(
+    docs: dict[tuple[str, str], bytes], kind: str, tmp_path: Path
+) -> None:
+    """poppler's pdfsig (not pyHanko, which signed it) validates what a recipient would get."""
+    pdf = docs[kind, "zh"]
+    report = _pdfsig(pdf, tmp_path)
+    assert "Signature is Valid." in report and "Total document signed" in report, report
+    assert "ConsentDesk workstation" in report
+    # One byte changed in the first signed range: no longer a valid signature.
+    first_range = re.search(r"Signed Ranges: \[0 - (\d+)\]", report)
+    assert first_range, report
+    tampered = bytearray(pdf)
+    tampered[int(first_range.group(1)) // 2] ^= 0x01
+    assert "Signature is Valid." not in _pdfsig(bytes(tampered), tmp_path)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import shutil
 import subprocess
 
 import pytest
@@ -17,6 +16,7 @@ from app.disclosure import render_disclosure
 from app.documents import DocumentMaker
 from app.models import Language
 from tests.core import test_documents_fixtures as fx
+from tests.core.pdftools import optional_poppler
 
 AWKWARD = st.one_of(
     st.sampled_from(
@@ -43,7 +43,7 @@ def maker() -> DocumentMaker:
 def _renders(pdf: bytes) -> None:
     assert pdf.startswith(b"%PDF-")
     assert len(PdfReader(io.BytesIO(pdf)).pages) >= 1
-    tool = shutil.which("pdftotext")
+    tool = optional_poppler("pdftotext")  # pypdf above already read it; poppler too if here
     if tool:
         proc = subprocess.run([tool, "-", "-"], input=pdf, capture_output=True, timeout=60)
         assert proc.returncode == 0

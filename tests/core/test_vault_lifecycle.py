@@ -432,9 +432,8 @@ def test_errors_carry_stable_codes_for_translation(desk: Desk, purpose) -> None:
 
 
 def test_paper_record_of_a_minor_names_the_guardian(desk: Desk, purpose) -> None:
-    import subprocess
-
     from app.models import Guardian, Signature
+    from tests.core.pdftools import pdf_text
 
     child = dt.date.today() - dt.timedelta(days=365 * 9)
     disclosure = desk.disclosure(purpose.id, "en")
@@ -452,9 +451,7 @@ def test_paper_record_of_a_minor_names_the_guardian(desk: Desk, purpose) -> None
         )
     )
     form = next(d for d in r.documents if d.kind == "consent_form")
-    text = subprocess.run(
-        ["pdftotext", "-", "-"], input=desk.document_pdf(form.id), capture_output=True
-    ).stdout.decode()
+    text = pdf_text(desk.document_pdf(form.id))
     assert "Hana Guardian" in text
 
 

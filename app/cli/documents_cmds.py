@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from app.cli.context import Commands, Context
+from app.desk import Desk
 from app.errors import InvalidInput
 
 MAX_PDF_BYTES = 200 * 1024 * 1024
 
 
-def cmd_documents(ctx: Any, desk: Any) -> int:
+def cmd_documents(ctx: Context, desk: Desk) -> int:
     out = Path(ctx.args.out)
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
     docs = desk.person_documents(ctx.args.person_id)
     if not docs:
         desk.get_person(ctx.args.person_id)  # a clear "No such person" if that is the reason
-    written = []
+    written: list[dict[str, str]] = []
     for doc in docs:
         (out / doc.filename).write_bytes(desk.document_pdf(doc.id))
         written.append({"id": doc.id, "kind": doc.kind, "file": str(out / doc.filename)})
@@ -28,7 +29,7 @@ def cmd_documents(ctx: Any, desk: Any) -> int:
     return 0
 
 
-def cmd_verify_document(ctx: Any, desk: Any) -> int:
+def cmd_verify_document(ctx: Context, desk: Desk) -> int:
     path = Path(ctx.args.file)
     try:
         if path.stat().st_size > MAX_PDF_BYTES:
@@ -55,7 +56,7 @@ def cmd_verify_document(ctx: Any, desk: Any) -> int:
     return 0 if check.valid and check.status in ("stored", "erasure_certificate") else 9
 
 
-def cmd_policy(ctx: Any, desk: Any) -> int:
+def cmd_policy(ctx: Context, desk: Desk) -> int:
     pdf = desk.retention_notice(ctx.args.purpose_id, ctx.args.language)
     out = Path(ctx.args.out)
     out.write_bytes(pdf)
@@ -66,22 +67,15 @@ def cmd_policy(ctx: Any, desk: Any) -> int:
     return 0
 
 
-def register(parsers: Any) -> None:
-    """Add the document subcommands to the CLI parser."""
-    from app.cli import with_desk
-
-    sub, common = parsers
-    p = sub.add_parser("documents", parents=[common], help="write a person's documents as PDF")
+def register(commands: Commands) -> None:
+    p = commands.add_with_desk("documents", cmd_documents, help="write a person's documents as PDF")
     p.add_argument("person_id")
     p.add_argument("--out", required=True)
-    p.set_defaults(fn=with_desk(cmd_documents))
-    p = sub.add_parser(
-        "verify-document", parents=[common], help="check a PDF's signature and find it"
+    p = commands.add_with_desk(
+        "verify-document", cmd_verify_document, help="check a PDF's signature and find it"
     )
     p.add_argument("file")
-    p.set_defaults(fn=with_desk(cmd_verify_document))
-    p = sub.add_parser("policy", parents=[common], help="a purpose's printable retention notice")
+    p = commands.add_with_desk("policy", cmd_policy, help="a purpose's printable retention notice")
     p.add_argument("purpose_id", type=int)
     p.add_argument("--out", required=True)
     p.add_argument("--language", choices=["en", "zh"], default="en")
-    p.set_defaults(fn=with_desk(cmd_policy))

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+
+from app.cli.context import Commands, Context
+from app.desk import Desk
 
 
-def cmd_import(ctx: Any, desk: Any) -> int:
+def cmd_import(ctx: Context, desk: Desk) -> int:
     def progress(done: int, total: int) -> None:
         if not ctx.json:
             ctx.info(f"  row {done}/{total}")
@@ -36,7 +38,7 @@ def cmd_import(ctx: Any, desk: Any) -> int:
     return 0
 
 
-def cmd_identify(ctx: Any, desk: Any) -> int:
+def cmd_identify(ctx: Context, desk: Desk) -> int:
     worst = 0
     for photo in ctx.args.photos:
         result = desk.identify_photo(Path(photo))
@@ -66,15 +68,16 @@ def cmd_identify(ctx: Any, desk: Any) -> int:
     return worst
 
 
-def cmd_bench(ctx: Any) -> int:
+def cmd_bench(ctx: Context) -> int:
     from app.bio.bench import run_benchmark
 
-    data_dir = ctx.args.testdata or ctx.environ.get("CONSENTDESK_TESTDATA")
+    data_dir: str | None = ctx.args.testdata or ctx.environ.get("CONSENTDESK_TESTDATA")
     if not data_dir:
-        default = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
+        # The checkout's sibling folder ../shared/testdata (this file is app/cli/face_cmds.py).
+        default = Path(__file__).resolve().parents[3] / "shared" / "testdata"
         data_dir = str(default) if default.is_dir() else None
 
-    def progress(message: str, *_: Any) -> None:
+    def progress(message: str, _fraction: float) -> None:
         if not ctx.json:
             ctx.info(f"  {message}")
 
@@ -86,18 +89,11 @@ def cmd_bench(ctx: Any) -> int:
     return 0
 
 
-def register(parsers: Any) -> None:
-    """Add the face subcommands to the CLI parser."""
-    from app.cli import with_desk
-
-    sub, common = parsers
-    p = sub.add_parser("import", parents=[common], help="bulk enrollment with paper consents")
+def register(commands: Commands) -> None:
+    p = commands.add_with_desk("import", cmd_import, help="bulk enrollment with paper consents")
     p.add_argument("csv")
     p.add_argument("--purpose", type=int, required=True)
-    p.set_defaults(fn=with_desk(cmd_import))
-    p = sub.add_parser("identify", parents=[common], help="who is in these photos")
+    p = commands.add_with_desk("identify", cmd_identify, help="who is in these photos")
     p.add_argument("photos", nargs="+")
-    p.set_defaults(fn=with_desk(cmd_identify))
-    p = sub.add_parser("bench", parents=[common], help="face pipeline benchmark")
+    p = commands.add("bench", cmd_bench, help="face pipeline benchmark")
     p.add_argument("--testdata", help="folder with faces/ (default: $CONSENTDESK_TESTDATA)")
-    p.set_defaults(fn=cmd_bench)

@@ -1,0 +1,153 @@
+"""Staff and purpose commands: ``user add|list|remove|passwd``, ``purpose add|edit|list|show``.
+
+The desk decides who may do what (only admins manage staff and purposes); these functions only
+read arguments and print what the desk returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from app.cli.context import Commands, Context
+from app.desk import Desk
+from app.models import Purpose
+
+# The purpose fields ``purpose edit`` can change, as flags (``--retention-days`` ...).
+_PURPOSE_FIELDS = (
+    "title",
+    "controller",
+    "contact",
+    "retention_days",
+    "alternative",
+    "description",
+    "recipients",
+    "regulator",
+)
+
+
+def cmd_user_list(ctx: Context, desk: Desk) -> int:
+    users = desk.list_users()
+    ctx.emit(users, lambda: "\n".join(f"{u.id}\t{u.username}\t{u.role}" for u in users))
+    return 0
+
+
+def cmd_user_add(ctx: Context, desk: Desk) -> int:
+    a = ctx.args
+    account = desk.add_user(a.username, ctx.new_password(a.username), a.role)
+    ctx.emit(account, f"Added {account.role} {account.username} (id {account.id}).")
+    return 0
+
+
+def cmd_user_remove(ctx: Context, desk: Desk) -> int:
+    username: str = ctx.args.username
+    desk.remove_user(username)
+    ctx.emit({"removed": username}, f"Removed {username}; their keyslot is gone.")
+    return 0
+
+
+def cmd_user_passwd(ctx: Context, desk: Desk) -> int:
+    username: str = ctx.args.username
+    desk.change_password(
+        username, ctx.new_password(username), current_password=ctx.signed_in_password
+    )
+    ctx.emit({"changed": username}, f"Password changed for {username}.")
+    return 0
+
+
+def purpose_text(p: Purpose) -> str:
+    return (
+        f"Purpose {p.id} (version {p.version}): {p.title}\n"
+        f"  controller: {p.controller} ({p.contact})\n"
+        f"  retention: {p.retention_days} days; alternative: {p.alternative}\n"
+        f"  keeps photos: {'yes' if p.keep_photos else 'no'}"
+        + (f"\n  recipients: {p.recipients}" if p.recipients else "")
+        + (f"\n  regulator: {p.regulator}" if p.regulator else "")
+        + (f"\n  description: {p.description}" if p.description else "")
+    )
+
+
+def cmd_purpose_list(ctx: Context, desk: Desk) -> int:
+    items = desk.list_purposes()
+    ctx.emit(
+        items,
+        lambda: (
+            "\n".join(f"{p.id}\tv{p.version}\t{p.retention_days}d\t{p.title}" for p in items)
+            or "No purposes yet."
+        ),
+    )
+    return 0
+
+
+def cmd_purpose_show(ctx: Context, desk: Desk) -> int:
+    p = desk.get_purpose(ctx.args.purpose_id)
+    ctx.emit(p, lambda: purpose_text(p))
+    return 0
+
+
+def cmd_purpose_add(ctx: Context, desk: Desk) -> int:
+    a = ctx.args
+    p = desk.add_purpose(
+        title=a.title,
+        controller=a.controller,
+        contact=a.contact,
+        retention_days=a.retention_days,
+        alternative=a.alternative,
+        description=a.description or "",
+        recipients=a.recipients or "",
+        regulator=a.regulator or "",
+        keep_photos=a.keep_photos,
+    )
+    ctx.emit(p, f"Added purpose {p.id}: {p.title}")
+    return 0
+
+
+def cmd_purpose_edit(ctx: Context, desk: Desk) -> int:
+    a = ctx.args
+    changes: dict[str, Any] = {
+        k: getattr(a, k) for k in _PURPOSE_FIELDS if getattr(a, k) is not None
+    }
+    if a.keep_photos is not None:
+        changes["keep_photos"] = a.keep_photos
+    p = desk.edit_purpose(a.purpose_id, **changes)
+    ctx.emit(p, f"Purpose {p.id} is now at version {p.version}.")
+    return 0
+
+
+def _purpose_flags(x: argparse.ArgumentParser, *, required: bool) -> None:
+    x.add_argument("--title", required=required)
+    x.add_argument("--controller", required=required)
+    x.add_argument("--contact", required=required)
+    x.add_argument("--retention-days", type=int, required=required)
+    x.add_argument("--alternative", required=required)
+    x.add_argument("--description")
+    x.add_argument("--recipients")
+    x.add_argument("--regulator")
+    if required:
+        x.add_argument("--keep-photos", action="store_true")
+    else:
+        x.add_argument("--keep-photos", action=argparse.BooleanOptionalAction, default=None)
+
+
+def register(commands: Commands) -> None:
+    users = commands.group(commands.parser("user", help="staff accounts"), "user_cmd")
+    x = users.add_with_desk("add", cmd_user_add)
+    x.add_argument("username")
+    x.add_argument("--role", choices=["admin", "operator"], default="operator")
+    users.add_with_desk("list", cmd_user_list)
+    x = users.add_with_desk("remove", cmd_user_remove)
+    x.add_argument("username")
+    x = users.add_with_desk("passwd", cmd_user_passwd)
+    x.add_argument("username")
+
+    purposes = commands.group(
+        commands.parser("purpose", help="purposes of processing"), "purpose_cmd"
+    )
+    x = purposes.add_with_desk("add", cmd_purpose_add)
+    _purpose_flags(x, required=True)
+    x = purposes.add_with_desk("edit", cmd_purpose_edit)
+    x.add_argument("purpose_id", type=int)
+    _purpose_flags(x, required=False)
+    purposes.add_with_desk("list", cmd_purpose_list)
+    x = purposes.add_with_desk("show", cmd_purpose_show)
+    x.add_argument("purpose_id", type=int)

@@ -1,0 +1,105 @@
+"""People commands: ``export``, ``people``, ``withdraw``, ``erase``.
+
+``erase`` asks for the person's ID to be typed back unless ``--yes`` is given: it is the one
+command that cannot be undone, and a script has to say so explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.cli.context import Commands, Context, json_object, to_jsonable
+from app.desk import Desk
+from app.errors import InvalidInput
+
+
+def cmd_export(ctx: Context, desk: Desk) -> int:
+    out = Path(ctx.args.out)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    export = desk.export_person(ctx.args.person_id)
+    data = to_jsonable(export)
+    (out / "person.json").write_text(
+        json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    files = ["person.json"]
+    for doc in export.documents:
+        (out / doc.filename).write_bytes(desk.document_pdf(doc.id))
+        files.append(doc.filename)
+    (out / "access-report.pdf").write_bytes(desk.access_report_pdf(ctx.args.person_id))
+    files.append("access-report.pdf")
+    ctx.emit(
+        {"person_id": export.person.id, "out": str(out), "files": files},
+        f"Wrote {len(files)} files to {out}",
+    )
+    return 0
+
+
+def cmd_people(ctx: Context, desk: Desk) -> int:
+    a = ctx.args
+    page = desk.find_people(a.query or "", a.status, a.purpose, a.offset, a.limit)
+    ctx.emit(
+        page,
+        lambda: (
+            "\n".join(
+                f"{s.person.id}\t{s.status}\t{s.person.reference or '-'}\t{s.person.name}"
+                for s in page.items
+            )
+            + f"\n({len(page.items)} of {page.total})"
+        ),
+    )
+    return 0
+
+
+def cmd_withdraw(ctx: Context, desk: Desk) -> int:
+    a = ctx.args
+    r = desk.withdraw(a.person_id, a.reason, a.purpose)
+    if a.receipt and r.receipt is not None:
+        Path(a.receipt).write_bytes(desk.document_pdf(r.receipt.id))
+    ctx.emit(
+        r,
+        f"Withdrawn {len(r.consent_ids)} consent(s); {r.templates_deleted} face template(s) destroyed.",
+    )
+    return 0
+
+
+def cmd_erase(ctx: Context, desk: Desk) -> int:
+    a = ctx.args
+    person = desk.get_person(a.person_id)
+    if not a.yes:
+        answer = ctx.ask(f"Erase everything about person {person.id}? Type the ID to confirm: ")
+        if answer.strip().upper() != person.id:
+            raise InvalidInput("Not confirmed; nothing was erased.")
+    r = desk.erase(a.person_id, a.reason)
+    written = None
+    if a.certificate and r.certificate_pdf:
+        Path(a.certificate).write_bytes(r.certificate_pdf)
+        written = a.certificate
+    ctx.emit(
+        {**json_object(r), "certificate_file": written},
+        f"Erased person {r.person_id}: "
+        + ", ".join(f"{k} {r.counts_before[k]}→{r.counts_after[k]}" for k in r.counts_before),
+    )
+    return 0
+
+
+def register(commands: Commands) -> None:
+    p = commands.add_with_desk("export", cmd_export, help="everything held about a person")
+    p.add_argument("person_id")
+    p.add_argument("--out", required=True)
+    p = commands.add_with_desk("people", cmd_people, help="find people by name or reference")
+    p.add_argument("query", nargs="?", default="")
+    p.add_argument("--status", choices=["active", "withdrawn", "expired", "refused"])
+    p.add_argument("--purpose", type=int)
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--limit", type=int, default=50)
+    p = commands.add_with_desk("withdraw", cmd_withdraw, help="withdraw a person's consent")
+    p.add_argument("person_id")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--purpose", type=int, help="only this purpose (default: every active one)")
+    p.add_argument("--receipt", help="write the withdrawal receipt PDF here")
+    p = commands.add_with_desk("erase", cmd_erase, help="erase everything about a person")
+    p.add_argument("person_id")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--reason", default="request of the person")
+    p.add_argument("--certificate", help="write the erasure certificate PDF here")

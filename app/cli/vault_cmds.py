@@ -1,0 +1,153 @@
+"""Vault commands: ``init``, ``unlock-check``, ``backup``, ``restore``, ``rekey``, ``audit``,
+``purge-expired``, ``stats``.
+
+Two ``register_*`` functions because ``--help`` has always listed the vault's set-up first,
+then staff and purposes, then its care; the order is part of what users see.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from app.cli.context import Commands, Context, to_jsonable
+from app.desk import Desk
+from app.errors import InvalidInput
+
+
+def cmd_init(ctx: Context) -> int:
+    a = ctx.args
+    if Desk.exists(ctx.home):
+        raise InvalidInput(f"A vault already exists in {ctx.home}.")
+    password = ctx.environ.get("CONSENTDESK_PASSWORD")
+    if password is None:
+        password = ctx.new_password(a.admin)
+    desk, recovery = Desk.initialise(ctx.home, a.org, a.admin, password, timezone=a.timezone)
+    try:
+        ctx.emit(
+            {"home": str(ctx.home), "admin": a.admin, "recovery_code": recovery},
+            lambda: (
+                f"Vault created in {ctx.home} for {a.org}.\n"
+                f"Recovery code (shown once; print it and keep it locked away):\n\n    {recovery}\n"
+            ),
+        )
+    finally:
+        desk.lock()
+    return 0
+
+
+def cmd_unlock_check(ctx: Context) -> int:
+    desk = ctx.open()
+    try:
+        ctx.emit(
+            {"ok": True, "user": desk.user.username, "role": desk.user.role},
+            f"Unlocked as {desk.user.username} ({desk.user.role}); integrity checks passed.",
+        )
+    finally:
+        desk.lock()
+    return 0
+
+
+def cmd_backup(ctx: Context, desk: Desk) -> int:
+    path = desk.backup(Path(ctx.args.file))
+    ctx.emit({"backup": str(path)}, f"Encrypted backup written and verified: {path}")
+    return 0
+
+
+def cmd_restore(ctx: Context) -> int:
+    user, password = ctx.credentials()
+    desk = Desk.restore(ctx.home, Path(ctx.args.file), user, password)
+    try:
+        stats = desk.stats()
+        ctx.emit(
+            {"restored": str(ctx.args.file), "stats": stats},
+            f"Restored {ctx.args.file}: {stats.people} people, {stats.active_consents} active consents.",
+        )
+    finally:
+        desk.lock()
+    return 0
+
+
+def cmd_rekey(ctx: Context, desk: Desk) -> int:
+    desk.rekey()
+    ctx.emit(
+        {"rekeyed": True}, "The database now uses a fresh data key; all keyslots were re-sealed."
+    )
+    return 0
+
+
+def cmd_audit_head(ctx: Context, desk: Desk) -> int:
+    head = desk.audit_head()
+    ctx.emit({"head": head}, head)
+    return 0
+
+
+def cmd_audit_verify(ctx: Context, desk: Desk) -> int:
+    result = desk.audit_verify(ctx.args.head)
+    ctx.emit(
+        result,
+        lambda: (
+            f"Audit log intact: {result.entries} entries, head {result.head}"
+            if result.ok
+            else "Audit log BROKEN:\n" + "\n".join(f"  - {p}" for p in result.problems)
+        ),
+    )
+    return 0 if result.ok else 8
+
+
+def cmd_audit_export(ctx: Context, desk: Desk) -> int:
+    out: str | None = ctx.args.out
+    events = desk.audit_events()
+    lines = [json.dumps(to_jsonable(e), ensure_ascii=False) for e in events]
+    if out:
+        Path(out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        ctx.emit({"exported": len(events), "out": out}, f"Exported {len(events)} entries to {out}")
+    else:
+        print("\n".join(lines), file=ctx.stdout)
+    return 0
+
+
+def cmd_purge(ctx: Context, desk: Desk) -> int:
+    result = desk.purge_expired()
+    ctx.emit(
+        result,
+        lambda: (
+            f"Expired {len(result.expired_consents)} consents "
+            f"({result.templates_deleted} templates deleted); "
+            f"erased {len(result.erased_people)} people."
+        ),
+    )
+    return 0
+
+
+def cmd_stats(ctx: Context, desk: Desk) -> int:
+    s = desk.stats()
+    ctx.emit(s, lambda: "\n".join(f"{k}: {v}" for k, v in dataclasses.asdict(s).items()))
+    return 0
+
+
+def register_setup(commands: Commands) -> None:
+    p = commands.add("init", cmd_init, help="create the vault and its first admin")
+    p.add_argument("--org", required=True)
+    p.add_argument("--admin", required=True)
+    p.add_argument("--timezone", default="UTC")
+    commands.add("unlock-check", cmd_unlock_check, help="unlock and run integrity checks")
+
+
+def register_care(commands: Commands) -> None:
+    p = commands.add_with_desk("backup", cmd_backup, help="write an encrypted, verified backup")
+    p.add_argument("file")
+    p = commands.add("restore", cmd_restore, help="replace the vault with a backup")
+    p.add_argument("file")
+    commands.add_with_desk("rekey", cmd_rekey, help="re-encrypt with a fresh data key")
+
+    audit = commands.group(commands.parser("audit", help="the HMAC-chained audit log"), "audit_cmd")
+    x = audit.add_with_desk("verify", cmd_audit_verify)
+    x.add_argument("--head", help="a head exported earlier (SEQ:MAC), to detect a cut-off tail")
+    audit.add_with_desk("head", cmd_audit_head)
+    x = audit.add_with_desk("export", cmd_audit_export)
+    x.add_argument("--out")
+
+    commands.add_with_desk("purge-expired", cmd_purge, help="apply retention limits now")
+    commands.add_with_desk("stats", cmd_stats, help="counts")
