@@ -96,7 +96,10 @@ DEFAULT_SETTINGS: dict[str, str] = {
     "guardian_age": "14",
     # At most three years after the last interaction, whatever the purpose says.
     "max_inactivity_days": "1095",
+    # 1: an operator who skips the liveness check needs an admin's sign-off (issue-14).
+    "liveness_skip_needs_admin": "0",
 }
+MIN_SKIP_REASON = 10  # characters: "camera broken" passes, "x" or "ok" does not
 
 
 class Desk:
@@ -121,6 +124,7 @@ class Desk:
         self._owns_engine = False
         self._documents = documents
         self._gallery: Any = None
+        self._skip_approvals: dict[str, str] = {}  # one-use token -> approving admin
         audit_key = self._meta("audit_key")
         if audit_key is None:
             raise VaultError("The vault has no audit key; it was not created by ConsentDesk.")
@@ -1007,6 +1011,57 @@ class Desk:
             if not paper:
                 check_signature(guardian.signature, "guardian's signature")
 
+    def approve_liveness_skip(self, admin_username: str, admin_password: str) -> str:
+        """An admin at the desk signs off one enrollment without a passed liveness check.
+
+        Why a token from the core: "an admin approved" must not be something the operator's
+        screen merely claims. The admin's password is checked against their keyslot here; the
+        one-use token is valid in this session only and names the admin on the consent form.
+        """
+        row = self._read(
+            lambda c: c.execute(
+                "SELECT username, role FROM staff WHERE username = ?", (admin_username,)
+            ).fetchone()
+        )
+        try:
+            self._vault.keyslots.unlock_user(admin_username, admin_password)
+        except WrongPassword:
+            row = None
+        if row is None or row[1] != "admin":
+            raise PermissionDenied(
+                "Only an administrator's own name and password can approve skipping the "
+                "liveness check.",
+                code="liveness_approval_refused",
+            )
+        token = secrets.token_urlsafe(16)
+        self._skip_approvals[token] = str(row[0])
+        return token
+
+    def _checked_liveness_skip(
+        self, liveness: LivenessResult, approval: str | None
+    ) -> LivenessResult:
+        """A desk enrollment whose liveness check did not pass needs a typed reason and, where
+        the setting asks, an admin's approval; both are stored and printed on the consent form."""
+        reason = (
+            clean_text(liveness.skip_reason, "reason for skipping the liveness check", limit=500)
+            or ""
+        ).strip()
+        if len(reason) < MIN_SKIP_REASON:
+            raise InvalidInput(
+                "Say why the liveness check was skipped (at least 10 characters).",
+                code="liveness_reason_required",
+                params={"min": MIN_SKIP_REASON},
+            )
+        approver = self.user.username if self.user.role == "admin" else ""
+        if not approver and self.get_setting("liveness_skip_needs_admin") not in ("0", "0.0"):
+            approver = self._skip_approvals.pop(approval or "", "")
+            if not approver:
+                raise PermissionDenied(
+                    "Skipping the liveness check needs an administrator's approval.",
+                    code="liveness_approval_needed",
+                )
+        return replace(liveness, skip_reason=reason, approved_by=approver)
+
     def _check_disclosure(self, purpose: Purpose, language: Language, sha: str) -> Disclosure:
         disclosure = render_disclosure(purpose, self.organisation, language)
         if disclosure.sha256 != sha:
@@ -1028,6 +1083,10 @@ class Desk:
         if not paper:
             check_signature(request.signature, "signature")
         self._check_guardian(request.person, request.guardian, paper)
+        liveness = request.liveness
+        if liveness is not None and not liveness.passed and not paper:
+            liveness = self._checked_liveness_skip(liveness, request.liveness_approval)
+            request = replace(request, liveness=liveness)
         embeddings = embeddings_array(request.embeddings)
         if not embeddings.shape[0]:
             raise InvalidInput(

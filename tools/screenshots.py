@@ -96,6 +96,8 @@ class Prompts:
         return True
 
     def text(self, parent: Any, title: str, label: str, *, secret: bool = False) -> str | None:
+        if label == self.i18n.tr("cap.skip.reason"):
+            return "Demo: a recorded video cannot blink on request."
         return None
 
     def save_path(self, parent: Any, suggested: str, file_filter: str) -> str | None:

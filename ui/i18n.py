@@ -623,6 +623,31 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err.wrong_password": ("Wrong username or password.", "用户名或密码错误。"),
     "err.locked_out": ("Too many failed sign-ins.", "登录失败次数过多。"),
     "err.admin_only": ("Only an administrator can do this.", "只有管理员可以执行此操作。"),
+    "err.liveness_reason_required": (
+        "Say why the liveness check was skipped (at least {min} characters).",
+        "请说明跳过活体检测的原因（至少 {min} 个字符）。",
+    ),
+    "err.liveness_approval_needed": (
+        "Skipping the liveness check needs an administrator's approval.",
+        "跳过活体检测需要管理员批准。",
+    ),
+    "err.liveness_approval_refused": (
+        "Only an administrator's own name and password can approve skipping the liveness check.",
+        "只有管理员本人的用户名和密码才能批准跳过活体检测。",
+    ),
+    "review.captured": ("Captured", "已采集"),
+    "review.skip_reason": ("Reason given: {reason}", "原因：{reason}"),
+    "live.method.operator-attested": ("captured by the operator", "由操作员采集"),
+    "live.method.photo-file": ("from a photo file", "来自照片文件"),
+    "cap.skip.title": ("Skip the liveness check", "跳过活体检测"),
+    "cap.skip.reason": (
+        "Why is the liveness check skipped? This is printed on the consent form.",
+        "为什么跳过活体检测？此原因将打印在同意书上。",
+    ),
+    "cap.skip.admin": (
+        "An administrator must approve: administrator's user name",
+        "需要管理员批准：管理员用户名",
+    ),
     "err.current_password_needed": (
         "Changing your own password needs your current password.",
         "修改自己的密码需要输入当前密码。",

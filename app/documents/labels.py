@@ -103,6 +103,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "liveness.method": ("Method", "方法"),
     "liveness.identity_distance": ("Face match distance", "人脸比对距离"),
     "liveness.note": ("Note", "备注"),
+    "liveness.skip_reason": (
+        "Why the check was skipped (operator's words)",
+        "未进行检测的原因（操作员填写）",
+    ),
+    "liveness.approved_by": ("Skipping approved by", "跳过检测的批准人"),
     "liveness.step": ("Prompt", "提示动作"),
     "liveness.elapsed": ("Time taken", "用时"),
     "liveness.ms": ("{ms} ms", "{ms} 毫秒"),

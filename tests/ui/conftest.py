@@ -31,6 +31,8 @@ class ScriptedPrompts:
         self.typed_answer = True
         self.open_answer: str | None = None
         self.text_answer: str | None = None
+        self.text_answers: list[str | None] = []  # answered first, in order
+        self.texts_asked: list[str] = []
         self.errors: list[str] = []
         self.infos: list[str] = []
         self.confirms: list[str] = []
@@ -55,6 +57,9 @@ class ScriptedPrompts:
         return self.typed_answer
 
     def text(self, parent: Any, title: str, label: str, *, secret: bool = False) -> str | None:
+        self.texts_asked.append(label)
+        if self.text_answers:
+            return self.text_answers.pop(0)
         return self.text_answer
 
     def save_path(self, parent: Any, suggested: str, file_filter: str) -> str | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.ui.conftest import ADMIN, PASSWORD, cheap_options, unlock
 from tests.ui.helpers import (
+    SKIP_REASON,
     capture_manually,
     fill_details,
     open_wizard,
@@ -144,6 +145,7 @@ def test_withdraw_by_face_from_photo(qtbot: Any, window: Any, home: Path, faces:
     read_and_decide(qtbot, wizard, "granted")
     sign_and_continue(qtbot, wizard)
     window.ctx.prompts.open_answer = str(faces / "obama_1.jpg")
+    window.ctx.prompts.text_answers.append(SKIP_REASON)
     wizard.capture_page.photo_button.click()
     qtbot.waitUntil(lambda: wizard.current == "review", timeout=20000)
     result = save_review(qtbot, wizard)

@@ -72,6 +72,7 @@ def test_recovery_sheet_explains_itself_and_new_code_says_old_one_stops(qtbot: A
                   "stops working"):
         assert words in sheet
     assert dialog.replaced_label.isVisible() and "stops working" in dialog.replaced_label.text()
+    dialog.code_label.ensurePolished()
     assert dialog.code_label.font().pointSize() >= 20
     zh = _dialog(qtbot, Answers(True), language="zh")
     assert "如何使用" in zh.sheet_text() and "使用恢复码…" in zh.sheet_text()

@@ -54,9 +54,11 @@ class RecoveryCodeDialog(QDialog):
         big = QFont(body.font())
         big.setPointSize(max(13, big.pointSize() + 2))
         body.setFont(big)
+        body.setStyleSheet("font-size: 13pt;")
         self.replaced_label = QLabel(i18n.tr("recovery.replaces"))
         self.replaced_label.setWordWrap(True)
         self.replaced_label.setFont(big)
+        self.replaced_label.setStyleSheet("font-size: 13pt;")
         set_role(self.replaced_label, "warning")
         self.replaced_label.setVisible(replaces)
         self.code_label = QLabel(code)
@@ -64,6 +66,10 @@ class RecoveryCodeDialog(QDialog):
         mono.setPointSize(24)
         mono.setWeight(QFont.Weight.Bold)
         self.code_label.setFont(mono)
+        # The application style sheet sets label fonts; the code must stay large regardless.
+        self.code_label.setStyleSheet(
+            f"font-family: '{mono.family()}', monospace; font-size: 24pt; font-weight: bold;"
+        )
         self.code_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.code_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.code_label.setAccessibleName(i18n.tr("recovery.title"))
