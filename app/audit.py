@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.db import Connection
@@ -40,9 +40,17 @@ class AuditLog:
     """Writes and verifies the chain. It must be called inside the caller's transaction so that an
     event is recorded if and only if the change it describes is committed."""
 
-    def __init__(self, conn: Connection, key: bytes) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        key: bytes,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        # The clock is the desk's: entries written without an explicit time follow the same
+        # clock as the change they describe (a fake one in tests).
         self._conn = conn
         self._key = key
+        self._clock = clock
 
     def append(
         self,
@@ -54,7 +62,7 @@ class AuditLog:
     ) -> int:
         row = self._conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         seq, previous = (row[0] + 1, row[1]) if row else (1, GENESIS)
-        when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
+        when = (at or self._clock()).astimezone(dt.UTC).isoformat(timespec="microseconds")
         body = json.dumps(dict(details or {}), ensure_ascii=False, sort_keys=True, default=str)
         mac = compute_mac(self._key, previous, canonical(seq, when, actor, action, subject, body))
         self._conn.execute(

@@ -6,7 +6,7 @@ consent (PDF or image); ``signed_on`` an ISO date. Relative paths are relative t
 
 A row is all or nothing: every photo must show exactly one face, the scan must be readable and
 the face must not already be enrolled (a duplicate is skipped, not merged: a person at the desk
-resolves it). Each accepted row is one ``Desk.enroll`` transaction, so a crash mid-import leaves
+resolves it). Each accepted row is one ``Consents.enroll`` transaction, so a crash mid-import leaves
 only whole people behind. Reasons for skipping never quote personal data beyond the row number.
 """
 
@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.desk import Desk, EnrollmentRequest, PersonDetails
+from app.desk_types import EnrollmentRequest, PersonDetails
 from app.errors import ConsentDeskError, InvalidInput
 from app.models import Signature
+from app.rooms.consents import Consents
 
 REQUIRED_COLUMNS = ("name", "reference", "photo", "consent_scan", "signed_on")
 MAX_SCAN_BYTES = 50 * 1024 * 1024
@@ -79,7 +80,7 @@ def read_rows(csv_path: Path) -> list[dict[str, str]]:
 
 
 def _prepare(
-    desk: Desk, row: dict[str, str], base: Path
+    consents: Consents, row: dict[str, str], base: Path
 ) -> tuple[PersonDetails, list[Any], dt.date, bytes, str]:
     name = row.get("name", "").strip()
     if not name:
@@ -88,7 +89,7 @@ def _prepare(
         signed_on = dt.date.fromisoformat(row.get("signed_on", "").strip())
     except ValueError:
         raise RowError("signed_on is not an ISO date (YYYY-MM-DD)") from None
-    if signed_on > desk.options.clock().date():
+    if signed_on > consents.now().date():
         raise RowError("signed_on is in the future")
     scan_text = row.get("consent_scan", "").strip()
     if not scan_text:
@@ -108,7 +109,7 @@ def _prepare(
     embeddings = []
     for text in photos:
         try:
-            analysis = desk.analyse_photo(_resolve(base, text))
+            analysis = consents.faces.analyse_photo(_resolve(base, text))
         except InvalidInput as exc:
             raise RowError(str(exc)) from None
         if analysis.face_count == 0:
@@ -121,25 +122,27 @@ def _prepare(
 
 
 def import_people(
-    desk: Desk, csv_path: Path, purpose_id: int, progress: Progress | None = None
+    consents: Consents, csv_path: Path, purpose_id: int, progress: Progress | None = None
 ) -> ImportReport:
-    desk.get_purpose(purpose_id)  # fail before reading photos if the purpose is wrong
+    """Enroll every acceptable row through the consents manager (no Desk needed: the import
+    is one client of the consents room, like the enrollment wizard)."""
+    consents.purposes.get(purpose_id)  # fail before reading photos if the purpose is wrong
     rows = read_rows(Path(csv_path))
     base = Path(csv_path).resolve().parent
-    disclosure = desk.disclosure(purpose_id, "en")
+    disclosure = consents.purposes.disclosure(purpose_id, "en")
     skipped: list[SkippedRow] = []
     ids: list[str] = []
     for number, row in enumerate(rows, start=2):  # row 1 is the header
         if progress:
             progress(number - 1, len(rows))
         try:
-            person, embeddings, signed_on, scan, scan_name = _prepare(desk, row, base)
-            warnings = desk.check_duplicates(embeddings)
+            person, embeddings, signed_on, scan, scan_name = _prepare(consents, row, base)
+            warnings = consents.faces.check_duplicates(embeddings)
             if warnings:
                 kinds = {w.kind for w in warnings}
                 what = "already enrolled" if "duplicate" in kinds else "looks like someone enrolled"
                 raise RowError(f"{what} ({warnings[0].person_id}); resolve it at the desk")
-            result = desk.enroll(
+            result = consents.enroll(
                 EnrollmentRequest(
                     person=person,
                     purpose_id=purpose_id,

@@ -9,7 +9,7 @@ connection because SQLite does not persist them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +132,26 @@ def export_copy(conn: Connection, target: Path, key: bytes) -> None:
         conn.execute(f"PRAGMA export.user_version = {int(version)}")
     finally:
         conn.execute("DETACH DATABASE export")
+
+
+Row = Any  # sqlcipher3.Row: read by column name (``row["id"]``), never by position
+
+
+def fetch_one(conn: Connection, sql: str, args: Sequence[Any] = ()) -> Row | None:
+    """One row addressed by column name, so adding a column to a SELECT cannot shift a field."""
+    cur = conn.cursor()
+    cur.row_factory = sqlcipher3.Row
+    return cur.execute(sql, args).fetchone()
+
+
+def fetch_all(conn: Connection, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+    """All rows addressed by column name (see :func:`fetch_one`)."""
+    cur = conn.cursor()
+    cur.row_factory = sqlcipher3.Row
+    return list(cur.execute(sql, args).fetchall())
+
+
+def scalar(conn: Connection, sql: str, args: Sequence[Any] = ()) -> Any:
+    """The first column of the first row (counts, single values), or None."""
+    row = conn.execute(sql, args).fetchone()
+    return None if row is None else row[0]

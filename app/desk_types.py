@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from app.keyslots import KdfParams
 from app.models import (
@@ -25,6 +25,9 @@ from app.models import (
     Signature,
 )
 from app.values import _now
+
+if TYPE_CHECKING:
+    from app.bio.engine import BioEngine
 
 
 @dataclass(frozen=True)
@@ -129,4 +132,4 @@ class DeskOptions:
     auto_purge: bool = True
     # A BioEngine shared across lock/unlock (the UI keeps one: loading models takes a second).
     # When None, the desk loads its own on first use and closes it at lock.
-    face_engine: Any = None
+    face_engine: BioEngine | None = None

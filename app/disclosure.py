@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
 
+from app.i18n import shipped_catalog
 from app.models import LANGUAGES, Disclosure, Language, Organisation, Purpose
 from app.resources import resource_path
 
@@ -72,16 +72,17 @@ def _template(language: Language) -> str:
     return resource_path("disclosure", f"{language}.txt").read_text(encoding="utf-8")
 
 
-@functools.lru_cache(maxsize=1)
-def _strings() -> dict[str, dict[str, str]]:
-    raw = resource_path("disclosure", "strings.json").read_text(encoding="utf-8")
-    data: dict[str, dict[str, str]] = json.loads(raw)
-    return data
+def _strings(language: Language) -> dict[str, str]:
+    """The decision step's words and the disclosure's fallbacks (``disclosure.*`` in the shared
+    catalog, so the printed form and the screen say the same)."""
+    catalog = shipped_catalog()
+    names = ("consent", "refuse", "photo_option", "no_description", "no_recipients")
+    return {name: catalog.text(f"disclosure.{name}", language) for name in (*names, "no_regulator")}
 
 
 def decision_labels(language: Language) -> DecisionLabels:
     """The buttons/checkbox texts of the decision step, for the UI and the printed form."""
-    s = _strings()[_check_language(language)]
+    s = _strings(_check_language(language))
     return DecisionLabels(consent=s["consent"], refuse=s["refuse"], photo_option=s["photo_option"])
 
 
@@ -116,7 +117,7 @@ def _apply_blocks(template: str, flags: dict[str, bool]) -> str:
 
 
 def _values(purpose: Purpose, org: Organisation, language: Language) -> dict[str, str]:
-    strings = _strings()[language]
+    strings = _strings(language)
     controller = _field(purpose.controller) or _field(org.name)
     values = {
         "organisation": _field(org.name),

@@ -217,14 +217,17 @@ def shoot_size(shoot: Shooter, engine: Any, faces: Path | None, video: Path | No
     from app.desk import Desk
     from ui.app_window import MainWindow
     from ui.context import UiContext
-    from ui.i18n import I18n
+    from ui.i18n import I18n, QtTranslation
     from ui.worker import Runner
 
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         seed(home, engine, faces)
         for lang in ("en", "zh"):
             i18n = I18n(lang)  # type: ignore[arg-type]
+            qt_dialogs = QtTranslation(i18n, app)  # Qt's own buttons and dialogs, as in ui.main
             photo = str(faces / "obama_2.jpg") if faces else None
             ctx = UiContext(
                 i18n=i18n,
@@ -239,6 +242,7 @@ def shoot_size(shoot: Shooter, engine: Any, faces: Path | None, video: Path | No
             shoot_lang(
                 shoot, lang, ctx, home, Path(tmp), Desk, MainWindow, sign, VideoFileSource, video
             )
+            qt_dialogs.detach()
     return len(shoot.taken)
 
 
@@ -429,7 +433,7 @@ def shoot_lang(
     shoot(win, "21_settings", lang)
     settings = ws.settings
     settings.verify()
-    wait(lambda: "…" not in settings.maintenance_message.text(), 20, at_least=0.3)
+    wait(lambda: "..." not in settings.maintenance_message.text(), 20, at_least=0.3)
     scroll = settings.findChild(QScrollArea)
     if scroll is not None:
         scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())

@@ -8,9 +8,10 @@ key) and a fresh workspace is built after the next sign-in.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -31,13 +32,17 @@ from ui.context import UiContext
 from ui.screens.unlock import UnlockScreen
 from ui.theme import set_role
 
+if TYPE_CHECKING:
+    from app.desk import Desk
+    from ui.screens.settings import SettingsScreen
+
 log = logging.getLogger(__name__)
 
 
 class Workspace(QWidget):
     """The signed-in tabs. Owns every widget that may show personal data."""
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         from ui.screens.registry import RegistryScreen
         from ui.screens.settings import SettingsScreen
@@ -55,14 +60,14 @@ class Workspace(QWidget):
         self.tabs.addTab(self.registry, "")
         self.tabs.addTab(self.withdrawal, "")
         keys = ["tab.enroll", "tab.registry", "tab.withdraw"]
-        self.settings: Any = None
+        self.settings: SettingsScreen | None = None
         if desk.user.role == "admin":
             self.settings = SettingsScreen(desk, ctx)
             self.tabs.addTab(self.settings, "")
             keys.append("tab.settings")
         tabs = self.tabs
         for index, key in enumerate(keys):
-            ctx.i18n.bind(lambda text, i=index: tabs.setTabText(i, text), key)
+            ctx.i18n.bind(functools.partial(_set_tab_text, tabs, index), key)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.registry.person.withdraw_requested.connect(self._to_withdrawal)
         lay = QVBoxLayout(self)
@@ -74,27 +79,38 @@ class Workspace(QWidget):
         self.withdrawal.open_person(person_id)
 
     def _tab_changed(self, index: int) -> None:
+        """Tell the screen it is shown (refresh its lists, start what runs only in view)."""
         # Leaving the withdrawal desk stops its face search: no camera runs on a hidden tab.
         if self.tabs.widget(index) is not self.withdrawal:
             self.withdrawal.deactivated()
         widget = self.tabs.widget(index)
-        if hasattr(widget, "activated"):
-            widget.activated()
+        if widget is self.registry:
+            self.registry.activated()
+        elif widget is self.withdrawal:
+            self.withdrawal.activated()
+        elif self.settings is not None and widget is self.settings:
+            self.settings.activated()
 
     def shutdown(self) -> None:
         """Stop cameras and forget pending results before the widgets go away."""
-        for screen in (self.wizard, self.registry, self.withdrawal, self.settings):
-            if screen is not None and hasattr(screen, "shutdown"):
-                screen.shutdown()
+        self.wizard.shutdown()
+        self.registry.shutdown()
+        self.withdrawal.shutdown()
+        if self.settings is not None:
+            self.settings.shutdown()
+
+
+def _set_tab_text(tabs: QTabWidget, index: int, text: str) -> None:
+    tabs.setTabText(index, text)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, home: Path, desk_cls: Any, ctx: UiContext,
+    def __init__(self, home: Path, desk_cls: type[Desk], ctx: UiContext,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.home = home
         self.ctx = ctx
-        self.desk: Any = None
+        self.desk: Desk | None = None
         self.workspace: Workspace | None = None
         i18n = ctx.i18n
         i18n.bind(self.setWindowTitle, "app.title")
@@ -182,7 +198,7 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     # -- lock / unlock -------------------------------------------------------------------------
-    def on_unlocked(self, desk: Any) -> None:
+    def on_unlocked(self, desk: Desk) -> None:
         self.desk = desk
         try:
             minutes = float(desk.get_setting("autolock_minutes"))
@@ -190,6 +206,8 @@ class MainWindow(QMainWindow):
             minutes = 5.0
         self.autolock.set_minutes(minutes)
         self.workspace = Workspace(desk, self.ctx)
+        if self.workspace.settings is not None:
+            self.workspace.settings.autolock_changed.connect(self.autolock.set_minutes)
         self.stack.addWidget(self.workspace)
         self.stack.setCurrentWidget(self.workspace)
         self.lock_button.show()

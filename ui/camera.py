@@ -21,10 +21,9 @@ import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
 from PySide6.QtGui import QImage
 
 from app.bio.sources import Frame, FrameSource
@@ -34,7 +33,7 @@ log = logging.getLogger(__name__)
 MAX_CONSECUTIVE_READ_FAILURES = 15
 
 
-def disconnect_all(signal: Any) -> None:
+def disconnect_all(signal: SignalInstance) -> None:
     """Disconnect every slot; quietly do nothing when there are none (PySide warns then)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -69,9 +68,9 @@ class CameraThread(QThread):
     def __init__(
         self,
         open_source: Callable[[], FrameSource],
-        analyse: Callable[[Frame], Any] | None = None,
+        analyse: Callable[[Frame], object] | None = None,
         pace_fps: float | None = None,
-        parent: Any = None,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._pace = 1.0 / pace_fps if pace_fps else 0.0
@@ -99,7 +98,7 @@ class CameraThread(QThread):
             self.unavailable.emit("open")
             return
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-analysis")
-        pending: tuple[Future[Any], Frame] | None = None
+        pending: tuple[Future[object], Frame] | None = None
         failures = 0
         analysis_failures = 0
         next_at = time.monotonic()

@@ -10,12 +10,16 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.bio.sources import CameraSource, FrameSource
 from ui.dialogs import Prompts
 from ui.i18n import I18n
 from ui.worker import Runner
+
+if TYPE_CHECKING:
+    from app.bio.engine import BioEngine
+    from app.desk import DeskOptions
 
 
 def default_camera(index: int) -> FrameSource:
@@ -36,13 +40,13 @@ class UiContext:
     # Recorded sources (a video standing in for the camera) are played at this speed.
     camera_pace_fps: float | None = None
     # The face engine (dlib models, ~1 s to load): built on first use, shared by every screen.
-    engine_factory: Callable[[], Any] | None = None
-    _engine: Any = None
+    engine_factory: Callable[[], BioEngine] | None = None
+    _engine: BioEngine | None = None
 
     # Base options for the Desk (tests: a cheaper KDF). The shared engine is added to them.
-    base_options: Any = None
+    base_options: DeskOptions | None = None
 
-    def desk_options(self) -> Any:
+    def desk_options(self) -> DeskOptions:
         """``DeskOptions`` for unlocking, carrying the shared face engine (blocking: it may load
         the models, so call it from the runner)."""
         import dataclasses
@@ -64,12 +68,12 @@ class UiContext:
                 self._engine.close()
             self._engine = None
 
-    def engine(self) -> Any:
+    def engine(self) -> BioEngine:
         """The shared ``app.bio.engine.BioEngine`` (blocking on first call: use the runner)."""
         with _ENGINE_LOCK:
             return self._load_engine()
 
-    def _load_engine(self) -> Any:
+    def _load_engine(self) -> BioEngine:
         if self._engine is None:
             if self.engine_factory is not None:
                 self._engine = self.engine_factory()

@@ -14,13 +14,12 @@ tests hand in a scripted subclass, so a flow never blocks on a modal dialog nobo
 from __future__ import annotations
 
 import logging
-import math
-from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from app.errors import ConsentDeskError
-from ui.i18n import STRINGS, I18n
+from app.i18n import error_message
+from ui.i18n import I18n
 
 log = logging.getLogger(__name__)
 
@@ -29,18 +28,9 @@ def error_text(exc: BaseException, i18n: I18n) -> str:
     """The sentence to show for ``exc``, in the operator's language where it is known.
 
     Every screen shows errors through this one function (directly or via
-    :meth:`Prompts.error`), so a new error code needs one table entry and nothing else.
+    :meth:`Prompts.error`), so a new error code needs one catalog entry and nothing else.
     """
-    from app.bio.errors import BioError
-
-    if isinstance(exc, BioError):
-        # Biometric errors carry a stable code: shown in the operator's language when known.
-        translated = i18n.tr(f"bioerr.{exc.code}")
-        if not translated.startswith("bioerr."):
-            return translated
-        if str(exc):
-            return str(exc)
-    if isinstance(exc, ConsentDeskError):
+    if isinstance(exc, ConsentDeskError):  # biometric errors (BioError) are ConsentDeskErrors
         text = core_error_text(exc, i18n)
         if text:
             return text
@@ -53,23 +43,10 @@ def error_text(exc: BaseException, i18n: I18n) -> str:
 
 
 def core_error_text(exc: ConsentDeskError, i18n: I18n) -> str:
-    """``err.<code>`` from the table with the error's params formatted in; ``str(exc)`` (the
-    core's English sentence) for a code the table does not know or params that do not fit."""
-    code = str(getattr(exc, "code", ""))
-    if code.startswith("bio_"):  # a biometric error passed through the core (e.g. a bad photo)
-        translated = i18n.tr(f"bioerr.{code[4:]}")
-        return str(exc) if translated.startswith("bioerr.") else translated
-    key = f"err.{code}"
-    if key not in STRINGS:
-        return str(exc)
-    params = getattr(exc, "params", None) or {}
-    values: dict[str, Any] = {name: _param(name, value, i18n) for name, value in params.items()}
-    values["detail"] = str(exc)
-    try:
-        return i18n.tr(key, **values)
-    except (KeyError, IndexError, ValueError):  # a placeholder the raise site did not fill
-        log.warning("error %s: params do not fit its translation", key)
-        return str(exc)
+    """``err.<code>`` (``bioerr.<code>``) from the catalog with the error's params formatted in;
+    ``str(exc)`` (the core's English sentence) for a code the catalog does not know or params
+    that do not fit. The CLI reads the same function (:func:`app.i18n.error_message`)."""
+    return error_message(exc, i18n.language)
 
 
 def detached(exc: ConsentDeskError) -> ConsentDeskError:
@@ -78,18 +55,10 @@ def detached(exc: ConsentDeskError) -> ConsentDeskError:
     return ConsentDeskError(str(exc), code=exc.code, params=exc.params)
 
 
-def _param(name: str, value: object, i18n: I18n) -> object:
-    """A param as the operator reads it: field names and warning kinds translated, waits in
-    whole seconds (rounded up)."""
-    if name == "field" and isinstance(value, str):
-        key = "field." + value.replace("'s", "").replace(" ", "_")
-        return i18n.tr(key) if key in STRINGS else value
-    if name == "kinds" and isinstance(value, list | tuple):
-        kinds = [i18n.tr(f"warning.{k}") if f"warning.{k}" in STRINGS else str(k) for k in value]
-        return i18n.tr("list.and").join(kinds)
-    if name == "seconds" and isinstance(value, int | float):
-        return math.ceil(value)
-    return value
+def typed_word_matches(typed: str, word: str) -> bool:
+    """The typed confirmation word matches: surrounding spaces and Latin case do not matter
+    (``erase`` = ``ERASE``), anything else does; an empty word never matches."""
+    return bool(word) and typed.strip().casefold() == word.strip().casefold()
 
 
 class Prompts:
@@ -129,9 +98,22 @@ class Prompts:
         return box.exec() == QMessageBox.StandardButton.Yes
 
     def typed_confirm(self, parent: QWidget | None, title: str, body: str, word: str) -> bool:
-        """True only when the operator types ``word`` exactly (irreversible actions)."""
-        text, ok = QInputDialog.getText(parent, title, body, QLineEdit.EchoMode.Normal, "")
-        return bool(ok) and text.strip() == word
+        """True only when the operator types ``word`` exactly (irreversible actions). ``word``
+        is in the operator's language (``wd.erase.word``: ERASE, 删除), so nobody has to type a
+        foreign word to confirm."""
+        dialog = self.typed_confirm_dialog(parent, title, body)
+        accepted = dialog.exec() == QInputDialog.DialogCode.Accepted
+        return accepted and typed_word_matches(dialog.textValue(), word)
+
+    def typed_confirm_dialog(self, parent: QWidget | None, title: str, body: str) -> QInputDialog:
+        """The box :meth:`typed_confirm` shows (built, not yet shown), buttons translated."""
+        dialog = QInputDialog(parent)
+        dialog.setWindowTitle(title)
+        dialog.setLabelText(body)
+        dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
+        dialog.setOkButtonText(self.i18n.tr("common.ok"))
+        dialog.setCancelButtonText(self.i18n.tr("common.cancel"))
+        return dialog
 
     def text(
         self, parent: QWidget | None, title: str, label: str, *, secret: bool = False

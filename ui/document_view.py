@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.context import UiContext
+from ui.layouts import clear_layout, widgets_in
 from ui.theme import set_role
 
 MAX_PREVIEW_PAGES = 4
@@ -75,7 +76,7 @@ class DocumentView(QWidget):
         self.pages = QWidget()
         self.pages_layout = QVBoxLayout(self.pages)
         self.pages_layout.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        self.scroll = scroll = QScrollArea()
+        self.scroll_area = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.pages)
         scroll.setMinimumHeight(320)
@@ -105,13 +106,10 @@ class DocumentView(QWidget):
         self.pdf = pdf
         self.filename = Path(filename).name or "document.pdf"
         self.rendered = []
-        while self.pages_layout.count():
-            item = self.pages_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        clear_layout(self.pages_layout)
         has = pdf is not None
         # Nothing to show: no empty frame and no dead buttons.
-        for widget in (self.save_button, self.print_button, self.scroll):
+        for widget in (self.save_button, self.print_button, self.scroll_area):
             widget.setVisible(has)
         self.save_button.setEnabled(has)
         self.print_button.setEnabled(has and poppler_available())
@@ -144,7 +142,7 @@ class DocumentView(QWidget):
 
     def _fit(self, image: QImage) -> QPixmap:
         """The page scaled down to the visible width (never up: it would only blur)."""
-        width = max(200, self.scroll.viewport().width() - 24)
+        width = max(200, self.scroll_area.viewport().width() - 24)
         pixmap = QPixmap.fromImage(image)
         if pixmap.width() > width:
             pixmap = pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
@@ -152,7 +150,7 @@ class DocumentView(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        labels = [self.pages_layout.itemAt(i).widget() for i in range(self.pages_layout.count())]
+        labels = widgets_in(self.pages_layout)
         for label, image in zip(labels, self.rendered, strict=False):
             if isinstance(label, QLabel):
                 label.setPixmap(self._fit(image))

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from ui.context import UiContext
 from ui.dialogs import Prompts
-from ui.i18n import I18n
+from ui.i18n import I18n, QtTranslation
 from ui.theme import apply_theme
 from ui.worker import Runner
 
@@ -47,6 +47,7 @@ def main(argv: Sequence[str], home: Path) -> int:
 
     app = create_application(argv)
     i18n = I18n("zh" if QApplication.instance() and _system_prefers_chinese() else "en")
+    qt_translation = QtTranslation(i18n, app)  # Qt's own dialogs follow the operator's language
     runner = Runner()
     ctx = UiContext(i18n=i18n, runner=runner, prompts=Prompts(i18n))
     window = MainWindow(Path(home), Desk, ctx)
@@ -56,6 +57,7 @@ def main(argv: Sequence[str], home: Path) -> int:
     code = app.exec()
     runner.wait(10000)
     ctx.close()
+    qt_translation.detach()
     return int(code)
 
 

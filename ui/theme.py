@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
-from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
+from PySide6.QtWidgets import QApplication, QFrame, QScrollArea, QWidget
 
 log = logging.getLogger(__name__)
 
@@ -76,17 +76,17 @@ def apply_theme(app: QGuiApplication) -> None:
     font.setFamilies(families + [f for f in cjk if f not in families])
     font.setPointSize(BASE_POINT_SIZE)
     app.setFont(font)
-    if hasattr(app, "setStyleSheet"):
+    if isinstance(app, QApplication):  # style sheets are for widgets; a GUI-only app has none
         app.setStyleSheet(
             STYLE_SHEET
             % {"base": BASE_POINT_SIZE, "title": TITLE_POINT_SIZE, "reading": READING_POINT_SIZE}
         )
 
 
-def set_role(widget: object, role: str) -> None:
+def set_role(widget: QWidget, role: str) -> None:
     """Tag a widget for the style sheet (``QLabel[role="error"]``) and re-polish it."""
-    widget.setProperty("role", role)  # type: ignore[attr-defined]
-    style = widget.style()  # type: ignore[attr-defined]
+    widget.setProperty("role", role)
+    style = widget.style()
     style.unpolish(widget)
     style.polish(widget)
 

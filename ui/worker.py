@@ -17,12 +17,14 @@ import logging
 import traceback
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, SignalInstance, Slot
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class _Signals(QObject):
@@ -58,7 +60,7 @@ class _Task(QRunnable):
         self.signals.done.emit(result)
 
 
-def disconnect_all(signal: Any) -> None:
+def disconnect_all(signal: SignalInstance) -> None:
     """Disconnect every slot; quietly do nothing when there are none (PySide warns then)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -96,12 +98,12 @@ class Runner(QObject):
 
     def submit(
         self,
-        fn: Callable[..., Any],
-        *args: Any,
-        on_done: Callable[[Any], None] | None = None,
+        fn: Callable[..., T],
+        *args: object,
+        on_done: Callable[[T], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
-        **kwargs: Any,
+        **kwargs: object,
     ) -> None:
         """Run ``fn(*args, **kwargs)`` in the pool; callbacks run in the GUI thread.
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table
 
-from app.documents.labels import label
+from app.documents.labels import label, term
 from app.documents.layout import (
     FRAME_WIDTH,
     RULE,
@@ -83,7 +83,7 @@ def liveness_block(liveness: LivenessResult | None, styles: Styles) -> list[Flow
             label(lang, "liveness.result"),
             label(lang, "liveness.passed" if liveness.passed else "liveness.failed"),
         ),
-        (label(lang, "liveness.method"), liveness.method),
+        (label(lang, "liveness.method"), term(lang, "live.method.", liveness.method)),
     ]
     if liveness.identity_distance is not None:
         rows.append(
@@ -186,7 +186,7 @@ def audit_block(
             str(event.seq),
             format_datetime(event.at, tz_name, lang),
             event.actor,
-            event.action,
+            term(lang, "audit.", event.action),
             event.subject or "",
             _details(event.details),
         ]

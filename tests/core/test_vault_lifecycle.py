@@ -25,6 +25,7 @@ from tests.core.vaultkit import (
     ADMIN,
     FAST_KDF,
     PASSWORD,
+    FakeClock,
     embedding,
     enroll,
     make_signature,
@@ -156,8 +157,8 @@ def test_erase_removes_everything_but_the_pseudonymous_trail(desk: Desk, purpose
 
 
 def test_retention_purge(home: Path) -> None:
-    now = [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)]
-    opts = DeskOptions(kdf=FAST_KDF, clock=lambda: now[0])
+    clock = FakeClock(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    opts = DeskOptions(kdf=FAST_KDF, clock=clock)
     desk, _ = Desk.initialise(home, "Org", ADMIN, PASSWORD, options=opts)
     short = desk.add_purpose(
         title="Gym", controller="Org", contact="x@y", retention_days=30, alternative="card"
@@ -168,14 +169,14 @@ def test_retention_purge(home: Path) -> None:
     a = enroll(desk, short, name="Short Stay", seed=1)
     b = enroll(desk, long, name="Long Stay", seed=2)
     assert desk.purge_expired().expired_consents == ()
-    now[0] += dt.timedelta(days=31)
+    clock.advance(days=31)
     result = desk.purge_expired()
     assert result.expired_consents == (a.consent.id,) and result.templates_deleted == 2
     assert a.person.id in result.erased_people
     # At most three years after the last interaction, whatever the purpose says.
     assert b.consent.expires_at is not None
     assert (b.consent.expires_at - b.consent.signed_at).days == 1095
-    now[0] += dt.timedelta(days=1100)
+    clock.advance(days=1100)
     assert b.person.id in desk.purge_expired().erased_people
     assert desk.stats().people == 0 and desk.audit_verify().ok
     desk.lock()

@@ -21,6 +21,21 @@ ADMIN = "admin"
 PASSWORD = "correct horse battery"
 
 
+class FakeClock:
+    """A clock the test moves by hand (``DeskOptions(clock=FakeClock(...))``): retention is
+    tested by advancing days, never by sleeping or patching ``datetime``."""
+
+    def __init__(self, start: dt.datetime = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self.now += dt.timedelta(**delta)
+        return self.now
+
+
 def make_signature(seed: int = 0) -> Signature:
     """A plausible handwritten stroke: a wavy line across most of a 600x200 pad."""
     points = tuple(

@@ -53,6 +53,16 @@ def test_settings_apply_purpose_and_maintenance(
     ws = unlock(qtbot, window)
     settings = ws.settings
     ws.tabs.setCurrentWidget(settings)
+    # The widgets' ranges are the core's schema: no zero autolock, no erasing inactivity limit,
+    # no guardian age below the jurisdiction's floor (14 in China, the default).
+    ranges = {s.name: (s.minimum, s.maximum) for s in window.desk.settings_schema()}
+    assert (settings.autolock.minimum(), settings.autolock.maximum()) == ranges["autolock_minutes"]
+    assert settings.inactivity.minimum() == ranges["max_inactivity_days"][0] == 30
+    assert settings.guardian_age.minimum() == ranges["guardian_age"][0] == 14
+    assert settings.match.maximum() == ranges["match_threshold"][1]
+    settings.inactivity.setValue(0)  # clamped by the widget, refused by the core anyway
+    assert settings.inactivity.value() == 30
+    settings.inactivity.setValue(1095)
     settings.autolock.setValue(7)
     settings.match.setValue(0.55)
     settings.apply_settings()
@@ -252,7 +262,7 @@ def test_admin_renames_the_organisation(qtbot: Any, window: Any, home: Path) -> 
     window.language_button.click()
     settings.org_name.setText("   ")
     qtbot.keyClick(settings.org_name, "\r")  # Enter renames too
-    assert settings.org_message.text() == "组织名称为必填项。"
+    assert settings.org_message.text() == "机构名称为必填项。"
     assert window.desk.organisation.name == "Harbour View Homes"
     window.language_button.click()  # the message follows a language switch
     assert settings.org_message.text() == "The organisation name is required."

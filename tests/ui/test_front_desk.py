@@ -68,14 +68,14 @@ def test_recovery_code_copy_is_wiped_when_the_dialog_closes(qtbot: Any) -> None:
 def test_recovery_sheet_explains_itself_and_new_code_says_old_one_stops(qtbot: Any) -> None:
     dialog = _dialog(qtbot, Answers(True), replaces=True)
     sheet = dialog.sheet_text()
-    for words in (CODE, "Harbour Homes", "How to use it", "Use recovery code…", "locked away",
+    for words in (CODE, "Harbour Homes", "How to use it", "Use recovery code...", "locked away",
                   "stops working"):
         assert words in sheet
     assert dialog.replaced_label.isVisible() and "stops working" in dialog.replaced_label.text()
     dialog.code_label.ensurePolished()
     assert dialog.code_label.font().pointSize() >= 20
     zh = _dialog(qtbot, Answers(True), language="zh")
-    assert "如何使用" in zh.sheet_text() and "使用恢复码…" in zh.sheet_text()
+    assert "如何使用" in zh.sheet_text() and "使用恢复码..." in zh.sheet_text()
     assert not zh.replaced_label.isVisible()
 
 

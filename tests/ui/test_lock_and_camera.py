@@ -202,12 +202,13 @@ def test_face_engine_missing_is_a_clear_message(
     qtbot: Any, window: Any, monkeypatch: Any, faces: Path
 ) -> None:
     from app.bio.errors import ModelError
-    from app.desk import Desk
+    from app.rooms.faces import Faces
 
     def broken(_self: Any) -> Any:
         raise ModelError("Face model files were not found.", code="model_missing")
 
-    monkeypatch.setattr(Desk, "face_engine", property(broken))
+    # The engine lives in the faces room; desk.face_engine and desk.analyse_photo reach it there.
+    monkeypatch.setattr(Faces, "engine", property(broken))
     ws = unlock(qtbot, window)
     wizard = open_wizard(qtbot, ws)
     fill_details(qtbot, wizard, "Engine Missing")

@@ -12,7 +12,7 @@ one's own password asks for the current one (the core insists too).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models import Purpose
+from app.models import Purpose, Role
 from ui.dialogs import error_text
 from ui.i18n import I18n
 from ui.theme import set_role
@@ -196,7 +196,7 @@ class StaffDialog(SavingDialog):
     def __init__(
         self,
         i18n: I18n,
-        save: Callable[[str, str, str], Any],
+        save: Callable[[str, str, Role], object],
         runner: Runner | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -205,7 +205,7 @@ class StaffDialog(SavingDialog):
             "set.staff.add",
             lambda: save(
                 self.username.text().strip(), self.passwords.password.text(),
-                str(self.role.currentData()),
+                cast(Role, self.role.currentData()),
             ),
             runner,
             parent,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen
@@ -41,12 +41,20 @@ from ui.screens.draft import Draft
 from ui.screens.wizard_pages import Page
 from ui.theme import set_role
 
+if TYPE_CHECKING:
+    from app.bio.engine import BioEngine, Embedding, FaceObservation, PhotoAnalysis
+    from app.bio.images import RGBImage
+    from app.bio.liveness import LivenessState
+    from app.bio.quality import QualityReport
+    from app.bio.sources import Frame
+    from app.desk import Desk
+
 log = logging.getLogger(__name__)
 
 RECENT_FRAMES = 6
 
 
-def jpeg_bytes(rgb: Any, quality: int = 90) -> bytes:
+def jpeg_bytes(rgb: RGBImage, quality: int = 90) -> bytes:
     """A camera frame as JPEG, with Qt only (safe on a worker thread: no widgets involved)."""
     from PySide6.QtCore import QBuffer, QIODevice
 
@@ -54,21 +62,20 @@ def jpeg_bytes(rgb: Any, quality: int = 90) -> bytes:
 
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    rgb_to_qimage(rgb).save(buffer, "JPG", quality)
+    # The stubs say bytes, the binding accepts only str here: the stub is wrong.
+    rgb_to_qimage(rgb).save(buffer, "JPG", quality)  # type: ignore[call-overload]
     return bytes(buffer.data().data())
 
 
 def _flip(image: QImage) -> QImage:
-    """Left-right flip (``flipped`` since Qt 6.9, ``mirrored`` before)."""
-    if hasattr(image, "flipped"):
-        return image.flipped(Qt.Orientation.Horizontal)
-    return image.mirrored(True, False)  # pragma: no cover - older Qt
+    """Left-right flip (``QImage.flipped``: Qt 6.9+, which pyproject requires)."""
+    return image.flipped(Qt.Orientation.Horizontal)
 
 
 THUMB = 160  # px, the review page's picture of what was captured
 
 
-def face_thumbnail(rgb: Any, box: tuple[int, int, int, int]) -> QImage:
+def face_thumbnail(rgb: object, box: tuple[int, int, int, int]) -> QImage:
     """The captured face with some margin, small: shown on the review page, never stored."""
     import numpy as np
 
@@ -157,13 +164,13 @@ class CapturePage(Page):
     title_key = "wiz.capture"
     completed = Signal()
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
         i18n = self.i18n
         self.draft: Draft | None = None
         self.camera: CameraThread | None = None
         self.language: Language = "en"
-        self._recent: deque[tuple[Any, Any]] = deque(maxlen=RECENT_FRAMES)
+        self._recent: deque[tuple[Frame, FaceObservation]] = deque(maxlen=RECENT_FRAMES)
         self._encoding = False
         self._done = False
         self._attempt = 0
@@ -325,11 +332,11 @@ class CapturePage(Page):
         self.camera.start()
 
     # -- analysis (side thread) ----------------------------------------------------------------
-    def _analyse(self, frame: Any) -> Any:
+    def _analyse(self, frame: Frame) -> tuple[PhotoAnalysis, QualityReport]:
         """Runs on the camera thread's analysis executor: no widget access here."""
         from app.bio.quality import assess
 
-        engine = self.desk.face_engine
+        engine: BioEngine = self.desk.face_engine
         challenge = self.challenge
         encode = challenge.wants_embedding
         analysis = engine.analyse_frame(frame.image, encode=encode)
@@ -350,7 +357,7 @@ class CapturePage(Page):
 
         self.status.setText(error_text(exc, self.i18n))
 
-    def _on_analysis(self, result: Any, frame: Any) -> None:
+    def _on_analysis(self, result: tuple[PhotoAnalysis, QualityReport], frame: Frame) -> None:
         from app.bio.liveness import observe
 
         if self._done or self._encoding or self.draft is None:
@@ -374,10 +381,13 @@ class CapturePage(Page):
         # the operator (Retry, or Capture now recorded as not passed).
         liveness = self.challenge.result() if self.challenge.finished else None
         if self.autocapture.done and liveness is not None and liveness.passed:
-            frames = [(c.frame, c.report.face) for c in self.autocapture.frames]
+            # Auto-capture keeps only frames with one acceptable face: report.face is set.
+            frames = [
+                (c.frame, c.report.face) for c in self.autocapture.frames if c.report.face
+            ]
             self._encode(frames, liveness)
 
-    def _show_liveness(self, state: Any) -> None:
+    def _show_liveness(self, state: LivenessState) -> None:
         lang = self.language
         if state.phase == "passed":
             self.liveness_label.setText(self.i18n.text("live.passed", lang))
@@ -397,7 +407,7 @@ class CapturePage(Page):
                 "live.step", lang, n=min(state.step + 1, state.total), total=state.total))
             set_role(self.liveness_label, "hint")
 
-    def _show_quality(self, report: Any) -> None:
+    def _show_quality(self, report: QualityReport) -> None:
         lang = self.language
         # The most important instruction only (the report orders them); the rest follow.
         hint = report.hints[0] if report.hints else "ok"
@@ -408,7 +418,9 @@ class CapturePage(Page):
         ))
 
     # -- finishing -------------------------------------------------------------------------------
-    def _encode(self, frames: list[tuple[Any, Any]], liveness: LivenessResult) -> None:
+    def _encode(
+        self, frames: list[tuple[Frame, FaceObservation]], liveness: LivenessResult
+    ) -> None:
         """Templates for the chosen frames, in the background; then the page is complete."""
         if self._encoding or not frames:
             return
@@ -419,8 +431,8 @@ class CapturePage(Page):
         images = [(f.image, face) for f, face in frames]
         keep_photo = bool(self.draft and self.draft.purpose and self.draft.purpose.keep_photos)
 
-        def encode() -> tuple[list[Any], bytes | None]:
-            engine = desk.face_engine
+        def encode() -> tuple[list[Embedding], bytes | None]:
+            engine: BioEngine = desk.face_engine
             embeddings = [engine.encode_face(image, face) for image, face in images]
             # Only for purposes that keep photos, and stored only if the person agrees on the
             # review page; otherwise the frames are dropped with this closure.
@@ -441,7 +453,7 @@ class CapturePage(Page):
         self.status.setText(error_text(exc, self.i18n))
         self.manual_button.setEnabled(bool(self._recent))
 
-    def _finish(self, embeddings: list[Any], liveness: LivenessResult,
+    def _finish(self, embeddings: list[Embedding], liveness: LivenessResult,
                 attempt: int | None = None, photo: bytes | None = None) -> None:
         if attempt is not None and attempt != self._attempt:
             return  # restarted meanwhile
@@ -531,8 +543,9 @@ class CapturePage(Page):
         if self.draft is not None:
             self.draft.liveness_approval = skip[1]
 
-        def analyse() -> Any:
-            return desk.analyse_photo(Path(path)).single_encoding()
+        def analyse() -> Embedding:
+            analysis: PhotoAnalysis = desk.analyse_photo(Path(path))
+            return analysis.single_encoding()
 
         if self.draft is not None:
             photo = QImage(path)

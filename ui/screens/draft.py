@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
+from app.desk_types import EnrollmentRequest, PersonDetails, RefusalRequest
 from app.models import (
     Disclosure,
     EnrollmentWarning,
@@ -20,6 +21,11 @@ from app.models import (
     Purpose,
     Signature,
 )
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QImage
+
+    from app.bio.engine import Embedding
 
 
 @dataclass
@@ -35,7 +41,7 @@ class Draft:
     decision: str | None = None  # "granted" | "refused"
     signature: Signature | None = None
     guardian: Guardian | None = None
-    embeddings: list[Any] = field(default_factory=list)
+    embeddings: list[Embedding] = field(default_factory=list)
     liveness: LivenessResult | None = None
     warnings: tuple[EnrollmentWarning, ...] = ()
     existing_person_id: str | None = None  # the same person, already in the registry
@@ -44,15 +50,13 @@ class Draft:
     photo_jpeg: bytes | None = None  # only for purposes that keep photos
     photo_consent: bool = False  # the person agreed on the review page that it is kept
     liveness_approval: str | None = None  # the core's token when an admin approved a skip
-    thumbnail: Any = None  # QImage of the captured face, shown on the review page only
+    thumbnail: QImage | None = None  # the captured face, shown on the review page only
 
     @property
     def refused(self) -> bool:
         return self.decision == "refused"
 
-    def person_details(self) -> Any:
-        from app.desk import PersonDetails
-
+    def person_details(self) -> PersonDetails:
         return PersonDetails(
             name=self.name,
             reference=self.reference or None,
@@ -60,10 +64,8 @@ class Draft:
             language=self.language,
         )
 
-    def to_request(self, acknowledged: bool) -> Any:
+    def to_request(self, acknowledged: bool) -> EnrollmentRequest | RefusalRequest:
         """The core request for this draft (enrollment or refusal)."""
-        from app.desk import EnrollmentRequest, RefusalRequest
-
         assert self.purpose_id is not None and self.disclosure is not None
         if self.refused:
             return RefusalRequest(

@@ -6,7 +6,8 @@ Shared by the registry and the withdrawal desk, so both show the same facts the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import functools
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -24,6 +25,10 @@ from PySide6.QtWidgets import (
 from ui.context import UiContext
 from ui.document_view import DocumentView
 from ui.theme import set_role
+
+if TYPE_CHECKING:
+    from app.desk import Desk
+    from app.models import DocumentInfo, Person
 
 
 def fmt_time(value: dt.datetime | dt.date | None) -> str:
@@ -44,6 +49,10 @@ def _table(columns: int) -> QTableWidget:
     return table
 
 
+def _set_header(table: QTableWidget, column: int, text: str) -> None:
+    table.setHorizontalHeaderItem(column, QTableWidgetItem(text))
+
+
 def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
@@ -55,13 +64,13 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
 class PersonPanel(QWidget):
     withdraw_requested = Signal(str)  # person id: open them at the withdrawal desk
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.desk = desk
         self.ctx = ctx
         i18n = ctx.i18n
-        self.person: Any = None
-        self.documents: list[Any] = []
+        self.person: Person | None = None
+        self.documents: list[DocumentInfo] = []
         self.header = QLabel()
         self.header.setWordWrap(True)
         set_role(self.header, "title")
@@ -80,8 +89,7 @@ class PersonPanel(QWidget):
             (self.audit, ["person.col.at", "person.col.actor", "person.col.action"]),
         ):
             for col, key in enumerate(keys):
-                i18n.bind(lambda text, t=table, c=col: t.setHorizontalHeaderItem(
-                    c, QTableWidgetItem(text)), key)
+                i18n.bind(functools.partial(_set_header, table, col), key)
         docs_page = QWidget()
         docs_lay = QVBoxLayout(docs_page)
         self.show_doc = QPushButton()
@@ -103,7 +111,7 @@ class PersonPanel(QWidget):
         self.tabs.addTab(docs_page, "")
         self.tabs.addTab(self.audit, "")
         for index, key in enumerate(["person.consents", "person.documents", "person.audit"]):
-            i18n.bind(lambda text, i=index: self.tabs.setTabText(i, text), key)
+            i18n.bind(functools.partial(self.tabs.setTabText, index), key)
         i18n.bind(self.consents.setAccessibleName, "person.consents")
         i18n.bind(self.docs.setAccessibleName, "person.documents")
         i18n.bind(self.audit.setAccessibleName, "person.audit")
@@ -153,8 +161,7 @@ class PersonPanel(QWidget):
 
     def _action(self, action: str) -> str:
         """A readable audit action; unknown codes are shown as they are."""
-        text = self.ctx.i18n.tr(f"audit.{action}")
-        return action if text == f"audit.{action}" else text
+        return self.ctx.i18n.term("audit.", action)
 
     def show_selected_document(self) -> None:
         row = self.docs.currentRow()

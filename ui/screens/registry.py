@@ -8,7 +8,7 @@ query, never a full load.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -28,6 +28,10 @@ from ui.context import UiContext
 from ui.i18n import I18n
 from ui.screens.person import PersonPanel, fmt_time
 
+if TYPE_CHECKING:
+    from app.desk import Desk
+    from app.desk_types import PersonSummary
+
 PAGE_SIZE = 200
 COLUMNS = ("reg.col.name", "reg.col.reference", "reg.col.status", "reg.col.last")
 STATUSES: tuple[ConsentStatus, ...] = ("active", "withdrawn", "expired", "refused")
@@ -38,12 +42,12 @@ Index = QModelIndex | QPersistentModelIndex
 class PeopleModel(QAbstractTableModel):
     """Rows of ``PersonSummary``, fetched from the desk page by page."""
 
-    def __init__(self, desk: Any, i18n: I18n, page_size: int = PAGE_SIZE) -> None:
+    def __init__(self, desk: Desk, i18n: I18n, page_size: int = PAGE_SIZE) -> None:
         super().__init__()
         self.desk = desk
         self.i18n = i18n
         self.page_size = page_size
-        self.rows: list[Any] = []
+        self.rows: list[PersonSummary] = []
         self.total = 0
         self.query = ""
         self.status: ConsentStatus | None = None
@@ -128,7 +132,7 @@ class PeopleModel(QAbstractTableModel):
 
 
 class RegistryScreen(QWidget):
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.desk = desk
         self.ctx = ctx

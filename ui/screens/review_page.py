@@ -9,7 +9,7 @@ explicit tick per warning.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QPixmap
@@ -22,19 +22,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.desk_types import RefusalRequest
+from app.models import EnrollmentResult, EnrollmentWarning
 from ui.context import UiContext
 from ui.dialogs import error_text
 from ui.document_view import DocumentView
+from ui.layouts import clear_layout
 from ui.screens.draft import Draft
 from ui.screens.wizard_pages import Page
 from ui.theme import set_role
+
+if TYPE_CHECKING:
+    from app.desk import Desk
 
 
 class ReviewPage(Page):
     title_key = "wiz.review"
     saved = Signal(object)  # EnrollmentResult
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
         self.draft: Draft | None = None
         self.thumbnail: QLabel | None = None
@@ -134,7 +140,8 @@ class ReviewPage(Page):
             live = draft.liveness
             text = tr("live.passed") if live and live.passed else tr("live.failed")
             if live is not None and live.method != "active-challenge-v1":
-                text += f" ({tr('live.method.' + live.method)})"
+                method = self.i18n.term("live.method.", live.method)
+                text = tr("review.liveness.with_method", result=text, method=method)
             if live is not None and live.skip_reason:
                 text += "\n" + tr("review.skip_reason", reason=live.skip_reason)
             self._row("review.liveness", text)
@@ -145,7 +152,7 @@ class ReviewPage(Page):
         if self.draft is not None:
             self.draft.photo_consent = on
 
-    def _show_warnings(self, warnings: tuple[Any, ...]) -> None:
+    def _show_warnings(self, warnings: tuple[EnrollmentWarning, ...]) -> None:
         if self.draft is None:
             return
         self.draft.warnings = tuple(warnings)
@@ -157,7 +164,8 @@ class ReviewPage(Page):
             self.checking.clear()
         for warning in warnings:
             key = "review.dup" if warning.kind == "duplicate" else "review.look"
-            label = QLabel(tr(key, name=warning.name, d=warning.distance))
+            level = self.i18n.similarity(warning.distance, self.desk.get_float("match_threshold"))
+            label = QLabel(tr(key, name=warning.name, similarity=level))
             label.setWordWrap(True)
             set_role(label, "warning")
             box = QCheckBox(tr("review.ack"))
@@ -169,10 +177,7 @@ class ReviewPage(Page):
         self._update_save()
 
     def _clear_warnings(self) -> None:
-        while self.warnings_box.count():
-            item = self.warnings_box.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        clear_layout(self.warnings_box)
         self.ack_boxes = []
 
     def _update_save(self) -> None:
@@ -192,7 +197,6 @@ class ReviewPage(Page):
             return
         acknowledged = bool(self.ack_boxes) and all(b.isChecked() for b in self.ack_boxes)
         request = draft.to_request(acknowledged)
-        verb = self.desk.refuse if draft.refused else self.desk.enroll
         self.save_button.setEnabled(False)
         self.message.setText(self.i18n.tr("review.saving"))
         set_role(self.message, "hint")
@@ -202,12 +206,15 @@ class ReviewPage(Page):
             set_role(self.message, "error")
             self._failed(exc)
 
-        def done(result: Any) -> None:
+        def done(result: EnrollmentResult) -> None:
             self.saving = False
             self.saved.emit(result)
 
         self.saving = True
-        self.ctx.runner.submit(verb, request, on_done=done, on_error=failed)
+        if isinstance(request, RefusalRequest):
+            self.ctx.runner.submit(self.desk.refuse, request, on_done=done, on_error=failed)
+        else:
+            self.ctx.runner.submit(self.desk.enroll, request, on_done=done, on_error=failed)
 
     def clear(self) -> None:
         self.draft = None
@@ -230,9 +237,9 @@ class DonePage(Page):
     title_key = "wiz.done"
     next_person = Signal()
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
-        self.result: Any = None
+        self.result: EnrollmentResult | None = None
         self.message = QLabel()
         self.message.setWordWrap(True)
         set_role(self.message, "title")
@@ -246,7 +253,7 @@ class DonePage(Page):
         lay.addWidget(self.document, 1)
         lay.addWidget(self.next_button)
 
-    def show_result(self, result: Any) -> None:
+    def show_result(self, result: EnrollmentResult) -> None:
         self.result = result
         refused = result.consent.decision == "refused"
         self.message.setText(self.i18n.tr("done.refusal" if refused else "done.consent"))

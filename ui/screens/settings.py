@@ -8,9 +8,11 @@ large vault never freezes the window.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -38,9 +40,22 @@ from ui.screens.admin_dialogs import PasswordDialog, PurposeDialog, StaffDialog
 from ui.screens.capture_page import PreviewWidget
 from ui.theme import set_role
 
+if TYPE_CHECKING:
+    from app.bulk_import import ImportReport
+    from app.desk import Desk
+    from app.desk_types import DocumentCheck
+    from app.models import AuditVerification
+
+T = TypeVar("T")
+
 
 class SettingsScreen(QWidget):
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    """Administrators only: organisation, purposes, thresholds, staff, maintenance."""
+
+    #: The auto-lock delay was saved (minutes): the main window applies it at once.
+    autolock_changed = Signal(float)
+
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.desk = desk
         self.ctx = ctx
@@ -60,7 +75,7 @@ class SettingsScreen(QWidget):
         self.org_name.returnPressed.connect(self.rename_organisation)
         self.org_name.textEdited.connect(lambda _t: self._org_say(None))  # the old verdict is moot
         self.rename_button = self._button("set.org.rename", self.rename_organisation)
-        is_admin = getattr(getattr(desk, "user", None), "role", None) == "admin"
+        is_admin = desk.user.role == "admin"
         self.org_name.setReadOnly(not is_admin)
         self.rename_button.setVisible(is_admin)
         org_row = QHBoxLayout()
@@ -80,7 +95,7 @@ class SettingsScreen(QWidget):
         self.org_message.setWordWrap(True)
         self.org_message.setAccessibleName("status")
         self.org_message.hide()  # no empty line until there is something to say
-        self._org_said: Any = None  # re-read after a language switch
+        self._org_said: Callable[[], str] | None = None  # re-read after a language switch
         org_lay.addRow(self.org_message)
         self.stats_label = QLabel()
         self.stats_label.setWordWrap(True)
@@ -103,7 +118,6 @@ class SettingsScreen(QWidget):
         for lang in LANGUAGES:
             self.notice_language.addItem(i18n.tr(f"lang.{lang}"), lang)
         self.notice_button = self._button("set.notice", self.export_notice)
-        self.notice_button.setEnabled(hasattr(desk, "retention_notice"))
         row = QHBoxLayout()
         for w in (add_purpose, self.edit_purpose_button, self.notice_language, self.notice_button):
             row.addWidget(w)
@@ -117,21 +131,15 @@ class SettingsScreen(QWidget):
         i18n.bind(rec_box.setTitle, "set.thresholds")
         r_lay = QFormLayout(rec_box)
         self.match = QDoubleSpinBox()
-        self.match.setRange(0.2, 1.0)
         self.match.setSingleStep(0.01)
         self.match.setDecimals(2)
         self.margin = QDoubleSpinBox()
-        self.margin.setRange(0.0, 0.5)
         self.margin.setSingleStep(0.01)
         self.margin.setDecimals(2)
         self.autolock = QSpinBox()
-        self.autolock.setRange(1, 240)
         self.guardian_age = QSpinBox()
-        self.guardian_age.setRange(0, 25)
         self.inactivity = QSpinBox()  # retention cap whatever a purpose says
-        self.inactivity.setRange(1, 3650)
         self.camera_index = QSpinBox()
-        self.camera_index.setRange(0, 9)
         i18n.bind(self.camera_index.setAccessibleName, "set.camera.index")
         self.preview_button = QPushButton()
         self.preview_button.setCheckable(True)
@@ -249,7 +257,8 @@ class SettingsScreen(QWidget):
         self.purposes.clear()
         for p in desk.list_purposes():
             item = QListWidgetItem(
-                f"{p.title} · {tr('set.purpose.version', v=p.version)} · {p.retention_days} d"
+                f"{p.title} · {tr('set.purpose.version', v=p.version)} · "
+                f"{tr('set.purpose.days', days=p.retention_days)}"
             )
             item.setData(256, p.id)
             self.purposes.addItem(item)
@@ -258,6 +267,7 @@ class SettingsScreen(QWidget):
             item = QListWidgetItem(f"{user.username} · {tr('role.' + user.role)}")
             item.setData(256, user.username)
             self.staff.addItem(item)
+        self._apply_setting_ranges()
         self.match.setValue(float(desk.get_setting("match_threshold")))
         self.margin.setValue(float(desk.get_setting("lookalike_margin")))
         self.autolock.setValue(int(float(desk.get_setting("autolock_minutes"))))
@@ -275,9 +285,15 @@ class SettingsScreen(QWidget):
             )
         )
 
-    def _selected(self, widget: QListWidget) -> Any:
-        item = widget.currentItem()
-        return item.data(256) if item is not None else None
+    def _selected_purpose(self) -> int | None:
+        """The id of the purpose chosen in the list, if any."""
+        item = self.purposes.currentItem()
+        return int(item.data(256)) if item is not None else None
+
+    def _selected_username(self) -> str | None:
+        """The username of the staff account chosen in the list, if any."""
+        item = self.staff.currentItem()
+        return str(item.data(256)) if item is not None else None
 
     # -- organisation --------------------------------------------------------------------------
     def rename_organisation(self) -> None:
@@ -300,7 +316,7 @@ class SettingsScreen(QWidget):
         self.org_name.setText(organisation.name)  # also clears the "being typed" flag
         self._org_say(lambda: i18n.tr("set.org.renamed"), "ok")
 
-    def _org_say(self, text: Any, role: str = "hint") -> None:
+    def _org_say(self, text: Callable[[], str] | None, role: str = "hint") -> None:
         """Show ``text()`` (re-read after a language switch) under the name; None hides it."""
         self._org_said = text
         self.org_message.setText(text() if text is not None else "")
@@ -316,7 +332,7 @@ class SettingsScreen(QWidget):
             self.reload()
 
     def edit_purpose(self) -> None:
-        purpose_id = self._selected(self.purposes)
+        purpose_id = self._selected_purpose()
         if purpose_id is None:
             return
         dialog = PurposeDialog(
@@ -329,8 +345,8 @@ class SettingsScreen(QWidget):
             self.reload()
 
     def export_notice(self) -> None:
-        purpose_id = self._selected(self.purposes)
-        if purpose_id is None or not hasattr(self.desk, "retention_notice"):
+        purpose_id = self._selected_purpose()
+        if purpose_id is None:
             return
         language = self.notice_language.currentData()
         path = self.ctx.prompts.save_path(
@@ -345,6 +361,26 @@ class SettingsScreen(QWidget):
         self._background(run, self.ctx.i18n.tr("doc.saved"))
 
     # -- settings and camera -------------------------------------------------------------------
+    def _apply_setting_ranges(self) -> None:
+        """Ranges come from the core's settings schema (the guardian age's minimum follows the
+        jurisdiction), so the widgets never offer a value the core would refuse."""
+        spins: dict[str, QSpinBox | QDoubleSpinBox] = {
+            "match_threshold": self.match,
+            "lookalike_margin": self.margin,
+            "autolock_minutes": self.autolock,
+            "guardian_age": self.guardian_age,
+            "max_inactivity_days": self.inactivity,
+            "camera_index": self.camera_index,
+        }
+        for spec in self.desk.settings_schema():
+            spin = spins.get(spec.name)
+            if spin is None or spec.minimum is None or spec.maximum is None:
+                continue
+            if isinstance(spin, QSpinBox):
+                spin.setRange(int(spec.minimum), int(spec.maximum))
+            else:
+                spin.setRange(spec.minimum, spec.maximum)
+
     def apply_settings(self) -> None:
         values = {
             "match_threshold": round(self.match.value(), 2),
@@ -364,9 +400,7 @@ class SettingsScreen(QWidget):
             return
         self.settings_message.setText(self.ctx.i18n.tr("set.saved"))
         set_role(self.settings_message, "ok")
-        window = self.window()
-        if hasattr(window, "autolock"):
-            window.autolock.set_minutes(self.autolock.value())
+        self.autolock_changed.emit(float(self.autolock.value()))
 
     def toggle_preview(self, on: bool) -> None:
         self.stop_camera()
@@ -400,7 +434,7 @@ class SettingsScreen(QWidget):
             self.reload()
 
     def remove_staff(self) -> None:
-        username = self._selected(self.staff)
+        username = self._selected_username()
         if username and self.ctx.prompts.confirm(
             self, f"{self.ctx.i18n.tr('set.staff.remove')}: {username}?"
         ):
@@ -408,7 +442,7 @@ class SettingsScreen(QWidget):
 
     def change_password(self) -> None:
         """An admin sets someone's password (their own needs the current one, as in the top bar)."""
-        username = self._selected(self.staff)
+        username = self._selected_username()
         if not username:
             return
         own = username.casefold() == self.desk.user.username.casefold()
@@ -435,7 +469,7 @@ class SettingsScreen(QWidget):
     def verify(self) -> None:
         tr = self.ctx.i18n.tr
 
-        def shown(result: Any) -> str:
+        def shown(result: AuditVerification) -> str:
             if result.ok:
                 return tr("set.verify.ok", n=result.entries)
             return tr("set.verify.bad", problems="; ".join(result.problems[:5]))
@@ -462,10 +496,10 @@ class SettingsScreen(QWidget):
         tr = self.ctx.i18n.tr
         desk = self.desk
 
-        def run() -> Any:
+        def run() -> DocumentCheck:
             return desk.verify_document(Path(path).read_bytes())
 
-        def shown(check: Any) -> str:
+        def shown(check: DocumentCheck) -> str:
             if check.valid and check.status == "stored":
                 return tr("set.doc_verify.ok", kind=tr(f"kind.{check.kind}") if check.kind else "—")
             if check.valid and check.status == "erasure_certificate":
@@ -489,7 +523,7 @@ class SettingsScreen(QWidget):
             return
         self.ctx.prompts.recovery_code(self, code, self.desk.organisation.name, replaces=True)
 
-    def _button(self, key: str, on_click: Any) -> QPushButton:
+    def _button(self, key: str, on_click: Callable[[], object]) -> QPushButton:
         """A push button whose text follows the language switch."""
         button = QPushButton()
         self.ctx.i18n.bind(button.setText, key)
@@ -500,7 +534,7 @@ class SettingsScreen(QWidget):
         """HR bulk enrollment: people who signed paper consents, with their photos (CSV with
         name, reference, photo, consent_scan, signed_on), into the purpose selected above."""
         tr = self.ctx.i18n.tr
-        purpose_id = self._selected(self.purposes)
+        purpose_id = self._selected_purpose()
         if purpose_id is None:
             self.maintenance_message.setText(tr("set.import.pick"))
             set_role(self.maintenance_message, "error")
@@ -509,7 +543,7 @@ class SettingsScreen(QWidget):
         if not path:
             return
 
-        def shown(report: Any) -> str:
+        def shown(report: ImportReport) -> str:
             details = "".join(
                 "\n" + tr("set.import.row", row=s.row, reason=s.reason) for s in report.skipped[:10]
             )
@@ -520,12 +554,18 @@ class SettingsScreen(QWidget):
 
         # The runner passes a thread-safe ``progress`` to functions that take one and calls
         # ``on_progress`` in the GUI thread.
-        def work(progress: Any) -> Any:
-            return self.desk.import_people(Path(path), purpose_id, progress)
+        def work(progress: Callable[[int, int], None]) -> ImportReport:
+            report: ImportReport = self.desk.import_people(Path(path), purpose_id, progress)
+            return report
 
         self._background(work, shown, on_progress=progress)
 
-    def _background(self, fn: Any, message: Any, on_progress: Any = None) -> None:
+    def _background(
+        self,
+        fn: Callable[..., T],
+        message: str | Callable[[T], str],
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         buttons = (
             self.backup_button,
             self.verify_button,
@@ -539,10 +579,10 @@ class SettingsScreen(QWidget):
         self.maintenance_message.setText(self.ctx.i18n.tr("common.busy"))
         set_role(self.maintenance_message, "hint")
 
-        def done(result: Any) -> None:
+        def done(result: T) -> None:
             for b in buttons:
                 b.setEnabled(True)
-            text = message(result) if callable(message) else message
+            text = message if isinstance(message, str) else message(result)
             self.maintenance_message.setText(text)
             set_role(self.maintenance_message, "ok")
             self.reload()
@@ -555,7 +595,7 @@ class SettingsScreen(QWidget):
 
         self.ctx.runner.submit(fn, on_done=done, on_error=failed, on_progress=on_progress)
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+    def _call(self, fn: Callable[..., object], *args: object, **kwargs: object) -> None:
         try:
             fn(*args, **kwargs)
         except Exception as exc:

@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
@@ -29,11 +29,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.errors import ConsentDeskError
+from app.errors import ConsentDeskError, LockedOut, WrongPassword
 from ui.dialogs import Prompts, detached, error_text
 from ui.i18n import I18n
 from ui.theme import set_role
 from ui.worker import Runner
+
+if TYPE_CHECKING:
+    from app.desk import Desk, DeskOptions
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,9 @@ def _centered(inner: QWidget) -> QWidget:
     return outer
 
 
+T = TypeVar("T")
+
+
 class UnlockScreen(QWidget):
     """Emits :attr:`unlocked` with the open Desk."""
 
@@ -57,11 +63,11 @@ class UnlockScreen(QWidget):
     def __init__(
         self,
         home: Path,
-        desk_cls: Any,
+        desk_cls: type[Desk],
         i18n: I18n,
         runner: Runner,
         prompts: Prompts,
-        options: Callable[[], Any] | None = None,
+        options: Callable[[], DeskOptions] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """``options`` builds the ``DeskOptions`` (with the shared face engine) in the worker."""
@@ -128,8 +134,8 @@ class UnlockScreen(QWidget):
         self.login_message.setWordWrap(True)
         set_role(self.login_message, "error")
         self.login_message.setAccessibleName("status")
-        for w in (title, sub):
-            lay.addWidget(w)
+        for heading in (title, sub):
+            lay.addWidget(heading)
         lay.addLayout(form)
         lay.addWidget(self.login_button)
         lay.addWidget(self.login_message)
@@ -174,8 +180,8 @@ class UnlockScreen(QWidget):
         self.init_message = QLabel()
         self.init_message.setWordWrap(True)
         set_role(self.init_message, "error")
-        for w in (title, sub):
-            lay.addWidget(w)
+        for heading in (title, sub):
+            lay.addWidget(heading)
         lay.addLayout(form)
         lay.addWidget(self.init_button)
         lay.addWidget(self.init_message)
@@ -271,8 +277,6 @@ class UnlockScreen(QWidget):
         self._set_busy(False)
         self.password.clear()
         self.password.setFocus()
-        from app.errors import LockedOut, WrongPassword
-
         if recovery and isinstance(exc, WrongPassword):
             self._say(lambda: self.i18n.tr("unlock.recovery.wrong"))
         elif isinstance(exc, LockedOut):
@@ -283,7 +287,8 @@ class UnlockScreen(QWidget):
         else:
             text = error_text(exc, self.i18n)
             self._say(lambda: text)
-        self._check_backoff(float(getattr(exc, "retry_after", 0.0) or 0.0))
+        wait = exc.retry_after if isinstance(exc, WrongPassword | LockedOut) else 0.0
+        self._check_backoff(float(wait or 0.0))
 
     # -- actions -------------------------------------------------------------------------------
     def submit_login(self) -> None:
@@ -318,7 +323,7 @@ class UnlockScreen(QWidget):
             return
         self._set_busy(True)
 
-        def opened(desk: Any) -> None:
+        def opened(desk: Desk) -> None:
             self._opened(desk)
             # The code stood in for a lost password: set a new one before anything else.
             self.prompts.info(self, self.i18n.tr("unlock.recovered", user=desk.user.username))
@@ -350,7 +355,7 @@ class UnlockScreen(QWidget):
             self._set_busy(False)
             self.init_message.setText(error_text(exc, self.i18n))
 
-        def created(result: tuple[Any, str]) -> None:
+        def created(result: tuple[Desk, str]) -> None:
             desk, code = result
             self._set_busy(False)
             self.init_pw.clear()
@@ -369,13 +374,13 @@ class UnlockScreen(QWidget):
             on_error=failed,
         )
 
-    def _call(self, verb: Callable[..., Any], *args: Any) -> Any:
+    def _call(self, verb: Callable[..., T], *args: object) -> T:
         """Runs in the worker: build the options (may load the face models), then the verb."""
         if self.options is None:
             return verb(*args)
         return verb(*args, options=self.options())
 
-    def _opened(self, desk: Any) -> None:
+    def _opened(self, desk: Desk) -> None:
         self._set_busy(False)
         self.password.clear()
         self._say(None)

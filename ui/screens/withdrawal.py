@@ -13,7 +13,7 @@ matched by the core (``Desk.identify_embedding``) and never stored.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -34,6 +34,15 @@ from ui.document_view import DocumentView
 from ui.screens.capture_page import PreviewWidget
 from ui.theme import set_role
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from app.bio.engine import BioEngine, PhotoAnalysis
+    from app.bio.sources import Frame
+    from app.desk import Desk
+    from app.desk_types import IdentifyResult
+    from app.models import ErasureResult, WithdrawalResult
+
 DEFAULT_REASON = "request of the person"
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
 CAMERA_TRIES = 8  # frames tried before "nobody matches" is shown
@@ -42,7 +51,7 @@ CAMERA_SEARCH_SECONDS = 30
 
 
 class WithdrawalScreen(QWidget):
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.desk = desk
         self.ctx = ctx
@@ -187,7 +196,8 @@ class WithdrawalScreen(QWidget):
         if status and status != "none":
             text += f"  — {self.ctx.i18n.tr('status.' + status)}"
         if distance is not None:
-            text += f"  [{distance:.2f}]"
+            level = self.ctx.i18n.similarity(distance, self.desk.get_float("match_threshold"))
+            text += f"  ({level})"
         item = QListWidgetItem(text)
         item.setData(Qt.ItemDataRole.UserRole, person_id)
         # Face matches only come from active consents.
@@ -253,8 +263,9 @@ class WithdrawalScreen(QWidget):
             index = 0
         desk = self.desk
 
-        def analyse(frame: Any) -> Any:
-            return desk.face_engine.analyse_frame(frame.image)
+        def analyse(frame: Frame) -> PhotoAnalysis:
+            engine: BioEngine = desk.face_engine
+            return engine.analyse_frame(frame.image)
 
         self.camera = CameraThread(lambda: ctx.open_camera(index), analyse,
                                    pace_fps=ctx.camera_pace_fps)
@@ -288,7 +299,7 @@ class WithdrawalScreen(QWidget):
         self.face_status.setText(self.ctx.i18n.tr("cap.no_camera"))
         set_role(self.face_status, "error")
 
-    def _camera_analysis(self, analysis: Any, frame: Any) -> None:
+    def _camera_analysis(self, analysis: PhotoAnalysis, frame: Frame) -> None:
         if self._identifying:
             return
         box = analysis.faces[0].box.css() if analysis.face_count == 1 else None
@@ -304,11 +315,11 @@ class WithdrawalScreen(QWidget):
         desk = self.desk
         self._identify(lambda: desk.identify_image(image), from_camera=True)
 
-    def _identify(self, run: Any, from_camera: bool = False) -> None:
+    def _identify(self, run: Callable[[], IdentifyResult], from_camera: bool = False) -> None:
         """``run`` returns the core's ``IdentifyResult``; it runs in the background."""
         generation = self._search_generation
 
-        def done(result: Any) -> None:
+        def done(result: IdentifyResult) -> None:
             if generation != self._search_generation:
                 return  # another search (or Stop) came since: this result is void
             if from_camera and self.camera is None:
@@ -364,15 +375,16 @@ class WithdrawalScreen(QWidget):
         reason = self.reason.text().strip() or DEFAULT_REASON
         self.withdraw_button.setEnabled(False)
 
-        def done(result: Any) -> None:
+        def done(result: WithdrawalResult) -> None:
             self.reason.clear()
             self._refresh_selected(person_id)
             self.message.setText(i18n.tr("wd.done", n=result.templates_deleted))
             set_role(self.message, "ok")
-            if result.receipt is not None:
-                self.ctx.runner.submit(self.desk.document_pdf, result.receipt.id,
+            receipt = result.receipt
+            if receipt is not None:
+                self.ctx.runner.submit(self.desk.document_pdf, receipt.id,
                                        on_done=lambda pdf: self.document.set_document(
-                                           pdf, result.receipt.filename))
+                                           pdf, receipt.filename))
 
         self.ctx.runner.submit(self.desk.withdraw, person_id, reason, on_done=done,
                                on_error=self._failed)
@@ -382,12 +394,13 @@ class WithdrawalScreen(QWidget):
         if person_id is None:
             return
         i18n = self.ctx.i18n
+        word = i18n.tr("wd.erase.word")  # typed in the operator's language (删除 in Chinese)
         if not self.ctx.prompts.typed_confirm(self, i18n.tr("wd.erase.title"),
-                                              i18n.tr("wd.erase.body"), i18n.tr("wd.erase.word")):
+                                              i18n.tr("wd.erase.body", word=word), word):
             return
         reason = self.reason.text().strip() or DEFAULT_REASON
 
-        def done(result: Any) -> None:
+        def done(result: ErasureResult) -> None:
             self._timer.stop()
             self.results.clear()
             self.search.blockSignals(True)

@@ -10,7 +10,7 @@ Nothing is written to the vault before *Save* on the review page.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -36,12 +36,16 @@ from ui.screens.wizard_pages import (
 )
 from ui.theme import scrolled, set_role
 
+if TYPE_CHECKING:
+    from app.desk import Desk
+    from app.models import EnrollmentResult
+
 CONSENT_PATH = ("details", "disclosure", "decision", "signature", "capture", "review", "done")
 REFUSAL_PATH = ("details", "disclosure", "decision", "signature", "review", "done")
 
 
 class EnrollmentWizard(QWidget):
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.desk = desk
         self.ctx = ctx
@@ -217,7 +221,7 @@ class EnrollmentWizard(QWidget):
         self.draft.guardian = None
         self._go("signature")
 
-    def _saved(self, result: Any) -> None:
+    def _saved(self, result: EnrollmentResult) -> None:
         self._go("done")
         self.done_page.show_result(result)
         self.draft = None  # the record is stored; keep no copy of the request around

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
@@ -41,13 +41,17 @@ from ui.screens.draft import Draft
 from ui.signature_pad import SignaturePad
 from ui.theme import DECISION_STYLE, READING_POINT_SIZE, set_role
 
+if TYPE_CHECKING:
+    from app.desk import Desk
+
+
 
 class Page(QWidget):
     """Base: ``enter`` before showing, ``commit`` before moving on (None = fine)."""
 
     title_key = ""
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.desk = desk
         self.ctx = ctx
@@ -71,7 +75,7 @@ class DetailsPage(Page):
     title_key = "wiz.details"
     submitted = Signal()  # Enter in a text field: same as Next
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
         i18n = self.i18n
         self.name = QLineEdit()
@@ -240,7 +244,7 @@ class DisclosurePage(Page):
 
     title_key = "wiz.disclosure"
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
         self.text = QTextBrowser()
         set_role(self.text, "reading")
@@ -272,7 +276,7 @@ class DecisionPage(Page):
     title_key = "wiz.decision"
     decided = Signal(str)
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
         self.question = QLabel()
         self.question.setWordWrap(True)
@@ -331,7 +335,7 @@ class SignaturePage(Page):
 
     title_key = "wiz.signature"
 
-    def __init__(self, desk: Any, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
         self.prompt = QLabel()
         self.prompt.setWordWrap(True)
@@ -387,7 +391,7 @@ class SignaturePage(Page):
         paper_lay.addStretch(1)
         self.paper_box.hide()
         self.paper_scan: tuple[str, bytes] | None = None
-        lay = QVBoxLayout(self)
+        self._layout = lay = QVBoxLayout(self)
         lay.addWidget(self.prompt)
         lay.addWidget(self.pad, 2)
         lay.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignLeft)
@@ -417,7 +421,7 @@ class SignaturePage(Page):
         self.guardian_clear.setVisible(not on)
         self.guardian_paper_hint.setVisible(on)
         # Without its pad the guardian's box needs no more room than its name field.
-        self.layout().setStretchFactor(self.guardian_box, 0 if on else 2)
+        self._layout.setStretchFactor(self.guardian_box, 0 if on else 2)
 
     def _choose_scan(self) -> None:
         path = self.ctx.prompts.open_path(self, self.i18n.tr("sig.paper.filter"))

@@ -1,0 +1,203 @@
+"""Stored documents: the ``documents`` table, the PDF maker and checking a PDF handed back.
+
+Every document the workstation issues is signed with the workstation key and kept in the vault
+(until the person is erased), so a paper copy brought back later can be checked against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Literal
+
+from app.db import Connection, Row, fetch_all, fetch_one
+from app.desk_types import DocumentCheck
+from app.errors import NotFound
+from app.models import DocumentInfo, DocumentKind, Language
+from app.rooms.purposes import Purposes
+from app.session import Session
+from app.values import _dt, _iso
+
+if TYPE_CHECKING:  # building the maker registers fonts: imported on first use only
+    from app.documents.maker import DocumentMaker
+
+DOC_SQL = (
+    "SELECT id, kind, person_id, consent_id, created_at, sha256, filename, "
+    "length(content) AS size, language FROM documents "
+)
+
+
+class Archive:
+    """Makes, stores, lists and verifies the signed PDFs."""
+
+    def __init__(
+        self, session: Session, purposes: Purposes, maker: DocumentMaker | None = None
+    ) -> None:
+        self._s = session
+        self._purposes = purposes
+        self._maker = maker
+
+    @property
+    def maker(self) -> DocumentMaker:
+        """The PDF maker, signing with the workstation key kept in the vault (built on first
+        use: registering the CJK font costs a few hundred milliseconds)."""
+        with self._s.lock:
+            if self._maker is None:
+                from app.documents.maker import DocumentMaker
+                from app.pdfsign import PdfSigner
+
+                key_pem, cert_pem = self._s.meta("signing_key"), self._s.meta("signing_cert")
+                signer = PdfSigner(key_pem, cert_pem) if key_pem and cert_pem else None
+                self._maker = DocumentMaker(signer, clock=self._s.clock)
+            return self._maker
+
+    def forget(self) -> None:
+        """Drop the maker (it holds the signing key) when the desk locks."""
+        self._maker = None
+
+    @staticmethod
+    def new_id() -> str:
+        from app.documents.maker import new_document_id
+
+        return str(new_document_id())
+
+    @staticmethod
+    def filename(kind: str, doc_id: str) -> str:
+        from app.documents.maker import document_filename
+
+        return str(document_filename(kind, doc_id))
+
+    def _info(self, r: Row) -> DocumentInfo:
+        return DocumentInfo(
+            id=r["id"],
+            kind=r["kind"],
+            person_id=r["person_id"],
+            consent_id=r["consent_id"],
+            created_at=_dt(r["created_at"]) or self._s.now(),
+            sha256=r["sha256"],
+            filename=r["filename"],
+            size=int(r["size"]),
+            language=r["language"],
+        )
+
+    def of_person(self, person_id: str) -> list[DocumentInfo]:
+        rows = self._s.read(
+            lambda c: fetch_all(
+                c, DOC_SQL + "WHERE person_id = ? ORDER BY created_at, id", (person_id,)
+            )
+        )
+        return [self._info(r) for r in rows]
+
+    def pdf(self, document_id: str) -> bytes:
+        row = self._s.read(
+            lambda c: fetch_one(c, "SELECT content FROM documents WHERE id = ?", (document_id,))
+        )
+        if row is None:
+            raise NotFound("No such document.")
+        return bytes(row["content"])
+
+    def store(
+        self,
+        conn: Connection,
+        *,
+        doc_id: str,
+        kind: DocumentKind,
+        person_id: str | None,
+        consent_id: str | None,
+        language: str,
+        filename: str,
+        content: bytes,
+        purpose_version_id: int | None = None,
+    ) -> DocumentInfo:
+        """Keep a document inside the caller's transaction, with its audit entry."""
+        now = self._s.now()
+        sha = hashlib.sha256(content).hexdigest()
+        conn.execute(
+            "INSERT INTO documents (id, kind, person_id, consent_id, purpose_version_id, language, "
+            "filename, sha256, content, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc_id,
+                kind,
+                person_id,
+                consent_id,
+                purpose_version_id,
+                language,
+                filename,
+                sha,
+                content,
+                _iso(now),
+            ),
+        )
+        self._s.audit.append(
+            self._s.actor,
+            "document.create",
+            person_id,
+            {"document": doc_id, "kind": kind, "sha256": sha},
+        )
+        lang: Language = "zh" if language == "zh" else "en"
+        return DocumentInfo(
+            doc_id, kind, person_id, consent_id, now, sha, filename, len(content), lang
+        )
+
+    def retention_notice(self, purpose_id: int, language: Language) -> bytes:
+        """The printable notice for a purpose; kept in the vault so it can be verified later."""
+        purpose = self._purposes.get(purpose_id)
+        doc_id = self.new_id()
+        pdf = self.maker.retention_notice(
+            purpose, self._s.organisation, language, document_id=doc_id
+        )
+        with self._s.write() as conn:
+            self.store(
+                conn,
+                doc_id=doc_id,
+                kind="retention_notice",
+                person_id=None,
+                consent_id=None,
+                language=language,
+                filename=self.filename("retention_notice", doc_id),
+                content=pdf,
+                purpose_version_id=purpose.version_id,
+            )
+        return pdf
+
+    def verify(self, pdf: bytes) -> DocumentCheck:
+        """Check a PDF's signature against this workstation's certificate and look it up."""
+        from app.pdfsign import verify_pdf
+
+        cert = self._s.meta("signing_cert") or b""
+        result = verify_pdf(pdf, cert)
+        sha = hashlib.sha256(pdf).hexdigest()
+
+        def lookup(c: Connection) -> tuple[Row | None, Row | None]:
+            row = fetch_one(
+                c,
+                "SELECT id, kind, person_id, sha256 FROM documents WHERE sha256 = ? OR id = ? "
+                "ORDER BY sha256 = ? DESC LIMIT 1",
+                (sha, result.document_id or "", sha),
+            )
+            erased = fetch_one(
+                c, "SELECT person_id, erased_at FROM erasures WHERE certificate_sha256 = ?", (sha,)
+            )
+            return row, erased
+
+        row, erased = self._s.read(lookup)
+        status: Literal["stored", "differs_from_stored", "erasure_certificate", "unknown"]
+        if erased is not None:
+            status = "erasure_certificate"
+        elif row is None:
+            status = "unknown"
+        elif row["sha256"] == sha:
+            status = "stored"
+        else:
+            status = "differs_from_stored"
+        return DocumentCheck(
+            valid=bool(result.valid),
+            status=status,
+            document_id=result.document_id or (row["id"] if row else None),
+            kind=(row["kind"] if row else None) or result.document_kind,
+            person_id=(row["person_id"] if row else None)
+            or (erased["person_id"] if erased else None),
+            signer=result.signer,
+            signed_at=result.signed_at,
+            sha256=sha,
+            problems=tuple(result.problems),
+        )

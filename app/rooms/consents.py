@@ -1,0 +1,446 @@
+"""Consents: the ``consents`` table (and the photos kept with one), enrollment and refusal.
+
+An enrollment is one transaction: the person, the consent with the exact text shown, the face
+templates, the photo if agreed, the signed consent form and the audit entries commit together or
+not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from app.db import Connection, Row, fetch_all, fetch_one
+from app.desk_types import EnrollmentRequest, PersonDetails, RefusalRequest
+from app.disclosure import render_disclosure
+from app.errors import InvalidInput, NotFound
+from app.models import (
+    Consent,
+    Disclosure,
+    DocumentInfo,
+    EnrollmentResult,
+    Guardian,
+    Language,
+    LivenessResult,
+    Person,
+    Purpose,
+)
+from app.rooms.archive import Archive
+from app.rooms.faces import Faces
+from app.rooms.liveness_skip import LivenessSkips
+from app.rooms.people import People
+from app.rooms.purposes import Purposes
+from app.rooms.settings import Settings
+from app.session import Session
+from app.validation import check_signature, clean_text, embeddings_array
+from app.values import _dt, _iso, _new_id
+
+CONSENT_SQL = (
+    "SELECT c.id, c.person_id, v.purpose_id, v.version, c.purpose_version_id, c.language, "
+    "c.text_sha256, c.decision, c.status, c.signed_at, c.operator, c.alternative, c.expires_at, "
+    "c.guardian_name, c.withdrawn_at, c.withdrawn_by, c.withdraw_reason, c.paper_signed_on, "
+    "c.liveness, (SELECT count(*) FROM templates t WHERE t.consent_id = c.id) AS template_count, "
+    "(SELECT count(*) FROM photos ph WHERE ph.consent_id = c.id) AS photo_count "
+    "FROM consents c JOIN purpose_versions v ON v.id = c.purpose_version_id "
+)
+
+
+def consent_from_row(r: Row, fallback_signed: dt.datetime) -> Consent:
+    return Consent(
+        id=r["id"],
+        person_id=r["person_id"],
+        purpose_id=r["purpose_id"],
+        purpose_version=r["version"],
+        purpose_version_id=r["purpose_version_id"],
+        language=r["language"],
+        text_sha256=r["text_sha256"],
+        decision=r["decision"],
+        status=r["status"],
+        signed_at=_dt(r["signed_at"]) or fallback_signed,
+        operator=r["operator"],
+        alternative=r["alternative"],
+        expires_at=_dt(r["expires_at"]),
+        guardian_name=r["guardian_name"],
+        withdrawn_at=_dt(r["withdrawn_at"]),
+        withdrawn_by=r["withdrawn_by"],
+        withdraw_reason=r["withdraw_reason"],
+        paper_signed_on=(
+            dt.date.fromisoformat(r["paper_signed_on"]) if r["paper_signed_on"] else None
+        ),
+        liveness=LivenessResult.from_json(json.loads(r["liveness"])) if r["liveness"] else None,
+        template_count=int(r["template_count"]),
+        photo_count=int(r["photo_count"]),
+    )
+
+
+class Consents:
+    """Records what people agreed to (or refused) and reads it back."""
+
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        purposes: Purposes,
+        people: People,
+        archive: Archive,
+        faces: Faces,
+    ) -> None:
+        self._s = session
+        self.settings = settings
+        self.purposes = purposes
+        self.people = people
+        self.archive = archive
+        self.faces = faces
+        self.liveness_skips = LivenessSkips(session, settings)
+
+    def approve_liveness_skip(self, admin_username: str, admin_password: str) -> str:
+        return self.liveness_skips.approve(admin_username, admin_password)
+
+    def now(self) -> dt.datetime:
+        return self._s.now()
+
+    # -- reading ---------------------------------------------------------------------------
+    def of_person(self, person_id: str) -> list[Consent]:
+        rows = self._s.read(
+            lambda c: fetch_all(
+                c, CONSENT_SQL + "WHERE c.person_id = ? ORDER BY c.signed_at", (person_id,)
+            )
+        )
+        return [consent_from_row(r, self._s.now()) for r in rows]
+
+    def get(self, consent_id: str) -> Consent:
+        row = self._s.read(lambda c: fetch_one(c, CONSENT_SQL + "WHERE c.id = ?", (consent_id,)))
+        if row is None:
+            raise NotFound("No such consent.")
+        return consent_from_row(row, self._s.now())
+
+    def disclosure_text(self, consent_id: str) -> str:
+        row = self._s.read(
+            lambda c: fetch_one(
+                c, "SELECT disclosure_text FROM consents WHERE id = ?", (consent_id,)
+            )
+        )
+        if row is None:
+            raise NotFound("No such consent.")
+        return str(row["disclosure_text"])
+
+    # -- checks ----------------------------------------------------------------------------
+    def needs_guardian(self, date_of_birth: dt.date | None) -> bool:
+        if date_of_birth is None:
+            return False
+        today = self._s.now().date()
+        age = (
+            today.year
+            - date_of_birth.year
+            - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
+        )
+        return age < self.settings.guardian_age()
+
+    def _check_guardian(
+        self, details: PersonDetails, guardian: Guardian | None, paper: bool = False
+    ) -> None:
+        """A minor needs a guardian's name and signature. On a paper consent the guardian signed
+        the paper (the scan is kept), so their name is required but no on-screen strokes."""
+        if self.needs_guardian(details.date_of_birth):
+            if guardian is None or not (guardian.name or "").strip():
+                age = str(self.settings.guardian_age())
+                raise InvalidInput(
+                    f"This person is under {age}: a parent or guardian must give their name and "
+                    "sign as well.",
+                    code="guardian_required",
+                    params={"age": age},
+                )
+            clean_text(guardian.name, "guardian's name", required=True, limit=300)
+            if not paper:
+                check_signature(guardian.signature, "guardian's signature")
+
+    def _check_disclosure(self, purpose: Purpose, language: Language, sha: str) -> Disclosure:
+        disclosure = render_disclosure(purpose, self._s.organisation, language)
+        if disclosure.sha256 != sha:
+            raise InvalidInput(
+                "The disclosure text changed since it was shown (the purpose was edited). "
+                "Show the current text to the person again.",
+                code="disclosure_changed",
+            )
+        return disclosure
+
+    def expiry(self, purpose: Purpose, now: dt.datetime) -> dt.datetime:
+        days = min(purpose.retention_days, self.settings.get_int("max_inactivity_days"))
+        return now + dt.timedelta(days=days)
+
+    # -- verbs -----------------------------------------------------------------------------
+    def enroll(self, request: EnrollmentRequest) -> EnrollmentResult:
+        """Record a granted consent, its signature and the face templates, in one transaction."""
+        s = self._s
+        now = s.now()
+        purpose = self.purposes.get(request.purpose_id)
+        disclosure = self._check_disclosure(
+            purpose, request.person.language, request.disclosure_sha256
+        )
+        paper = request.paper_signed_on is not None
+        if not paper:
+            check_signature(request.signature, "signature")
+        self._check_guardian(request.person, request.guardian, paper)
+        liveness = request.liveness
+        if liveness is not None and not liveness.passed and not paper:
+            liveness = self.liveness_skips.checked(liveness, request.liveness_approval)
+            request = replace(request, liveness=liveness)
+        embeddings = embeddings_array(request.embeddings)
+        if not embeddings.shape[0]:
+            raise InvalidInput(
+                "No face template was captured; capture the face first.", code="no_template"
+            )
+        if request.photo_jpeg is not None and not (purpose.keep_photos and request.photo_consent):
+            raise InvalidInput(
+                "This purpose does not keep photos, or the person did not agree to a photo "
+                "being kept.",
+                code="photo_not_allowed",
+            )
+        warnings = self.faces.check_duplicates(
+            embeddings, exclude_person=request.existing_person_id
+        )
+        if warnings and not request.acknowledged_warnings:
+            kinds = sorted({w.kind for w in warnings})
+            raise InvalidInput(
+                f"Possible {' and '.join(kinds)} found; the operator must review and "
+                "acknowledge it.",
+                code="warnings_unacknowledged",
+                params={"kinds": kinds},
+            )
+        expires = self.expiry(purpose, now)
+        with s.write() as conn:
+            if request.existing_person_id:
+                clash = fetch_one(
+                    conn,
+                    "SELECT c.id FROM consents c JOIN purpose_versions v "
+                    "ON v.id = c.purpose_version_id "
+                    "WHERE c.person_id = ? AND v.purpose_id = ? AND c.status = 'active'",
+                    (request.existing_person_id, purpose.id),
+                )
+                if clash:
+                    raise InvalidInput(
+                        "This person already has an active consent for this purpose.",
+                        code="already_consented",
+                    )
+            person = self.people.resolve(conn, request.person, request.existing_person_id, now)
+            consent_id = _new_id("C")
+            conn.execute(
+                "INSERT INTO consents (id, person_id, purpose_version_id, language, "
+                "disclosure_text, text_sha256, decision, status, signature, guardian_name, "
+                "guardian_signature, liveness, operator, signed_at, expires_at, paper_signed_on) "
+                "VALUES (?,?,?,?,?,?,'granted','active',?,?,?,?,?,?,?,?)",
+                (
+                    consent_id,
+                    person.id,
+                    purpose.version_id,
+                    request.person.language,
+                    disclosure.text,
+                    disclosure.sha256,
+                    json.dumps(request.signature.to_json()),
+                    request.guardian.name if request.guardian else None,
+                    json.dumps(request.guardian.signature.to_json()) if request.guardian else None,
+                    json.dumps(request.liveness.to_json()) if request.liveness else None,
+                    s.actor,
+                    _iso(now),
+                    _iso(expires),
+                    request.paper_signed_on.isoformat() if request.paper_signed_on else None,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO templates (consent_id, person_id, embedding, created_at) "
+                "VALUES (?,?,?,?)",
+                [(consent_id, person.id, e.astype("<f4").tobytes(), _iso(now)) for e in embeddings],
+            )
+            if request.photo_jpeg is not None:
+                conn.execute(
+                    "INSERT INTO photos (consent_id, person_id, image, mime, created_at) "
+                    "VALUES (?,?,?,?,?)",
+                    (consent_id, person.id, request.photo_jpeg, "image/jpeg", _iso(now)),
+                )
+            s.audit.append(
+                s.actor,
+                "consent.grant",
+                person.id,
+                {
+                    "consent": consent_id,
+                    "purpose": purpose.id,
+                    "purpose_version": purpose.version,
+                    "text_sha256": disclosure.sha256,
+                    "templates": int(embeddings.shape[0]),
+                    "liveness": None if request.liveness is None else request.liveness.passed,
+                    "paper": paper,
+                    "warnings_acknowledged": [w.kind for w in warnings],
+                },
+                at=now,
+            )
+            docs = self._consent_documents(conn, person, consent_id, purpose, request, paper)
+        consent = self.get(consent_id)
+        self.faces.added(person.id, embeddings)
+        return EnrollmentResult(person, consent, int(embeddings.shape[0]), warnings, docs)
+
+    def refuse(self, request: RefusalRequest) -> EnrollmentResult:
+        """Record a refusal as fully as a consent: the text shown, the alternative, no face."""
+        s = self._s
+        now = s.now()
+        purpose = self.purposes.get(request.purpose_id)
+        disclosure = self._check_disclosure(
+            purpose, request.person.language, request.disclosure_sha256
+        )
+        alternative = clean_text(request.alternative, "alternative", required=True, limit=500)
+        if request.signature is not None:
+            check_signature(request.signature, "signature")
+        with s.write() as conn:
+            person = self.people.resolve(conn, request.person, request.existing_person_id, now)
+            consent_id = _new_id("C")
+            conn.execute(
+                "INSERT INTO consents (id, person_id, purpose_version_id, language, "
+                "disclosure_text, text_sha256, decision, alternative, status, signature, "
+                "guardian_name, guardian_signature, operator, signed_at) "
+                "VALUES (?,?,?,?,?,?,'refused',?,'refused',?,?,?,?,?)",
+                (
+                    consent_id,
+                    person.id,
+                    purpose.version_id,
+                    request.person.language,
+                    disclosure.text,
+                    disclosure.sha256,
+                    alternative,
+                    json.dumps(request.signature.to_json()) if request.signature else None,
+                    request.guardian.name if request.guardian else None,
+                    json.dumps(request.guardian.signature.to_json()) if request.guardian else None,
+                    s.actor,
+                    _iso(now),
+                ),
+            )
+            s.audit.append(
+                s.actor,
+                "consent.refuse",
+                person.id,
+                {
+                    "consent": consent_id,
+                    "purpose": purpose.id,
+                    "purpose_version": purpose.version,
+                    "text_sha256": disclosure.sha256,
+                },
+                at=now,
+            )
+            docs = self._refusal_documents(conn, person, consent_id, purpose, request)
+        return EnrollmentResult(person, self.get(consent_id), 0, (), docs)
+
+    # -- documents made inside the verbs' transactions ---------------------------------------
+    def _consent_documents(
+        self,
+        conn: Connection,
+        person: Person,
+        consent_id: str,
+        purpose: Purpose,
+        request: EnrollmentRequest,
+        paper: bool,
+    ) -> tuple[DocumentInfo, ...]:
+        """The consent form (or, for a paper consent, the record with its scan attached), made
+        and stored inside the enrollment's transaction: no consent exists without its document."""
+        s, archive = self._s, self.archive
+        consent = self.get(consent_id)
+        org = s.organisation
+        disclosure = render_disclosure(purpose, org, consent.language)
+        events = s.audit.events(subject=person.id)
+        docs: list[DocumentInfo] = []
+        doc_id = archive.new_id()
+        if paper:
+            if not request.paper_scan:
+                raise InvalidInput(
+                    "A paper consent needs its scanned signed form.", code="scan_required"
+                )
+            scan_id = archive.new_id()
+            name = request.paper_scan_name or "scan"
+            ext = Path(name).suffix.lower() or ".bin"
+            docs.append(
+                archive.store(
+                    conn,
+                    doc_id=scan_id,
+                    kind="paper_scan",
+                    person_id=person.id,
+                    consent_id=consent_id,
+                    language=consent.language,
+                    filename=f"consentdesk-paper-scan-{scan_id[:12]}{ext}",
+                    content=request.paper_scan,
+                    purpose_version_id=purpose.version_id,
+                )
+            )
+            pdf = archive.maker.paper_consent_record(
+                org=org,
+                purpose=purpose,
+                person=person,
+                consent=consent,
+                scan=request.paper_scan,
+                imported_by=s.actor,
+                imported_at=s.now(),
+                disclosure=disclosure,
+                audit_events=events,
+                document_id=doc_id,
+            )
+        else:
+            pdf = archive.maker.consent_form(
+                org=org,
+                purpose=purpose,
+                person=person,
+                consent=consent,
+                disclosure=disclosure,
+                signature=request.signature,
+                guardian=request.guardian,
+                liveness=request.liveness,
+                photo=request.photo_jpeg,
+                audit_events=events,
+                document_id=doc_id,
+            )
+        docs.append(
+            archive.store(
+                conn,
+                doc_id=doc_id,
+                kind="consent_form",
+                person_id=person.id,
+                consent_id=consent_id,
+                language=consent.language,
+                filename=archive.filename("consent_form", doc_id),
+                content=pdf,
+                purpose_version_id=purpose.version_id,
+            )
+        )
+        return tuple(docs)
+
+    def _refusal_documents(
+        self,
+        conn: Connection,
+        person: Person,
+        consent_id: str,
+        purpose: Purpose,
+        request: RefusalRequest,
+    ) -> tuple[DocumentInfo, ...]:
+        s, archive = self._s, self.archive
+        consent = self.get(consent_id)
+        doc_id = archive.new_id()
+        pdf = archive.maker.refusal_record(
+            org=s.organisation,
+            purpose=purpose,
+            person=person,
+            consent=consent,
+            disclosure=render_disclosure(purpose, s.organisation, consent.language),
+            signature=request.signature,
+            guardian=request.guardian,
+            audit_events=s.audit.events(subject=person.id),
+            document_id=doc_id,
+        )
+        info = archive.store(
+            conn,
+            doc_id=doc_id,
+            kind="refusal_record",
+            person_id=person.id,
+            consent_id=consent_id,
+            language=consent.language,
+            filename=archive.filename("refusal_record", doc_id),
+            content=pdf,
+            purpose_version_id=purpose.version_id,
+        )
+        return (info,)

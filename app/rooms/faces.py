@@ -1,0 +1,186 @@
+"""Faces: the ``templates`` table, the in-memory gallery of active templates and the engine.
+
+Templates are read into the gallery on first use after unlock and kept in step with every
+enrollment, withdrawal and erasure, so identification never sees a withdrawn face.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app.db import checkpoint, fetch_all
+from app.desk_types import IdentifyResult
+from app.errors import InvalidInput
+from app.models import EnrollmentWarning, Match
+from app.rooms.people import People
+from app.rooms.settings import Settings
+from app.session import Session
+from app.validation import Embedding, embeddings_array
+
+if TYPE_CHECKING:  # dlib and the gallery load on first use only
+    from app.bio.engine import BioEngine, PhotoAnalysis
+    from app.bio.gallery import Gallery
+    from app.bio.images import RGBImage
+
+
+class Faces:
+    """Matches faces against the people who consented (active consents only)."""
+
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        people: People,
+        engine: BioEngine | None = None,
+    ) -> None:
+        self._s = session
+        self._settings = settings
+        self._people = people
+        self._engine = engine
+        self._owns_engine = False
+        self._gallery: Gallery | None = None
+
+    # -- gallery ---------------------------------------------------------------------------
+    def gallery(self) -> Gallery:
+        """The in-memory matrix of active templates, loaded on first use after unlock."""
+        with self._s.lock:
+            if self._gallery is None:
+                from app.bio.gallery import Gallery
+
+                rows = fetch_all(
+                    self._s.conn,
+                    "SELECT t.person_id, t.embedding FROM templates t JOIN consents c "
+                    "ON c.id = t.consent_id WHERE c.status = 'active'",
+                )
+                self._gallery = Gallery.from_blobs(
+                    (r["person_id"], bytes(r["embedding"])) for r in rows
+                )
+            return self._gallery
+
+    def added(self, person_id: str, embeddings: np.ndarray) -> None:
+        """Templates just committed for a person join the gallery (if it is loaded)."""
+        if self._gallery is not None:
+            self._gallery.add(person_id, embeddings)
+
+    def reload(self) -> None:
+        """Forget the gallery; it is rebuilt from the vault on next use."""
+        self._gallery = None
+
+    def active_templates(self, person_id: str) -> list[Embedding]:
+        from app.bio.gallery import template_from_blob
+
+        rows = fetch_all(
+            self._s.conn,
+            "SELECT t.embedding FROM templates t JOIN consents c ON c.id = t.consent_id "
+            "WHERE c.status = 'active' AND t.person_id = ?",
+            (person_id,),
+        )
+        return [template_from_blob(bytes(r["embedding"])) for r in rows]
+
+    def forget(self, person_id: str) -> None:
+        """Drop the person's withdrawn templates from memory (keeping those of other purposes
+        still active) and fold the WAL so the deleted pages leave no copy behind."""
+        with self._s.lock:
+            if self._gallery is not None:
+                remaining = self.active_templates(person_id)
+                if remaining:
+                    self._gallery.replace(person_id, remaining)
+                else:
+                    self._gallery.remove(person_id)
+            checkpoint(self._s.conn)
+
+    # -- engine ----------------------------------------------------------------------------
+    @property
+    def engine(self) -> BioEngine:
+        """The dlib engine (one worker thread owns the models; see ``app.bio.engine``)."""
+        with self._s.lock:
+            if self._engine is None:
+                from app.bio.engine import BioEngine
+
+                self._engine = BioEngine.create()
+                self._owns_engine = True
+            return self._engine
+
+    def close(self) -> None:
+        """At lock: forget the gallery and close the engine if this desk loaded it (a shared
+        engine passed in by the UI outlives the desk)."""
+        self._gallery = None
+        if self._owns_engine and self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    # -- matching --------------------------------------------------------------------------
+    def check_duplicates(
+        self, embeddings: Sequence[Sequence[float]] | Embedding, exclude_person: str | None = None
+    ) -> tuple[EnrollmentWarning, ...]:
+        """Duplicate: the face is already enrolled (under the match threshold). Lookalike: someone
+        else within the threshold plus a margin (twins, relatives)."""
+        probe = embeddings_array(embeddings)
+        if not probe.shape[0]:
+            return ()
+        hits = self.gallery().enrollment_warnings(
+            probe,
+            person_id=exclude_person,
+            threshold=self._settings.get_float("match_threshold"),
+            margin=self._settings.get_float("lookalike_margin"),
+        )
+        return tuple(
+            EnrollmentWarning(
+                h.kind, h.person_id, self._people.get(h.person_id).name, round(h.distance, 4)
+            )
+            for h in hits
+        )
+
+    def identify_embedding(self, embedding: Sequence[float] | Embedding, k: int = 5) -> list[Match]:
+        """Candidates within the match threshold, best first (active consents only)."""
+        probe = embeddings_array(np.asarray(embedding, dtype=np.float32).reshape(1, -1))[0]
+        out = []
+        threshold = self._settings.get_float("match_threshold")
+        for hit in self.gallery().identify(probe, threshold=threshold, k=k):
+            person = self._people.get(hit.person_id)
+            out.append(Match(hit.person_id, person.name, person.reference, round(hit.distance, 4)))
+        return out
+
+    def analyse_photo(self, source: Path | bytes) -> PhotoAnalysis:
+        """Load a photo (EXIF-corrected, size-checked) and find faces with their templates.
+
+        Bad files raise :class:`InvalidInput` with the loader's clear message."""
+        from app.bio.errors import BioError
+        from app.bio.images import load_image
+
+        try:
+            label = Path(source).name if isinstance(source, Path | str) else None
+            rgb = load_image(source, label=label)
+        except BioError as exc:
+            # "bio_<code>": the UI translates the engine's stable codes.
+            raise InvalidInput(exc.message, code=f"bio_{exc.code}") from None
+        return self.engine.analyse_photo(rgb)
+
+    def identify_image(self, rgb: RGBImage) -> IdentifyResult:
+        """1:N identification of the face in an RGB image (a photo or a camera frame)."""
+        return self.identify_analysis(self.engine.analyse_photo(rgb))
+
+    def identify_photo(self, source: Path | bytes) -> IdentifyResult:
+        try:
+            analysis = self.analyse_photo(source)
+        except InvalidInput as exc:
+            return IdentifyResult("error", (), str(exc))
+        return self.identify_analysis(analysis)
+
+    def identify_analysis(self, analysis: PhotoAnalysis) -> IdentifyResult:
+        if analysis.face_count == 0:
+            return IdentifyResult("no_face", (), "No face was found.")
+        if analysis.face_count > 1:
+            return IdentifyResult(
+                "several_faces", (), f"{analysis.face_count} faces were found; show one person."
+            )
+        candidates = tuple(self.identify_embedding(analysis.single_encoding()))
+        if candidates:
+            return IdentifyResult(
+                "match", candidates, f"Best match at distance {candidates[0].distance:.3f}."
+            )
+        return IdentifyResult("no_match", (), "Nobody enrolled matches this face.")

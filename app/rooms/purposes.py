@@ -1,0 +1,193 @@
+"""Purposes and their versions: ``purposes`` and ``purpose_versions``.
+
+A purpose is never edited in place: each edit is a new version, and a consent points at the
+version whose text the person was shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.db import Connection, Row, fetch_all, fetch_one
+from app.disclosure import render_disclosure
+from app.errors import InvalidInput, NotFound
+from app.models import Disclosure, Language, Purpose
+from app.session import Session
+from app.validation import purpose_values
+from app.values import _dt, _iso
+
+PURPOSE_FIELDS = (
+    "title",
+    "controller",
+    "contact",
+    "description",
+    "recipients",
+    "regulator",
+    "retention_days",
+    "alternative",
+    "keep_photos",
+)
+
+PURPOSE_SQL = (
+    "SELECT purpose_id, version, id, title, controller, contact, retention_days, alternative, "
+    "description, recipients, regulator, keep_photos, created_at FROM purpose_versions "
+)
+
+
+def purpose_from_row(r: Row) -> Purpose:
+    return Purpose(
+        id=r["purpose_id"],
+        version=r["version"],
+        version_id=r["id"],
+        title=r["title"],
+        controller=r["controller"],
+        contact=r["contact"],
+        retention_days=r["retention_days"],
+        alternative=r["alternative"],
+        description=r["description"],
+        recipients=r["recipients"],
+        regulator=r["regulator"],
+        keep_photos=bool(r["keep_photos"]),
+        created_at=_dt(r["created_at"]),
+    )
+
+
+class Purposes:
+    """Adds and versions purposes and renders the disclosure text of their current version."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(
+        self,
+        *,
+        title: str,
+        controller: str,
+        contact: str,
+        retention_days: int,
+        alternative: str,
+        description: str = "",
+        recipients: str = "",
+        regulator: str = "",
+        keep_photos: bool = False,
+    ) -> Purpose:
+        s = self._s
+        s.require_admin()
+        values = purpose_values(
+            title=title,
+            controller=controller,
+            contact=contact,
+            retention_days=retention_days,
+            alternative=alternative,
+            description=description,
+            recipients=recipients,
+            regulator=regulator,
+            keep_photos=keep_photos,
+        )
+        now = _iso(s.now())
+        with s.write() as conn:
+            pid = int(
+                conn.execute("INSERT INTO purposes (created_at) VALUES (?)", (now,)).lastrowid
+            )
+            self._insert_version(conn, pid, 1, values, now)
+            s.audit.append(s.actor, "purpose.add", details={"purpose": pid, "version": 1})
+        return self.get(pid)
+
+    def _insert_version(
+        self, conn: Connection, pid: int, version: int, values: Mapping[str, Any], now: str | None
+    ) -> None:
+        conn.execute(
+            "INSERT INTO purpose_versions (purpose_id, version, title, controller, contact, "
+            "description, recipients, regulator, retention_days, alternative, keep_photos, "
+            "created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                pid,
+                version,
+                values["title"],
+                values["controller"],
+                values["contact"],
+                values["description"],
+                values["recipients"],
+                values["regulator"],
+                values["retention_days"],
+                values["alternative"],
+                int(values["keep_photos"]),
+                now,
+                self._s.actor,
+            ),
+        )
+
+    def edit(self, purpose_id: int, **changes: Any) -> Purpose:
+        """A new version: consents already given keep pointing at the text they saw."""
+        s = self._s
+        s.require_admin()
+        unknown = set(changes) - set(PURPOSE_FIELDS)
+        if unknown:
+            raise InvalidInput(f"Unknown purpose field: {', '.join(sorted(unknown))}")
+        current = self.get(purpose_id)
+        merged = {f: getattr(current, f) for f in PURPOSE_FIELDS}
+        merged.update({k: v for k, v in changes.items() if v is not None})
+        values = purpose_values(**merged)
+        if all(values[f] == getattr(current, f) for f in PURPOSE_FIELDS):
+            return current
+        with s.write() as conn:
+            self._insert_version(conn, purpose_id, current.version + 1, values, _iso(s.now()))
+            s.audit.append(
+                s.actor,
+                "purpose.edit",
+                details={
+                    "purpose": purpose_id,
+                    "version": current.version + 1,
+                    "fields": sorted(changes),
+                },
+            )
+        return self.get(purpose_id)
+
+    def get(self, purpose_id: int, version: int | None = None) -> Purpose:
+        def q(c: Connection) -> Row | None:
+            if version is None:
+                return fetch_one(
+                    c,
+                    PURPOSE_SQL + "WHERE purpose_id = ? ORDER BY version DESC LIMIT 1",
+                    (purpose_id,),
+                )
+            return fetch_one(
+                c, PURPOSE_SQL + "WHERE purpose_id = ? AND version = ?", (purpose_id, version)
+            )
+
+        row = self._s.read(q)
+        if row is None:
+            raise NotFound(f"No purpose with ID {purpose_id}.")
+        return purpose_from_row(row)
+
+    def version(self, version_id: int) -> Purpose:
+        """The exact version a consent points at (by the version's row ID)."""
+        row = self._s.read(lambda c: fetch_one(c, PURPOSE_SQL + "WHERE id = ?", (version_id,)))
+        if row is None:
+            raise NotFound("No such purpose version.")
+        return purpose_from_row(row)
+
+    def all(self) -> list[Purpose]:
+        rows = self._s.read(
+            lambda c: fetch_all(
+                c,
+                PURPOSE_SQL + "WHERE (purpose_id, version) IN (SELECT purpose_id, max(version) "
+                "FROM purpose_versions GROUP BY purpose_id) ORDER BY purpose_id",
+            )
+        )
+        return [purpose_from_row(r) for r in rows]
+
+    def versions(self, purpose_id: int) -> list[Purpose]:
+        rows = self._s.read(
+            lambda c: fetch_all(
+                c, PURPOSE_SQL + "WHERE purpose_id = ? ORDER BY version", (purpose_id,)
+            )
+        )
+        if not rows:
+            raise NotFound(f"No purpose with ID {purpose_id}.")
+        return [purpose_from_row(r) for r in rows]
+
+    def disclosure(self, purpose_id: int, language: Language) -> Disclosure:
+        """The exact text to show the person, for the purpose's current version."""
+        return render_disclosure(self.get(purpose_id), self._s.organisation, language)

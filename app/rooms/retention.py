@@ -1,0 +1,298 @@
+"""Retention: withdrawal, erasure, expiry, and what a person may ask to see (``erasures``).
+
+Withdrawal deletes the face templates at once; erasure deletes every personal row and leaves
+only the pseudonymous audit trail and an ``erasures`` row, so the certificate handed to the
+person can still be verified; purging applies both on the clock's time, never on a guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from app.db import Connection, checkpoint, fetch_all, scalar
+from app.desk_types import PersonExport
+from app.errors import InvalidInput, VaultError
+from app.models import (
+    Consent,
+    DocumentInfo,
+    ErasureResult,
+    Person,
+    PurgeResult,
+    WithdrawalResult,
+)
+from app.rooms.consents import Consents
+from app.rooms.people import person_counts
+from app.session import Session
+from app.validation import clean_text
+from app.values import _iso
+
+# The actor written into the audit log for what the clock does on its own.
+RETENTION_ACTOR = "retention"
+
+
+class Retention:
+    """Ends what people agreed to: withdraw, erase, expire; and exports what is held."""
+
+    def __init__(self, session: Session, consents: Consents) -> None:
+        self._s = session
+        self._consents = consents
+        self._people = consents.people
+        self._purposes = consents.purposes
+        self._archive = consents.archive
+        self._faces = consents.faces
+        self._settings = consents.settings
+
+    # -- withdrawal ------------------------------------------------------------------------
+    def withdraw(
+        self, person_id: str, reason: str, purpose_id: int | None = None
+    ) -> WithdrawalResult:
+        """Withdraw active consents (all, or one purpose's): templates are deleted at once."""
+        s = self._s
+        reason_text = clean_text(reason, "reason", required=True, limit=500) or ""
+        now = s.now()
+        person = self._people.get(person_id)
+        with s.write() as conn:
+            sql = (
+                "SELECT c.id FROM consents c JOIN purpose_versions v "
+                "ON v.id = c.purpose_version_id WHERE c.person_id = ? AND c.status = 'active'"
+            )
+            args: list[Any] = [person_id]
+            if purpose_id is not None:
+                sql += " AND v.purpose_id = ?"
+                args.append(purpose_id)
+            ids = [r["id"] for r in fetch_all(conn, sql, args)]
+            if not ids:
+                raise InvalidInput(
+                    "This person has no active consent to withdraw.", code="no_active_consent"
+                )
+            marks = ",".join("?" * len(ids))
+            templates = int(
+                scalar(conn, f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", ids)
+            )
+            conn.execute(
+                f"UPDATE consents SET status = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
+                f"withdraw_reason = ? WHERE id IN ({marks})",
+                [_iso(now), s.actor, reason_text, *ids],
+            )
+            left = scalar(
+                conn, f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", ids
+            )
+            if left:
+                raise VaultError("Templates survived the withdrawal; nothing was changed.")
+            self._people.touch(conn, person_id, now)
+            s.audit.append(
+                s.actor,
+                "consent.withdraw",
+                person_id,
+                {"consents": ids, "templates_deleted": templates, "reason_given": True},
+                at=now,
+            )
+            receipt = self._withdrawal_document(
+                conn, person, tuple(ids), templates, reason_text, now
+            )
+        self._faces.forget(person_id)
+        return WithdrawalResult(person_id, tuple(ids), templates, now, receipt)
+
+    def _withdrawal_document(
+        self,
+        conn: Connection,
+        person: Person,
+        ids: tuple[str, ...],
+        templates: int,
+        reason: str,
+        now: dt.datetime,
+    ) -> DocumentInfo:
+        s, archive = self._s, self._archive
+        consents = [self._consents.get(i) for i in ids]
+        purposes = [self._purposes.version(c.purpose_version_id) for c in consents]
+        doc_id = archive.new_id()
+        result = WithdrawalResult(person.id, ids, templates, now, None)
+        pdf = archive.maker.withdrawal_receipt(
+            org=s.organisation,
+            person=person,
+            result=result,
+            consents=consents,
+            purposes=purposes,
+            operator=s.actor,
+            reason=reason,
+            language=person.language,
+            audit_events=s.audit.events(subject=person.id),
+            document_id=doc_id,
+        )
+        return archive.store(
+            conn,
+            doc_id=doc_id,
+            kind="withdrawal_receipt",
+            person_id=person.id,
+            consent_id=ids[0],
+            language=person.language,
+            filename=archive.filename("withdrawal_receipt", doc_id),
+            content=pdf,
+        )
+
+    # -- erasure ---------------------------------------------------------------------------
+    def erase(self, person_id: str, reason: str = "request of the person") -> ErasureResult:
+        """Delete every personal field, document, photo and template of a person.
+
+        What remains: the pseudonymous audit trail and an ``erasures`` row (person ID, time, who,
+        row counts) so the certificate can be verified later. The WAL is checkpointed and
+        truncated so no page anywhere still holds the data (secure_delete zeroes freed pages).
+        """
+        self._s.require_admin()
+        return self._erase(person_id, reason, self._s.actor)
+
+    def _erase(self, person_id: str, reason: str, actor: str) -> ErasureResult:
+        s = self._s
+        reason_text = clean_text(reason, "reason", required=True, limit=500) or ""
+        now = s.now()
+        person = self._people.get(person_id)
+        consents = self._consents.of_person(person_id)
+        with s.write() as conn:
+            before = person_counts(conn, person_id)
+            conn.execute("DELETE FROM templates WHERE person_id = ?", (person_id,))
+            conn.execute("DELETE FROM photos WHERE person_id = ?", (person_id,))
+            conn.execute("DELETE FROM documents WHERE person_id = ?", (person_id,))
+            conn.execute("DELETE FROM consents WHERE person_id = ?", (person_id,))
+            conn.execute("DELETE FROM people WHERE id = ?", (person_id,))
+            after = person_counts(conn, person_id)
+            if any(after.values()):
+                raise VaultError("Erasure left rows behind; nothing was changed.")
+            certificate = self._erasure_certificate(person, consents, before, after, now, actor)
+            cert_sha = hashlib.sha256(certificate).hexdigest()
+            conn.execute(
+                "INSERT OR REPLACE INTO erasures (person_id, erased_at, erased_by, reason, counts, "
+                "certificate_sha256) VALUES (?,?,?,?,?,?)",
+                (
+                    person_id,
+                    _iso(now),
+                    actor,
+                    reason_text,
+                    json.dumps({"before": before, "after": after}),
+                    cert_sha,
+                ),
+            )
+            s.audit.append(
+                actor,
+                "person.erase",
+                person_id,
+                {"before": before, "after": after, "certificate_sha256": cert_sha},
+                at=now,
+            )
+        self._faces.forget(person_id)
+        return ErasureResult(person_id, now, actor, before, after, None, certificate)
+
+    def _erasure_certificate(
+        self,
+        person: Person,
+        consents: list[Consent],
+        before: Mapping[str, int],
+        after: Mapping[str, int],
+        now: dt.datetime,
+        actor: str,
+    ) -> bytes:
+        """Made from values captured before deletion; handed over, not kept (it names them)."""
+        s, archive = self._s, self._archive
+        purposes = [self._purposes.version(c.purpose_version_id) for c in consents]
+        result = ErasureResult(person.id, now, actor, dict(before), dict(after))
+        return archive.maker.erasure_certificate(
+            org=s.organisation,
+            person=person,
+            result=result,
+            consents=consents,
+            purposes=purposes,
+            language=person.language,
+            audit_events=s.audit.events(subject=person.id),
+            document_id=archive.new_id(),
+        )
+
+    # -- the clock's own work --------------------------------------------------------------
+    def purge_expired(self) -> PurgeResult:
+        """Apply retention: expire consents past their date (templates go at once) and erase
+        people whose last consent expired or whom nobody has seen for the maximum period."""
+        s = self._s
+        now = s.now()
+        max_days = self._settings.get_int("max_inactivity_days")
+        with s.write() as conn:
+            due = [
+                r["id"]
+                for r in fetch_all(
+                    conn,
+                    "SELECT id FROM consents WHERE status = 'active' AND expires_at <= ?",
+                    (_iso(now),),
+                )
+            ]
+            templates = 0
+            if due:
+                marks = ",".join("?" * len(due))
+                templates = int(
+                    scalar(
+                        conn, f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", due
+                    )
+                )
+                conn.execute(f"UPDATE consents SET status = 'expired' WHERE id IN ({marks})", due)
+                s.audit.append(
+                    RETENTION_ACTOR,
+                    "consent.expire",
+                    None,
+                    {"consents": due, "templates_deleted": templates},
+                    at=now,
+                )
+        cutoff = _iso(now - dt.timedelta(days=max_days))
+        people = [
+            r["id"]
+            for r in s.read(
+                lambda c: fetch_all(
+                    c,
+                    "SELECT p.id FROM people p WHERE NOT EXISTS (SELECT 1 FROM consents c "
+                    "WHERE c.person_id = p.id AND c.status = 'active') AND (EXISTS (SELECT 1 FROM "
+                    "consents c WHERE c.person_id = p.id AND c.status = 'expired') "
+                    "OR p.last_interaction_at <= ?)",
+                    (cutoff,),
+                )
+            )
+        ]
+        for pid in people:
+            self._erase(pid, "retention period ended", RETENTION_ACTOR)
+        if due:
+            self._faces.reload()  # rebuilt lazily without the expired templates
+        if due or people:
+            with s.lock:
+                checkpoint(s.conn)
+        return PurgeResult(tuple(due), tuple(people), templates)
+
+    # -- access ----------------------------------------------------------------------------
+    def export_person(self, person_id: str) -> PersonExport:
+        """Everything held about a person, for a data-subject access request."""
+        s = self._s
+        person = self._people.get(person_id)
+        consents = tuple(self._consents.of_person(person_id))
+        documents = tuple(self._archive.of_person(person_id))
+        audit = tuple(self._people.audit(person_id))
+        counts = self._people.counts(person_id)
+        with s.write():
+            s.audit.append(s.actor, "person.access_export", person_id)
+        return PersonExport(
+            person, consents, documents, audit, counts["templates"], counts["photos"]
+        )
+
+    def access_report_pdf(self, person_id: str) -> bytes:
+        """The data-subject access report (everything held; template values are not printed)."""
+        export = self.export_person(person_id)
+        purposes = [self._purposes.version(c.purpose_version_id) for c in export.consents]
+        return self._archive.maker.access_report(
+            org=self._s.organisation,
+            person=export.person,
+            consents=export.consents,
+            purposes=purposes,
+            documents=export.documents,
+            audit_events=export.audit,
+            template_count=export.templates,
+            photo_count=export.photos,
+            operator=self._s.actor,
+            language=export.person.language,
+            document_id=self._archive.new_id(),
+        )

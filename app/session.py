@@ -1,0 +1,86 @@
+"""The state every manager of a ``Desk`` shares: one connection, one lock, one clock, one user.
+
+Managers (``app.rooms``) each own their tables' SQL but not the connection: they reach it
+through this object, so every verb takes the same re-entrant lock (the UI runs long verbs on a
+worker thread), writes its change and its audit entry in one transaction, and reads the time
+from the one injected clock (tests pass a fake clock instead of sleeping).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from app.audit import AuditLog
+from app.db import Connection, fetch_one, transaction
+from app.errors import PermissionDenied, VaultError
+from app.models import Organisation, StaffAccount
+from app.vault import Vault
+
+T = TypeVar("T")
+Clock = Callable[[], dt.datetime]
+
+
+class Session:
+    """An unlocked vault, the staff member signed in to it and the clock they work by."""
+
+    def __init__(self, vault: Vault, user: StaffAccount, clock: Clock) -> None:
+        self.vault = vault
+        self.conn: Connection = vault.conn
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.user = user
+        # How this session was opened ("login.password", "login.recovery", "vault.restore"):
+        # a recovery sign-in may set a new own password without knowing the old one.
+        self.signed_in_with = "login.password"
+        audit_key = self.meta("audit_key")
+        if audit_key is None:
+            raise VaultError("The vault has no audit key; it was not created by ConsentDesk.")
+        self.audit = AuditLog(self.conn, audit_key, clock)
+
+    @property
+    def locked(self) -> bool:
+        return not self.vault._key
+
+    @property
+    def actor(self) -> str:
+        """The name written into audit entries for changes made by the signed-in user."""
+        return self.user.username
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One transaction under the lock: the change and its audit entry commit together."""
+        with self.lock:
+            if self.locked:
+                raise VaultError("The vault is locked.", code="locked")
+            with transaction(self.conn) as conn:
+                yield conn
+
+    def read(self, fn: Callable[[Connection], T]) -> T:
+        with self.lock:
+            if self.locked:
+                raise VaultError("The vault is locked.", code="locked")
+            return fn(self.conn)
+
+    def meta(self, key: str) -> bytes | None:
+        row = fetch_one(self.conn, "SELECT value FROM meta WHERE key = ?", (key,))
+        return bytes(row["value"]) if row else None
+
+    def require_admin(self) -> None:
+        """Roles are decided here, before anything changes."""
+        if self.user.role != "admin":
+            raise PermissionDenied("Only an admin can do this.")
+
+    @property
+    def organisation(self) -> Organisation:
+        name = self.meta("org_name")
+        tz = self.meta("timezone")
+        return Organisation(
+            name=name.decode() if name else "", timezone=tz.decode() if tz else "UTC"
+        )

@@ -1,0 +1,257 @@
+"""The typed schema of the workstation's settings: the one source of names, types and ranges.
+
+The core refuses a value outside its range before anything is stored, and the UI's widgets and
+the CLI read their ranges from here, so a screen can never offer a value the core would refuse
+(or, worse, that the core would accept and that then erases people at the next sign-in).
+
+Guardian age and jurisdiction: under the law of the organisation's jurisdiction, below a certain
+age a parent or guardian must consent for the person. ``GUARDIAN_FLOORS`` lists that floor per
+jurisdiction, and ``guardian_age`` can be set at or above it, never below:
+
+* ``CN`` (the default): 14, PIPL art. 31 (personal information of minors under 14).
+* ``US``: 13, COPPA (children under 13).
+* ``GB``: 13, UK GDPR / Data Protection Act 2018 s. 9.
+* ``EU``: 16, GDPR art. 8(1) where a member state set no lower age; each member state's own
+  floor (13 to 16) is listed under its ISO code, as set in its national law.
+
+Face templates are special-category (biometric) data, so an organisation's counsel may well want
+a higher age than the floor: ``guardian_age`` may go above it, up to 25.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from app.errors import InvalidInput
+
+SettingType = Literal["int", "float", "choice"]
+Who = Literal["admin", "operator"]
+
+GUARDIAN_FLOORS: Mapping[str, int] = {
+    "CN": 14,
+    "US": 13,
+    "GB": 13,
+    "EU": 16,
+    # GDPR art. 8 as set by each member state
+    "AT": 14,
+    "BE": 13,
+    "BG": 14,
+    "CY": 14,
+    "CZ": 15,
+    "DE": 16,
+    "DK": 13,
+    "EE": 13,
+    "ES": 14,
+    "FI": 13,
+    "FR": 15,
+    "GR": 15,
+    "HR": 16,
+    "HU": 16,
+    "IE": 16,
+    "IT": 14,
+    "LT": 14,
+    "LU": 16,
+    "LV": 13,
+    "MT": 13,
+    "NL": 16,
+    "PL": 16,
+    "PT": 13,
+    "RO": 16,
+    "SE": 13,
+    "SI": 15,
+    "SK": 16,
+}
+DEFAULT_JURISDICTION = "CN"
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting: what it holds, its range, who may change it and why it exists.
+
+    ``minimum``/``maximum`` are inclusive (``None`` for a choice); ``choices`` lists the allowed
+    values of a choice. ``default`` is the stored text form."""
+
+    name: str
+    type: SettingType
+    default: str
+    minimum: float | None
+    maximum: float | None
+    unit: str
+    who: Who
+    why: str
+    choices: tuple[str, ...] = ()
+
+
+SCHEMA: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "match_threshold",
+        "float",
+        "0.6",
+        0.3,
+        0.8,
+        "distance",
+        "admin",
+        "Largest face distance counted as the same person; dlib's models are tuned for 0.6, "
+        "above 0.8 strangers match each other.",
+    ),
+    SettingSpec(
+        "lookalike_margin",
+        "float",
+        "0.05",
+        0.0,
+        0.3,
+        "distance",
+        "admin",
+        "How far beyond the match threshold enrollment still warns of a lookalike (twins).",
+    ),
+    SettingSpec(
+        "autolock_minutes",
+        "int",
+        "5",
+        1,
+        240,
+        "minutes",
+        "admin",
+        "An unattended desk locks itself; 0 would mean never, so it is not allowed.",
+    ),
+    SettingSpec(
+        "camera_index",
+        "int",
+        "0",
+        0,
+        9,
+        "",
+        "operator",
+        "Which camera of this workstation to use; the person at the desk may switch it.",
+    ),
+    SettingSpec(
+        "guardian_age",
+        "int",
+        "14",
+        min(GUARDIAN_FLOORS.values()),
+        25,
+        "years",
+        "admin",
+        "Below this age a parent or guardian must sign too; never below the legal floor of the "
+        "organisation's jurisdiction.",
+    ),
+    SettingSpec(
+        "max_inactivity_days",
+        "int",
+        "1095",
+        30,
+        3650,
+        "days",
+        "admin",
+        "People nobody has seen for this long are erased at the next sign-in, whatever the "
+        "purpose says; under 30 days one slip of the keyboard would erase regular visitors.",
+    ),
+    SettingSpec(
+        "liveness_skip_needs_admin",
+        "int",
+        "0",
+        0,
+        1,
+        "",
+        "admin",
+        "1: an operator who skips the liveness check (capture now, photo file) needs an "
+        "administrator's name and password as well as a typed reason; 0: the reason is enough.",
+    ),
+    SettingSpec(
+        "jurisdiction",
+        "choice",
+        DEFAULT_JURISDICTION,
+        None,
+        None,
+        "",
+        "admin",
+        "The law the organisation follows; it sets the lowest allowed guardian age.",
+        tuple(GUARDIAN_FLOORS),
+    ),
+)
+
+_BY_NAME: Mapping[str, SettingSpec] = {s.name: s for s in SCHEMA}
+DEFAULT_SETTINGS: Mapping[str, str] = {s.name: s.default for s in SCHEMA}
+
+
+def spec_of(name: str) -> SettingSpec:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise InvalidInput(
+            f"Unknown setting: {name}", code="setting_unknown", params={"setting": name}
+        ) from None
+
+
+def guardian_floor(jurisdiction: str) -> int:
+    """The legal floor of the guardian age; an unknown code falls back to the highest floor
+    (the safe side: more people need a guardian, nobody needs one less)."""
+    return GUARDIAN_FLOORS.get(jurisdiction, max(GUARDIAN_FLOORS.values()))
+
+
+def effective(spec: SettingSpec, jurisdiction: str) -> SettingSpec:
+    """The spec with its range as it applies under ``jurisdiction`` (guardian age's floor)."""
+    if spec.name == "guardian_age":
+        return replace(spec, minimum=float(guardian_floor(jurisdiction)))
+    return spec
+
+
+def parse(spec: SettingSpec, value: str | float | int) -> str:
+    """Check ``value`` against ``spec`` and return its stored text form.
+
+    Refusals are ``InvalidInput`` with a stable code (``setting_type``, ``setting_range``,
+    ``setting_choice``) and the setting's name and range as params, so the UI can say it in the
+    operator's language."""
+    if isinstance(value, bool):
+        raise _type_error(spec)
+    text = str(value).strip()
+    if spec.type == "choice":
+        if text not in spec.choices:
+            raise InvalidInput(
+                f"The setting {spec.name} must be one of: {', '.join(spec.choices)}.",
+                code="setting_choice",
+                params={"setting": spec.name, "choices": list(spec.choices)},
+            )
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        raise _type_error(spec) from None
+    if not math.isfinite(number):
+        raise _type_error(spec)
+    if spec.type == "int":
+        if number != int(number):
+            raise _type_error(spec)
+        number = int(number)
+    lo, hi = spec.minimum, spec.maximum
+    if (lo is not None and number < lo) or (hi is not None and number > hi):
+        raise InvalidInput(
+            f"The setting {spec.name} must be between {_fmt(spec, lo)} and {_fmt(spec, hi)}"
+            f"{' ' + spec.unit if spec.unit else ''}.",
+            code="setting_range",
+            params={
+                "setting": spec.name,
+                "min": _fmt(spec, lo),
+                "max": _fmt(spec, hi),
+                "unit": spec.unit,
+            },
+        )
+    return str(number)
+
+
+def _fmt(spec: SettingSpec, bound: float | None) -> str:
+    if bound is None:
+        return ""
+    return str(int(bound)) if spec.type == "int" else str(bound)
+
+
+def _type_error(spec: SettingSpec) -> InvalidInput:
+    kind = "a whole number" if spec.type == "int" else "a number"
+    return InvalidInput(
+        f"The setting {spec.name} must be {kind}.",
+        code="setting_type",
+        params={"setting": spec.name, "type": spec.type},
+    )
