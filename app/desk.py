@@ -216,6 +216,7 @@ class Desk:
             raise VaultError("This account has been removed.")
         user = staff_from_row(row, options.clock())
         desk = cls(vault, user, options)
+        desk.session.signed_in_with = action
         failures = backoff.record_success()
         now = options.clock()
         s = desk.session
@@ -304,9 +305,20 @@ class Desk:
     def remove_user(self, username: str) -> None:
         self.staff.remove(username)
 
-    def change_password(self, username: str, new_password: str) -> None:
-        """Users change their own password; admins may reset anyone's."""
-        self.staff.change_password(username, new_password)
+    def change_password(
+        self, username: str, new_password: str, *, current_password: str | None = None
+    ) -> None:
+        """Users change their own password (with the current one); admins reset anyone's."""
+        self.staff.change_password(username, new_password, current_password=current_password)
+
+    @property
+    def signed_in_with(self) -> str:
+        """How this session was opened: "login.password", "login.recovery" or "vault.restore"."""
+        return self.session.signed_in_with
+
+    def approve_liveness_skip(self, admin_username: str, admin_password: str) -> str:
+        """An admin signs off one enrollment without a passed liveness check (one-use token)."""
+        return self.consents.approve_liveness_skip(admin_username, admin_password)
 
     def new_recovery_code(self) -> str:
         return self.staff.new_recovery_code()

@@ -57,6 +57,8 @@ class EnrollmentRequest:
     paper_signed_on: dt.date | None = None
     paper_scan: bytes | None = None
     paper_scan_name: str | None = None
+    # Token from ``Desk.approve_liveness_skip`` when an admin signed off a skipped liveness check.
+    liveness_approval: str | None = None
 
 
 @dataclass(frozen=True)

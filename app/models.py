@@ -137,6 +137,10 @@ class LivenessResult:
     identity_distance: float | None = None
     method: str = "active-challenge-v1"
     note: str = ""
+    # When the check was skipped at the desk (operator capture, photo file): the operator's typed
+    # reason and who approved it (the operator if an admin, else the admin who signed off).
+    skip_reason: str = ""
+    approved_by: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -150,6 +154,8 @@ class LivenessResult:
             identity_distance=data.get("identity_distance"),
             method=str(data.get("method", "active-challenge-v1")),
             note=str(data.get("note", "")),
+            skip_reason=str(data.get("skip_reason", "")),
+            approved_by=str(data.get("approved_by", "")),
         )
 
 

@@ -33,6 +33,9 @@ class Session:
         self.lock = threading.RLock()
         self.clock = clock
         self.user = user
+        # How this session was opened ("login.password", "login.recovery", "vault.restore"):
+        # a recovery sign-in may set a new own password without knowing the old one.
+        self.signed_in_with = "login.password"
         audit_key = self.meta("audit_key")
         if audit_key is None:
             raise VaultError("The vault has no audit key; it was not created by ConsentDesk.")

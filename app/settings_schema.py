@@ -180,6 +180,15 @@ SCHEMA: tuple[SettingSpec, ...] = (
         "months",
         "admin",
         "Time to answer a request under GDPR Art. 12(3): one month, extendable to three.",
+        "liveness_skip_needs_admin",
+        "int",
+        "0",
+        0,
+        1,
+        "",
+        "admin",
+        "1: an operator who skips the liveness check (capture now, photo file) needs an "
+        "administrator's name and password as well as a typed reason; 0: the reason is enough.",
     ),
     SettingSpec(
         "jurisdiction",

@@ -1,6 +1,8 @@
 """Screenshot every screen of the workstation UI, in English and Simplified Chinese.
 
-Usage: ``python tools/screenshots.py [OUTPUT_FOLDER]`` (default ``./screenshots``, gitignored).
+Usage: ``python tools/screenshots.py [OUTPUT_FOLDER] [--size WxH ...]`` (default
+``./screenshots``, gitignored; sizes 1366x768 and 1920x1080, each in its own subfolder).
+1366x768 is the smallest desk screen the workstation must fit: a screen cut off there is a bug.
 
 Why this exists: a screen nobody looked at is not done. This drives the real UI offscreen
 against a throw-away vault filled with made-up people, so reviewers can check layout, clipping,
@@ -62,8 +64,9 @@ def sign(pad: Any) -> None:
 
 
 class Shooter:
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, size: tuple[int, int]) -> None:
         self.out = out
+        self.size = size
         self.taken: list[Path] = []
 
     def __call__(self, widget: QWidget, name: str, lang: str) -> None:
@@ -93,6 +96,8 @@ class Prompts:
         return True
 
     def text(self, parent: Any, title: str, label: str, *, secret: bool = False) -> str | None:
+        if label == self.i18n.tr("cap.skip.reason"):
+            return "Demo: a recorded video cannot blink on request."
         return None
 
     def save_path(self, parent: Any, suggested: str, file_filter: str) -> str | None:
@@ -101,7 +106,7 @@ class Prompts:
     def open_path(self, parent: Any, file_filter: str) -> str | None:
         return self._open
 
-    def recovery_code(self, parent: Any, code: str, org: str) -> None:
+    def recovery_code(self, parent: Any, code: str, org: str, *, replaces: bool = False) -> None:
         pass
 
 
@@ -179,18 +184,22 @@ def seed(home: Path, engine: Any, faces: Path | None) -> None:
     desk.lock()
 
 
-def main(argv: list[str]) -> int:
-    out = Path(argv[1] if len(argv) > 1 else "screenshots").resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    from app.bio.sources import VideoFileSource
-    from app.desk import Desk
-    from ui.app_window import MainWindow
-    from ui.context import UiContext
-    from ui.i18n import I18n, QtTranslation
-    from ui.main import create_application
-    from ui.worker import Runner
+DEFAULT_SIZES = ((1366, 768), (1920, 1080))
 
-    app = create_application(["screenshots"])
+
+def main(argv: list[str]) -> int:
+    args = list(argv[1:])
+    sizes: list[tuple[int, int]] = []
+    while "--size" in args:
+        at = args.index("--size")
+        width, height = args[at + 1].lower().split("x")
+        sizes.append((int(width), int(height)))
+        del args[at : at + 2]
+    out = Path(args[0] if args else "screenshots").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    from ui.main import create_application
+
+    create_application(["screenshots"])
     data = testdata()
     faces = data / "faces" if data else None
     video = data / "video" / "short_hamilton_clip.mp4" if data else None
@@ -202,7 +211,29 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # no models: screenshots still work, without face data
         print("face engine unavailable:", type(exc).__name__)
 
-    shoot = Shooter(out)
+    taken = 0
+    for size in sizes or DEFAULT_SIZES:
+        # A maximised window leaves about 68 px of the screen to the panel and the title bar.
+        window = (size[0], size[1] - 68)
+        folder = out / f"{size[0]}x{size[1]}"
+        folder.mkdir(exist_ok=True)
+        taken += shoot_size(Shooter(folder, window), engine, faces, video)
+    if engine is not None:
+        engine.close()
+    print(f"{taken} screenshots in {out}")
+    return 0
+
+
+def shoot_size(shoot: Shooter, engine: Any, faces: Path | None, video: Path | None) -> int:
+    from app.bio.sources import VideoFileSource
+    from app.desk import Desk
+    from ui.app_window import MainWindow
+    from ui.context import UiContext
+    from ui.i18n import I18n, QtTranslation
+    from ui.worker import Runner
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         seed(home, engine, faces)
@@ -224,10 +255,7 @@ def main(argv: list[str]) -> int:
                 shoot, lang, ctx, home, Path(tmp), Desk, MainWindow, sign, VideoFileSource, video
             )
             qt_dialogs.detach()
-    if engine is not None:
-        engine.close()
-    print(f"{len(shoot.taken)} screenshots in {out}")
-    return 0
+    return len(shoot.taken)
 
 
 def shoot_lang(
@@ -244,13 +272,17 @@ def shoot_lang(
 ) -> None:
     # first start: the init form
     fresh = window_cls(tmp / f"fresh-{lang}", desk_cls, ctx)
-    fresh.resize(1280, 860)
+    fresh.resize(*shoot.size)
     fresh.show()
     shoot(fresh, "01_init", lang)
     from ui.screens.recovery import RecoveryCodeDialog
 
     dialog = RecoveryCodeDialog(
-        "ZXB6W-MD2RB-YQLAG-6WHDK-ZRVRP", "Harbour View Residences", ctx.i18n, fresh
+        "ZXB6W-MD2RB-YQLAG-6WHDK-ZRVRP",
+        "Harbour View Residences",
+        ctx.i18n,
+        fresh,
+        confirm=lambda _parent, _text: True,
     )
     dialog.show()
     shoot(dialog, "02_recovery_code", lang)
@@ -258,7 +290,7 @@ def shoot_lang(
     fresh.close()
 
     win = window_cls(home, desk_cls, ctx)
-    win.resize(1280, 860)
+    win.resize(*shoot.size)
     win.show()
     shoot(win, "03_sign_in", lang)
     screen = win.unlock_screen
@@ -271,7 +303,7 @@ def shoot_lang(
     shoot(win, "04_wrong_password_backoff", lang)
     # A restart during the back-off: the new window counts down before anyone types.
     restarted = window_cls(home, desk_cls, ctx)
-    restarted.resize(1280, 860)
+    restarted.resize(*shoot.size)
     restarted.show()
     shoot(restarted, "04b_backoff_after_restart", lang)
     restarted.close()
@@ -364,7 +396,7 @@ def shoot_lang(
     wizard.start_button.click()
     details.name.setText("Yuki Tanaka")
     minor = QDate.currentDate().addYears(-12)
-    details.dob.setDate(minor)
+    details.dob.setText(minor.toString("yyyy-MM-dd"))
     wizard.next_button.click()
     wizard.next_button.click()
     wizard.decision_page.consent_button.click()
@@ -428,10 +460,10 @@ def shoot_lang(
     settings.rename_organisation()  # the same name: nothing to do, the message goes
     # a core error in the real error dialog: a minor without a guardian (params formatted in)
     shoot_error_dialog(shoot, lang, ctx, win, ws.desk)
-    from ui.screens.settings import PurposeDialog
+    from ui.screens.admin_dialogs import PurposeDialog
 
     desk = ws.desk
-    pd = PurposeDialog(ctx.i18n, desk.list_purposes()[0], win)
+    pd = PurposeDialog(ctx.i18n, desk.list_purposes()[0], lambda _values: None, win)
     pd.show()
     shoot(pd, "22_purpose_dialog", lang)
     pd.close()

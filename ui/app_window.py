@@ -80,6 +80,9 @@ class Workspace(QWidget):
 
     def _tab_changed(self, index: int) -> None:
         """Tell the screen it is shown (refresh its lists, start what runs only in view)."""
+        # Leaving the withdrawal desk stops its face search: no camera runs on a hidden tab.
+        if self.tabs.widget(index) is not self.withdrawal:
+            self.withdrawal.deactivated()
         widget = self.tabs.widget(index)
         if widget is self.registry:
             self.registry.activated()
@@ -179,18 +182,20 @@ class MainWindow(QMainWindow):
         desk = self.desk
         if desk is None:
             return
-        tr = self.ctx.i18n.tr
-        new = self.ctx.prompts.text(self, tr("app.my_password"), tr("init.password"), secret=True)
-        if not new:
-            return
-        again = self.ctx.prompts.text(self, tr("app.my_password"), tr("init.password2"),
-                                      secret=True)
-        if again != new:
-            self.ctx.prompts.info(self, tr("init.mismatch"), warning=True)
-            return
-        self.ctx.runner.submit(desk.change_password, desk.user.username, new,
-                               on_done=lambda _r: self.ctx.prompts.info(self, tr("set.saved")),
-                               on_error=lambda e: self.ctx.prompts.error(self, e))
+        from ui.screens.admin_dialogs import PasswordDialog
+
+        username = desk.user.username
+        dialog = PasswordDialog(
+            self.ctx.i18n,
+            username,
+            desk.signed_in_with != "login.recovery",
+            lambda current, new: desk.change_password(username, new, current_password=current),
+            self.ctx.runner,
+            self,
+        )
+        dialog.accepted.connect(lambda: self.ctx.prompts.info(self, self.ctx.i18n.tr("set.saved")))
+        self.password_dialog = dialog
+        dialog.open()
 
     # -- lock / unlock -------------------------------------------------------------------------
     def on_unlocked(self, desk: Desk) -> None:

@@ -132,8 +132,13 @@ class Prompts:
         path, _ = QFileDialog.getOpenFileName(parent, self.i18n.tr("doc.open"), "", file_filter)
         return path or None
 
-    def recovery_code(self, parent: QWidget | None, code: str, org: str) -> None:
-        """Show the one-time recovery code (with its printable sheet) until acknowledged."""
+    def recovery_code(
+        self, parent: QWidget | None, code: str, org: str, *, replaces: bool = False
+    ) -> None:
+        """Show the one-time recovery code (with Copy and a printable sheet) until the operator
+        confirms it is stored; ``replaces`` says an older code just stopped working."""
         from ui.screens.recovery import RecoveryCodeDialog
 
-        RecoveryCodeDialog(code, org, self.i18n, parent).exec()
+        RecoveryCodeDialog(
+            code, org, self.i18n, parent, confirm=self.confirm, replaces=replaces
+        ).exec()

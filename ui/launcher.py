@@ -17,6 +17,12 @@ from app.cli import main as cli_main
 
 def start_ui(argv: Sequence[str], home: Path) -> int:
     """Open the workstation window on the vault in ``home``; returns when it is closed."""
+    from ui.system_check import display_problem
+
+    problem = display_problem()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 3
     from ui.main import main as run_ui
 
     return int(run_ui(argv, home))

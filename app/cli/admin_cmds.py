@@ -48,7 +48,9 @@ def cmd_user_remove(ctx: Context, desk: Desk) -> int:
 
 def cmd_user_passwd(ctx: Context, desk: Desk) -> int:
     username: str = ctx.args.username
-    desk.change_password(username, ctx.new_password(username))
+    desk.change_password(
+        username, ctx.new_password(username), current_password=ctx.signed_in_password
+    )
     ctx.emit({"changed": username}, f"Password changed for {username}.")
     return 0
 

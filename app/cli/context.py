@@ -72,6 +72,9 @@ class Context:
         home: str | None = getattr(args, "home", None)
         self.home = resolve_home(home, environ)
         self.json = bool(getattr(args, "json", False))
+        # The password this command signed in with: it proves the user for `user passwd` of
+        # their own account (the core asks for the current password there).
+        self.signed_in_password: str | None = None
 
     def emit(self, obj: object, text: str | Callable[[], str]) -> None:
         """``obj`` as one JSON line with ``--json``, otherwise the human-readable ``text``."""
@@ -116,6 +119,7 @@ class Context:
         if code:
             return Desk.unlock_with_recovery(self.home, code)
         user, password = self.credentials()
+        self.signed_in_password = password
         return Desk.unlock(self.home, user, password)
 
 

@@ -89,6 +89,10 @@ def liveness_block(liveness: LivenessResult | None, styles: Styles) -> list[Flow
         rows.append(
             (label(lang, "liveness.identity_distance"), f"{liveness.identity_distance:.3f}")
         )
+    if liveness.skip_reason:
+        rows.append((label(lang, "liveness.skip_reason"), liveness.skip_reason))
+    if liveness.approved_by:
+        rows.append((label(lang, "liveness.approved_by"), liveness.approved_by))
     if liveness.note:
         rows.append((label(lang, "liveness.note"), liveness.note))
     out.append(kv_table(rows, styles))

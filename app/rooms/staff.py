@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from app.db import Row, fetch_all, fetch_one, scalar
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput, NotFound, PermissionDenied, WrongPassword
 from app.models import Role, StaffAccount
 from app.session import Session
 from app.validation import check_password, check_username
@@ -73,11 +73,31 @@ class Staff:
                 s.audit.append(s.actor, "staff.remove", details={"user": username})
             s.vault.remove_slot(username)
 
-    def change_password(self, username: str, new_password: str) -> None:
-        """Users change their own password; admins may reset anyone's."""
+    def change_password(
+        self, username: str, new_password: str, *, current_password: str | None = None
+    ) -> None:
+        """Users change their own password; admins may reset anyone's.
+
+        Changing one's *own* password needs the current one: whoever finds a desk left signed in
+        must not be able to take the account over. The one exception is a sign-in with the
+        recovery code, which exists precisely because the password was lost.
+        """
         s = self._s
-        if username.casefold() != s.user.username.casefold():
+        own = username.casefold() == s.user.username.casefold()
+        if not own:
             s.require_admin()
+        elif s.signed_in_with != "login.recovery":
+            if not current_password:
+                raise PermissionDenied(
+                    "Changing your own password needs your current password.",
+                    code="current_password_needed",
+                )
+            try:
+                s.vault.keyslots.unlock_user(username, current_password)
+            except WrongPassword:
+                raise PermissionDenied(
+                    "The current password is not correct.", code="current_password_wrong"
+                ) from None
         check_password(new_password)
         with s.lock:
             if fetch_one(s.conn, "SELECT id FROM staff WHERE username = ?", (username,)) is None:

@@ -128,7 +128,16 @@ def test_staff_accounts_have_their_own_slots(desk: Desk, home: Path, options) ->
     desk.lock()
     op = Desk.unlock(home, "frontdesk", "operator-pass-1", options=options)
     assert op.user.role == "operator"
-    op.change_password("frontdesk", "operator-pass-2")
+    from app.errors import PermissionDenied
+
+    # Their own password: only with the current one (a desk left signed in is not enough).
+    with pytest.raises(PermissionDenied) as needed:
+        op.change_password("frontdesk", "operator-pass-2")
+    assert needed.value.code == "current_password_needed"
+    with pytest.raises(PermissionDenied) as wrong:
+        op.change_password("frontdesk", "operator-pass-2", current_password="guess-guess")
+    assert wrong.value.code == "current_password_wrong"
+    op.change_password("frontdesk", "operator-pass-2", current_password="operator-pass-1")
     op.lock()
     with pytest.raises(WrongPassword):
         Desk.unlock(home, "frontdesk", "operator-pass-1", options=options)

@@ -33,10 +33,13 @@ class ScriptedPrompts:
         self.typed_answer = True
         self.open_answer: str | None = None
         self.text_answer: str | None = None
+        self.text_answers: list[str | None] = []  # answered first, in order
+        self.texts_asked: list[str] = []
         self.errors: list[str] = []
         self.infos: list[str] = []
         self.confirms: list[str] = []
         self.recovery_codes: list[str] = []
+        self.recovery_replaces: list[bool] = []
         self.saved: list[str] = []
 
     def error(self, parent: Any, exc: BaseException) -> None:
@@ -56,6 +59,9 @@ class ScriptedPrompts:
         return self.typed_answer
 
     def text(self, parent: Any, title: str, label: str, *, secret: bool = False) -> str | None:
+        self.texts_asked.append(label)
+        if self.text_answers:
+            return self.text_answers.pop(0)
         return self.text_answer
 
     def save_path(self, parent: Any, suggested: str, file_filter: str) -> str | None:
@@ -66,8 +72,9 @@ class ScriptedPrompts:
     def open_path(self, parent: Any, file_filter: str) -> str | None:
         return self.open_answer
 
-    def recovery_code(self, parent: Any, code: str, org: str) -> None:
+    def recovery_code(self, parent: Any, code: str, org: str, *, replaces: bool = False) -> None:
         self.recovery_codes.append(code)
+        self.recovery_replaces.append(replaces)
 
 
 @pytest.fixture(scope="session")

@@ -74,7 +74,8 @@ def test_settings_apply_purpose_and_maintenance(
         dialog.fields["controller"].setText("Harbour View Residences")
         dialog.fields["contact"].setText("privacy@harbour.example")
         dialog.fields["alternative"].setText("Pay at the till")
-        return QDialog.DialogCode.Accepted
+        dialog.save_button.click()
+        return dialog.result()
 
     monkeypatch.setattr(settings_module.PurposeDialog, "exec", fake_exec)
     settings.add_purpose()
@@ -202,9 +203,12 @@ def test_staff_accounts_add_and_remove(qtbot: Any, window: Any, monkeypatch: Any
 
     def fake_exec(dialog: Any) -> int:
         dialog.username.setText("nightshift")
-        dialog.password.setText(PASSWORD)
+        dialog.passwords.password.setText(PASSWORD)
+        dialog.passwords.repeat.setText(PASSWORD)
         dialog.role.setCurrentIndex(dialog.role.findData("operator"))
-        return QDialog.DialogCode.Accepted
+        dialog.save_button.click()
+        qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted, timeout=15000)
+        return dialog.result()
 
     monkeypatch.setattr(settings_module.StaffDialog, "exec", fake_exec)
     settings.add_staff()
@@ -224,8 +228,12 @@ def test_operator_changes_own_password(qtbot: Any, window: Any, home: Path) -> N
     desk.add_user("frontdesk", PASSWORD, "operator")
     desk.lock()
     unlock(qtbot, window, "frontdesk", PASSWORD)
-    window.ctx.prompts.text_answer = "a brand new passphrase"
     window.password_button.click()
+    dialog = window.password_dialog
+    dialog.current.setText(PASSWORD)
+    dialog.passwords.password.setText("a brand new passphrase")
+    dialog.passwords.repeat.setText("a brand new passphrase")
+    dialog.save_button.click()
     qtbot.waitUntil(lambda: "Saved." in window.ctx.prompts.infos, timeout=15000)
     window.lock()
     unlock(qtbot, window, "frontdesk", "a brand new passphrase")

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QTextEdit, QWi
 
 from tests.ui.conftest import unlock
 from tests.ui.helpers import (
+    SKIP_REASON,
     capture_manually,
     fill_details,
     open_wizard,
@@ -107,6 +108,7 @@ def test_camera_missing_offers_retry_and_photo(
     page.retry_button.click()  # still missing: the same clear state, no crash
     qtbot.waitUntil(lambda: page.stack.currentIndex() == 1, timeout=10000)
     window.ctx.prompts.open_answer = str(faces / "kit_harington_1.jpg")
+    window.ctx.prompts.text_answers.append(SKIP_REASON)
     page.missing_photo_button.click()
     qtbot.waitUntil(lambda: wizard.current == "review", timeout=20000)
     result = save_review(qtbot, wizard)
@@ -216,6 +218,7 @@ def test_face_engine_missing_is_a_clear_message(
     qtbot.waitUntil(lambda: "model files" in page.status.text(), timeout=10000)
     assert not page.manual_button.isEnabled()
     window.ctx.prompts.open_answer = str(faces / "obama_1.jpg")
+    window.ctx.prompts.text_answers.append(SKIP_REASON)
     page.photo_button.click()
     qtbot.waitUntil(lambda: not page._encoding, timeout=10000)
     assert wizard.current == "capture"

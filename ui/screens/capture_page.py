@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models import Language, LivenessResult
-from ui.camera import CameraThread, dispose
+from ui.camera import CameraThread, dispose, rgb_to_qimage
 from ui.context import UiContext
 from ui.screens.draft import Draft
 from ui.screens.wizard_pages import Page
@@ -72,6 +72,24 @@ def _flip(image: QImage) -> QImage:
     return image.flipped(Qt.Orientation.Horizontal)
 
 
+THUMB = 160  # px, the review page's picture of what was captured
+
+
+def face_thumbnail(rgb: object, box: tuple[int, int, int, int]) -> QImage:
+    """The captured face with some margin, small: shown on the review page, never stored."""
+    import numpy as np
+
+    image = np.asarray(rgb)
+    top, right, bottom, left = box
+    margin = int(0.35 * max(bottom - top, right - left))
+    crop = image[max(0, top - margin): bottom + margin, max(0, left - margin): right + margin]
+    if crop.size == 0:
+        crop = image
+    return rgb_to_qimage(np.ascontiguousarray(crop)).scaled(
+        THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.SmoothTransformation)
+
+
 class PreviewWidget(QWidget):
     """Paints the latest camera frame scaled to fit, with the face box on top.
 
@@ -86,6 +104,8 @@ class PreviewWidget(QWidget):
         self.image: QImage | None = None
         self.box: tuple[int, int, int, int] | None = None  # top, right, bottom, left
         self.box_ok = False
+        # The face-oval guide of enrollment stations: where to put the face, green once right.
+        self.guide = False
         self.setMinimumSize(480, 300)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -121,7 +141,21 @@ class PreviewWidget(QWidget):
                 painter.setPen(QPen(colour, 3))
                 painter.drawRect(QRectF(x + left * scale, y + top * scale,
                                         (right - left) * scale, (bottom - top) * scale))
+        if self.guide:
+            self._paint_guide(painter)
         painter.end()
+
+    def _paint_guide(self, painter: QPainter) -> None:
+        """A dashed oval in the middle: one place to put the face, whatever the hint says."""
+        height = self.height() * 0.62
+        width = height * 0.74
+        oval = QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
+        colour = QColor("#27ae60") if self.box is not None and self.box_ok else QColor("#ecf0f1")
+        pen = QPen(colour, 3)
+        pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(oval)
 
 
 class CapturePage(Page):
@@ -143,20 +177,27 @@ class CapturePage(Page):
 
         # live panel
         self.preview = PreviewWidget()
+        self.preview.guide = True
         i18n.bind(self.preview.setAccessibleName, "cap.preview")
         self.prompt = QLabel()
         self.prompt.setWordWrap(True)
         set_role(self.prompt, "title")
         self.prompt.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # One instruction at a time, in a box of fixed height: the hint once jumped between one
+        # and three lines and moved every button below it while the person was trying to comply.
         self.hints = QLabel()
         self.hints.setWordWrap(True)
+        self.hints.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
         set_role(self.hints, "reading")
         self.checks = QLabel()
         self.checks.setWordWrap(True)
+        self.checks.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         set_role(self.checks, "hint")
+        # Auto-capture progress: shown only while the person holds still for it.
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
-        self.progress.setTextVisible(True)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
         self.liveness_label = QLabel()
         self.liveness_label.setWordWrap(True)
         self.manual_button = QPushButton()
@@ -174,6 +215,8 @@ class CapturePage(Page):
         side.addWidget(self.hints)
         side.addWidget(self.checks)
         side.addWidget(self.liveness_label)
+        for label, lines in ((self.hints, 2), (self.checks, 3), (self.liveness_label, 2)):
+            label.setFixedHeight(label.fontMetrics().lineSpacing() * lines + 8)
         side.addStretch(1)
         side.addWidget(self.progress)
         side.addWidget(self.manual_button)
@@ -332,6 +375,7 @@ class CapturePage(Page):
         # quality and auto-capture
         progress = self.autocapture.feed(frame, report)
         self.progress.setValue(int(progress.fraction * 100))
+        self.progress.setVisible(0 < progress.held < progress.needed)
         self._show_quality(report)
         # Auto-capture completes only with a passed liveness check; a failed one waits for
         # the operator (Retry, or Capture now recorded as not passed).
@@ -365,8 +409,9 @@ class CapturePage(Page):
 
     def _show_quality(self, report: QualityReport) -> None:
         lang = self.language
-        hints = [self.i18n.text(f"hint.{h}", lang) for h in report.hints[:3]]
-        self.hints.setText("\n".join(hints) if hints else self.i18n.text("hint.ok", lang))
+        # The most important instruction only (the report orders them); the rest follow.
+        hint = report.hints[0] if report.hints else "ok"
+        self.hints.setText(self.i18n.text(f"hint.{hint}", lang))
         marks = {"pass": "✓", "warn": "!", "fail": "✗"}
         self.checks.setText("   ".join(
             f"{marks[c.verdict]} {self.i18n.text('check.' + c.name, lang)}" for c in report.checks
@@ -395,6 +440,8 @@ class CapturePage(Page):
             return embeddings, photo
 
         attempt = self._attempt
+        if self.draft is not None:
+            self.draft.thumbnail = face_thumbnail(images[0][0], images[0][1].box.css())
         self.ctx.runner.submit(
             encode, on_done=lambda out: self._finish(out[0], liveness, attempt, out[1]),
             on_error=self._failed)
@@ -423,13 +470,51 @@ class CapturePage(Page):
     def _show_complete(self) -> None:
         self._done = True
         self.stack.setCurrentIndex(0)
-        self.progress.setValue(100)
+        self.progress.hide()
         self.prompt.setText(self.i18n.text("cap.complete", self.language))
         self.manual_button.setEnabled(False)
+
+    def _skip_liveness(self) -> tuple[str, str | None] | None:
+        """The operator's reason for skipping the liveness check and, where the setting asks
+        for it, an admin's approval token from the core; None when either is not given.
+
+        Why ask here and not only in the core: the reason is typed while the person is still at
+        the desk; the core checks it again and prints it on the consent form."""
+        tr = self.i18n.tr
+        reason = self.ctx.prompts.text(self, tr("cap.skip.title"), tr("cap.skip.reason"))
+        if reason is None:
+            return None
+        reason = reason.strip()
+        if len(reason) < 10:
+            self.status.setText(tr("err.liveness_reason_required", min=10))
+            return None
+        token: str | None = None
+        needs_admin = self.desk.get_setting("liveness_skip_needs_admin") not in ("0", "0.0")
+        if needs_admin and self.desk.user.role != "admin":
+            admin = self.ctx.prompts.text(self, tr("cap.skip.title"), tr("cap.skip.admin"))
+            if not admin:
+                return None
+            password = self.ctx.prompts.text(
+                self, tr("cap.skip.title"), tr("unlock.password"), secret=True
+            )
+            if not password:
+                return None
+            try:
+                token = self.desk.approve_liveness_skip(admin.strip(), password)
+            except Exception as exc:
+                from ui.dialogs import error_text
+
+                self.status.setText(error_text(exc, self.i18n))
+                return None
+        self.status.clear()
+        return reason, token
 
     def manual_capture(self) -> None:
         """Operator-attested capture: the latest single-face frames, liveness NOT passed."""
         if not self._recent:
+            return
+        skip = self._skip_liveness()
+        if skip is None:
             return
         challenge = self.challenge.abort("operator_manual_capture")
         liveness = LivenessResult(
@@ -438,7 +523,10 @@ class CapturePage(Page):
             identity_distance=challenge.identity_distance,
             method="operator-attested",
             note=f"manual capture by operator {self.desk.user.username}; {challenge.note}",
+            skip_reason=skip[0],
         )
+        if self.draft is not None:
+            self.draft.liveness_approval = skip[1]
         frames = list(self._recent)[-3:]
         self._encode(frames, liveness)
 
@@ -447,15 +535,27 @@ class CapturePage(Page):
         path = self.ctx.prompts.open_path(self, self.i18n.tr("cap.photo_filter"))
         if not path:
             return
+        skip = self._skip_liveness()
+        if skip is None:
+            return
         self.stop_camera()
         desk = self.desk
+        if self.draft is not None:
+            self.draft.liveness_approval = skip[1]
 
         def analyse() -> Embedding:
             analysis: PhotoAnalysis = desk.analyse_photo(Path(path))
             return analysis.single_encoding()
 
+        if self.draft is not None:
+            photo = QImage(path)
+            self.draft.thumbnail = None if photo.isNull() else photo.scaled(
+                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation)
+
         liveness = LivenessResult(passed=False, method="photo-file",
-                                  note="enrolled from a photo file; no liveness check possible")
+                                  note="enrolled from a photo file; no liveness check possible",
+                                  skip_reason=skip[0])
         self._encoding = True
         self._attempt += 1
         attempt = self._attempt

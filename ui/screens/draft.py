@@ -23,6 +23,8 @@ from app.models import (
 )
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QImage
+
     from app.bio.engine import Embedding
 
 
@@ -47,6 +49,8 @@ class Draft:
     paper_scan: tuple[str, bytes] | None = None  # (file name, bytes) of that form's scan
     photo_jpeg: bytes | None = None  # only for purposes that keep photos
     photo_consent: bool = False  # the person agreed on the review page that it is kept
+    liveness_approval: str | None = None  # the core's token when an admin approved a skip
+    thumbnail: QImage | None = None  # the captured face, shown on the review page only
 
     @property
     def refused(self) -> bool:
@@ -81,6 +85,7 @@ class Draft:
             signature=self.signature,
             embeddings=[list(map(float, e)) for e in self.embeddings],
             liveness=self.liveness,
+            liveness_approval=self.liveness_approval,
             guardian=self.guardian,
             existing_person_id=self.existing_person_id,
             acknowledged_warnings=acknowledged,

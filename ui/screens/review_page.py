@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -42,6 +43,7 @@ class ReviewPage(Page):
     def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
         self.draft: Draft | None = None
+        self.thumbnail: QLabel | None = None
         self.saving = False  # while the core writes, the wizard cannot be cancelled
         self.summary = QFormLayout()
         self.warnings_box = QVBoxLayout()
@@ -127,12 +129,21 @@ class ReviewPage(Page):
             self._row("review.paper", f"{draft.paper_signed_on.isoformat()} · "
                                       f"{draft.paper_scan[0]}")
         if not draft.refused:
+            if draft.thumbnail is not None and not draft.thumbnail.isNull():
+                # What was captured, so the operator sees it is this person's face.
+                picture = QLabel()
+                picture.setPixmap(QPixmap.fromImage(draft.thumbnail))
+                picture.setAccessibleName(tr("review.captured"))
+                self.thumbnail = picture
+                self.summary.addRow(tr("review.captured"), picture)
             self._row("review.templates", str(len(draft.embeddings)))
             live = draft.liveness
             text = tr("live.passed") if live and live.passed else tr("live.failed")
             if live is not None and live.method != "active-challenge-v1":
                 method = self.i18n.term("live.method.", live.method)
                 text = tr("review.liveness.with_method", result=text, method=method)
+            if live is not None and live.skip_reason:
+                text += "\n" + tr("review.skip_reason", reason=live.skip_reason)
             self._row("review.liveness", text)
         self.save_button.setText(tr("review.save.refusal" if draft.refused
                                     else "review.save.consent"))
@@ -207,6 +218,7 @@ class ReviewPage(Page):
 
     def clear(self) -> None:
         self.draft = None
+        self.thumbnail = None
         self.saving = False
         self.photo_box.setChecked(False)
         self.photo_box.hide()

@@ -14,10 +14,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -26,7 +24,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -35,11 +32,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import ConsentDeskError
-from app.models import LANGUAGES, Purpose
+from app.models import LANGUAGES
 from ui.camera import CameraThread, dispose
 from ui.context import UiContext
 from ui.dialogs import detached, error_text
-from ui.i18n import I18n
+from ui.screens.admin_dialogs import PasswordDialog, PurposeDialog, StaffDialog
 from ui.screens.capture_page import PreviewWidget
 from ui.theme import set_role
 
@@ -50,82 +47,6 @@ if TYPE_CHECKING:
     from app.models import AuditVerification
 
 T = TypeVar("T")
-
-PURPOSE_TEXT_FIELDS = ("title", "controller", "contact", "alternative")
-PURPOSE_LONG_FIELDS = ("description", "recipients", "regulator")
-
-
-class PurposeDialog(QDialog):
-    """Add or edit a purpose. Editing creates a new version (the core keeps the old one)."""
-
-    def __init__(
-        self, i18n: I18n, purpose: Purpose | None = None, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(i18n.tr("set.purpose.edit" if purpose else "set.purpose.add"))
-        self.lines: dict[str, QLineEdit] = {}
-        self.texts: dict[str, QPlainTextEdit] = {}
-        self.fields: dict[str, QLineEdit | QPlainTextEdit] = {}
-        form = QFormLayout(self)
-        for name in PURPOSE_TEXT_FIELDS:
-            line = QLineEdit(getattr(purpose, name, "") if purpose else "")
-            self.fields[name] = self.lines[name] = line
-        for name in PURPOSE_LONG_FIELDS:
-            text = QPlainTextEdit(getattr(purpose, name, "") if purpose else "")
-            text.setMaximumHeight(80)
-            self.fields[name] = self.texts[name] = text
-        self.retention = QSpinBox()
-        self.retention.setRange(1, 3650)
-        self.retention.setValue(purpose.retention_days if purpose else 365)
-        self.keep_photos = QCheckBox()
-        self.keep_photos.setChecked(bool(purpose and purpose.keep_photos))
-        for name in (*PURPOSE_TEXT_FIELDS, *PURPOSE_LONG_FIELDS):
-            label = QLabel(i18n.tr(f"set.purpose.{name}"))
-            self.fields[name].setAccessibleName(label.text())
-            form.addRow(label, self.fields[name])
-        form.addRow(i18n.tr("set.purpose.retention"), self.retention)
-        form.addRow(i18n.tr("set.purpose.keep_photos"), self.keep_photos)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Save).setText(i18n.tr("common.save"))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(i18n.tr("common.cancel"))
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-        self.resize(640, 560)
-
-    def values(self) -> dict[str, str | int | bool]:
-        out: dict[str, str | int | bool] = {}
-        for name in PURPOSE_TEXT_FIELDS:
-            out[name] = self.lines[name].text().strip()
-        for name in PURPOSE_LONG_FIELDS:
-            out[name] = self.texts[name].toPlainText().strip()
-        out["retention_days"] = self.retention.value()
-        out["keep_photos"] = self.keep_photos.isChecked()
-        return out
-
-
-class StaffDialog(QDialog):
-    def __init__(self, i18n: I18n, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(i18n.tr("set.staff.add"))
-        form = QFormLayout(self)
-        self.username = QLineEdit()
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.role = QComboBox()
-        self.role.addItem(i18n.tr("role.operator"), "operator")
-        self.role.addItem(i18n.tr("role.admin"), "admin")
-        form.addRow(i18n.tr("unlock.username"), self.username)
-        form.addRow(i18n.tr("unlock.password"), self.password)
-        form.addRow(i18n.tr("set.staff.role"), self.role)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
 
 
 class SettingsScreen(QWidget):
@@ -404,19 +325,24 @@ class SettingsScreen(QWidget):
 
     # -- purposes ------------------------------------------------------------------------------
     def add_purpose(self) -> None:
-        dialog = PurposeDialog(self.ctx.i18n, None, self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        self._call(self.desk.add_purpose, **dialog.values())
+        dialog = PurposeDialog(
+            self.ctx.i18n, None, lambda values: self.desk.add_purpose(**values), self
+        )
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.reload()
 
     def edit_purpose(self) -> None:
         purpose_id = self._selected_purpose()
         if purpose_id is None:
             return
-        dialog = PurposeDialog(self.ctx.i18n, self.desk.get_purpose(purpose_id), self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        self._call(self.desk.edit_purpose, purpose_id, **dialog.values())
+        dialog = PurposeDialog(
+            self.ctx.i18n,
+            self.desk.get_purpose(purpose_id),
+            lambda values: self.desk.edit_purpose(purpose_id, **values),
+            self,
+        )
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.reload()
 
     def export_notice(self) -> None:
         purpose_id = self._selected_purpose()
@@ -503,15 +429,9 @@ class SettingsScreen(QWidget):
 
     # -- staff ---------------------------------------------------------------------------------
     def add_staff(self) -> None:
-        dialog = StaffDialog(self.ctx.i18n, self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        self._call(
-            self.desk.add_user,
-            dialog.username.text().strip(),
-            dialog.password.text(),
-            dialog.role.currentData(),
-        )
+        dialog = StaffDialog(self.ctx.i18n, self.desk.add_user, self.ctx.runner, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.reload()
 
     def remove_staff(self) -> None:
         username = self._selected_username()
@@ -521,19 +441,23 @@ class SettingsScreen(QWidget):
             self._call(self.desk.remove_user, username)
 
     def change_password(self) -> None:
+        """An admin sets someone's password (their own needs the current one, as in the top bar)."""
         username = self._selected_username()
         if not username:
             return
-        password = self.ctx.prompts.text(
+        own = username.casefold() == self.desk.user.username.casefold()
+        dialog = PasswordDialog(
+            self.ctx.i18n,
+            username,
+            own and self.desk.signed_in_with != "login.recovery",
+            lambda current, new: self.desk.change_password(
+                username, new, current_password=current
+            ),
+            self.ctx.runner,
             self,
-            self.ctx.i18n.tr("set.staff.password"),
-            self.ctx.i18n.tr("unlock.password"),
-            secret=True,
         )
-        if password:
-            self._background(
-                lambda: self.desk.change_password(username, password), self.ctx.i18n.tr("set.saved")
-            )
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.maintenance_message.setText(self.ctx.i18n.tr("set.saved"))
 
     # -- maintenance ---------------------------------------------------------------------------
     def backup(self) -> None:
@@ -590,14 +514,14 @@ class SettingsScreen(QWidget):
         self._background(run, shown)
 
     def new_recovery_code(self) -> None:
-        if not self.ctx.prompts.confirm(self, self.ctx.i18n.tr("set.recovery") + "?"):
+        if not self.ctx.prompts.confirm(self, self.ctx.i18n.tr("set.recovery.confirm")):
             return
         try:
             code = self.desk.new_recovery_code()
         except Exception as exc:
             self.ctx.prompts.error(self, exc)
             return
-        self.ctx.prompts.recovery_code(self, code, self.desk.organisation.name)
+        self.ctx.prompts.recovery_code(self, code, self.desk.organisation.name, replaces=True)
 
     def _button(self, key: str, on_click: Callable[[], object]) -> QPushButton:
         """A push button whose text follows the language switch."""

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 DEFAULT_REASON = "request of the person"
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
 CAMERA_TRIES = 8  # frames tried before "nobody matches" is shown
+# The camera gives up after this long without a usable face (it once scanned forever).
+CAMERA_SEARCH_SECONDS = 30
 
 
 class WithdrawalScreen(QWidget):
@@ -58,6 +60,13 @@ class WithdrawalScreen(QWidget):
         self.camera: CameraThread | None = None
         self._identifying = False
         self._camera_tries = 0
+        # Every new search (name, photo, camera) bumps this; a result from an older search is
+        # dropped, so a late face match can never replace a person chosen by name.
+        self._search_generation = 0
+        self._camera_deadline = QTimer(self)
+        self._camera_deadline.setSingleShot(True)
+        self._camera_deadline.setInterval(CAMERA_SEARCH_SECONDS * 1000)
+        self._camera_deadline.timeout.connect(self._camera_gave_up)
 
         title = QLabel()
         set_role(title, "title")
@@ -76,13 +85,17 @@ class WithdrawalScreen(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(250)
         self._timer.timeout.connect(self.find_by_name)
-        self.search.textChanged.connect(lambda _t: self._timer.start())
+        self.search.textChanged.connect(self._name_typed)
         self.search.returnPressed.connect(self.find_by_name)
 
         # find by face
         self.face_camera_button = QPushButton()
         i18n.bind(self.face_camera_button.setText, "wd.face.capture")
         self.face_camera_button.clicked.connect(self.identify_with_camera)
+        self.face_stop_button = QPushButton()
+        i18n.bind(self.face_stop_button.setText, "wd.face.stop")
+        self.face_stop_button.clicked.connect(self.stop_face_search)
+        self.face_stop_button.hide()
         self.face_photo_button = QPushButton()
         i18n.bind(self.face_photo_button.setText, "wd.face.photo")
         self.face_photo_button.clicked.connect(self.identify_with_photo)
@@ -121,6 +134,7 @@ class WithdrawalScreen(QWidget):
         find.addWidget(self.search)
         face_row = QHBoxLayout()
         face_row.addWidget(self.face_camera_button)
+        face_row.addWidget(self.face_stop_button)
         face_row.addWidget(self.face_photo_button)
         find.addLayout(face_row)
         find.addWidget(self.preview)
@@ -154,6 +168,12 @@ class WithdrawalScreen(QWidget):
             self.select_person(keep)
 
     # -- finding -------------------------------------------------------------------------------
+    def _name_typed(self, text: str) -> None:
+        """Typing a name takes over from a face search still running."""
+        if text.strip():
+            self.stop_face_search()
+        self._timer.start()
+
     def find_by_name(self) -> None:
         query = self.search.text().strip()
         self.results.clear()
@@ -222,6 +242,7 @@ class WithdrawalScreen(QWidget):
 
     def _forget_name_search(self) -> None:
         """Searching by face replaces a name search (a pending one must not fire later)."""
+        self._search_generation += 1
         self._timer.stop()
         self.search.blockSignals(True)
         self.search.clear()
@@ -252,6 +273,25 @@ class WithdrawalScreen(QWidget):
         self.camera.analysed.connect(self._camera_analysis)
         self.camera.unavailable.connect(self._camera_missing)
         self.camera.start()
+        self.face_stop_button.show()
+        self._camera_deadline.start()
+
+    def stop_face_search(self) -> None:
+        """Stop button, another tab, a name typed: the camera stops and late results are void."""
+        if self.camera is None and not self.face_stop_button.isVisible():
+            return
+        self._search_generation += 1
+        self.stop_camera()
+        self.face_status.clear()
+
+    def _camera_gave_up(self) -> None:
+        if self.camera is None:
+            return
+        self.stop_face_search()
+        self.face_status.setText(
+            self.ctx.i18n.tr("wd.face.timeout", seconds=CAMERA_SEARCH_SECONDS)
+        )
+        set_role(self.face_status, "warning")
 
     def _camera_missing(self, _why: str) -> None:
         self.stop_camera()
@@ -277,8 +317,11 @@ class WithdrawalScreen(QWidget):
 
     def _identify(self, run: Callable[[], IdentifyResult], from_camera: bool = False) -> None:
         """``run`` returns the core's ``IdentifyResult``; it runs in the background."""
+        generation = self._search_generation
 
         def done(result: IdentifyResult) -> None:
+            if generation != self._search_generation:
+                return  # another search (or Stop) came since: this result is void
             if from_camera and self.camera is None:
                 return  # stopped meanwhile
             retry = result.decision in ("no_face", "several_faces", "error") or (
@@ -302,6 +345,8 @@ class WithdrawalScreen(QWidget):
             self.results.setCurrentRow(0)
 
         def failed(exc: BaseException) -> None:
+            if generation != self._search_generation:
+                return
             if from_camera:
                 self._identifying = False  # try again on a later frame
                 return
@@ -313,6 +358,8 @@ class WithdrawalScreen(QWidget):
     def stop_camera(self) -> None:
         camera, self.camera = self.camera, None
         dispose(camera)
+        self._camera_deadline.stop()
+        self.face_stop_button.hide()
         self.preview.clear()
         self.preview.hide()
 
@@ -400,6 +447,10 @@ class WithdrawalScreen(QWidget):
 
     def activated(self) -> None:
         self.message.clear()
+
+    def deactivated(self) -> None:
+        """Another tab was chosen: the camera must not go on watching the desk."""
+        self.stop_face_search()
 
     def shutdown(self) -> None:
         self.stop_camera()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -33,7 +34,7 @@ from ui.screens.wizard_pages import (
     Page,
     SignaturePage,
 )
-from ui.theme import set_role
+from ui.theme import scrolled, set_role
 
 if TYPE_CHECKING:
     from app.desk import Desk
@@ -100,10 +101,14 @@ class EnrollmentWizard(QWidget):
         self.review_page.saved.connect(self._saved)
         self.done_page.next_person.connect(self.start)
 
+        # Each page scrolls on its own: on a 1366x768 screen the tallest page (the signature
+        # pad) once forced an 805 px window and pushed Back/Next off the screen.
         self.stack = QStackedWidget()
-        self.stack.addWidget(start)
-        for page in self.pages.values():
-            self.stack.addWidget(page)
+        self.stack.addWidget(scrolled(start))
+        self._holders: dict[str, QScrollArea] = {}
+        for name, page in self.pages.items():
+            self._holders[name] = scrolled(page)
+            self.stack.addWidget(self._holders[name])
 
         self.step_label = QLabel()
         set_role(self.step_label, "title")
@@ -162,7 +167,7 @@ class EnrollmentWizard(QWidget):
         page = self.pages[name]
         assert self.draft is not None
         self.message.clear()
-        self.stack.setCurrentWidget(page)
+        self.stack.setCurrentWidget(self._holders[name])
         self.header.show()
         self.footer.show()
         self._update_chrome()

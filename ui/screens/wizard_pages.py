@@ -36,6 +36,7 @@ from app.models import LANGUAGES, Language, Signature
 from app.signature import SignatureError, validate_signature
 from ui.context import UiContext
 from ui.i18n import I18n
+from ui.screens.dates import DateProblem, parse_typed_date
 from ui.screens.draft import Draft
 from ui.signature_pad import SignaturePad
 from ui.theme import DECISION_STYLE, READING_POINT_SIZE, set_role
@@ -43,7 +44,6 @@ from ui.theme import DECISION_STYLE, READING_POINT_SIZE, set_role
 if TYPE_CHECKING:
     from app.desk import Desk
 
-NO_DATE = QDate(1900, 1, 1)
 
 
 class Page(QWidget):
@@ -80,13 +80,14 @@ class DetailsPage(Page):
         i18n = self.i18n
         self.name = QLineEdit()
         self.reference = QLineEdit()
-        self.dob = QDateEdit()
-        self.dob.setDisplayFormat("yyyy-MM-dd")
-        self.dob.setCalendarPopup(True)
-        self.dob.setMinimumDate(NO_DATE)
-        self.dob.setMaximumDate(QDate.currentDate())
-        i18n.bind(self.dob.setSpecialValueText, "details.dob.unknown")
-        self.dob.setDate(NO_DATE)
+        # A plain typed date (see ui/screens/dates.py for why not a date spin box).
+        self.dob = QLineEdit()
+        self.dob.setMaxLength(16)
+        i18n.bind(self.dob.setPlaceholderText, "details.dob.placeholder")
+        self.dob_error = QLabel()
+        self.dob_error.setWordWrap(True)
+        set_role(self.dob_error, "error")
+        self.dob_error.hide()
         self.language = QComboBox()
         for lang in LANGUAGES:
             self.language.addItem(i18n.tr(f"lang.{lang}"), lang)
@@ -126,6 +127,7 @@ class DetailsPage(Page):
         self.no_purpose.hide()
         lay = QVBoxLayout(self)
         lay.addLayout(form)
+        lay.addWidget(self.dob_error)
         lay.addWidget(self.similar)
         lay.addWidget(self.same_person)
         lay.addWidget(self.minor)
@@ -138,15 +140,23 @@ class DetailsPage(Page):
         self.name.textChanged.connect(lambda _t: self._similar_timer.start())
         self.name.returnPressed.connect(self.submitted.emit)
         self.reference.returnPressed.connect(self.submitted.emit)
-        self.dob.dateChanged.connect(lambda _d: self._check_minor())
+        self.dob.textChanged.connect(lambda _t: self._check_minor())
+        self.dob.returnPressed.connect(self.submitted.emit)
 
     def _retranslate_languages(self, _lang: str) -> None:
         for i in range(self.language.count()):
             self.language.setItemText(i, self.i18n.tr(f"lang.{self.language.itemData(i)}"))
 
     def date_of_birth(self) -> dt.date | None:
-        date = self.dob.date()
-        return None if date == NO_DATE else dt.date(date.year(), date.month(), date.day())
+        """The typed date; raises :class:`DateProblem` for one that cannot be right."""
+        return parse_typed_date(self.dob.text(), dt.date.today())
+
+    def _dob_problem(self) -> str | None:
+        try:
+            self.date_of_birth()
+        except DateProblem as problem:
+            return self.i18n.tr(f"details.dob.{problem.kind}")
+        return None
 
     def _check_similar(self) -> None:
         name = self.name.text().strip()
@@ -166,7 +176,12 @@ class DetailsPage(Page):
         self.same_person.show()
 
     def _check_minor(self) -> None:
-        dob = self.date_of_birth()
+        problem = self._dob_problem()
+        # Say what is wrong only once something date-like is complete, not at every keystroke.
+        complete = len(self.dob.text().strip()) >= 8
+        self.dob_error.setText(problem or "")
+        self.dob_error.setVisible(problem is not None and complete)
+        dob = None if problem else self.date_of_birth()
         if dob is not None and self.desk.needs_guardian(dob):
             self.minor.setText(
                 self.i18n.tr("details.minor", age=self.desk.get_setting("guardian_age"))
@@ -187,6 +202,7 @@ class DetailsPage(Page):
         self.no_purpose.setVisible(self.purpose.count() == 0)
         self.name.setText(draft.name)
         self.reference.setText(draft.reference)
+        self.dob.setText(draft.date_of_birth.isoformat() if draft.date_of_birth else "")
         self.language.setCurrentIndex(max(0, self.language.findData(draft.language)))
         self.name.setFocus()
 
@@ -195,6 +211,12 @@ class DetailsPage(Page):
             return self.i18n.tr("details.no_purpose")
         if not self.name.text().strip():
             return self.i18n.tr("details.need_name")
+        problem = self._dob_problem()
+        if problem is not None:
+            self.dob_error.setText(problem)
+            self.dob_error.show()
+            self.dob.setFocus()
+            return problem
         draft.name = self.name.text().strip()
         draft.reference = self.reference.text().strip()
         draft.date_of_birth = self.date_of_birth()
@@ -209,7 +231,8 @@ class DetailsPage(Page):
     def clear(self) -> None:
         for w in (self.name, self.reference):
             w.clear()
-        self.dob.setDate(NO_DATE)
+        self.dob.clear()
+        self.dob_error.hide()
         self.similar.hide()
         self.same_person.clear()
         self.same_person.hide()

@@ -1,0 +1,289 @@
+"""The workstation at a real front desk (issue 14): dialogs that keep what matters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QWidget
+
+CODE = "ABCD-EFGH-JKLM-NPQR-STUV-WXYZ"
+
+
+class Answers:
+    """Scripted yes/no answers that also record each question asked."""
+
+    def __init__(self, *answers: bool) -> None:
+        self.answers = list(answers)
+        self.asked: list[str] = []
+
+    def __call__(self, _parent: QWidget, text: str) -> bool:
+        self.asked.append(text)
+        return self.answers.pop(0)
+
+
+def _dialog(qtbot: Any, answers: Answers, *, language: str = "en", replaces: bool = False) -> Any:
+    from ui.i18n import I18n
+    from ui.screens.recovery import RecoveryCodeDialog
+
+    dialog = RecoveryCodeDialog(
+        CODE, "Harbour Homes", I18n(language), confirm=answers, replaces=replaces  # type: ignore[arg-type]
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+def test_recovery_code_escape_enter_and_close_ask_before_dismissing(qtbot: Any) -> None:
+    answers = Answers(False, False, False, False, True)
+    dialog = _dialog(qtbot, answers)
+    QTest.keyClick(dialog, Qt.Key.Key_Escape)
+    assert dialog.isVisible(), "Escape dismissed the code without asking"
+    dialog.close()  # the window's close button / Alt+F4
+    assert dialog.isVisible(), "closing the window dismissed the code without asking"
+    QTest.keyClick(dialog, Qt.Key.Key_Return)
+    assert dialog.isVisible(), "Enter dismissed the code"
+    dialog.done_button.click()
+    assert dialog.isVisible(), "Done without confirmation dismissed the code"
+    # Escape, close, Enter and Done each asked; none of them went ahead on "no".
+    assert len(answers.asked) == 4 and "never be shown again" in answers.asked[0]
+    QTest.keyClick(dialog, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
+    assert answers.asked[-1] == answers.asked[0]
+
+
+def test_recovery_code_copy_is_wiped_when_the_dialog_closes(qtbot: Any) -> None:
+    dialog = _dialog(qtbot, Answers(True))
+    dialog.copy_button.click()
+    assert QGuiApplication.clipboard().text() == CODE
+    assert "cleared" in dialog.copied_label.text()
+    dialog.done_button.click()
+    assert not dialog.isVisible()
+    assert QGuiApplication.clipboard().text() != CODE
+
+
+def test_recovery_sheet_explains_itself_and_new_code_says_old_one_stops(qtbot: Any) -> None:
+    dialog = _dialog(qtbot, Answers(True), replaces=True)
+    sheet = dialog.sheet_text()
+    for words in (CODE, "Harbour Homes", "How to use it", "Use recovery code...", "locked away",
+                  "stops working"):
+        assert words in sheet
+    assert dialog.replaced_label.isVisible() and "stops working" in dialog.replaced_label.text()
+    dialog.code_label.ensurePolished()
+    assert dialog.code_label.font().pointSize() >= 20
+    zh = _dialog(qtbot, Answers(True), language="zh")
+    assert "如何使用" in zh.sheet_text() and "使用恢复码..." in zh.sheet_text()
+    assert not zh.replaced_label.isVisible()
+
+
+def test_new_recovery_code_warns_the_old_one_stops_working(qtbot: Any, window: Any) -> None:
+    from tests.ui.conftest import unlock
+
+    ws = unlock(qtbot, window)
+    prompts = ws.ctx.prompts
+    prompts.confirm_answer = True
+    ws.settings.new_recovery_code()
+    assert prompts.recovery_replaces == [True]
+    assert any("stops working" in q for q in prompts.confirms)
+
+
+def test_typed_dates_as_written_at_a_desk() -> None:
+    import datetime as dt
+
+    import pytest
+
+    from ui.screens.dates import DateProblem, parse_typed_date
+
+    today = dt.date(2026, 12, 1)
+    for text in ("1988-04-12", "1988/4/12", "1988.04.12", "19880412", "12.04.1988",
+                 "1988年4月12日", " 1988 - 04 - 12 "):
+        assert parse_typed_date(text, today) == dt.date(1988, 4, 12), text
+    assert parse_typed_date("  ", today) is None
+    for text, kind in (("12/04/1988", "format"), ("1988-02-30", "format"), ("Not given", "format"),
+                       ("2027-01-01", "future"), ("1899-12-31", "too_old")):
+        with pytest.raises(DateProblem) as info:
+            parse_typed_date(text, today)
+        assert info.value.kind == kind, text
+
+
+def test_date_of_birth_is_typed_checked_and_drives_the_guardian_rule(
+    qtbot: Any, window: Any
+) -> None:
+    import datetime as dt
+
+    from tests.ui.conftest import unlock
+    from tests.ui.helpers import open_wizard
+
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    details = wizard.pages["details"]
+    assert "YYYY-MM-DD" in details.dob.placeholderText()
+    details.name.setText("Typed Date")
+    qtbot.keyClicks(details.dob, "12/04/1988")
+    assert details.dob_error.isVisibleTo(details)
+    wizard.next_button.click()
+    assert wizard.current == "details", "an unreadable date of birth went through"
+    assert details.dob.text() == "12/04/1988", "the typed text was lost"
+    details.dob.clear()
+    qtbot.keyClicks(details.dob, "1988-04-12")
+    assert not details.dob_error.isVisibleTo(details)
+    assert not details.minor.isVisibleTo(details)
+    child = dt.date.today().replace(year=dt.date.today().year - 9)
+    details.dob.setText(child.isoformat())
+    assert details.minor.isVisibleTo(details)
+    wizard.next_button.click()
+    assert wizard.current == "disclosure"
+    assert wizard.draft.date_of_birth == child and wizard.draft.needs_guardian
+
+
+def test_purpose_dialog_keeps_everything_typed_when_the_core_refuses(
+    qtbot: Any, window: Any
+) -> None:
+    from PySide6.QtWidgets import QDialog
+
+    from tests.ui.conftest import unlock
+    from ui.screens.admin_dialogs import PurposeDialog
+
+    ws = unlock(qtbot, window)
+    desk = window.desk
+    saved: list[dict[str, Any]] = []
+
+    def save(values: dict[str, Any]) -> None:
+        saved.append(desk.add_purpose(**values))
+
+    dialog = PurposeDialog(ws.ctx.i18n, None, save, ws)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitActive(dialog)
+    dialog.fields["controller"].setText("Harbour View Residences")
+    dialog.fields["contact"].setText("privacy@harbour.example")
+    dialog.fields["alternative"].setText("Pay at the till")
+    dialog.fields["description"].setFocus()
+    QTest.keyClick(dialog.fields["description"], Qt.Key.Key_Tab)
+    assert dialog.fields["description"].toPlainText() == "", "Tab typed a tab character"
+    assert dialog.focusWidget() is dialog.fields["recipients"], "Tab did not move on"
+    qtbot.keyClicks(dialog.fields["recipients"], "The building's door contractor")
+    dialog.save_button.click()  # no title: the core refuses
+    assert dialog.isVisible() and dialog.result() != QDialog.DialogCode.Accepted
+    assert dialog.error.isVisibleTo(dialog) and "title" in dialog.error.text().lower()
+    assert dialog.fields["alternative"].text() == "Pay at the till"
+    assert dialog.fields["recipients"].toPlainText() == "The building's door contractor"
+    assert saved == []
+    dialog.fields["title"].setText("Staff canteen")
+    dialog.save_button.click()
+    assert dialog.result() == QDialog.DialogCode.Accepted and len(saved) == 1
+    assert [p.title for p in desk.list_purposes()][-1] == "Staff canteen"
+
+
+def test_new_passwords_are_asked_twice_and_own_needs_the_current_one(
+    qtbot: Any, window: Any
+) -> None:
+    from tests.ui.conftest import PASSWORD, unlock
+
+    unlock(qtbot, window)
+    window.password_button.click()
+    dialog = window.password_dialog
+    assert dialog.current is not None and dialog.isVisible()
+    dialog.passwords.password.setText("a brand new passphrase")
+    dialog.passwords.repeat.setText("a brand new passphrase")
+    dialog.save_button.click()
+    assert dialog.isVisible() and "current password" in dialog.error.text()
+    dialog.current.setText("not my password")
+    dialog.passwords.repeat.setText("a brand new passphrasf")
+    dialog.save_button.click()
+    assert dialog.isVisible() and "differ" in dialog.error.text()
+    dialog.passwords.repeat.setText("a brand new passphrase")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: "not correct" in dialog.error.text(), timeout=15000)
+    assert dialog.isVisible() and dialog.passwords.password.text() == "a brand new passphrase"
+    dialog.current.setText(PASSWORD)
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=15000)
+    assert "Saved." in window.ctx.prompts.infos
+
+
+def test_every_screen_fits_a_1366x768_desk(qtbot: Any, window: Any) -> None:
+    """A maximised window on a 1366x768 screen has about 1366x700 (panel, title bar): every tab
+    and every wizard step must fit there, with Back/Next on screen, in both languages, also with
+    the larger default font of a real desktop."""
+    from PySide6.QtCore import QPoint, QRect
+    from PySide6.QtWidgets import QApplication
+
+    from tests.ui.conftest import unlock
+    from tests.ui.helpers import open_wizard
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    font = app.font()
+    original = font.pointSize()
+    font.setPointSize(13)
+    app.setFont(font)
+    try:
+        ws = unlock(qtbot, window)
+        wizard = open_wizard(qtbot, ws)
+        for language in ("en", "zh"):
+            window.ctx.i18n.set_language(language)
+            window.resize(1366, 700)
+            qtbot.wait(50)
+            for name, holder in wizard._holders.items():
+                wizard.stack.setCurrentWidget(holder)
+                wizard.footer.show()
+                hint = window.minimumSizeHint()
+                assert hint.width() <= 1366 and hint.height() <= 700, (language, name, hint)
+                visible = QRect(QPoint(0, 0), window.size())
+                for button in (wizard.back_button, wizard.next_button):
+                    corner = button.mapTo(window, QPoint(button.width(), button.height()))
+                    assert visible.contains(corner), (language, name, "button off screen")
+            for index in range(ws.tabs.count()):
+                ws.tabs.setCurrentIndex(index)
+                hint = window.minimumSizeHint()
+                assert hint.width() <= 1366 and hint.height() <= 700, (language, index, hint)
+    finally:
+        font.setPointSize(original)
+        app.setFont(font)
+        window.ctx.i18n.set_language("en")
+
+
+def test_withdrawal_camera_stops_by_button_tab_name_and_time(
+    qtbot: Any, window: Any
+) -> None:
+    import numpy as np
+
+    from app.bio.sources import ImageSequenceSource
+    from tests.ui.conftest import unlock
+
+    ws = unlock(qtbot, window)
+    desk_screen = ws.withdrawal
+    ws.tabs.setCurrentWidget(desk_screen)
+
+    # Stop button.
+    desk_screen.identify_with_camera()
+    assert desk_screen.camera is not None and desk_screen.face_stop_button.isVisibleTo(ws)
+    desk_screen.face_stop_button.click()
+    assert desk_screen.camera is None and not desk_screen.face_stop_button.isVisibleTo(ws)
+
+    # Another tab.
+    desk_screen.identify_with_camera()
+    ws.tabs.setCurrentWidget(ws.registry)
+    assert desk_screen.camera is None, "the camera kept running on another tab"
+    ws.tabs.setCurrentWidget(desk_screen)
+
+    # A name typed takes over; a face result arriving later is dropped.
+    desk_screen.identify_with_camera()
+    generation = desk_screen._search_generation
+    qtbot.keyClicks(desk_screen.search, "Someone")
+    assert desk_screen.camera is None
+    assert desk_screen._search_generation > generation
+
+    # Nobody in front of the camera: it gives up by itself and says so.
+    blank = np.full((480, 640, 3), 90, dtype=np.uint8)
+    window.ctx.open_camera = lambda _i: ImageSequenceSource([blank], fps=15, repeat=None)
+    desk_screen._camera_deadline.setInterval(1500)
+    desk_screen.search.clear()
+    desk_screen.identify_with_camera()
+    qtbot.waitUntil(lambda: desk_screen.camera is None, timeout=15000)
+    assert "No face was found" in desk_screen.face_status.text()
