@@ -180,6 +180,8 @@ SCHEMA: tuple[SettingSpec, ...] = (
         "months",
         "admin",
         "Time to answer a request under GDPR Art. 12(3): one month, extendable to three.",
+    ),
+    SettingSpec(
         "liveness_skip_needs_admin",
         "int",
         "0",
