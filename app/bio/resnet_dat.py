@@ -90,15 +90,15 @@ def _ares_down(n: int) -> list[Layer]:
             ("con", n, 2), ("tag", 1, 0)]
 
 
-ARCHITECTURE: tuple[Layer, ...] = tuple(
-    [("loss_metric", 0, 0), ("fc", 128, 0), ("avg_pool", 0, 1)]
-    + _ares_down(256)                                       # alevel0
-    + _ares(256) + _ares(256) + _ares_down(256)             # alevel1
-    + _ares(128) + _ares(128) + _ares_down(128)             # alevel2
-    + _ares(64) + _ares(64) + _ares(64) + _ares_down(64)    # alevel3
-    + _ares(32) + _ares(32) + _ares(32)                     # alevel4
-    + [("max_pool", 3, 2), ("relu", 0, 0), ("affine", 0, 0), ("con", 32, 2)]
-    + [("input", 0, 0)]
+ARCHITECTURE: tuple[Layer, ...] = (
+    ("loss_metric", 0, 0), ("fc", 128, 0), ("avg_pool", 0, 1),
+    *_ares_down(256),                                       # alevel0
+    *_ares(256), *_ares(256), *_ares_down(256),             # alevel1
+    *_ares(128), *_ares(128), *_ares_down(128),             # alevel2
+    *_ares(64), *_ares(64), *_ares(64), *_ares_down(64),    # alevel3
+    *_ares(32), *_ares(32), *_ares(32),                     # alevel4
+    ("max_pool", 3, 2), ("relu", 0, 0), ("affine", 0, 0), ("con", 32, 2),
+    ("input", 0, 0),
 )
 
 
@@ -121,7 +121,7 @@ class _Reader:
         self.pos += 1
         return b
 
-    def int(self) -> int:
+    def integer(self) -> int:
         """Control byte (bit 7 = negative, low nibble = byte count), then little-endian bytes."""
         control = self.byte()
         size = control & 0x0F
@@ -131,9 +131,9 @@ class _Reader:
         self.pos += size
         return -value if control & 0x80 else value
 
-    def float(self) -> float:
-        mantissa = self.int()
-        exponent = self.int()
+    def floating(self) -> float:
+        mantissa = self.integer()
+        exponent = self.integer()
         if exponent == 32000:
             return math.inf
         if exponent == 32001:
@@ -142,20 +142,20 @@ class _Reader:
             return math.nan
         return math.ldexp(mantissa, exponent)
 
-    def bool(self) -> bool:
+    def boolean(self) -> bool:
         ch = self.byte()
         if ch not in (ord("0"), ord("1")):
             raise self.fail("bad bool")
         return ch == ord("1")
 
     def string(self) -> str:
-        n = self.int()
+        n = self.integer()
         s = self.data[self.pos:self.pos + n]
         self.pos += n
         return s.decode("latin-1")
 
     def expect_version(self, allowed: tuple[int, ...], what: str) -> int:
-        v = self.int()
+        v = self.integer()
         if v not in allowed:
             raise self.fail(f"{what} version {v}")
         return v
@@ -163,7 +163,7 @@ class _Reader:
     def tensor(self) -> F32:
         """``resizable_tensor``: version 2, num_samples, k, nr, nc, then float32 LE data."""
         self.expect_version((2,), "tensor")
-        shape = tuple(self.int() for _ in range(4))
+        shape = tuple(self.integer() for _ in range(4))
         n = int(np.prod(shape))
         end = self.pos + 4 * n
         if end > len(self.data):
@@ -175,7 +175,7 @@ class _Reader:
     def alias(self) -> tuple[int, int, int, int]:
         """``alias_tensor``: version 1 and the four dimensions (a view into ``params``)."""
         self.expect_version((1,), "alias_tensor")
-        n, k, nr, nc = (self.int() for _ in range(4))
+        n, k, nr, nc = (self.integer() for _ in range(4))
         return (n, k, nr, nc)
 
 
@@ -192,16 +192,16 @@ def _read_con(r: _Reader, filters: int, stride: int) -> Op:
     if version not in ("con_4", "con_5", "con_6"):
         raise r.fail(f"convolution version {version!r}")
     params = r.tensor()
-    num_filters = r.int()
-    nr, nc, sy, sx = r.int(), r.int(), r.int(), r.int()
-    pad_y, pad_x = r.int(), r.int()
+    num_filters = r.integer()
+    nr, nc, sy, sx = r.integer(), r.integer(), r.integer(), r.integer()
+    pad_y, pad_x = r.integer(), r.integer()
     w_shape = r.alias()
     b_shape = r.alias()
     for _ in range(4):  # learning-rate and weight-decay multipliers
-        r.float()
-    use_bias = r.bool() if version in ("con_5", "con_6") else True
+        r.floating()
+    use_bias = r.boolean() if version in ("con_5", "con_6") else True
     if version == "con_6":
-        r.bool()  # use_relu (a fused relu, only set by dlib's fuse_layers visitor)
+        r.boolean()  # use_relu (a fused relu, only set by dlib's fuse_layers visitor)
     if (num_filters, sy, sx, pad_y) != (filters, stride, stride, pad_x) or nr != nc:
         raise r.fail("unexpected convolution shape")
     weight = _take(params, 0, w_shape)
@@ -219,11 +219,11 @@ def _read_affine(r: _Reader) -> Op:
         r.tensor()  # invstds (training batch)
         running_means = r.tensor().reshape(-1)
         running_vars = r.tensor().reshape(-1)
-        r.int()  # num_updates
-        r.int()  # running_stats_window_size
+        r.integer()  # num_updates
+        r.integer()  # running_stats_window_size
         for _ in range(4):
-            r.float()
-        eps = np.float32(r.float())
+            r.floating()
+        eps = np.float32(r.floating())
         gamma = _take(params, 0, (int(np.prod(g_shape)),))
         beta = _take(params, gamma.size, (int(np.prod(b_shape)),))
         # Exactly dlib's affine_(const bn_&), in float32.
@@ -234,8 +234,8 @@ def _read_affine(r: _Reader) -> Op:
         raise r.fail(f"affine version {version!r}")
     params = r.tensor()
     g_shape, b_shape = r.alias(), r.alias()
-    r.int()  # mode (CONV_MODE: one gamma/beta per channel)
-    if version == "affine_2" and r.bool():
+    r.integer()  # mode (CONV_MODE: one gamma/beta per channel)
+    if version == "affine_2" and r.boolean():
         raise r.fail("disabled affine layer")
     gamma = _take(params, 0, (int(np.prod(g_shape)),))
     beta = _take(params, gamma.size, (int(np.prod(b_shape)),))
@@ -246,7 +246,7 @@ def _read_pool(r: _Reader, kind: str, size: int, stride: int) -> Op:
     version = r.string()
     if version != f"{kind}_2":
         raise r.fail(f"{kind} version {version!r}")
-    nr, nc, sy, sx, pad_y, pad_x = (r.int() for _ in range(6))
+    nr, nc, sy, sx, pad_y, pad_x = (r.integer() for _ in range(6))
     if (nr, nc, sy, sx) != (size, size, stride, stride) or pad_y != pad_x:
         raise r.fail(f"unexpected {kind} shape")
     return Op(kind, size=nr, stride=sy, pad=pad_y)
@@ -256,16 +256,16 @@ def _read_fc(r: _Reader, outputs: int) -> Op:
     version = r.string()
     if version not in ("fc_2", "fc_3"):
         raise r.fail(f"fc version {version!r}")
-    num_outputs, num_inputs = r.int(), r.int()
+    num_outputs, num_inputs = r.integer(), r.integer()
     params = r.tensor()
     r.alias()  # weights (num_inputs, num_outputs)
     r.alias()  # biases
-    if r.int() != 1:  # fc_bias_mode: FC_NO_BIAS
+    if r.integer() != 1:  # fc_bias_mode: FC_NO_BIAS
         raise r.fail("fc layer with a bias")
     for _ in range(4):
-        r.float()
+        r.floating()
     if version == "fc_3":
-        r.bool()
+        r.boolean()
     if num_outputs != outputs:
         raise r.fail("unexpected fc size")
     return Op("fc", _take(params, 0, (num_inputs, num_outputs)))
@@ -280,7 +280,7 @@ def _read_details(r: _Reader, layer: Layer) -> Op:
     if kind == "relu":
         version = r.string()
         if version == "relu_2":
-            if r.bool():
+            if r.boolean():
                 raise r.fail("disabled relu")
         elif version != "relu_":
             raise r.fail(f"relu version {version!r}")
@@ -299,8 +299,8 @@ def _read_details(r: _Reader, layer: Layer) -> Op:
 def _read_input(r: _Reader) -> tuple[float, float, float]:
     if r.string() != "input_rgb_image_sized":
         raise r.fail("input layer")
-    means = (r.float(), r.float(), r.float())
-    if (r.int(), r.int()) != (INPUT_SIZE, INPUT_SIZE):
+    means = (r.floating(), r.floating(), r.floating())
+    if (r.integer(), r.integer()) != (INPUT_SIZE, INPUT_SIZE):
         raise r.fail("input size")
     return means
 
@@ -313,8 +313,8 @@ def _read_layer(r: _Reader, index: int, ops: list[Op]) -> tuple[float, float, fl
         r.expect_version((1,), "add_loss_layer")
         version = r.string()
         if version == "loss_metric_2":
-            r.float()
-            r.float()
+            r.floating()
+            r.floating()
         elif version != "loss_metric_":
             raise r.fail(f"loss version {version!r}")
         return _read_layer(r, index + 1, ops)
@@ -325,20 +325,20 @@ def _read_layer(r: _Reader, index: int, ops: list[Op]) -> tuple[float, float, fl
         return means
     if ARCHITECTURE[index + 1][0] == "input":
         # add_layer<LAYER, INPUT_LAYER>: the input layer, this layer's fields, then its state.
-        version = r.expect_version((2, 3), "input add_layer")
+        layer_version = r.expect_version((2, 3), "input add_layer")
         means = _read_input(r)
         ops.append(_read_details(r, layer))
-        r.bool(), r.bool(), r.bool()
+        r.boolean(), r.boolean(), r.boolean()
         r.tensor(), r.tensor(), r.tensor()  # x_grad, cached_output, grad_final
-        if version >= 3:
-            r.int()  # sample expansion factor
+        if layer_version >= 3:
+            r.integer()  # sample expansion factor
         return means
-    version = r.expect_version((1, 2), "add_layer")
+    layer_version = r.expect_version((1, 2), "add_layer")
     means = _read_layer(r, index + 1, ops)
     ops.append(_read_details(r, layer))
-    r.bool(), r.bool(), r.bool()  # setup called, gradient stale, output disabled
+    r.boolean(), r.boolean(), r.boolean()  # setup called, gradient stale, output disabled
     r.tensor(), r.tensor()  # x_grad, cached_output
-    if version == 2:
+    if layer_version == 2:
         r.tensor()  # params_grad
     return means
 

@@ -47,14 +47,15 @@ def _conv(x: F32, op: Op) -> F32:
         x, (n, c, k, k, ho, wo),
         (s[0], s[1], s[2], s[3], s[2] * op.stride, s[3] * op.stride), writeable=False)
     cols = windows.reshape(n, c * k * k, ho * wo)
-    out = np.matmul(w.reshape(o, c * k * k), cols)
+    out: F32 = np.matmul(w.reshape(o, c * k * k), cols)
     out += op.bias.reshape(1, o, 1)
     return out.reshape(n, o, ho, wo)
 
 
 def _pool(x: F32, op: Op) -> F32:
     if op.size == 0:  # avg_pool_everything
-        return np.ascontiguousarray(x.mean(axis=(2, 3), keepdims=True, dtype=np.float32))
+        pooled: F32 = x.mean(axis=(2, 3), keepdims=True, dtype=np.float32)
+        return pooled
     n, c, h, w = x.shape
     k, st = op.size, op.stride
     ho, wo = (h - k) // st + 1, (w - k) // st + 1

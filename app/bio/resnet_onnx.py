@@ -52,19 +52,19 @@ class _Proto:
                 out.append(b)
                 return bytes(out)
 
-    def int(self, field: int, value: int) -> _Proto:
+    def varint(self, field: int, value: int) -> _Proto:
         self.parts.append(self._varint(field << 3) + self._varint(value))
         return self
 
-    def bytes(self, field: int, value: bytes) -> _Proto:
+    def blob(self, field: int, value: bytes) -> _Proto:
         self.parts.append(self._varint((field << 3) | 2) + self._varint(len(value)) + value)
         return self
 
-    def str(self, field: int, value: str) -> _Proto:
-        return self.bytes(field, value.encode())
+    def text(self, field: int, value: str) -> _Proto:
+        return self.blob(field, value.encode())
 
     def msg(self, field: int, value: _Proto) -> _Proto:
-        return self.bytes(field, value.build())
+        return self.blob(field, value.build())
 
     def build(self) -> bytes:
         return b"".join(self.parts)
@@ -74,18 +74,18 @@ def _tensor(name: str, array: npt.NDArray[np.float32] | npt.NDArray[np.int64]) -
     dtype = _INT64 if array.dtype == np.int64 else _FLOAT
     t = _Proto()
     for d in array.shape:
-        t.int(1, int(d))
-    t.int(2, dtype).str(8, name)
-    return t.bytes(9, np.ascontiguousarray(array).astype("<i8" if dtype == _INT64 else "<f4")
+        t.varint(1, int(d))
+    t.varint(2, dtype).text(8, name)
+    return t.blob(9, np.ascontiguousarray(array).astype("<i8" if dtype == _INT64 else "<f4")
                    .tobytes())
 
 
 def _value_info(name: str, dims: Iterable[int | str]) -> _Proto:
     shape = _Proto()
     for d in dims:
-        shape.msg(1, _Proto().str(2, d) if isinstance(d, str) else _Proto().int(1, d))
-    tensor_type = _Proto().int(1, _FLOAT).msg(2, shape)
-    return _Proto().str(1, name).msg(2, _Proto().msg(1, tensor_type))
+        shape.msg(1, _Proto().text(2, d) if isinstance(d, str) else _Proto().varint(1, d))
+    tensor_type = _Proto().varint(1, _FLOAT).msg(2, shape)
+    return _Proto().text(1, name).msg(2, _Proto().msg(1, tensor_type))
 
 
 class _Graph:
@@ -108,16 +108,16 @@ class _Graph:
         out = out or self.name(op_type.lower())
         n = _Proto()
         for i in inputs:
-            n.str(1, i)
-        n.str(2, out).str(3, out).str(4, op_type)
+            n.text(1, i)
+        n.text(2, out).text(3, out).text(4, op_type)
         for key, value in ints.items():
-            attr = _Proto().str(1, key)
+            attr = _Proto().text(1, key)
             if isinstance(value, list):
                 for v in value:
-                    attr.int(8, v)
-                attr.int(20, _ATTR_INTS)
+                    attr.varint(8, v)
+                attr.varint(20, _ATTR_INTS)
             else:
-                attr.int(3, value).int(20, _ATTR_INT)
+                attr.varint(3, value).varint(20, _ATTR_INT)
             n.msg(5, attr)
         self.nodes.append(n)
         return out
@@ -167,7 +167,8 @@ def build_onnx(net: DlibResNet) -> bytes:
             x = g.node("MaxPool" if op.kind == "max_pool" else "AveragePool", [x],
                        kernel_shape=[op.size, op.size], strides=[op.stride, op.stride],
                        pads=[op.pad] * 4)
-            shape = (shape[0], *((s + 2 * op.pad - op.size) // op.stride + 1 for s in shape[1:]))
+            rows, cols = ((s + 2 * op.pad - op.size) // op.stride + 1 for s in shape[1:])
+            shape = (shape[0], rows, cols)
         elif op.kind == "tag":
             tags[op.tag] = (x, shape)
         elif op.kind == "skip":
@@ -189,13 +190,13 @@ def build_onnx(net: DlibResNet) -> bytes:
     graph = _Proto()
     for n in g.nodes:
         graph.msg(1, n)
-    graph.str(2, "dlib_face_recognition_resnet_model_v1")
+    graph.text(2, "dlib_face_recognition_resnet_model_v1")
     for t in g.inits:
         graph.msg(5, t)
     graph.msg(11, _value_info(INPUT_NAME, ["N", 3, INPUT_SIZE, INPUT_SIZE]))
     graph.msg(12, _value_info(OUTPUT_NAME, ["N", 128]))
-    model = _Proto().int(1, IR_VERSION).str(2, "consentdesk").msg(7, graph)
-    model.msg(8, _Proto().str(1, "").int(2, OPSET))
+    model = _Proto().varint(1, IR_VERSION).text(2, "consentdesk").msg(7, graph)
+    model.msg(8, _Proto().text(1, "").varint(2, OPSET))
     return model.build()
 
 
