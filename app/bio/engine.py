@@ -257,6 +257,12 @@ class BioEngine:
         enc = self._chip_encoder
         return self._call(lambda m: _encode(m, image, boxes, num_jitters, enc))
 
+    def encode_reference(self, rgb: RGBImage, boxes: Sequence[FaceBox]) -> tuple[Embedding, ...]:
+        """dlib's own encoder whatever the backend: the reference for ``bench``, the self-test
+        and the tests that hold the fast backend to dlib's templates."""
+        image = ensure_rgb(rgb)
+        return self._call(lambda m: _encode(m, image, boxes, 1, None))
+
     def encode_many(
         self, items: Sequence[tuple[RGBImage, Sequence[FaceBox]]]
     ) -> list[tuple[Embedding, ...]]:
