@@ -12,10 +12,13 @@ cannot be reproduced outside dlib) always goes to dlib; see :class:`app.bio.engi
 All backends take 150x150 RGB face chips (``dlib.get_face_chips``: dlib keeps doing detection,
 landmarks and alignment) and return (N, 128) float32 templates, not normalised, like dlib.
 
-Threads: the desk PC has two cores and the camera thread, the UI and the HOG detector need one of
-them while a face is encoded. :func:`default_threads` therefore gives the encoder one thread on
-machines with up to two cores (more on bigger ones), and onnxruntime is told not to spin its
-worker threads while idle (spinning would steal the camera's core between frames).
+Threads: the encoder runs on the engine's single worker, the same thread as the live gate's
+detector, so while a face is encoded the gate waits for it whatever the thread count: the
+shorter the encode, the smaller the hiccup in the gate's frame rate. On the 2-core desk PC
+:func:`default_threads` therefore gives onnxruntime both cores for those few milliseconds, and
+tells its threads not to spin while idle (onnxruntime's default spin-wait would otherwise keep a
+core busy between encodes, stealing it from the camera thread and the UI). Bigger machines get
+half their cores, at most 4 (a 128-d template gains little beyond that).
 """
 
 from __future__ import annotations
@@ -62,10 +65,10 @@ class ChipEncoder(Protocol):
 
 
 def default_threads(cpu_count: int | None = None) -> int:
-    """Encoder threads: 1 on a 1–2 core desk PC (leave a core to the camera and the UI),
-    half the cores (at most 4) on bigger machines."""
+    """Encoder threads: up to 2 on small machines, half the cores (at most 4) on bigger ones
+    (see the module docstring for why the desk PC's two cores are both used)."""
     cpus = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
-    return 1 if cpus <= 2 else min(4, cpus // 2)
+    return min(4, max(min(cpus, 2), cpus // 2))
 
 
 class DlibChipEncoder:
