@@ -13,16 +13,18 @@ All backends take 150x150 RGB face chips (``dlib.get_face_chips``: dlib keeps do
 landmarks and alignment) and return (N, 128) float32 templates, not normalised, like dlib.
 
 Threads: the encoder runs on the engine's single worker, the same thread as the live gate's
-detector, so while a face is encoded the gate waits for it whatever the thread count: the
-shorter the encode, the smaller the hiccup in the gate's frame rate. On the 2-core desk PC
-:func:`default_threads` therefore gives onnxruntime both cores for those few milliseconds, and
-tells its threads not to spin while idle (onnxruntime's default spin-wait would otherwise keep a
-core busy between encodes, stealing it from the camera thread and the UI). Bigger machines get
-half their cores, at most 4 (a 128-d template gains little beyond that).
+detector, while the camera thread and the UI want the other core. A multi-threaded forward pass
+waits at every layer for its slowest thread, so as soon as another thread holds a core the
+second encoder thread costs more than it gives: measured on the 2-core machine in one process,
+onnxruntime with 2 threads was 1.2x faster than with 1 when the machine was nearly idle but
+1.3x *slower* under load. :func:`default_threads` therefore uses one thread on machines with up
+to two cores (half the cores, at most 4, on bigger ones), and onnxruntime is told not to spin
+its threads while idle (its default spin-wait would keep a core busy between encodes).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import time
@@ -65,10 +67,10 @@ class ChipEncoder(Protocol):
 
 
 def default_threads(cpu_count: int | None = None) -> int:
-    """Encoder threads: up to 2 on small machines, half the cores (at most 4) on bigger ones
-    (see the module docstring for why the desk PC's two cores are both used)."""
+    """Encoder threads: 1 on a 1–2 core desk PC (the camera and the UI need the other core;
+    see the module docstring), half the cores (at most 4) on bigger machines."""
     cpus = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
-    return min(4, max(min(cpus, 2), cpus // 2))
+    return 1 if cpus <= 2 else min(4, cpus // 2)
 
 
 class DlibChipEncoder:
@@ -107,16 +109,63 @@ class _TensorEncoder:
 
 
 class NumpyEncoder(_TensorEncoder):
-    """Plain numpy (its BLAS does the convolutions): always available."""
+    """Plain numpy (its BLAS does the convolutions): always available.
+
+    numpy's OpenBLAS uses every core and busy-waits between calls; on a shared 2-core machine
+    that made the forward pass 5x slower than with one BLAS thread (measured: ~1 s vs ~0.18 s
+    under load). So the BLAS thread count is set to ``threads`` for the duration of each
+    forward pass and restored after (the gallery's big matrix products keep theirs)."""
 
     name = "numpy"
 
-    def __init__(self, net: DlibResNet, batch: int = DEFAULT_BATCH) -> None:
+    def __init__(self, net: DlibResNet, batch: int = DEFAULT_BATCH, threads: int = 1) -> None:
         super().__init__(net, batch)
         self._net = net
+        self._blas = _OpenBlasThreads.find()
+        self._threads = threads
 
     def _run(self, x: F32) -> F32:
-        return forward(self._net, x)
+        if self._blas is None:
+            return forward(self._net, x)
+        before = self._blas.get()
+        self._blas.set(self._threads)
+        try:
+            return forward(self._net, x)
+        finally:
+            self._blas.set(before)
+
+
+class _OpenBlasThreads:
+    """Get/set the thread count of the OpenBLAS that numpy's wheel bundles (``numpy.libs``),
+    through its exported C functions; None where numpy was built against another BLAS."""
+
+    def __init__(self, lib: Any, getter: str, setter: str) -> None:
+        self._get = getattr(lib, getter)
+        self._set = getattr(lib, setter)
+        self._get.restype = ctypes.c_int
+        self._set.argtypes = [ctypes.c_int]
+
+    @classmethod
+    def find(cls) -> _OpenBlasThreads | None:
+        folder = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+        pairs = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+                 ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+                 ("openblas_get_num_threads", "openblas_set_num_threads"))
+        for path in sorted(folder.glob("*openblas*")) if folder.is_dir() else []:
+            try:
+                lib = ctypes.CDLL(str(path))
+            except OSError:
+                continue
+            for getter, setter in pairs:
+                if hasattr(lib, getter) and hasattr(lib, setter):
+                    return cls(lib, getter, setter)
+        return None
+
+    def get(self) -> int:
+        return int(self._get())
+
+    def set(self, n: int) -> None:
+        self._set(max(1, int(n)))
 
 
 class OnnxRuntimeEncoder(_TensorEncoder):

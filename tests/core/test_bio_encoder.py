@@ -182,5 +182,5 @@ def test_encoder_pinned_to_dlib_by_the_factory() -> None:
         assert engine.encoder_backend == "dlib"
 
 
-def test_thread_policy_fits_the_desk_pc_and_bigger_machines() -> None:
-    assert [default_threads(n) for n in (1, 2, 3, 4, 8, 32)] == [1, 2, 2, 2, 4, 4]
+def test_thread_policy_leaves_a_core_to_the_camera_on_the_desk_pc() -> None:
+    assert [default_threads(n) for n in (1, 2, 3, 4, 8, 32)] == [1, 1, 1, 2, 4, 4]
