@@ -37,7 +37,7 @@ import numpy.typing as npt
 from app.bio.encoder import BACKENDS, ChipEncoder, EncoderChoice, select_encoder
 from app.bio.errors import EngineClosed, FaceCountError
 from app.bio.images import RGBImage, ensure_rgb
-from app.bio.models import DlibModels, find_model_paths, load_dlib_models
+from app.bio.models import DlibModels, default_cache_dir, find_model_paths, load_dlib_models
 from app.bio.thresholds import (
     DETECT_MAX_SIDE_FRAME,
     DETECT_MAX_SIDE_PHOTO,
@@ -174,15 +174,20 @@ class BioEngine:
         *,
         encoder: str | None = None,
         encoder_threads: int | None = None,
+        cache_dir: Path | None = None,
+        use_cache: bool = True,
         **options: Any,
     ) -> BioEngine:
         """Locate and load the models (about one second), pick the encoder backend (checked
         against dlib, about half a second) and start the worker thread.
 
         ``encoder`` pins a backend (default: ``$CONSENTDESK_ENCODER``, else the fastest that
-        matches dlib); a pinned backend that fails its check still falls back to dlib."""
+        matches dlib); a pinned backend that fails its check still falls back to dlib.
+        ``cache_dir`` (default: the user's cache folder; none if ``use_cache`` is False) keeps
+        a binary copy of dlib's face detector, which loads 1.3 s faster."""
         paths = find_model_paths(model_dir)
-        models = load_dlib_models(paths)
+        cache = (cache_dir or default_cache_dir()) if use_cache else None
+        models = load_dlib_models(paths, cache_dir=cache)
         wanted = encoder or os.environ.get(ENCODER_ENV) or None
         prefer = (wanted, "dlib") if wanted else BACKENDS
         choice = select_encoder(models.encoder, paths.resnet, prefer=prefer,
