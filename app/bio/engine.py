@@ -196,6 +196,17 @@ class BioEngine:
         engine.encoder_choice = choice
         return engine
 
+    def preload_landmarks(self) -> Future[None]:
+        """Load the 68-point predictor now, on the worker, without waiting for it.
+
+        It is loaded on first use (still-photo commands never need it, and it is the slowest
+        model to load); a screen about to show the live camera calls this so that the first
+        frame does not wait for it."""
+        def load(m: DlibModels) -> None:
+            _ = m.shape_68  # the property loads the file
+
+        return self.submit(load)
+
     @property
     def encoder_backend(self) -> str:
         """Which engine runs the ResNet: ``onnxruntime``, ``opencv``, ``numpy`` or ``dlib``."""

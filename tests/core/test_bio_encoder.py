@@ -177,9 +177,15 @@ def test_jittered_templates_still_come_from_dlib(bio_engine, faces) -> None:  # 
     assert max_abs_diff(plain, jittered) > 0 and np.linalg.norm(plain - jittered) < 0.2
 
 
-def test_encoder_pinned_to_dlib_by_the_factory() -> None:
+def test_encoder_pinned_to_dlib_by_the_factory_and_68_points_loaded_on_demand(faces) -> None:
     with BioEngine.create(encoder="dlib") as engine:
         assert engine.encoder_backend == "dlib"
+        assert isinstance(engine._models._shape_68, Path)  # not loaded yet: photos skip it
+        engine.preload_landmarks().result(timeout=120)
+        assert not isinstance(engine._models._shape_68, Path)
+        image = load_image(faces / "obama_1.jpg")
+        (landmarks,) = engine.landmarks(image, engine.detect(image))
+        assert landmarks.shape == (68, 2)
 
 
 def test_thread_policy_leaves_a_core_to_the_camera_on_the_desk_pc() -> None:
