@@ -122,10 +122,16 @@ def check_resources(state: State) -> str:
 
 
 def check_models(state: State) -> str:
-    """Load the HOG detector, both landmark predictors and the ResNet encoder, and run each."""
+    """Load the HOG detector, both landmark predictors and the ResNet encoder, and run each.
+
+    The engine runs the ResNet in the fastest backend that matched dlib when it started
+    (onnxruntime, cv2.dnn or numpy; see ``app.bio.encoder``); here the template is computed
+    by both the backend and dlib itself and must agree within the engine's tolerance, and the
+    line names the backend, so a bundle that silently lost onnxruntime shows up here."""
     import cv2
     import dlib
 
+    from app.bio.encoder import TOLERANCE as ENCODER_TOLERANCE
     from app.bio.engine import BioEngine, FaceBox
 
     image = _generated_image()
@@ -136,6 +142,9 @@ def check_models(state: State) -> str:
         (landmarks,) = engine.landmarks(image, [box])
         (encoding,) = engine.encode(image, [box])
         (again,) = engine.encode(image, [box])
+        (reference,) = engine.encode_reference(image, [box])
+        backend = engine.encoder_backend
+        notes = engine.encoder_choice.notes if engine.encoder_choice else ()
     finally:
         engine.close()
     if landmarks.shape != (68, 2) or not np.isfinite(landmarks).all():
@@ -146,9 +155,14 @@ def check_models(state: State) -> str:
         raise AssertionError("template is not a finite non-zero vector")
     if not np.array_equal(encoding, again):
         raise AssertionError("the encoder is not deterministic on the same input")
+    diff = float(np.max(np.abs(encoding - reference)))
+    if diff > ENCODER_TOLERANCE:
+        raise AssertionError(f"the {backend} encoder differs from dlib by {diff:.1e}")
+    fallback = f" ({'; '.join(notes)})" if notes else ""
     return (
         f"dlib {dlib.__version__}, OpenCV {cv2.__version__}; detector ran "
-        f"({len(boxes)} face box(es) in a generated image), landmarks 68x2, template 128-d"
+        f"({len(boxes)} face box(es) in a generated image), landmarks 68x2, template 128-d; "
+        f"encoder {backend}{fallback}, max diff to dlib {diff:.0e}"
     )
 
 

@@ -93,6 +93,17 @@ def test_spec_ships_the_models_app_bio_uses_and_not_the_cnn_detector() -> None:
     }
 
 
+def test_spec_ships_the_fast_face_encoder_engine() -> None:
+    """app.bio.encoder imports onnxruntime inside a function and its providers library is
+    opened at run time: the spec must name both, or the bundle silently runs the slow dlib
+    encoder (the self-test line would say so)."""
+    spec = (INSTALLER / "consentdesk.spec").read_text(encoding="utf-8")
+    assert 'collect_dynamic_libs("onnxruntime")' in spec and "binaries=binaries" in spec
+    assert "onnxruntime.capi._pybind_state" in spec
+    encoder = (REPO / "app" / "bio" / "encoder.py").read_text(encoding="utf-8")
+    assert "import onnxruntime" in encoder
+
+
 def test_mac_bundle_asks_for_the_camera_and_is_entitled_to_it() -> None:
     spec = (INSTALLER / "consentdesk.spec").read_text(encoding="utf-8")
     assert "BUNDLE(" in spec and "NSCameraUsageDescription" in spec
