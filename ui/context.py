@@ -81,4 +81,7 @@ class UiContext:
                 from app.bio.engine import BioEngine
 
                 self._engine = BioEngine.create()
+                # The camera's first frame needs the landmark model: load it now, in the
+                # background with the engine, not while the person waits at the camera.
+                self._engine.preload_landmarks()
         return self._engine
