@@ -70,7 +70,9 @@ from app.models import (
     Stats,
     WithdrawalResult,
 )
+from app.org_authority import RootCertificate  # issue-15
 from app.paths import VaultPaths
+from app.printed_check import PrintedCheck  # issue-15
 from app.validation import (
     EMBEDDING_DIM,
     Embedding,
@@ -140,7 +142,7 @@ class Desk:
         options: DeskOptions | None = None,
     ) -> tuple[Desk, str]:
         """Create a vault with its first admin; returns the open desk and the recovery code."""
-        from app.pdfsign import create_workstation_identity
+        from app.org_authority import create_org_identity, store_org_identity  # issue-15
 
         options = options or DeskOptions()
         org_name = clean_text(org_name, "organisation name", required=True, limit=200) or ""
@@ -150,17 +152,16 @@ class Desk:
             VaultPaths(Path(home)), admin_username, password, options.kdf
         )
         now = options.clock()
-        key_pem, cert_pem = create_workstation_identity(org_name)
+        identity = create_org_identity(org_name, now=now)  # issue-15: root + issued cert
         with transaction(vault.conn) as conn:
             for key, value in (
                 ("org_name", org_name.encode()),
                 ("timezone", timezone.encode()),
                 ("audit_key", secrets.token_bytes(32)),
-                ("signing_key", key_pem),
-                ("signing_cert", cert_pem),
                 ("created_at", _iso(now).encode()),  # type: ignore[union-attr]
             ):
                 conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+            store_org_identity(conn, identity)  # issue-15
             conn.execute(
                 "INSERT INTO staff (username, role, created_at, last_login_at) VALUES (?,?,?,?)",
                 (admin_username, "admin", _iso(now), _iso(now)),
@@ -226,6 +227,12 @@ class Desk:
                 )
             conn.execute("UPDATE staff SET last_login_at = ? WHERE id = ?", (_iso(now), user.id))
             desk._audit.append(user.username, action, at=now)
+            # issue-15: a vault from before the organisation root gets one from its first admin.
+            if user.role == "admin":
+                from app.org_authority import ensure_org_root
+
+                if ensure_org_root(conn, desk.organisation.name, now=now):
+                    desk._audit.append(user.username, "certificate.root_created", at=now)
         if options.auto_purge:
             desk.purge_expired()
         return desk
@@ -294,10 +301,9 @@ class Desk:
         with self._lock:
             if self._documents is None:
                 from app.documents.maker import DocumentMaker
-                from app.pdfsign import PdfSigner
+                from app.org_authority import make_signer  # issue-15
 
-                key_pem, cert_pem = self._meta("signing_key"), self._meta("signing_cert")
-                signer = PdfSigner(key_pem, cert_pem) if key_pem and cert_pem else None
+                signer = self._read(make_signer)  # issue-15: chain to the root, TSA if set
                 self._documents = DocumentMaker(signer, clock=self.options.clock)
             return self._documents
 
@@ -1665,10 +1671,10 @@ class Desk:
 
     def verify_document(self, pdf: bytes) -> DocumentCheck:
         """Check a PDF's signature against this workstation's certificate and look it up."""
+        from app.org_authority import trust_anchors  # issue-15
         from app.pdfsign import verify_pdf
 
-        cert = self._meta("signing_cert") or b""
-        result = verify_pdf(pdf, cert)
+        result = verify_pdf(pdf, self._read(trust_anchors))  # issue-15: root + legacy cert
         sha = hashlib.sha256(pdf).hexdigest()
 
         def lookup(c: Any) -> tuple[Any, Any]:
@@ -1724,6 +1730,41 @@ class Desk:
         return PersonExport(
             person, consents, documents, audit, counts["templates"], counts["photos"]
         )
+
+    # ---------------------------------------------------------------- issue-15: trust
+    def organisation_root(self) -> RootCertificate:
+        """The organisation's public root certificate, for anyone to check documents with.
+
+        Public by nature, so any signed-in account may export it; a vault whose admin has not
+        signed in since the upgrade has none yet (an admin's sign-in creates it)."""
+        from app.org_authority import root_certificate, root_fingerprint
+
+        pem = self._read(root_certificate)
+        if pem is None:
+            raise VaultError(
+                "This vault has no organisation root yet; an admin must sign in once first.",
+                code="no_root",
+            )
+        return RootCertificate(pem=pem, sha256=root_fingerprint(pem))
+
+    def set_timestamp_authority(self, url: str | None) -> None:
+        """Admin only: the RFC 3161 TSA that documents are time-stamped by (None removes it)."""
+        from app.org_authority import set_timestamp_url
+
+        self._require_admin()
+        with self._write() as conn:
+            set_timestamp_url(conn, url)
+            self._audit.append(
+                self.user.username, "settings.timestamp_authority", details={"set": bool(url)}
+            )
+        with self._lock:
+            self._documents = None  # the next document is signed with the new setting
+
+    def verify_printed(self, qr_text: str) -> PrintedCheck:
+        """Check a printed copy by the text of its QR code against the stored document."""
+        from app.printed_check import check_printed
+
+        return self._read(lambda c: check_printed(c, qr_text))
 
 
 def _overall_status(statuses: Sequence[str]) -> Any:
