@@ -498,10 +498,11 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     environ = os.environ
+    from app.cli_certificate import register as register_certificate  # issue-15
     from app.cli_documents import register as register_documents
     from app.cli_face import register as register_face
 
-    parser = build_parser([register_face, register_documents])
+    parser = build_parser([register_face, register_documents, register_certificate])  # issue-15
     args = parser.parse_args(argv)
     ctx = Context(args, environ, sys.stdout, sys.stderr, sys.stdin)
     try:

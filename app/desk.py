@@ -1716,6 +1716,8 @@ class Desk:
             signed_at=result.signed_at,
             sha256=sha,
             problems=tuple(result.problems),
+            issuer=result.issuer,  # issue-15
+            timestamp_at=result.timestamp_at,  # issue-15
         )
 
     def export_person(self, person_id: str) -> PersonExport:

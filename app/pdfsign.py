@@ -262,6 +262,30 @@ def read_document_id(pdf: bytes) -> str | None:
     return read_info_value(pdf, INFO_DOCUMENT_ID)
 
 
+def _signing_cert_damaged(sig: object, anchors: list[object]) -> bool:
+    """True if the embedded signing certificate names one of ``anchors`` as its issuer (same
+    key identifier) but that issuer's signature on it does not verify: a changed certificate,
+    told apart from a lookalike, which names an issuer key the vault does not have."""
+    try:
+        leaf = x509.load_der_x509_certificate(sig.signer_cert.dump())  # type: ignore[attr-defined]
+        aki = leaf.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    except Exception:  # no readable certificate at all is "damaged" too
+        return True
+    for anchor in anchors:
+        issuer = x509.load_der_x509_certificate(anchor.dump())  # type: ignore[attr-defined]
+        try:
+            ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        except x509.ExtensionNotFound:
+            continue
+        if ski.digest != aki.key_identifier:
+            continue
+        try:
+            leaf.verify_directly_issued_by(issuer)
+        except Exception:
+            return True
+    return False
+
+
 def _issuer_name(cert: object) -> str | None:
     try:
         issuer = cert.issuer.native  # type: ignore[attr-defined]
@@ -353,7 +377,8 @@ def _verify(pdf: bytes, trusted_cert_pem: bytes) -> VerificationResult:
     try:
         status = validate_pdf_signature(sig, context, key_usage_settings=usage)
     except Exception:  # a mangled signature blob is a failed check
-        log.info("signature validation raised; reporting the PDF as invalid")
+        if _signing_cert_damaged(sig, trusted_certs):
+            return failed("the signing certificate was changed or is damaged", **known)
         return failed("the signature could not be checked; the file was damaged", **known)
 
     problems: list[str] = []

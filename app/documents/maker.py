@@ -182,6 +182,9 @@ class DocumentMaker:
                 content_hash=content_hash,
                 signed=self._signer is not None,
                 styles=draft.styles,
+                # issue-15: root fingerprint and trusted-time mode printed on every document
+                root_fingerprint=self._signer.root_fingerprint if self._signer else None,
+                timestamped=self._signer.timestamped if self._signer else False,
             ),
         )
         draft.add(*appendix)
