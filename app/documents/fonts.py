@@ -278,10 +278,15 @@ def _cjk_subset_font(chars: frozenset[str]) -> str:
             hmtx[gname] = (hmtx[gname][0], glyph.xMin)
     maxp = font["maxp"] = newTable("maxp")
     maxp.tableVersion = 0x00010000
-    for attr in (
-        "maxTwilightPoints maxStorage maxFunctionDefs maxInstructionDefs maxStackElements "
-        "maxSizeOfInstructions maxComponentElements"
-    ).split():
+    for attr in [
+        "maxTwilightPoints",
+        "maxStorage",
+        "maxFunctionDefs",
+        "maxInstructionDefs",
+        "maxStackElements",
+        "maxSizeOfInstructions",
+        "maxComponentElements",
+    ]:
         setattr(maxp, attr, 0)
     maxp.maxZones = 1
     post = font["post"]
