@@ -324,7 +324,8 @@ def cmd_export(ctx: Context, desk: Desk) -> int:
     for doc in export.documents:
         (out / doc.filename).write_bytes(desk.document_pdf(doc.id))
         files.append(doc.filename)
-    (out / "access-report.pdf").write_bytes(desk.access_report_pdf(ctx.args.person_id))
+    report = desk.access_report_pdf(ctx.args.person_id, export=export)  # issue-15: one event
+    (out / "access-report.pdf").write_bytes(report)
     files.append("access-report.pdf")
     ctx.emit(
         {"person_id": export.person.id, "out": str(out), "files": files},

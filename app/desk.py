@@ -1629,9 +1629,15 @@ class Desk:
         return PurgeResult(tuple(due), tuple(people), templates)
 
     # ================================================================== access
-    def access_report_pdf(self, person_id: str) -> bytes:
-        """The data-subject access report (everything held; template values are not printed)."""
-        export = self.export_person(person_id)
+    def access_report_pdf(self, person_id: str, export: PersonExport | None = None) -> bytes:
+        """The data-subject access report (everything held; template values are not printed).
+
+        issue-15: ``export`` reuses an export just made (one access audit entry per request),
+        and the report is stored like every other document so ``verify-document`` knows it."""
+        if export is not None and export.person.id != person_id:
+            raise InvalidInput("The export belongs to a different person.")
+        export = export or self.export_person(person_id)
+        doc_id = self._new_doc_id()  # issue-15
         purposes = [self._purpose_version(c.purpose_version_id) for c in export.consents]
         pdf: bytes = self.documents.access_report(
             org=self.organisation,
@@ -1644,8 +1650,19 @@ class Desk:
             photo_count=export.photos,
             operator=self.user.username,
             language=export.person.language,
-            document_id=self._new_doc_id(),
+            document_id=doc_id,
         )
+        with self._write() as conn:  # issue-15: stored, so a genuine report verifies
+            self._store_document(
+                conn,
+                doc_id=doc_id,
+                kind="access_report",
+                person_id=export.person.id,
+                consent_id=None,
+                language=export.person.language,
+                filename=self._doc_filename("access_report", doc_id),
+                content=pdf,
+            )
         return pdf
 
     def retention_notice(self, purpose_id: int, language: Language) -> bytes:

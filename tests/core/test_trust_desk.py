@@ -284,3 +284,29 @@ def test_verify_document_qr_and_usage_errors(cli_vault: tuple[Path, Path, int]) 
     assert neither.returncode == 2 and "Traceback" not in neither.stderr
     helptext = run(home, "verify-document", "--help").stdout
     assert "exit codes" in helptext and "9 =" in " ".join(helptext.split())
+
+
+def test_access_report_is_stored_verifies_and_logs_one_access(desk: Desk, purpose: Purpose) -> None:
+    from tests.core.vaultkit import enroll
+
+    person_id = enroll(desk, purpose).person.id
+
+    def accesses() -> int:
+        return sum(1 for e in desk.person_audit(person_id) if e.action == "person.access_export")
+
+    pdf = desk.access_report_pdf(person_id)
+    assert accesses() == 1
+    check = desk.verify_document(pdf)
+    assert check.valid and check.status == "stored" and check.kind == "access_report"
+    assert check.person_id == person_id
+    assert _qr_matches(desk, pdf)
+    export = desk.export_person(person_id)  # what `consentdesk export` does first
+    desk.access_report_pdf(person_id, export=export)
+    assert accesses() == 2  # one per request, not two
+    other = enroll(desk, purpose, name="Other Person", seed=7).person.id
+    with pytest.raises(InvalidInput):
+        desk.access_report_pdf(other, export=export)
+
+
+def _qr_matches(desk: Desk, pdf: bytes) -> bool:
+    return desk.verify_printed(_qr(pdf)).status == "matches"
