@@ -19,10 +19,11 @@ from typing import Any
 
 from PIL import Image as PILImage
 from PIL import ImageSequence, UnidentifiedImageError
-from reportlab.platypus import Flowable, PageBreak, SimpleDocTemplate, Spacer
+from reportlab.platypus import CondPageBreak, Flowable, PageBreak, SimpleDocTemplate, Spacer
 
 from app.disclosure import decision_labels, disclosure_is_intact, render_disclosure
 from app.documents import sections
+from app.documents.access_rights import access_rights_block  # issue-15
 from app.documents.finish import Attachment, content_sha256, finish_pdf
 from app.documents.fonts import default_font_path, register_font
 from app.documents.labels import LABELS, label
@@ -189,7 +190,10 @@ class DocumentMaker:
         )
         draft.add(*appendix)
         if audit_events is not None:
-            draft.add(*sections.audit_block(audit_events, draft.tz(), draft.styles))
+            # issue-15: the trail follows the verification block when a quarter page is left,
+            # instead of leaving that block alone on a near-empty page
+            draft.add(CondPageBreak(PAGE_HEIGHT / 4))
+            draft.add(*sections.audit_block(audit_events, draft.tz(), draft.styles, new_page=False))
         lang = draft.language
         buf = io.BytesIO()
         doc = SimpleDocTemplate(
@@ -702,6 +706,16 @@ class DocumentMaker:
                 kv_table(sections.consent_rows(consent, purpose, draft.tz(), lang), s),
                 Spacer(1, 8),
             )
+        # issue-15: GDPR Art. 15(1) / PIPL Art. 45 facts per purpose, rights, complaint channel
+        draft.add(
+            *access_rights_block(
+                consents=consents,
+                purposes=purposes,
+                has_reference=bool(person.reference),
+                has_date_of_birth=person.date_of_birth is not None,
+                styles=s,
+            )
+        )
         draft.add(para(label(lang, "section.documents"), s.h2))
         if not documents:
             draft.add(para(label(lang, "documents.none"), s.body))
