@@ -1761,8 +1761,7 @@ class Desk:
         pem = self._read(root_certificate)
         if pem is None:
             raise VaultError(
-                "This vault has no organisation root yet; an admin must sign in once first.",
-                code="no_root",
+                "This vault has no organisation root yet; an admin must sign in once first."
             )
         return RootCertificate(pem=pem, sha256=root_fingerprint(pem))
 
