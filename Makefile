@@ -32,7 +32,8 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# tools/system_deps.sh installs poppler-utils (pdftotext, pdftoppm, pdffonts, pdfsig) for the PDF
+# tools/system_deps.sh installs poppler-utils (pdftotext, pdftoppm, pdffonts, pdfsig) and
+# libnss3-tools (certutil, for the pdfsig trust tests) for the PDF
 # tests when it can, as `make run` does for Qt's libraries; otherwise those tests skip with a reason.
 test: install lint
 	@bash tools/system_deps.sh

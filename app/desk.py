@@ -88,6 +88,8 @@ if TYPE_CHECKING:
     from app.bio.gallery import Gallery
     from app.bio.images import RGBImage
     from app.documents.maker import DocumentMaker
+    from app.org_authority import RootCertificate
+    from app.printed_check import PrintedCheck
 
 
 class Desk:
@@ -145,7 +147,7 @@ class Desk:
         options: DeskOptions | None = None,
     ) -> tuple[Desk, str]:
         """Create a vault with its first admin; returns the open desk and the recovery code."""
-        from app.pdfsign import create_workstation_identity
+        from app.org_authority import create_org_identity, store_org_identity
 
         options = options or DeskOptions()
         org_name = clean_text(org_name, "organisation name", required=True, limit=200) or ""
@@ -155,17 +157,17 @@ class Desk:
             VaultPaths(Path(home)), admin_username, password, options.kdf
         )
         now = options.clock()
-        key_pem, cert_pem = create_workstation_identity(org_name)
+        # issue-15: an organisation root that issues the workstation certificate
+        identity = create_org_identity(org_name, now=now)
         with transaction(vault.conn) as conn:
             for key, value in (
                 ("org_name", org_name.encode()),
                 ("timezone", timezone.encode()),
                 ("audit_key", secrets.token_bytes(32)),
-                ("signing_key", key_pem),
-                ("signing_cert", cert_pem),
                 ("created_at", (_iso(now) or "").encode()),
             ):
                 conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+            store_org_identity(conn, identity)  # issue-15
             conn.execute(
                 "INSERT INTO staff (username, role, created_at, last_login_at) VALUES (?,?,?,?)",
                 (admin_username, "admin", _iso(now), _iso(now)),
@@ -230,6 +232,12 @@ class Desk:
                 )
             conn.execute("UPDATE staff SET last_login_at = ? WHERE id = ?", (_iso(now), user.id))
             s.audit.append(user.username, action, at=now)
+            # issue-15: a vault from before the organisation root gets one from its first admin.
+            if user.role == "admin":
+                from app.org_authority import ensure_org_root
+
+                if ensure_org_root(conn, s.organisation.name, now=now):
+                    s.audit.append(user.username, "certificate.root_created", at=now)
         if options.auto_purge:
             desk.purge_expired()
         return desk
@@ -440,6 +448,16 @@ class Desk:
     def verify_document(self, pdf: bytes) -> DocumentCheck:
         return self.archive.verify(pdf)
 
+    # issue-15: the organisation root, trusted time, printed copies (see Archive)
+    def organisation_root(self) -> RootCertificate:
+        return self.archive.organisation_root()
+
+    def set_timestamp_authority(self, url: str | None) -> None:
+        self.archive.set_timestamp_authority(url)
+
+    def verify_printed(self, qr_text: str) -> PrintedCheck:
+        return self.archive.verify_printed(qr_text)
+
     # ================================================================== faces
     def check_duplicates(
         self, embeddings: Sequence[Sequence[float]] | Embedding, exclude_person: str | None = None
@@ -482,8 +500,8 @@ class Desk:
     def export_person(self, person_id: str) -> PersonExport:
         return self.retention.export_person(person_id)
 
-    def access_report_pdf(self, person_id: str) -> bytes:
-        return self.retention.access_report_pdf(person_id)
+    def access_report_pdf(self, person_id: str, export: PersonExport | None = None) -> bytes:
+        return self.retention.access_report_pdf(person_id, export)
 
     # ================================================================== audit
     def audit_verify(self, expected_head: str | None = None) -> AuditVerification:

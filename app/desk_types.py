@@ -121,6 +121,9 @@ class DocumentCheck:
     signed_at: dt.datetime | None
     sha256: str
     problems: tuple[str, ...] = ()
+    # issue-15: who issued the signing certificate, and the RFC 3161 time of a B-T signature
+    issuer: str | None = None
+    timestamp_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,22 @@ def cmd_documents(ctx: Context, desk: Desk) -> int:
     return 0
 
 
+# issue-15: exit codes of verify-document (also in its --help and the README).
+VERIFY_EXIT_CODES = {
+    0: "valid signature from this organisation and the vault holds this exact file "
+    "(with --qr: the printout matches the stored document)",
+    2: "usage error: no such file, a folder, too large, or both/neither of FILE and --qr",
+    9: "anything else: not valid, not trusted, changed, or unknown to this vault",
+}
+
+
 def cmd_verify_document(ctx: Context, desk: Desk) -> int:
+    if ctx.args.qr is not None:  # issue-15: a printed copy, checked by its QR content
+        if ctx.args.file:
+            raise InvalidInput("Give either a PDF file or --qr, not both.")
+        return _verify_printed(ctx, desk)
+    if not ctx.args.file:
+        raise InvalidInput("Give a PDF file, or --qr with the text of a printed copy's QR code.")
     path = Path(ctx.args.file)
     try:
         if path.stat().st_size > MAX_PDF_BYTES:
@@ -42,10 +57,17 @@ def cmd_verify_document(ctx: Context, desk: Desk) -> int:
     check = desk.verify_document(data)
 
     def text() -> str:
+        # issue-15: one line per finding
+        if check.timestamp_at is not None:
+            time_line = f"  trusted time: {check.timestamp_at} (RFC 3161 timestamp)"
+        else:
+            time_line = "  trusted time: none (signing time is the workstation clock)"
         lines = [
             ("VALID" if check.valid else "NOT VALID")
             + f": {check.kind or 'document'} {check.document_id or '(no ID)'}",
             f"  signed by: {check.signer or '-'} at {check.signed_at or '-'}",
+            f"  certificate issued by: {check.issuer or '-'}",
+            time_line,
             f"  in this vault: {check.status.replace('_', ' ')}",
             f"  sha256: {check.sha256}",
         ]
@@ -54,6 +76,23 @@ def cmd_verify_document(ctx: Context, desk: Desk) -> int:
 
     ctx.emit(check, text)
     return 0 if check.valid and check.status in ("stored", "erasure_certificate") else 9
+
+
+def _verify_printed(ctx: Context, desk: Desk) -> int:
+    """issue-15: ``verify-document --qr TEXT``."""
+    check = desk.verify_printed(ctx.args.qr)
+
+    def text() -> str:
+        lines = [
+            ("MATCHES" if check.status == "matches" else "DOES NOT MATCH")
+            + f": {check.kind or 'document'} {check.document_id or '(no ID)'}",
+            f"  in this vault: {check.status}",
+        ]
+        lines += [f"  problem: {p}" for p in check.problems]
+        return "\n".join(lines)
+
+    ctx.emit(check, text)
+    return 0 if check.status == "matches" else 9
 
 
 def cmd_policy(ctx: Context, desk: Desk) -> int:
@@ -74,7 +113,12 @@ def register(commands: Commands) -> None:
     p = commands.add_with_desk(
         "verify-document", cmd_verify_document, help="check a PDF's signature and find it"
     )
-    p.add_argument("file")
+    # issue-15: documented exit codes; FILE optional when --qr is given
+    p.epilog = "exit codes: " + "; ".join(
+        f"{code} = {why}" for code, why in VERIFY_EXIT_CODES.items()
+    )
+    p.add_argument("file", nargs="?")
+    p.add_argument("--qr", metavar="TEXT", help="check a printed copy by the text of its QR code")
     p = commands.add_with_desk("policy", cmd_policy, help="a purpose's printable retention notice")
     p.add_argument("purpose_id", type=int)
     p.add_argument("--out", required=True)

@@ -26,7 +26,9 @@ def cmd_export(ctx: Context, desk: Desk) -> int:
     for doc in export.documents:
         (out / doc.filename).write_bytes(desk.document_pdf(doc.id))
         files.append(doc.filename)
-    (out / "access-report.pdf").write_bytes(desk.access_report_pdf(ctx.args.person_id))
+    # issue-15: the report reuses this export, so the request leaves one access audit entry
+    report = desk.access_report_pdf(ctx.args.person_id, export=export)
+    (out / "access-report.pdf").write_bytes(report)
     files.append("access-report.pdf")
     ctx.emit(
         {"person_id": export.person.id, "out": str(out), "files": files},

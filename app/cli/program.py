@@ -15,6 +15,7 @@ from pathlib import Path
 
 from app.cli import (
     admin_cmds,
+    certificate_cmds,
     compliance_cmds,
     devices_cmds,
     documents_cmds,
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     people_cmds.register(commands)
     face_cmds.register(commands)
     documents_cmds.register(commands)
+    certificate_cmds.register(commands)  # issue-15
     compliance_cmds.register(commands)
     devices_cmds.register(commands)
     return parser

@@ -42,10 +42,10 @@ class GovernanceBase:
         """Built on first use, signing with the workstation key like every other document."""
         if self._docs is None:
             from app.documents.fonts import default_font_path, register_font
-            from app.pdfsign import PdfSigner
+            from app.org_authority import make_signer
 
-            key, cert = self._desk.session.meta("signing_key"), self._desk.session.meta("signing_cert")
-            signer = PdfSigner(key, cert) if key and cert else None
+            # issue-15: chained to the organisation root (and time-stamped) like every document
+            signer = self._desk.session.read(make_signer)
             font = register_font(default_font_path())
             self._docs = GovernanceDocuments(signer, font, self._desk.options.clock)
         return self._docs

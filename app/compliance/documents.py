@@ -115,6 +115,9 @@ class GovernanceDocuments:
                 content_hash=content_hash,
                 signed=self._signer is not None,
                 styles=doc.styles,
+                # issue-15: the root fingerprint and kind of time, as on every document
+                root_fingerprint=self._signer.root_fingerprint if self._signer else None,
+                timestamped=self._signer.timestamped if self._signer else False,
             ),
         )
         buf = io.BytesIO()

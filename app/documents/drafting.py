@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer
+from reportlab.platypus import CondPageBreak, Flowable, SimpleDocTemplate, Spacer
 
 from app.disclosure import decision_labels, disclosure_is_intact
 from app.documents import sections
@@ -168,11 +168,17 @@ class DraftingBase:
                 content_hash=content_hash,
                 signed=self._signer is not None,
                 styles=draft.styles,
+                # issue-15: root fingerprint and trusted-time mode printed on every document
+                root_fingerprint=self._signer.root_fingerprint if self._signer else None,
+                timestamped=self._signer.timestamped if self._signer else False,
             ),
         )
         draft.add(*appendix)
         if audit_events is not None:
-            draft.add(*sections.audit_block(audit_events, draft.tz(), draft.styles))
+            # issue-15: the trail follows the verification block when a quarter page is left,
+            # instead of leaving that block alone on a near-empty page
+            draft.add(CondPageBreak(PAGE_HEIGHT / 4))
+            draft.add(*sections.audit_block(audit_events, draft.tz(), draft.styles, new_page=False))
         lang = draft.language
         buf = io.BytesIO()
         doc = SimpleDocTemplate(

@@ -34,6 +34,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Image, Paragraph, Spacer, Table, TableStyle
 from reportlab.platypus import paragraph as _rl_paragraph
 
+from app.documents.fonts import glyph_markup  # issue-15
 from app.documents.labels import label
 from app.models import Language
 
@@ -166,7 +167,8 @@ def covered(text: str, font_name: str) -> str:
 
 
 def para(text: object, style: ParagraphStyle, limit: int | None = MAX_FIELD_CHARS) -> Paragraph:
-    return Paragraph(markup(covered(str(text), style.fontName), limit), style)
+    # issue-15: per-glyph font fallback (rare CJK, Arabic, Hebrew, Devanagari...) instead of "�"
+    return Paragraph(glyph_markup(clean(str(text), limit), style.fontName), style)
 
 
 def kv_table(

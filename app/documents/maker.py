@@ -16,6 +16,7 @@ from reportlab.platypus import Spacer
 
 from app.disclosure import render_disclosure
 from app.documents import sections
+from app.documents.access_rights import access_rights_block  # issue-15
 from app.documents.drafting import DraftingBase, document_filename, new_document_id
 from app.documents.finish import Attachment
 from app.documents.labels import LABELS, label
@@ -447,6 +448,16 @@ class DocumentMaker(DraftingBase):
                 kv_table(sections.consent_rows(consent, purpose, draft.tz(), lang), s),
                 Spacer(1, 8),
             )
+        # issue-15: GDPR Art. 15(1) / PIPL Art. 45 facts per purpose, rights, complaint channel
+        draft.add(
+            *access_rights_block(
+                consents=consents,
+                purposes=purposes,
+                has_reference=bool(person.reference),
+                has_date_of_birth=person.date_of_birth is not None,
+                styles=s,
+            )
+        )
         draft.add(para(label(lang, "section.documents"), s.h2))
         if not documents:
             draft.add(para(label(lang, "documents.none"), s.body))

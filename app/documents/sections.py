@@ -27,6 +27,7 @@ from app.documents.layout import (
     table_style,
 )
 from app.models import AuditEvent, Consent, Language, LivenessResult, Purpose, Signature
+from app.org_authority import grouped  # issue-15
 from app.signature import signature_png, signature_sha256
 
 SIGNATURE_WIDTH = 210.0
@@ -129,14 +130,27 @@ def verification_block(
     content_hash: str,
     signed: bool,
     styles: Styles,
+    root_fingerprint: str | None = None,
+    timestamped: bool = False,
 ) -> list[Flowable]:
-    """QR code (document ID, consent ID, content hash) beside the same values in plain text."""
+    """QR code (document ID, consent ID, content hash) beside the same values in plain text.
+
+    issue-15: a signed document also prints the organisation root's fingerprint (so a reader
+    can tell which root to trust) and whether its time is certified or only the clock's."""
     lang = styles.language
     payload = f"consentdesk:doc={document_id};consent={consent_id or ''};sha256={content_hash}"
     rows: list[tuple[str, object]] = [(label(lang, "document_id"), document_id)]
     if consent_id:
         rows.append((label(lang, "consent_id"), consent_id))
     rows.append((label(lang, "content_sha256"), para(content_hash, styles.mono)))
+    # issue-15 (begin): root fingerprint and kind of signing time
+    if signed and root_fingerprint:
+        fingerprint = para(grouped(root_fingerprint), styles.mono)
+        rows.append((label(lang, "verify.root_fingerprint"), fingerprint))
+    if signed:
+        time_key = "verify.time_tsa" if timestamped else "verify.time_clock"
+        rows.append((label(lang, "verify.signing_time"), label(lang, time_key)))
+    # issue-15 (end)
     explain = (
         label(lang, "verify.text", org=org_name) if signed else label(lang, "verify.text_no_signer")
     )
@@ -154,11 +168,10 @@ def verification_block(
             ],
         )
     )
-    return [
-        KeepTogether(
-            [para(label(lang, "section.verify"), styles.h2), table, para(explain, styles.muted)]
-        )
-    ]
+    block = [para(label(lang, "section.verify"), styles.h2), table, para(explain, styles.muted)]
+    if signed and root_fingerprint:  # issue-15
+        block.append(para(label(lang, "verify.how"), styles.muted))
+    return [KeepTogether(block)]
 
 
 def _details(details: Any) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from app.db import Connection, Row, fetch_all, fetch_one
 from app.desk_types import DocumentCheck
-from app.errors import NotFound
+from app.errors import NotFound, VaultError
 from app.models import DocumentInfo, DocumentKind, Language
 from app.rooms.purposes import Purposes
 from app.session import Session
@@ -19,6 +19,8 @@ from app.values import _dt, _iso
 
 if TYPE_CHECKING:  # building the maker registers fonts: imported on first use only
     from app.documents.maker import DocumentMaker
+    from app.org_authority import RootCertificate
+    from app.printed_check import PrintedCheck
 
 DOC_SQL = (
     "SELECT id, kind, person_id, consent_id, created_at, sha256, filename, "
@@ -43,10 +45,11 @@ class Archive:
         with self._s.lock:
             if self._maker is None:
                 from app.documents.maker import DocumentMaker
-                from app.pdfsign import PdfSigner
+                from app.org_authority import make_signer
 
-                key_pem, cert_pem = self._s.meta("signing_key"), self._s.meta("signing_cert")
-                signer = PdfSigner(key_pem, cert_pem) if key_pem and cert_pem else None
+                # issue-15: the workstation key with its chain to the organisation root, and a
+                # timestamper when the organisation has a TSA
+                signer = self._s.read(make_signer)
                 self._maker = DocumentMaker(signer, clock=self._s.clock)
             return self._maker
 
@@ -161,10 +164,11 @@ class Archive:
 
     def verify(self, pdf: bytes) -> DocumentCheck:
         """Check a PDF's signature against this workstation's certificate and look it up."""
+        from app.org_authority import trust_anchors
         from app.pdfsign import verify_pdf
 
-        cert = self._s.meta("signing_cert") or b""
-        result = verify_pdf(pdf, cert)
+        # issue-15: trusted are the organisation root and a pre-root vault's old certificate
+        result = verify_pdf(pdf, self._s.read(trust_anchors))
         sha = hashlib.sha256(pdf).hexdigest()
 
         def lookup(c: Connection) -> tuple[Row | None, Row | None]:
@@ -200,4 +204,40 @@ class Archive:
             signed_at=result.signed_at,
             sha256=sha,
             problems=tuple(result.problems),
+            issuer=result.issuer,  # issue-15
+            timestamp_at=result.timestamp_at,  # issue-15
         )
+
+    # -- issue-15: trust anchors and trusted time -----------------------------------------
+    def organisation_root(self) -> RootCertificate:
+        """The organisation's public root certificate, for anyone to check documents with.
+
+        Public by nature, so any signed-in account may export it; a vault whose admin has not
+        signed in since the upgrade has none yet (an admin's sign-in creates it)."""
+        from app.org_authority import RootCertificate, root_certificate, root_fingerprint
+
+        pem = self._s.read(root_certificate)
+        if pem is None:
+            raise VaultError(
+                "This vault has no organisation root yet; an admin must sign in once first."
+            )
+        return RootCertificate(pem=pem, sha256=root_fingerprint(pem))
+
+    def set_timestamp_authority(self, url: str | None) -> None:
+        """Admin only: the RFC 3161 TSA that documents are time-stamped by (None removes it)."""
+        from app.org_authority import set_timestamp_url
+
+        self._s.require_admin()
+        with self._s.write() as conn:
+            set_timestamp_url(conn, url)
+            self._s.audit.append(
+                self._s.actor, "settings.timestamp_authority", details={"set": bool(url)}
+            )
+        with self._s.lock:
+            self._maker = None  # the next document is signed with the new setting
+
+    def verify_printed(self, qr_text: str) -> PrintedCheck:
+        """Check a printed copy by the text of its QR code against the stored document."""
+        from app.printed_check import check_printed
+
+        return self._s.read(lambda c: check_printed(c, qr_text))

@@ -279,11 +279,17 @@ class Retention:
             person, consents, documents, audit, counts["templates"], counts["photos"]
         )
 
-    def access_report_pdf(self, person_id: str) -> bytes:
-        """The data-subject access report (everything held; template values are not printed)."""
-        export = self.export_person(person_id)
+    def access_report_pdf(self, person_id: str, export: PersonExport | None = None) -> bytes:
+        """The data-subject access report (everything held; template values are not printed).
+
+        issue-15: ``export`` reuses an export just made (one access audit entry per request),
+        and the report is stored like every other document so ``verify-document`` knows it."""
+        if export is not None and export.person.id != person_id:
+            raise InvalidInput("The export belongs to a different person.")
+        export = export or self.export_person(person_id)
         purposes = [self._purposes.version(c.purpose_version_id) for c in export.consents]
-        return self._archive.maker.access_report(
+        doc_id = self._archive.new_id()
+        pdf = self._archive.maker.access_report(
             org=self._s.organisation,
             person=export.person,
             consents=export.consents,
@@ -294,5 +300,17 @@ class Retention:
             photo_count=export.photos,
             operator=self._s.actor,
             language=export.person.language,
-            document_id=self._archive.new_id(),
+            document_id=doc_id,
         )
+        with self._s.write() as conn:  # issue-15: stored, so a genuine report verifies
+            self._archive.store(
+                conn,
+                doc_id=doc_id,
+                kind="access_report",
+                person_id=export.person.id,
+                consent_id=None,
+                language=export.person.language,
+                filename=self._archive.filename("access_report", doc_id),
+                content=pdf,
+            )
+        return pdf

@@ -15,6 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "tools" / "system_deps.sh"
 POPPLER = ("pdftotext", "pdftoppm", "pdffonts", "pdfsig")
+ALL_TOOLS = (*POPPLER, "certutil")  # certutil: libnss3-tools, for the pdfsig trust tests
 
 
 def _stub(folder: Path, name: str, body: str) -> None:
@@ -45,10 +46,26 @@ def _run(
 
 
 def test_root_with_apt_installs_poppler_when_a_tool_is_missing(tmp_path: Path) -> None:
-    proc, log = _run(tmp_path, uid=0, tools=("pdftotext", "pdftoppm", "pdffonts"))
+    proc, log = _run(tmp_path, uid=0, tools=("pdftotext", "pdftoppm", "pdffonts", "certutil"))
     assert proc.returncode == 0, proc.stderr
     assert "missing: pdfsig" in proc.stdout
     assert log.read_text().splitlines() == ["update -qq", "install -y -qq poppler-utils"]
+
+
+def test_root_with_apt_installs_nss_tools_when_certutil_is_missing(tmp_path: Path) -> None:
+    proc, log = _run(tmp_path, uid=0, tools=POPPLER)
+    assert proc.returncode == 0, proc.stderr
+    assert "missing: certutil" in proc.stdout
+    assert log.read_text().splitlines() == ["update -qq", "install -y -qq libnss3-tools"]
+
+
+def test_root_installs_both_packages_once_each(tmp_path: Path) -> None:
+    proc, log = _run(tmp_path, uid=0, tools=())
+    assert proc.returncode == 0, proc.stderr
+    assert log.read_text().splitlines() == [
+        "update -qq",
+        "install -y -qq poppler-utils libnss3-tools",
+    ]
 
 
 def test_without_root_it_says_how_in_one_line_and_does_not_fail(tmp_path: Path) -> None:
@@ -56,12 +73,12 @@ def test_without_root_it_says_how_in_one_line_and_does_not_fail(tmp_path: Path) 
     assert proc.returncode == 0 and not log.exists()
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "apt-get install poppler-utils" in lines[0]
-    assert all(tool in lines[0] for tool in POPPLER)
+    assert all(tool in lines[0] for tool in ALL_TOOLS) and "libnss3-tools" in lines[0]
 
 
 @pytest.mark.parametrize("uid", [0, 1000])
 def test_nothing_happens_when_every_tool_is_there(tmp_path: Path, uid: int) -> None:
-    proc, log = _run(tmp_path, uid=uid, tools=POPPLER)
+    proc, log = _run(tmp_path, uid=uid, tools=ALL_TOOLS)
     assert proc.returncode == 0 and proc.stdout == proc.stderr == "" and not log.exists()
 
 
