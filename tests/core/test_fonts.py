@@ -17,7 +17,8 @@ from app.documents import DocumentMaker
 from app.documents.fonts import coverage, default_font_path, font_runs, register_font
 from app.models import Language
 from tests.core import test_documents_fixtures as fx
-from tests.core.test_documents import _run, _tool, build, pdftotext, squash
+from tests.core.pdftools import poppler as _tool
+from tests.core.test_documents import _run, build, pdftotext, squash
 
 NAME = "䶮 𠮷 㛃 محمد Ж"
 MORE = "Łukasz Ağaoğlu שלום नमस्ते"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -34,6 +35,7 @@ from app.org_authority import (
 )
 from app.pdfsign import PdfSigner, create_workstation_identity, verify_pdf
 from tests.core import test_documents_fixtures as fx
+from tests.core.pdftools import poppler
 from tests.core.test_documents import KINDS, build, squash
 from tests.core.test_documents import pdftotext as extract_text
 
@@ -41,9 +43,16 @@ NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def _tool(name: str) -> str:
+    """poppler's tools as every PDF test finds them; NSS's certutil the same way (skip with the
+    reason, fail under CI: tools/system_deps.sh installs libnss3-tools)."""
+    if name != "certutil":
+        return poppler(name)
     path = shutil.which(name)
     if path is None:
-        pytest.skip(f"{name} is not installed (poppler-utils / libnss3-tools)")
+        why = "certutil (libnss3-tools) is not installed; see tools/system_deps.sh"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(why)
+        pytest.skip(why)
     return path
 
 
