@@ -323,3 +323,31 @@ def test_a_second_window_on_the_same_vault_is_told(
     fourth = WindowLock(home)
     assert fourth.acquire() is None
     fourth.release()
+
+
+def test_admin_issues_a_lost_erasure_certificate_again(qtbot: Any, window: Any) -> None:
+    from tests.ui.conftest import unlock
+    from tests.ui.helpers import (
+        capture_manually,
+        fill_details,
+        open_wizard,
+        read_and_decide,
+        save_review,
+        sign_and_continue,
+    )
+
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Erased Later")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    capture_manually(qtbot, wizard)
+    person_id = save_review(qtbot, wizard).person.id
+    window.desk.erase(person_id)
+    screen = ws.withdrawal
+    ws.tabs.setCurrentWidget(screen)
+    assert screen.reissue_button.isVisibleTo(ws)
+    window.ctx.prompts.text_answers.append(person_id.lower())
+    screen.reissue_button.click()
+    qtbot.waitUntil(lambda: "issued again" in screen.message.text(), timeout=30000)
+    assert "erasure.reissue" in [e.action for e in window.desk.audit_events()]
