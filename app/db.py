@@ -155,3 +155,20 @@ def scalar(conn: Connection, sql: str, args: Sequence[Any] = ()) -> Any:
     """The first column of the first row (counts, single values), or None."""
     row = conn.execute(sql, args).fetchone()
     return None if row is None else row[0]
+
+
+def split_sql(script: str) -> list[str]:
+    """Split a script into complete statements (trigger bodies contain ``;`` themselves).
+
+    ``executescript`` would commit the surrounding transaction, so statements run one by one.
+    """
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlcipher3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError("incomplete SQL statement at end of script")
+    return statements

@@ -494,6 +494,13 @@ class Desk:
         """Delete every personal field, document, photo and template of a person (admin)."""
         return self.retention.erase(person_id, reason)
 
+    def reissue_erasure_certificate(self, person_id: str, language: Language = "en") -> bytes:
+        """The erasure certificate again, from the vault's erasure record (the name is no longer
+        held); signed, stored and audited. Admin only."""
+        from app.rooms.reissue import ErasureReissue
+
+        return ErasureReissue(self.session, self.archive).certificate(person_id, language)
+
     def purge_expired(self) -> PurgeResult:
         return self.retention.purge_expired()
 

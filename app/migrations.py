@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import sqlcipher3
-
-from app.db import Connection, transaction
+from app.db import Connection, split_sql, transaction
 
 
 @dataclass(frozen=True)
@@ -154,23 +152,6 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
-
-
-def split_sql(script: str) -> list[str]:
-    """Split a script into complete statements (trigger bodies contain ``;`` themselves).
-
-    ``executescript`` would commit the surrounding transaction, so statements run one by one.
-    """
-    statements: list[str] = []
-    buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlcipher3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        raise ValueError("incomplete SQL statement at end of script")
-    return statements
 
 
 def _v2_search_indexes(conn: Connection) -> None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.instance import WindowLock
 from ui.autolock import AutoLock
 from ui.context import UiContext
 from ui.screens.unlock import UnlockScreen
@@ -146,10 +147,22 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.unlock_screen)
 
+        # A second window on the same vault is told so (app/instance.py says why).
+        self.window_lock = WindowLock(home)
+        self.other_window = QLabel()
+        self.other_window.setWordWrap(True)
+        self.other_window.setContentsMargins(12, 4, 12, 4)
+        set_role(self.other_window, "warning")
+        self.other_window.hide()
+        self._other_holder: str | None = None
+        i18n.changed.connect(lambda _lang: self._show_other_window())
+        self._take_window_lock()
+
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(bar)
+        lay.addWidget(self.other_window)
         lay.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
@@ -198,8 +211,20 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     # -- lock / unlock -------------------------------------------------------------------------
+    def _take_window_lock(self) -> None:
+        if not self.window_lock.held:
+            self._other_holder = self.window_lock.acquire()
+        self._show_other_window()
+
+    def _show_other_window(self) -> None:
+        holder = self._other_holder
+        if holder is not None:
+            self.other_window.setText(self.ctx.i18n.tr("app.other_window", holder=holder))
+        self.other_window.setVisible(holder is not None)
+
     def on_unlocked(self, desk: Desk) -> None:
         self.desk = desk
+        self._take_window_lock()  # a vault created in this window has its folder only now
         try:
             minutes = float(desk.get_setting("autolock_minutes"))
         except Exception:  # a missing or odd value must not keep the screen unlocked forever
@@ -252,6 +277,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.lock()
+        self.window_lock.release()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.autolock)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, SignalInstance
 from PySide6.QtGui import QImage
 
 from app.bio.sources import Frame, FrameSource
@@ -161,4 +161,13 @@ def dispose(camera: CameraThread | None) -> None:
                    camera.analysis_failed):
         disconnect_all(signal)
     camera.stop()
+    if camera.isRunning():
+        # Still inside a slow read or face analysis (a loaded machine): deleting a running
+        # QThread aborts the whole program, so the application keeps it until it ends by itself.
+        app = QCoreApplication.instance()
+        if app is not None:
+            camera.setParent(app)
+        camera.finished.connect(camera.deleteLater)
+        log.info("camera thread still busy after stop; deleted when it ends")
+        return
     camera.deleteLater()

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QThread
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -55,6 +55,10 @@ def main(argv: Sequence[str], home: Path) -> int:
     # Load the face models (about a second) while the operator types their password.
     runner.submit(ctx.engine, on_error=lambda _e: None)
     code = app.exec()
+    # A camera thread stopped while busy finishes on its own (ui.camera.dispose); the program
+    # must not end under it, or Qt aborts with "QThread: Destroyed while thread is still running".
+    for thread in app.findChildren(QThread):
+        thread.wait(10000)
     runner.wait(10000)
     ctx.close()
     qt_translation.detach()

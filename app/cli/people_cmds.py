@@ -1,4 +1,4 @@
-"""People commands: ``export``, ``people``, ``withdraw``, ``erase``.
+"""People commands: ``export``, ``people``, ``withdraw``, ``erase``, ``erasure-certificate``.
 
 ``erase`` asks for the person's ID to be typed back unless ``--yes`` is given: it is the one
 command that cannot be undone, and a script has to say so explicitly.
@@ -12,6 +12,7 @@ from pathlib import Path
 from app.cli.context import Commands, Context, json_object, to_jsonable
 from app.desk import Desk
 from app.errors import InvalidInput
+from app.paths import write_private
 
 
 def cmd_export(ctx: Context, desk: Desk) -> int:
@@ -85,6 +86,18 @@ def cmd_erase(ctx: Context, desk: Desk) -> int:
     return 0
 
 
+def cmd_erasure_certificate(ctx: Context, desk: Desk) -> int:
+    a = ctx.args
+    pdf = desk.reissue_erasure_certificate(a.person_id.strip().upper(), a.language)
+    out = Path(a.out)
+    write_private(out, pdf)
+    ctx.emit(
+        {"person_id": a.person_id.strip().upper(), "out": str(out), "bytes": len(pdf)},
+        f"Erasure certificate of {a.person_id.strip().upper()} issued again: {out}",
+    )
+    return 0
+
+
 def register(commands: Commands) -> None:
     p = commands.add_with_desk("export", cmd_export, help="everything held about a person")
     p.add_argument("person_id")
@@ -105,3 +118,11 @@ def register(commands: Commands) -> None:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--reason", default="request of the person")
     p.add_argument("--certificate", help="write the erasure certificate PDF here")
+    p = commands.add_with_desk(
+        "erasure-certificate",
+        cmd_erasure_certificate,
+        help="issue a lost erasure certificate again (the name is no longer held)",
+    )
+    p.add_argument("person_id")
+    p.add_argument("--out", required=True)
+    p.add_argument("--language", choices=["en", "zh"], default="en")

@@ -13,8 +13,7 @@ whole audit log). Neither changes a column.
 
 from __future__ import annotations
 
-from app.db import Connection
-from app.migrations import split_sql
+from app.db import Connection, split_sql
 
 GOVERNANCE_SQL = """
 CREATE TABLE purpose_assessments (

@@ -294,9 +294,12 @@ class DocumentMaker(DraftingBase):
         language: Language | None = None,
         audit_events: Sequence[AuditEvent] = (),
         document_id: str | None = None,
+        reissue_of: str | None = None,
     ) -> bytes:
         """Certificate that a person's data was erased: what, row counts before and after, when
-        and by whom. Build it from values captured *before* the erasure (person, consents)."""
+        and by whom. Build it from values captured *before* the erasure (person, consents).
+        ``reissue_of``: the SHA-256 of the original certificate this one replaces (made later
+        from the vault's erasure record, when the name is no longer held)."""
         if result.person_id != person.id:
             raise InvalidInput("The erasure result belongs to a different person.")
         lang = language or person.language
@@ -325,6 +328,9 @@ class DocumentMaker(DraftingBase):
             (label(lang, "erased_at"), draft.when(result.erased_at)),
             (label(lang, "erased_by"), result.erased_by),
         ]
+        if reissue_of:
+            rows.append((label(lang, "erasure.reissue_of"), reissue_of))
+            draft.facts["reissue_of"] = reissue_of
         draft.add(kv_table(rows, s), para(label(lang, "section.counts"), s.h2))
         kinds = list(dict.fromkeys([*result.counts_before, *result.counts_after]))
 

@@ -287,3 +287,67 @@ def test_withdrawal_camera_stops_by_button_tab_name_and_time(
     desk_screen.identify_with_camera()
     qtbot.waitUntil(lambda: desk_screen.camera is None, timeout=15000)
     assert "No face was found" in desk_screen.face_status.text()
+
+
+def test_a_second_window_on_the_same_vault_is_told(
+    qtbot: Any, window: Any, home: Any, ctx: Any
+) -> None:
+    import subprocess
+    import sys
+
+    from app.desk import Desk
+    from app.instance import WindowLock
+    from ui.app_window import MainWindow
+
+    assert window.window_lock.held and not window.other_window.isVisibleTo(window)
+    second = MainWindow(home, Desk, ctx)
+    qtbot.addWidget(second)
+    second.show()
+    assert second.other_window.isVisibleTo(second)
+    assert "already open in another ConsentDesk window" in second.other_window.text()
+    assert "process" in second.other_window.text()
+    ctx.i18n.set_language("zh")
+    assert "另一个 ConsentDesk 窗口" in second.other_window.text()
+    ctx.i18n.set_language("en")
+    second.close()
+    window.close()  # the first window goes: its lock with it
+    third = WindowLock(home)
+    assert third.acquire() is None
+    third.release()
+    # A process that dies holding the lock leaves nothing behind (the OS releases it).
+    code = (
+        "import os, sys; from pathlib import Path; from app.instance import WindowLock;"
+        "assert WindowLock(Path(sys.argv[1])).acquire() is None; os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(home)], check=True, timeout=60)
+    fourth = WindowLock(home)
+    assert fourth.acquire() is None
+    fourth.release()
+
+
+def test_admin_issues_a_lost_erasure_certificate_again(qtbot: Any, window: Any) -> None:
+    from tests.ui.conftest import unlock
+    from tests.ui.helpers import (
+        capture_manually,
+        fill_details,
+        open_wizard,
+        read_and_decide,
+        save_review,
+        sign_and_continue,
+    )
+
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Erased Later")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    capture_manually(qtbot, wizard)
+    person_id = save_review(qtbot, wizard).person.id
+    window.desk.erase(person_id)
+    screen = ws.withdrawal
+    ws.tabs.setCurrentWidget(screen)
+    assert screen.reissue_button.isVisibleTo(ws)
+    window.ctx.prompts.text_answers.append(person_id.lower())
+    screen.reissue_button.click()
+    qtbot.waitUntil(lambda: "issued again" in screen.message.text(), timeout=30000)
+    assert "erasure.reissue" in [e.action for e in window.desk.audit_events()]

@@ -126,6 +126,11 @@ class WithdrawalScreen(QWidget):
         i18n.bind(self.erase_button.setText, "wd.erase")
         self.erase_button.clicked.connect(self.erase)
         self.erase_button.setVisible(desk.user.role == "admin")
+        # A certificate the person lost is issued again from the erasure record (admin only).
+        self.reissue_button = QPushButton()
+        i18n.bind(self.reissue_button.setText, "wd.reissue")
+        self.reissue_button.clicked.connect(self.reissue_certificate)
+        self.reissue_button.setVisible(desk.user.role == "admin")
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.document = DocumentView(ctx)
@@ -145,6 +150,7 @@ class WithdrawalScreen(QWidget):
         act.addWidget(self.reason)
         act.addWidget(self.withdraw_button)
         act.addWidget(self.erase_button, 0, Qt.AlignmentFlag.AlignLeft)
+        act.addWidget(self.reissue_button, 0, Qt.AlignmentFlag.AlignLeft)
         act.addWidget(self.message)
         act.addWidget(self.document, 1)
         body = QHBoxLayout()
@@ -415,6 +421,26 @@ class WithdrawalScreen(QWidget):
 
         self.ctx.runner.submit(self.desk.erase, person_id, reason, on_done=done,
                                on_error=self._failed)
+
+    def reissue_certificate(self) -> None:
+        """Ask for the erased person's ID (printed on the certificate and the receipt) and show
+        the re-issued certificate, ready to print or save."""
+        i18n = self.ctx.i18n
+        person_id = self.ctx.prompts.text(self, i18n.tr("wd.reissue"), i18n.tr("wd.reissue.id"))
+        if not person_id or not person_id.strip():
+            return
+        wanted = person_id.strip().upper()
+        language = i18n.language
+
+        def done(pdf: bytes) -> None:
+            self.message.setText(i18n.tr("wd.reissue.done"))
+            set_role(self.message, "ok")
+            self.document.set_document(pdf, f"erasure-certificate-{wanted}-reissue.pdf")
+
+        self.ctx.runner.submit(
+            self.desk.reissue_erasure_certificate, wanted, language, on_done=done,
+            on_error=self._failed,
+        )
 
     def open_person(self, person_id: str) -> None:
         """Show one person ready to withdraw (hand-over from the registry)."""
