@@ -310,3 +310,19 @@ def test_access_report_is_stored_verifies_and_logs_one_access(desk: Desk, purpos
 
 def _qr_matches(desk: Desk, pdf: bytes) -> bool:
     return desk.verify_printed(_qr(pdf)).status == "matches"
+
+
+def test_governance_documents_chain_to_the_root_too(
+    desk: Desk, purpose: Purpose, tmp_path: Path
+) -> None:
+    """The compliance module signs with its own maker: it must use the same chain and print the
+    same fingerprint, or a regulator holding the root could not check a filing pack."""
+    from app.compliance.service import Compliance
+
+    issued, _ = Compliance(desk).records_pdf("en")
+    root = desk.organisation_root()
+    assert squash(grouped(root.sha256)) in squash(pdftotext(issued.pdf))
+    check = desk.verify_document(issued.pdf)
+    assert check.valid and check.status == "stored", check.problems
+    nss = make_nss(tmp_path / "nss", root.pem)
+    assert pdfsig_verdict(pdfsig(nss, issued.pdf, tmp_path)) == (True, True)
