@@ -15,7 +15,7 @@ from app.devices.format import generate_device_keys, open_sealed, unpack_payload
 from app.devices.registry import Devices
 from app.errors import InvalidInput, NotFound, PermissionDenied
 from app.models import Purpose
-from tests.core.vaultkit import ADMIN, FAST_KDF, PASSWORD, enroll
+from tests.core.vaultkit import ADMIN, FAST_KDF, PASSWORD, enroll, sign_necessity
 
 
 @pytest.fixture
@@ -82,6 +82,7 @@ def test_retention_purge_revokes(home: Path, tmp_path: Path) -> None:
             title="Entrance", controller="Acme", contact="a@acme.example", retention_days=30,
             alternative="Card",
         )
+        purpose = sign_necessity(desk, purpose)
         folder = tmp_path / "door"
         devices = Devices(desk)
         devices.add("Door", purpose.id, generate_device_keys(folder))
@@ -112,6 +113,7 @@ def test_deltas_carry_only_what_is_new(
     # Another purpose's consents never reach this door.
     other = desk.add_purpose(title="Canteen", controller="Acme", contact="a@acme.example",
                              retention_days=30, alternative="Cash")
+    other = sign_necessity(desk, other)
     enroll(desk, other, "Third Person", seed=3)
     assert _bundle_entries(devices, folder) == []
     events = [e for e in desk.audit_events() if e.action.startswith("device.")]

@@ -108,7 +108,10 @@ def test_self_test_never_opens_the_window(monkeypatch: pytest.MonkeyPatch, tmp_p
 def test_console_script_and_frozen_entry_point_are_the_launcher() -> None:
     with (REPO / "pyproject.toml").open("rb") as fh:
         project = tomllib.load(fh)
-    assert project["project"]["scripts"] == {"consentdesk": "ui.launcher:main"}
+    assert project["project"]["scripts"] == {
+        "consentdesk": "ui.launcher:main",
+        "consentdesk-gate": "app.gate.cli:main",  # the reference device: no window, no vault
+    }
     # PyInstaller follows static imports only: the entry point imports the launcher by name.
     tree = ast.parse((REPO / "installer" / "consentdesk_entry.py").read_text(encoding="utf-8"))
     imports = {

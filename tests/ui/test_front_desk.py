@@ -351,3 +351,41 @@ def test_admin_issues_a_lost_erasure_certificate_again(qtbot: Any, window: Any) 
     screen.reissue_button.click()
     qtbot.waitUntil(lambda: "issued again" in screen.message.text(), timeout=30000)
     assert "erasure.reissue" in [e.action for e in window.desk.audit_events()]
+
+
+def test_a_camera_stopped_while_busy_never_aborts_the_program(qtbot: Any) -> None:
+    """A read that blocks longer than stop() waits (a loaded PC, a stalled USB camera): the
+    thread is handed to the application and deleted when it ends, instead of being destroyed
+    while running (which aborts the process)."""
+    import time
+
+    import numpy as np
+    from PySide6.QtWidgets import QApplication
+
+    from app.bio.sources import Frame
+    from ui.camera import CameraThread, dispose
+
+    class SlowSource:
+        status = "closed"
+        message = ""
+
+        def open(self) -> None:
+            self.status = "open"
+
+        def read(self) -> Frame | None:
+            time.sleep(4.5)  # longer than stop()'s 3 s wait
+            return Frame(np.zeros((48, 64, 3), np.uint8), time.monotonic(), 0)
+
+        def close(self) -> None:
+            self.status = "closed"
+
+    camera = CameraThread(SlowSource)  # type: ignore[arg-type,return-value]
+    ended = {"finished": False}
+    camera.finished.connect(lambda: ended.__setitem__("finished", True))
+    camera.start()
+    qtbot.wait(300)
+    dispose(camera)
+    assert camera.isRunning() and camera.parent() is QApplication.instance()
+    del camera  # the Python side lets go at once; Qt deletes it after the thread ended
+    qtbot.waitUntil(lambda: ended["finished"], timeout=15000)
+    qtbot.wait(100)
