@@ -26,6 +26,7 @@ import numpy as np
 
 from app.audit import AuditLog
 from app.backoff import LoginBackoff
+from app.clockguard import ClockGuard, ClockHold  # issue-10
 from app.db import checkpoint, transaction
 from app.desk_types import (
     DeskOptions,
@@ -45,6 +46,7 @@ from app.errors import (
     PermissionDenied,
     VaultError,
 )
+from app.finality import Finality  # issue-10
 from app.models import (
     AuditEvent,
     AuditVerification,
@@ -95,6 +97,10 @@ DEFAULT_SETTINGS: dict[str, str] = {
     "guardian_age": "14",
     # At most three years after the last interaction, whatever the purpose says.
     "max_inactivity_days": "1095",
+    # issue-10: backups under <home>/backups (newest N kept, none older than D days); clock check
+    "backup_keep": "10",
+    "backup_retention_days": "90",
+    "clock_jump_days": "7",
 }
 
 
@@ -122,6 +128,11 @@ class Desk:
         if audit_key is None:
             raise VaultError("The vault has no audit key; it was not created by ConsentDesk.")
         self._audit = AuditLog(self._conn, bytes(audit_key))
+        # issue-10: ledger/backups/other sessions, and the clock check before purging
+        hooks: dict[str, Any] = {"write": self._write, "setting": self.get_setting}
+        self._finality = Finality(vault, self._audit, bytes(audit_key), clock=self._now, **hooks)
+        self._clockguard = ClockGuard(self._conn, self._audit, clock=self._now, **hooks)
+        self.clock_hold: ClockHold | None = None
 
     # ================================================================== lifecycle
     @staticmethod
@@ -214,9 +225,12 @@ class Desk:
             raise VaultError("This account has been removed.")
         user = StaffAccount(row[0], row[1], row[2], _dt(row[3]) or options.clock(), _dt(row[4]))
         desk = cls(vault, user, options)
+        desk.clock_hold = desk._clockguard.check()  # issue-10
         failures = backoff.record_success()
         now = options.clock()
         with desk._write() as conn:
+            if desk.clock_hold is None:  # issue-10
+                desk._clockguard.remember(conn, now)
             for failure in failures:
                 desk._audit.append(
                     "?",
@@ -226,7 +240,7 @@ class Desk:
                 )
             conn.execute("UPDATE staff SET last_login_at = ? WHERE id = ?", (_iso(now), user.id))
             desk._audit.append(user.username, action, at=now)
-        if options.auto_purge:
+        if options.auto_purge and desk.clock_hold is None:  # issue-10: held on a clock jump
             desk.purge_expired()
         return desk
 
@@ -337,6 +351,7 @@ class Desk:
         except ValueError:
             raise InvalidInput(f"The setting {key} must be a number.") from None
         limits = {"match_threshold": (0.2, 1.0), "lookalike_margin": (0.0, 0.5)}
+        limits |= {"backup_keep": (1, 1000), "clock_jump_days": (1, 3650)}  # issue-10
         lo, hi = limits.get(key, (0.0, 1e6))
         if not lo <= number <= hi:
             raise InvalidInput(f"The setting {key} must be between {lo} and {hi}.")
@@ -872,6 +887,8 @@ class Desk:
             path = self._vault.backup(Path(target))
             with self._write():
                 self._audit.append(self.user.username, "vault.backup")
+            if self._finality.holds_backup(path):  # issue-10: retention of <home>/backups
+                self._finality.prune()
             return path
 
     @classmethod
@@ -887,7 +904,8 @@ class Desk:
         options = options or DeskOptions()
         paths = VaultPaths(Path(home))
         backoff = LoginBackoff(paths.login_state)
-        vault = Vault.restore(paths, Path(source), username, password, backoff)
+        # issue-10: authorised, ledger-replayed and journalled inside Vault.restore
+        vault = Vault.restore(paths, Path(source), username, password, backoff, clock=options.clock)
         desk = cls._signed_in(
             vault, username, backoff, replace(options, auto_purge=False), "vault.restore"
         )
@@ -1286,13 +1304,18 @@ class Desk:
         probe = embeddings_array(np.asarray(embedding, dtype=np.float32).reshape(1, -1))[0]
         out = []
         for hit in self.gallery().identify(probe, threshold=self.get_float("match_threshold"), k=k):
-            person = self.get_person(hit.person_id)
+            try:  # issue-10: erased by another session since the gallery was read
+                person = self.get_person(hit.person_id)
+            except NotFound:
+                continue
             out.append(Match(hit.person_id, person.name, person.reference, round(hit.distance, 4)))
         return out
 
     def gallery(self) -> Any:
         """The in-memory matrix of active templates, loaded on first use after unlock."""
         with self._lock:
+            if self._finality.others_changed():  # issue-10: another session committed
+                self._gallery = None
             if self._gallery is None:
                 from app.bio.gallery import Gallery
 
@@ -1421,10 +1444,15 @@ class Desk:
                 {"consents": ids, "templates_deleted": int(templates), "reason_given": True},
                 at=now,
             )
+            self._finality.record(  # issue-10: ledger entry, before COMMIT
+                conn, "withdraw", actor=self.user.username, at=now, person_id=person_id,
+                consent_ids=ids, destroyed={"templates": int(templates)},
+            )  # fmt: skip
             receipt = self._withdrawal_document(
                 conn, person, tuple(ids), int(templates), reason_text, now
             )
         self._forget_faces(person_id)
+        self._finality.settle(self.user.username)  # issue-10: backups obey the withdrawal
         return WithdrawalResult(person_id, tuple(ids), int(templates), now, receipt)
 
     def _withdrawal_document(
@@ -1506,7 +1534,9 @@ class Desk:
         truncated so no page anywhere still holds the data (secure_delete zeroes freed pages).
         """
         self._require_admin()
-        return self._erase(person_id, reason, self.user.username)
+        result = self._erase(person_id, reason, self.user.username)
+        self._finality.settle(self.user.username)  # issue-10: backups obey the erasure
+        return result
 
     def _erase(self, person_id: str, reason: str, actor: str) -> ErasureResult:
         reason_text = clean_text(reason, "reason", required=True, limit=500) or ""
@@ -1544,6 +1574,11 @@ class Desk:
                 {"before": before, "after": after, "certificate_sha256": cert_sha},
                 at=now,
             )
+            self._finality.record(  # issue-10: ledger entry, before COMMIT
+                conn, "erase", actor=actor, at=now, person_id=person_id,
+                consent_ids=[c.id for c in consents], destroyed=before,
+                certificate_sha256=cert_sha,
+            )  # fmt: skip
         self._forget_faces(person_id)
         return ErasureResult(person_id, now, actor, before, after, None, certificate)
 
@@ -1571,9 +1606,14 @@ class Desk:
         )
         return pdf
 
-    def purge_expired(self) -> PurgeResult:
+    def purge_expired(self, confirm_clock: bool = False) -> PurgeResult:
         """Apply retention: expire consents past their date (templates go at once) and erase
-        people whose last consent expired or whom nobody has seen for the maximum period."""
+        people whose last consent expired or whom nobody has seen for the maximum period.
+
+        ``confirm_clock``: an admin confirms the system date after a clock jump held purge."""
+        # issue-10: refuse while the clock is unconfirmed; a confirmation is audited
+        self._clockguard.gate(self.clock_hold, confirm_clock, self.user.username, self.user.role)
+        self.clock_hold = None
         now = self._now()
         max_days = int(self.get_float("max_inactivity_days"))
         with self._write() as conn:
@@ -1600,6 +1640,10 @@ class Desk:
                     {"consents": due, "templates_deleted": templates},
                     at=now,
                 )
+                self._finality.record(  # issue-10: ledger entry, before COMMIT
+                    conn, "expire", actor="retention", at=now, person_id=None,
+                    consent_ids=due, destroyed={"templates": templates},
+                )  # fmt: skip
         cutoff = _iso(now - dt.timedelta(days=max_days))
         people = [
             r[0]
@@ -1620,6 +1664,7 @@ class Desk:
         if due or people:
             with self._lock:
                 checkpoint(self._conn)
+            self._finality.settle("retention")  # issue-10: backups obey retention too
         return PurgeResult(tuple(due), tuple(people), templates)
 
     # ================================================================== access

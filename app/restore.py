@@ -138,8 +138,12 @@ def _authorise_current(
 
 
 def _peek_role(database: Path, key: bytes, username: str) -> str | None:
-    """Read one staff role without changing the file: read-only, no pragmas that write."""
-    uri = f"{database.resolve().as_uri()}?mode=ro"
+    """Read one staff role without changing any file: read-only, no pragmas that write. With
+    no WAL file the main file is complete, so it is opened ``immutable`` (SQLite then creates
+    no ``-wal``/``-shm`` either); with one, the WAL must be read and its files already exist."""
+    wal = database.with_name(database.name + "-wal")
+    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    uri = f"{database.resolve().as_uri()}?{flags}"
     try:
         conn = sqlcipher3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     except sqlcipher3.Error:
