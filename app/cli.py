@@ -232,6 +232,12 @@ def cmd_purpose(ctx: Context, desk: Desk) -> int:
 
 @with_desk
 def cmd_backup(ctx: Context, desk: Desk) -> int:
+    if ctx.args.list or not ctx.args.file:  # issue-10: backup --list
+        from app.cli_finality import cmd_backup_list
+
+        if not ctx.args.list:
+            raise InvalidInput("Name the backup file to write, or use --list.")
+        return cmd_backup_list(ctx, desk)
     path = desk.backup(Path(ctx.args.file))
     ctx.emit({"backup": str(path)}, f"Encrypted backup written and verified: {path}")
     return 0
@@ -292,7 +298,7 @@ def cmd_audit(ctx: Context, desk: Desk) -> int:
 
 @with_desk
 def cmd_purge(ctx: Context, desk: Desk) -> int:
-    result = desk.purge_expired()
+    result = desk.purge_expired(confirm_clock=ctx.args.confirm_clock)  # issue-10
     ctx.emit(
         result,
         lambda: (
@@ -445,7 +451,8 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
     p.set_defaults(fn=cmd_purpose)
 
     p = sub.add_parser("backup", parents=[common], help="write an encrypted, verified backup")
-    p.add_argument("file")
+    p.add_argument("file", nargs="?")  # issue-10: optional with --list
+    p.add_argument("--list", action="store_true", help="list the backups kept in <home>/backups")
     p.set_defaults(fn=cmd_backup)
     p = sub.add_parser("restore", parents=[common], help="replace the vault with a backup")
     p.add_argument("file")
@@ -463,6 +470,9 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
     p.set_defaults(fn=cmd_audit)
 
     p = sub.add_parser("purge-expired", parents=[common], help="apply retention limits now")
+    p.add_argument(  # issue-10
+        "--confirm-clock", action="store_true", help="confirm the system date after a clock jump"
+    )
     p.set_defaults(fn=cmd_purge)
     p = sub.add_parser("stats", parents=[common], help="counts")
     p.set_defaults(fn=cmd_stats)

@@ -62,15 +62,29 @@ class ClockGuard:
         self._clock = clock
 
     def last_seen(self) -> dt.datetime | None:
-        """From the vault meta; a vault from before this check falls back to its newest
-        audit entry (every unlock writes one)."""
+        """From the vault meta. A vault from before this check is seeded once from its newest
+        audit entry (every unlock writes one) and from then on only the meta counts, so a
+        session run with a wrong clock cannot move it through its own audit entries."""
         row = self._conn.execute(
             "SELECT value FROM meta WHERE key = ?", (META_LAST_SEEN,)
         ).fetchone()
         if row is not None:
             return dt.datetime.fromisoformat(bytes(row[0]).decode())
         row = self._conn.execute("SELECT at FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        return dt.datetime.fromisoformat(row[0]) if row else None
+        if row is None:
+            return None
+        seeded = dt.datetime.fromisoformat(row[0])
+        with self._write() as conn:
+            self._store(conn, seeded)
+        return seeded
+
+    @staticmethod
+    def _store(conn: Any, when: dt.datetime) -> None:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (META_LAST_SEEN, str(_iso(when)).encode()),
+        )
 
     def check(self) -> ClockHold | None:
         """Compare the clock with the last time seen; None when purging may go ahead."""
@@ -88,14 +102,10 @@ class ClockGuard:
 
     def remember(self, conn: Any, now: dt.datetime) -> None:
         """Advance the last time seen (inside the caller's transaction); never backwards."""
-        last = self.last_seen()
-        if last is not None and now <= last:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (META_LAST_SEEN,)).fetchone()
+        if row is not None and now <= dt.datetime.fromisoformat(bytes(row[0]).decode()):
             return
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (META_LAST_SEEN, str(_iso(now)).encode()),
-        )
+        self._store(conn, now)
 
     def gate(self, hold: ClockHold | None, confirm: bool, actor: str, role: str) -> None:
         """Before a purge: refuse while the clock is unconfirmed; an admin's confirmation is
@@ -114,11 +124,7 @@ class ClockGuard:
         now = self._clock()
         last = self.last_seen()
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (META_LAST_SEEN, str(_iso(now)).encode()),
-            )
+            self._store(conn, now)
             self._audit.append(
                 actor,
                 "clock.confirm",

@@ -26,6 +26,7 @@ import numpy as np
 
 from app.audit import AuditLog
 from app.backoff import LoginBackoff
+from app.backups import BackupInfo, list_backups  # issue-10
 from app.clockguard import ClockGuard, ClockHold  # issue-10
 from app.db import checkpoint, transaction
 from app.desk_types import (
@@ -180,6 +181,7 @@ class Desk:
         desk = cls(vault, user, options)
         with desk._write() as conn:
             desk._audit.append(admin_username, "vault.init", details={"schema": 1}, at=now)
+            desk._clockguard.remember(conn, now)  # issue-10: the first "last time seen"
         return desk, recovery
 
     @classmethod
@@ -890,6 +892,11 @@ class Desk:
             if self._finality.holds_backup(path):  # issue-10: retention of <home>/backups
                 self._finality.prune()
             return path
+
+    def list_backups(self) -> tuple[BackupInfo, ...]:
+        """issue-10: the backups kept in ``<home>/backups`` (admins only)."""
+        self._require_admin()
+        return list_backups(self._vault.paths.backups)
 
     @classmethod
     def restore(
