@@ -215,6 +215,7 @@ def test_restore_killed_at_each_step_leaves_the_old_or_the_new_vault(
     try:
         d.get_person(old_id)
         later_present = d.find_people("after backup").total == 1
+        assert later_present == any(p.id == later_id for p in d.similar_names("After Backup"))
         if step in _BEFORE_COMMIT:
             assert later_present, f"killed at {step}: the old vault must be back"
         else:
