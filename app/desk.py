@@ -74,6 +74,7 @@ from app.models import (
     WithdrawalResult,
 )
 from app.paths import VaultPaths
+from app.photoscrub import reissue_without_photos  # issue-10
 from app.validation import (
     EMBEDDING_DIM,
     Embedding,
@@ -1431,6 +1432,7 @@ class Desk:
             templates = conn.execute(
                 f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", ids
             ).fetchone()[0]
+            with_photo = [c for c in map(self.get_consent, ids) if c.photo_count]  # issue-10
             conn.execute(
                 f"UPDATE consents SET status = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
                 f"withdraw_reason = ? WHERE id IN ({marks})",
@@ -1441,6 +1443,11 @@ class Desk:
             ).fetchone()[0]
             if left:
                 raise VaultError("Templates survived the withdrawal; nothing was changed.")
+            photos = reissue_without_photos(  # issue-10: the stored form loses the photo too
+                conn, with_photo, maker=self.documents, org=self.organisation, person=person,
+                purpose_of=self._purpose_version, audit=self._audit, actor=self.user.username,
+                now=now,
+            )  # fmt: skip
             conn.execute(
                 "UPDATE people SET last_interaction_at = ? WHERE id = ?", (_iso(now), person_id)
             )
@@ -1453,11 +1460,12 @@ class Desk:
             )
             self._finality.record(  # issue-10: ledger entry, before COMMIT
                 conn, "withdraw", actor=self.user.username, at=now, person_id=person_id,
-                consent_ids=ids, destroyed={"templates": int(templates)},
+                consent_ids=ids, destroyed={"templates": int(templates), "photos": photos},
             )  # fmt: skip
             receipt = self._withdrawal_document(
-                conn, person, tuple(ids), int(templates), reason_text, now
-            )
+                conn, person, tuple(ids), int(templates), reason_text, now,
+                photos={c.id: c.photo_count for c in with_photo},  # issue-10
+            )  # fmt: skip
         self._forget_faces(person_id)
         self._finality.settle(self.user.username)  # issue-10: backups obey the withdrawal
         return WithdrawalResult(person_id, tuple(ids), int(templates), now, receipt)
@@ -1470,8 +1478,10 @@ class Desk:
         templates: int,
         reason: str,
         now: dt.datetime,
+        photos: Mapping[str, int] | None = None,
     ) -> DocumentInfo:
-        consents = [self.get_consent(i) for i in ids]
+        # issue-10: the receipt counts the photos destroyed (the rows are gone by now)
+        consents = [replace(self.get_consent(i), photo_count=(photos or {}).get(i, 0)) for i in ids]
         purposes = [self._purpose_version(c.purpose_version_id) for c in consents]
         doc_id = self._new_doc_id()
         result = WithdrawalResult(person.id, ids, templates, now, None)

@@ -173,19 +173,35 @@ def _replay_status(
             f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", ids
         ).fetchone()[0]
     )
+    photo_forms: list[str] = []
     if entry.kind == "withdraw":
+        # The stored consent form of a consent with a kept photo prints that photo; the live
+        # vault re-issued it without, but this older copy cannot be re-rendered here (no
+        # document maker at open time), so the form goes with the photo.
+        photo_forms = [
+            str(r[0])
+            for r in conn.execute(
+                f"SELECT d.id FROM documents d WHERE d.kind = 'consent_form' AND d.consent_id "
+                f"IN ({marks}) AND EXISTS (SELECT 1 FROM photos p WHERE p.consent_id = "
+                f"d.consent_id)",
+                ids,
+            ).fetchall()
+        ]
         conn.execute(
             f"UPDATE consents SET status = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
             f"withdraw_reason = ? WHERE id IN ({marks})",
             [_iso(entry.at), entry.actor, "replayed from the erasure ledger", *ids],
         )
+        for doc_id in photo_forms:
+            conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
     else:
         conn.execute(f"UPDATE consents SET status = 'expired' WHERE id IN ({marks})", ids)
+    destroyed = {"templates": templates, "forms_with_photo": len(photo_forms)}
     audit.append(
         REPLAY_ACTOR,
         "ledger.replay",
         entry.person_id,
-        _details(entry, consents=ids, destroyed={"templates": templates}),
+        _details(entry, consents=ids, destroyed=destroyed, documents_deleted=photo_forms),
         at=now,
     )
     return ids, templates

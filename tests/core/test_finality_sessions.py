@@ -4,6 +4,7 @@ cannot purge anybody until an admin confirms the date."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import zipfile
 from pathlib import Path
 
@@ -224,3 +225,63 @@ def test_cli_backup_list_and_confirm_clock(tmp_path: Path) -> None:
     assert '"clock.confirm"' in events.stdout
     slots = Keyslots.load(home / "keyslots.json")
     assert slots.user_count() == 1
+
+
+# ---------------------------------------------------------------------- photos in documents
+def _images(pdf: bytes) -> list[bytes]:
+    from pypdf import PdfReader
+
+    return [img.data for page in PdfReader(io.BytesIO(pdf)).pages for img in page.images]
+
+
+def test_withdrawal_removes_the_kept_photo_from_every_stored_document(
+    desk: Desk, faces: Path, home: Path, tmp_path: Path, options: DeskOptions
+) -> None:
+    keeps = desk.add_purpose(
+        title="Member photo wall",
+        controller="Acme",
+        contact="privacy@acme.example",
+        retention_days=365,
+        alternative="Name badge",
+        keep_photos=True,
+    )
+    photo = (faces / "biden_1.jpg").read_bytes()
+    r = enroll(desk, keeps, name="Photo Person", seed=4, photo_jpeg=photo, photo_consent=True)
+    assert r.consent.photo_count == 1
+    (form_before,) = [d for d in desk.person_documents(r.person.id) if d.kind == "consent_form"]
+    with_photo = _images(desk.document_pdf(form_before.id))
+    backup = desk.backup(tmp_path / "before-withdrawal.cdbackup")
+    desk.withdraw(r.person.id, "no longer")
+
+    docs = desk.person_documents(r.person.id)
+    (form,) = [d for d in docs if d.kind == "consent_form"]
+    assert form.id == form_before.id and form.sha256 != form_before.sha256
+    after = _images(desk.document_pdf(form.id))
+    assert len(after) == len(with_photo) - 1  # the signature images stay, the photo goes
+    for doc in docs:
+        for data in _images(desk.document_pdf(doc.id)):
+            assert data not in set(with_photo) - set(after), doc.kind
+    assert desk.export_person(r.person.id).photos == 0
+    receipt = next(d for d in docs if d.kind == "withdrawal_receipt")
+    from pypdf import PdfReader
+
+    text = "".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(desk.document_pdf(receipt.id))).pages
+    )
+    assert "Photos destroyed" in text  # counted although the rows are gone
+    reissue = [e for e in desk.person_audit(r.person.id) if e.action == "document.reissue"]
+    assert reissue and reissue[0].details["previous_sha256"] == form_before.sha256
+    assert reissue[0].details["sha256"] == form.sha256
+    check = desk.verify_document(desk.document_pdf(form.id))
+    assert check.valid and check.status == "stored"
+    assert desk._finality.ledger.read().entries[-1].destroyed["photos"] == 1
+    photo_images = set(with_photo) - set(after)
+    desk.lock()
+    # An older backup still held the form with the photo: the ledger replay removes it.
+    restored = Desk.restore(home, backup, ADMIN, PASSWORD, options=options)
+    try:
+        for doc in restored.person_documents(r.person.id):
+            assert not photo_images & set(_images(restored.document_pdf(doc.id))), doc.kind
+        assert restored.export_person(r.person.id).photos == 0
+    finally:
+        restored.lock()
