@@ -180,8 +180,8 @@ def reapply(
     ``fresh_backup`` writes a backup of the live vault; it is called once if any backup had to
     be destroyed, so the workstation is never left with fewer restore points than one.
     """
-    last = ledger.read().entries
-    target = last[-1].marker if last else None
+    newest = ledger.last()
+    target = newest.marker if newest else None
     reapplied: list[str] = []
     destroyed: list[str] = []
     for info in list_backups(paths.backups):

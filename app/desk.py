@@ -132,7 +132,9 @@ class Desk:
         self._audit = AuditLog(self._conn, bytes(audit_key))
         # issue-10: ledger/backups/other sessions, and the clock check before purging
         hooks: dict[str, Any] = {"write": self._write, "setting": self.get_setting}
-        self._finality = Finality(vault, self._audit, bytes(audit_key), clock=self._now, **hooks)
+        self._finality = Finality(
+            vault, self._audit, bytes(audit_key), clock=self._now, lock=self._lock, **hooks
+        )
         self._clockguard = ClockGuard(self._conn, self._audit, clock=self._now, **hooks)
         self.clock_hold: ClockHold | None = None
 

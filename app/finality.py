@@ -38,8 +38,10 @@ class Finality:
         write: Callable[[], AbstractContextManager[Any]],
         setting: Callable[[str], str],
         clock: Callable[[], dt.datetime],
+        lock: AbstractContextManager[Any],
     ) -> None:
         self._vault = vault
+        self._lock = lock  # the desk's: backups read the shared connection
         self._audit = audit
         self._write = write
         self._setting = setting
@@ -78,9 +80,10 @@ class Finality:
         anything. Runs after the commit: the change itself is already final in the vault."""
         paths = self._vault.paths
         now = self._clock()
-        clean_leftovers(paths, now, after_open=True)
-        result = reapply(paths, self._vault.data_key, self.ledger, now, self._vault.backup)
-        pruned = self.prune()
+        with self._lock:
+            clean_leftovers(paths, now, after_open=True)
+            result = reapply(paths, self._vault.data_key, self.ledger, now, self._vault.backup)
+            pruned = self.prune()
         if result.reapplied or result.destroyed or result.written or pruned:
             with self._write():
                 self._audit.append(

@@ -125,7 +125,7 @@ class ErasureLedger:
         certificate_sha256: str | None = None,
     ) -> LedgerEntry:
         """Write one entry and fsync it before returning (the caller commits afterwards)."""
-        last = self._last()
+        last = self.last()
         entry = LedgerEntry(
             seq=(last.seq + 1) if last else 1,
             id=secrets.token_hex(8),
@@ -167,7 +167,7 @@ class ErasureLedger:
         cut = tail.rfind(b"\n")
         os.ftruncate(fd, size - len(tail) + cut + 1 if cut >= 0 else 0)
 
-    def _last(self) -> LedgerEntry | None:
+    def last(self) -> LedgerEntry | None:
         """The newest complete, authentic entry (read from the file's tail, not the whole)."""
         try:
             with open(self.path, "rb") as fh:

@@ -77,6 +77,9 @@ def apply_pending(conn: Connection, home_ledger: ErasureLedger, now: dt.datetime
     audit_key = audit_key_of(conn)
     if audit_key is None:
         return ReplayResult()
+    newest = home_ledger.last()
+    if newest is None or newest.marker == applied_marker(conn):
+        return ReplayResult()  # the common case at unlock: one tail read, no full walk
     read = home_ledger.read()
     todo = pending(conn, read)
     if not todo:
