@@ -11,11 +11,14 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from app.clockguard import ClockGuard, ClockHold
 from app.db import Connection, checkpoint, fetch_all, scalar
 from app.desk_types import PersonExport
 from app.errors import InvalidInput, VaultError
+from app.finality import Finality
 from app.models import (
     Consent,
     DocumentInfo,
@@ -24,6 +27,7 @@ from app.models import (
     PurgeResult,
     WithdrawalResult,
 )
+from app.photoscrub import reissue_without_photos
 from app.rooms.consents import Consents
 from app.rooms.people import person_counts
 from app.session import Session
@@ -37,8 +41,15 @@ RETENTION_ACTOR = "retention"
 class Retention:
     """Ends what people agreed to: withdraw, erase, expire; and exports what is held."""
 
-    def __init__(self, session: Session, consents: Consents) -> None:
+    def __init__(
+        self, session: Session, consents: Consents, finality: Finality, clock: ClockGuard
+    ) -> None:
         self._s = session
+        # Issue 10: the erasure ledger and the backups under <home> (``finality``), and the
+        # clock check that holds purging after a jump (``clock``; ``clock_hold`` says why).
+        self._finality = finality
+        self._clock = clock
+        self.clock_hold: ClockHold | None = None
         self._consents = consents
         self._people = consents.people
         self._purposes = consents.purposes
@@ -73,6 +84,8 @@ class Retention:
             templates = int(
                 scalar(conn, f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", ids)
             )
+            # Read before the update: the photos go with the status change (database trigger).
+            with_photo = [c for c in map(self._consents.get, ids) if c.photo_count]
             conn.execute(
                 f"UPDATE consents SET status = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
                 f"withdraw_reason = ? WHERE id IN ({marks})",
@@ -83,6 +96,10 @@ class Retention:
             )
             if left:
                 raise VaultError("Templates survived the withdrawal; nothing was changed.")
+            photos = reissue_without_photos(  # the stored form loses the photo too
+                conn, with_photo, maker=self._archive.maker, org=s.organisation, person=person,
+                purpose_of=self._purposes.version, audit=s.audit, actor=s.actor, now=now,
+            )  # fmt: skip
             self._people.touch(conn, person_id, now)
             s.audit.append(
                 s.actor,
@@ -91,10 +108,16 @@ class Retention:
                 {"consents": ids, "templates_deleted": templates, "reason_given": True},
                 at=now,
             )
+            self._finality.record(  # ledger entry, before COMMIT
+                conn, "withdraw", actor=s.actor, at=now, person_id=person_id,
+                consent_ids=ids, destroyed={"templates": templates, "photos": photos},
+            )  # fmt: skip
             receipt = self._withdrawal_document(
-                conn, person, tuple(ids), templates, reason_text, now
-            )
+                conn, person, tuple(ids), templates, reason_text, now,
+                photos={c.id: c.photo_count for c in with_photo},
+            )  # fmt: skip
         self._faces.forget(person_id)
+        self._finality.settle(s.actor)  # the backups under <home> obey the withdrawal
         return WithdrawalResult(person_id, tuple(ids), templates, now, receipt)
 
     def _withdrawal_document(
@@ -105,9 +128,12 @@ class Retention:
         templates: int,
         reason: str,
         now: dt.datetime,
+        photos: Mapping[str, int] | None = None,
     ) -> DocumentInfo:
         s, archive = self._s, self._archive
-        consents = [self._consents.get(i) for i in ids]
+        # The receipt counts the photos destroyed (their rows are gone by now).
+        counts = photos or {}
+        consents = [replace(self._consents.get(i), photo_count=counts.get(i, 0)) for i in ids]
         purposes = [self._purposes.version(c.purpose_version_id) for c in consents]
         doc_id = archive.new_id()
         result = WithdrawalResult(person.id, ids, templates, now, None)
@@ -143,7 +169,9 @@ class Retention:
         truncated so no page anywhere still holds the data (secure_delete zeroes freed pages).
         """
         self._s.require_admin()
-        return self._erase(person_id, reason, self._s.actor)
+        result = self._erase(person_id, reason, self._s.actor)
+        self._finality.settle(self._s.actor)  # the backups under <home> obey the erasure
+        return result
 
     def _erase(self, person_id: str, reason: str, actor: str) -> ErasureResult:
         s = self._s
@@ -182,6 +210,11 @@ class Retention:
                 {"before": before, "after": after, "certificate_sha256": cert_sha},
                 at=now,
             )
+            self._finality.record(  # ledger entry, before COMMIT
+                conn, "erase", actor=actor, at=now, person_id=person_id,
+                consent_ids=[c.id for c in consents], destroyed=before,
+                certificate_sha256=cert_sha,
+            )  # fmt: skip
         self._faces.forget(person_id)
         return ErasureResult(person_id, now, actor, before, after, None, certificate)
 
@@ -210,10 +243,25 @@ class Retention:
         )
 
     # -- the clock's own work --------------------------------------------------------------
-    def purge_expired(self) -> PurgeResult:
-        """Apply retention: expire consents past their date (templates go at once) and erase
-        people whose last consent expired or whom nobody has seen for the maximum period."""
+    def check_clock(self) -> ClockHold | None:
+        """At sign-in: hold automatic purging when the clock jumped since the vault last saw
+        it; otherwise the current time becomes the last time seen."""
         s = self._s
+        self.clock_hold = self._clock.check()
+        if self.clock_hold is None:
+            with s.write() as conn:
+                self._clock.remember(conn, s.now())
+        return self.clock_hold
+
+    def purge_expired(self, confirm_clock: bool = False) -> PurgeResult:
+        """Apply retention: expire consents past their date (templates go at once) and erase
+        people whose last consent expired or whom nobody has seen for the maximum period.
+
+        ``confirm_clock``: an admin confirms the system date after a clock jump held purging;
+        without it a held purge is refused (a wrong clock must not erase people for good)."""
+        s = self._s
+        self._clock.gate(self.clock_hold, confirm_clock, s.actor, s.user.role)
+        self.clock_hold = None
         now = s.now()
         max_days = self._settings.get_int("max_inactivity_days")
         with s.write() as conn:
@@ -241,6 +289,10 @@ class Retention:
                     {"consents": due, "templates_deleted": templates},
                     at=now,
                 )
+                self._finality.record(  # ledger entry, before COMMIT
+                    conn, "expire", actor=RETENTION_ACTOR, at=now, person_id=None,
+                    consent_ids=due, destroyed={"templates": templates},
+                )  # fmt: skip
         cutoff = _iso(now - dt.timedelta(days=max_days))
         people = [
             r["id"]
@@ -262,6 +314,7 @@ class Retention:
         if due or people:
             with s.lock:
                 checkpoint(s.conn)
+            self._finality.settle(RETENTION_ACTOR)  # the backups under <home> obey it too
         return PurgeResult(tuple(due), tuple(people), templates)
 
     # -- access ----------------------------------------------------------------------------
