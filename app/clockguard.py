@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.audit import AuditLog
+from app.db import Connection, fetch_one
 from app.errors import ConsentDeskError, PermissionDenied
+from app.session import Session
 from app.values import _iso
 
 META_LAST_SEEN = "clock_last_seen"
@@ -48,7 +50,7 @@ class ClockHold:
 class ClockGuard:
     def __init__(
         self,
-        conn: Any,
+        conn: Connection,
         audit: AuditLog,
         *,
         write: Callable[[], AbstractContextManager[Any]],
@@ -61,25 +63,29 @@ class ClockGuard:
         self._setting = setting
         self._clock = clock
 
+    @classmethod
+    def for_session(cls, s: Session, setting: Callable[[str], str]) -> ClockGuard:
+        """Reads and writes through the session, so the last time seen commits with the
+        sign-in's own audit entry and the tests' fake clock is the one checked."""
+        return cls(s.conn, s.audit, write=s.write, setting=setting, clock=s.now)
+
     def last_seen(self) -> dt.datetime | None:
         """From the vault meta. A vault from before this check is seeded once from its newest
         audit entry (every unlock writes one) and from then on only the meta counts, so a
         session run with a wrong clock cannot move it through its own audit entries."""
-        row = self._conn.execute(
-            "SELECT value FROM meta WHERE key = ?", (META_LAST_SEEN,)
-        ).fetchone()
+        row = fetch_one(self._conn, "SELECT value FROM meta WHERE key = ?", (META_LAST_SEEN,))
         if row is not None:
-            return dt.datetime.fromisoformat(bytes(row[0]).decode())
-        row = self._conn.execute("SELECT at FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            return dt.datetime.fromisoformat(bytes(row["value"]).decode())
+        row = fetch_one(self._conn, "SELECT at FROM audit ORDER BY seq DESC LIMIT 1")
         if row is None:
             return None
-        seeded = dt.datetime.fromisoformat(row[0])
+        seeded = dt.datetime.fromisoformat(row["at"])
         with self._write() as conn:
             self._store(conn, seeded)
         return seeded
 
     @staticmethod
-    def _store(conn: Any, when: dt.datetime) -> None:
+    def _store(conn: Connection, when: dt.datetime) -> None:
         conn.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -100,10 +106,10 @@ class ClockGuard:
             return ClockHold(last, now, "backward", round(-delta / dt.timedelta(days=1), 2))
         return None
 
-    def remember(self, conn: Any, now: dt.datetime) -> None:
+    def remember(self, conn: Connection, now: dt.datetime) -> None:
         """Advance the last time seen (inside the caller's transaction); never backwards."""
-        row = conn.execute("SELECT value FROM meta WHERE key = ?", (META_LAST_SEEN,)).fetchone()
-        if row is not None and now <= dt.datetime.fromisoformat(bytes(row[0]).decode()):
+        row = fetch_one(conn, "SELECT value FROM meta WHERE key = ?", (META_LAST_SEEN,))
+        if row is not None and now <= dt.datetime.fromisoformat(bytes(row["value"]).decode()):
             return
         self._store(conn, now)
 

@@ -111,18 +111,8 @@ class Desk:
         self.config = Settings(s)
         # Issue 10: the erasure ledger, backups and other sessions (``finality``) and the clock
         # check before purging (``clockguard``), built once with this session's hooks.
-        self.finality = Finality(
-            s.vault,
-            s.audit,
-            s.meta("audit_key") or b"",
-            write=s.write,
-            setting=self.config.get,
-            clock=s.now,
-            lock=s.lock,
-        )
-        self.clockguard = ClockGuard(
-            s.conn, s.audit, write=s.write, setting=self.config.get, clock=s.now
-        )
+        self.finality = Finality.for_session(s, self.config.get)
+        self.clockguard = ClockGuard.for_session(s, self.config.get)
         self.staff = Staff(s)
         self.purposes = Purposes(s)
         self.people = People(s)

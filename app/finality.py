@@ -26,6 +26,7 @@ from app.backups import ReapplyResult, clean_leftovers, prune, reapply
 from app.db import Connection
 from app.ledger import ErasureLedger, LedgerEntry, LedgerKind
 from app.replay import mark_applied
+from app.session import Session
 from app.vault import Vault
 
 
@@ -49,6 +50,20 @@ class Finality:
         self._clock = clock
         self.ledger = ErasureLedger(vault.paths.home, audit_key)
         self._data_version = self._version()
+
+    @classmethod
+    def for_session(cls, s: Session, setting: Callable[[str], str]) -> Finality:
+        """Built with the session's own write hook, clock and lock, so ledger entries, backup
+        settling and audit entries share the desk's transaction discipline."""
+        return cls(
+            s.vault,
+            s.audit,
+            s.meta("audit_key") or b"",
+            write=s.write,
+            setting=setting,
+            clock=s.now,
+            lock=s.lock,
+        )
 
     # ------------------------------------------------------------------ inside the transaction
     def record(
