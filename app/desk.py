@@ -59,6 +59,7 @@ from app.models import (
     Person,
     PurgeResult,
     Purpose,
+    RequestedBy,
     Role,
     StaffAccount,
     Stats,
@@ -489,14 +490,23 @@ class Desk:
 
     # ================================================================== retention
     def withdraw(
-        self, person_id: str, reason: str, purpose_id: int | None = None
+        self,
+        person_id: str,
+        reason: str,
+        purpose_id: int | None = None,
+        requested_by: RequestedBy = "person",
     ) -> WithdrawalResult:
         """Withdraw active consents (all, or one purpose's): templates are deleted at once."""
-        return self.retention.withdraw(person_id, reason, purpose_id)
+        return self.retention.withdraw(person_id, reason, purpose_id, requested_by)
 
-    def erase(self, person_id: str, reason: str = "request of the person") -> ErasureResult:
+    def erase(
+        self,
+        person_id: str,
+        reason: str = "request of the person",
+        requested_by: RequestedBy = "person",
+    ) -> ErasureResult:
         """Delete every personal field, document, photo and template of a person (admin)."""
-        return self.retention.erase(person_id, reason)
+        return self.retention.erase(person_id, reason, requested_by)
 
     def purge_expired(self, confirm_clock: bool = False) -> PurgeResult:
         """``confirm_clock``: an admin confirms the system date after a clock jump."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from app.audit import AuditLog
-from app.backups import ReapplyResult, clean_leftovers, prune, reapply
+from app.backups import ReapplyResult, clean_leftovers, list_backups, prune, reapply
 from app.db import Connection
 from app.ledger import ErasureLedger, LedgerEntry, LedgerKind
 from app.replay import mark_applied
@@ -124,6 +124,11 @@ class Finality:
             float(self._setting("backup_retention_days")),
             self._clock(),
         )
+
+    def backups_held(self) -> int:
+        """How many backups ``<home>/backups`` holds: a receipt says how many copies are
+        brought in line with the change it records."""
+        return len(list_backups(self._vault.paths.backups))
 
     def holds_backup(self, path: Path) -> bool:
         return Path(path).resolve().parent == self._vault.paths.backups.resolve()

@@ -23,7 +23,7 @@ class BackupRow(TypedDict):
 
 
 def cmd_backup_list(ctx: Context, desk: Desk) -> int:
-    """The backups kept in ``<home>/backups``, newest first, as the retention setting keeps them."""
+    """The backups kept in ``<home>/backups``, oldest first, as the retention settings keep them."""
     rows: list[BackupRow] = [
         {
             "name": b.name,

@@ -17,14 +17,17 @@ from typing import Any
 from app.clockguard import ClockGuard, ClockHold
 from app.db import Connection, checkpoint, fetch_all, scalar
 from app.desk_types import PersonExport
+from app.documents.outcome import Outcome
 from app.errors import InvalidInput, VaultError
 from app.finality import Finality
 from app.models import (
+    REQUESTED_BY,
     Consent,
     DocumentInfo,
     ErasureResult,
     Person,
     PurgeResult,
+    RequestedBy,
     WithdrawalResult,
 )
 from app.photoscrub import reissue_without_photos
@@ -59,10 +62,16 @@ class Retention:
 
     # -- withdrawal ------------------------------------------------------------------------
     def withdraw(
-        self, person_id: str, reason: str, purpose_id: int | None = None
+        self,
+        person_id: str,
+        reason: str,
+        purpose_id: int | None = None,
+        requested_by: RequestedBy = "person",
     ) -> WithdrawalResult:
-        """Withdraw active consents (all, or one purpose's): templates are deleted at once."""
+        """Withdraw active consents (all, or one purpose's): templates are deleted at once.
+        ``requested_by`` (the person or a representative) is printed on the receipt."""
         s = self._s
+        _check_requester(requested_by, ("person", "representative"))
         reason_text = clean_text(reason, "reason", required=True, limit=500) or ""
         now = s.now()
         person = self._people.get(person_id)
@@ -112,8 +121,17 @@ class Retention:
                 conn, "withdraw", actor=s.actor, at=now, person_id=person_id,
                 consent_ids=ids, destroyed={"templates": templates, "photos": photos},
             )  # fmt: skip
+            still = int(scalar(
+                conn, "SELECT count(*) FROM consents WHERE person_id = ? AND status = 'active'",
+                (person_id,),
+            ))  # fmt: skip
+            days = self._settings.get_int("max_inactivity_days")
+            outcome = Outcome(
+                requested_by, self._finality.backups_held(),
+                None if still else now + dt.timedelta(days=days), still,
+            )  # fmt: skip
             receipt = self._withdrawal_document(
-                conn, person, tuple(ids), templates, reason_text, now,
+                conn, person, tuple(ids), templates, reason_text, now, outcome,
                 photos={c.id: c.photo_count for c in with_photo},
             )  # fmt: skip
         self._faces.forget(person_id)
@@ -128,6 +146,7 @@ class Retention:
         templates: int,
         reason: str,
         now: dt.datetime,
+        outcome: Outcome,
         photos: Mapping[str, int] | None = None,
     ) -> DocumentInfo:
         s, archive = self._s, self._archive
@@ -148,6 +167,7 @@ class Retention:
             language=person.language,
             audit_events=s.audit.events(subject=person.id),
             document_id=doc_id,
+            outcome=outcome,
         )
         return archive.store(
             conn,
@@ -161,7 +181,12 @@ class Retention:
         )
 
     # -- erasure ---------------------------------------------------------------------------
-    def erase(self, person_id: str, reason: str = "request of the person") -> ErasureResult:
+    def erase(
+        self,
+        person_id: str,
+        reason: str = "request of the person",
+        requested_by: RequestedBy = "person",
+    ) -> ErasureResult:
         """Delete every personal field, document, photo and template of a person.
 
         What remains: the pseudonymous audit trail and an ``erasures`` row (person ID, time, who,
@@ -169,11 +194,14 @@ class Retention:
         truncated so no page anywhere still holds the data (secure_delete zeroes freed pages).
         """
         self._s.require_admin()
-        result = self._erase(person_id, reason, self._s.actor)
+        _check_requester(requested_by, ("person", "representative", "admin"))
+        result = self._erase(person_id, reason, self._s.actor, requested_by)
         self._finality.settle(self._s.actor)  # the backups under <home> obey the erasure
         return result
 
-    def _erase(self, person_id: str, reason: str, actor: str) -> ErasureResult:
+    def _erase(
+        self, person_id: str, reason: str, actor: str, requested_by: RequestedBy
+    ) -> ErasureResult:
         s = self._s
         reason_text = clean_text(reason, "reason", required=True, limit=500) or ""
         now = s.now()
@@ -189,7 +217,10 @@ class Retention:
             after = person_counts(conn, person_id)
             if any(after.values()):
                 raise VaultError("Erasure left rows behind; nothing was changed.")
-            certificate = self._erasure_certificate(person, consents, before, after, now, actor)
+            outcome = Outcome(requested_by, self._finality.backups_held())
+            certificate = self._erasure_certificate(
+                person, consents, before, after, now, actor, outcome
+            )
             cert_sha = hashlib.sha256(certificate).hexdigest()
             conn.execute(
                 "INSERT OR REPLACE INTO erasures (person_id, erased_at, erased_by, reason, counts, "
@@ -226,6 +257,7 @@ class Retention:
         after: Mapping[str, int],
         now: dt.datetime,
         actor: str,
+        outcome: Outcome,
     ) -> bytes:
         """Made from values captured before deletion; handed over, not kept (it names them)."""
         s, archive = self._s, self._archive
@@ -240,6 +272,7 @@ class Retention:
             language=person.language,
             audit_events=s.audit.events(subject=person.id),
             document_id=archive.new_id(),
+            outcome=outcome,
         )
 
     # -- the clock's own work --------------------------------------------------------------
@@ -308,7 +341,7 @@ class Retention:
             )
         ]
         for pid in people:
-            self._erase(pid, "retention period ended", RETENTION_ACTOR)
+            self._erase(pid, "retention period ended", RETENTION_ACTOR, "retention")
         if due:
             self._faces.reload()  # rebuilt lazily without the expired templates
         if due or people:
@@ -349,3 +382,10 @@ class Retention:
             language=export.person.language,
             document_id=self._archive.new_id(),
         )
+
+
+def _check_requester(requested_by: str, allowed: tuple[RequestedBy, ...]) -> None:
+    """Decided before anything changes: the document must not claim a requester that this
+    path cannot have (nobody asks the retention limit to withdraw a consent)."""
+    if requested_by not in allowed or requested_by not in REQUESTED_BY:
+        raise InvalidInput(f"requested_by must be one of: {', '.join(allowed)}.")
