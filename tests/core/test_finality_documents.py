@@ -12,7 +12,7 @@ from app.desk import Desk
 from app.errors import InvalidInput
 from app.models import Purpose
 from tests.core.pdftools import pdf_text
-from tests.core.vaultkit import enroll
+from tests.core.vaultkit import ADMIN, PASSWORD, enroll
 
 
 def _flat(pdf: bytes) -> str:
@@ -63,3 +63,19 @@ def test_person_request_is_the_default_and_an_impossible_requester_is_refused_fi
     assert e.certificate_pdf is not None
     text = _flat(e.certificate_pdf)
     assert _has(text, "The person, in person") and _has(text, "erasure ledger")
+
+
+def test_cli_erase_requested_by_representative(
+    desk: Desk, purpose: Purpose, home: Path, tmp_path: Path
+) -> None:
+    from tests.core.test_cli import ok_json, run
+
+    r = enroll(desk, purpose, name="Cli Person", seed=7)
+    desk.lock()
+    out = tmp_path / "certificate.pdf"
+    args = ("erase", r.person.id, "--yes", "--requested-by", "representative")
+    env = {"CONSENTDESK_USER": ADMIN, "CONSENTDESK_PASSWORD": PASSWORD}
+    ok_json(home, *args, "--certificate", str(out), env=env)
+    assert _has(_flat(out.read_bytes()), "A representative acting for the person")
+    proc = run(home, "erase", r.person.id, "--yes", "--requested-by", "retention", env=env)
+    assert proc.returncode == 2  # not a choice a person can make
