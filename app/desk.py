@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.backoff import LoginBackoff
+from app.backups import BackupInfo, list_backups
 from app.bulk_import import ImportReport, import_people
+from app.clockguard import ClockGuard, ClockHold
 from app.db import Connection, fetch_one, scalar, transaction
 from app.desk_types import (
     DeskOptions,
@@ -39,6 +41,7 @@ from app.desk_types import (
     RefusalRequest,
 )
 from app.errors import PermissionDenied, VaultError
+from app.finality import Finality
 from app.models import (
     AuditEvent,
     AuditVerification,
@@ -56,12 +59,14 @@ from app.models import (
     Person,
     PurgeResult,
     Purpose,
+    RequestedBy,
     Role,
     StaffAccount,
     Stats,
     WithdrawalResult,
 )
 from app.paths import VaultPaths
+from app.restore import restore_vault
 from app.rooms.archive import Archive
 from app.rooms.consents import Consents
 from app.rooms.faces import Faces
@@ -107,15 +112,25 @@ class Desk:
         self.session = Session(vault, user, self.options.clock)
         s = self.session
         self.config = Settings(s)
+        # Issue 10: the erasure ledger, backups and other sessions (``finality``) and the clock
+        # check before purging (``clockguard``), built once with this session's hooks.
+        self.finality = Finality.for_session(s, self.config.get)
+        self.clockguard = ClockGuard.for_session(s, self.config.get)
         self.staff = Staff(s)
         self.purposes = Purposes(s)
         self.people = People(s)
         self.archive = Archive(s, self.purposes, documents)
-        self.faces = Faces(s, self.config, self.people, face_engine or self.options.face_engine)
+        self.faces = Faces(
+            s,
+            self.config,
+            self.people,
+            face_engine or self.options.face_engine,
+            changed_elsewhere=self.finality.others_changed,
+        )
         self.consents = Consents(
             s, self.config, self.purposes, self.people, self.archive, self.faces
         )
-        self.retention = Retention(s, self.consents)
+        self.retention = Retention(s, self.consents, self.finality, self.clockguard)
 
     # Kept for tests and tools that look at the raw vault (never used by the UI).
     @property
@@ -129,6 +144,12 @@ class Desk:
     @property
     def user(self) -> StaffAccount:
         return self.session.user
+
+    @property
+    def clock_hold(self) -> ClockHold | None:
+        """Set when the clock jumped since the vault was last used: automatic purging waits
+        until an admin confirms the date (``purge_expired(confirm_clock=True)``)."""
+        return self.retention.clock_hold
 
     # ================================================================== lifecycle
     @staticmethod
@@ -174,8 +195,9 @@ class Desk:
             )
         user = StaffAccount(1, admin_username, "admin", now, now)
         desk = cls(vault, user, options)
-        with desk.session.write():
+        with desk.session.write() as conn:
             desk.session.audit.append(admin_username, "vault.init", details={"schema": 1}, at=now)
+            desk.clockguard.remember(conn, now)  # the first "last time seen"
         return desk, recovery
 
     @classmethod
@@ -219,6 +241,7 @@ class Desk:
         user = staff_from_row(row, options.clock())
         desk = cls(vault, user, options)
         desk.session.signed_in_with = action
+        desk.retention.check_clock()
         failures = backoff.record_success()
         now = options.clock()
         s = desk.session
@@ -238,7 +261,7 @@ class Desk:
 
                 if ensure_org_root(conn, s.organisation.name, now=now):
                     s.audit.append(user.username, "certificate.root_created", at=now)
-        if options.auto_purge:
+        if options.auto_purge and desk.clock_hold is None:  # held after a clock jump
             desk.purge_expired()
         return desk
 
@@ -485,14 +508,23 @@ class Desk:
 
     # ================================================================== retention
     def withdraw(
-        self, person_id: str, reason: str, purpose_id: int | None = None
+        self,
+        person_id: str,
+        reason: str,
+        purpose_id: int | None = None,
+        requested_by: RequestedBy = "person",
     ) -> WithdrawalResult:
         """Withdraw active consents (all, or one purpose's): templates are deleted at once."""
-        return self.retention.withdraw(person_id, reason, purpose_id)
+        return self.retention.withdraw(person_id, reason, purpose_id, requested_by)
 
-    def erase(self, person_id: str, reason: str = "request of the person") -> ErasureResult:
+    def erase(
+        self,
+        person_id: str,
+        reason: str = "request of the person",
+        requested_by: RequestedBy = "person",
+    ) -> ErasureResult:
         """Delete every personal field, document, photo and template of a person (admin)."""
-        return self.retention.erase(person_id, reason)
+        return self.retention.erase(person_id, reason, requested_by)
 
     def reissue_erasure_certificate(self, person_id: str, language: Language = "en") -> bytes:
         """The erasure certificate again, from the vault's erasure record (the name is no longer
@@ -501,8 +533,9 @@ class Desk:
 
         return ErasureReissue(self.session, self.archive).certificate(person_id, language)
 
-    def purge_expired(self) -> PurgeResult:
-        return self.retention.purge_expired()
+    def purge_expired(self, confirm_clock: bool = False) -> PurgeResult:
+        """``confirm_clock``: an admin confirms the system date after a clock jump."""
+        return self.retention.purge_expired(confirm_clock)
 
     def export_person(self, person_id: str) -> PersonExport:
         return self.retention.export_person(person_id)
@@ -535,7 +568,14 @@ class Desk:
             path = s.vault.backup(Path(target))
             with s.write():
                 s.audit.append(s.actor, "vault.backup")
+            if self.finality.holds_backup(path):  # retention limits of <home>/backups
+                self.finality.prune()
             return path
+
+    def list_backups(self) -> tuple[BackupInfo, ...]:
+        """The backups kept in ``<home>/backups`` (admins only: they hold everyone's data)."""
+        self.session.require_admin()
+        return list_backups(self.session.vault.paths.backups)
 
     @classmethod
     def restore(
@@ -550,7 +590,8 @@ class Desk:
         options = options or DeskOptions()
         paths = VaultPaths(Path(home))
         backoff = LoginBackoff(paths.login_state)
-        vault = Vault.restore(paths, Path(source), username, password, backoff)
+        # Authorised, ledger-replayed and swapped under a journal (app.restore).
+        vault = restore_vault(paths, Path(source), username, password, backoff, clock=options.clock)
         desk = cls._signed_in(
             vault, username, backoff, replace(options, auto_purge=False), "vault.restore"
         )

@@ -19,6 +19,10 @@ Decision = Literal["granted", "refused"]
 ConsentStatus = Literal["active", "withdrawn", "expired", "refused"]
 Collected = Literal["template", "template_and_photo"]
 Language = Literal["en", "zh"]
+# Who asked for a withdrawal or an erasure: printed on the receipt and the certificate, because
+# "at the person's request" is only true when it was.
+RequestedBy = Literal["person", "representative", "retention", "admin"]
+REQUESTED_BY: tuple[RequestedBy, ...] = ("person", "representative", "retention", "admin")
 DocumentKind = Literal[
     "consent_form",
     "refusal_record",

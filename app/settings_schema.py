@@ -150,6 +150,40 @@ SCHEMA: tuple[SettingSpec, ...] = (
         "purpose says; under 30 days one slip of the keyboard would erase regular visitors.",
     ),
     SettingSpec(
+        "backup_keep",
+        "int",
+        "10",
+        1,
+        1000,
+        "backups",
+        "admin",
+        "Backups kept in <home>/backups (newest first): each one is brought up to date with every "
+        "withdrawal and erasure, so fewer copies mean fewer places a person's data waits in.",
+    ),
+    SettingSpec(
+        "backup_retention_days",
+        "int",
+        "90",
+        1,
+        3650,
+        "days",
+        "admin",
+        "Backups in <home>/backups older than this are deleted: what a backup holds must not "
+        "outlive what the people in it agreed to by much.",
+    ),
+    SettingSpec(
+        "clock_jump_days",
+        "int",
+        "7",
+        1,
+        3650,
+        "days",
+        "admin",
+        "A system clock this far ahead of the last time the vault saw (or behind it) holds "
+        "automatic purging until an admin confirms the date, so a wrong clock cannot erase "
+        "everyone at once.",
+    ),
+    SettingSpec(
         "filing_threshold",
         "int",
         "100000",

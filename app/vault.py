@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-import json
 import os
 import secrets
-import shutil
 import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.backoff import LoginBackoff
+from app.backups import BACKUP_FORMAT, clean_leftovers, write_backup_file
 from app.db import (
     DATA_KEY_BYTES,
     Connection,
@@ -29,7 +26,6 @@ from app.db import (
     open_database,
 )
 from app.errors import (
-    InvalidInput,
     StorageError,
     VaultCorrupt,
     VaultError,
@@ -38,10 +34,14 @@ from app.errors import (
     WrongPassword,
 )
 from app.keyslots import KdfParams, Keyslots, generate_recovery_code
+from app.ledger import ErasureLedger
 from app.migrations import LATEST, MIGRATIONS, Migration, current_version, migrate, pending
 from app.paths import VaultPaths
+from app.replay import applied_marker, apply_pending, audit_key_of
+from app.restore_journal import recover
+from app.values import _now
 
-BACKUP_FORMAT = "consentdesk-backup"
+__all__ = ["BACKUP_FORMAT", "Vault"]
 
 
 @dataclass
@@ -91,10 +91,14 @@ class Vault:
 
     @classmethod
     def exists(cls, paths: VaultPaths) -> bool:
+        """Whether a vault is here, after finishing or undoing an interrupted restore (which
+        may have left ``vault.db`` renamed aside for a moment)."""
+        recover(paths)
         return paths.database.exists()
 
     @classmethod
     def _require(cls, paths: VaultPaths) -> None:
+        recover(paths)
         if not paths.database.exists():
             raise VaultNotFound(
                 f"No vault found in {paths.home}. Create one with 'consentdesk init'."
@@ -107,16 +111,20 @@ class Vault:
         cls._require(paths)
         slots = Keyslots.load(paths.keyslots)
         key = _unwrap(backoff, "password", lambda: slots.unlock_user(username, password))
-        return cls._open_or_finish_rekey(
+        vault = cls._open_or_finish_rekey(
             paths, slots, key, lambda s: s.unlock_user(username, password)
         )
+        clean_leftovers(paths, _now(), after_open=True)
+        return vault
 
     @classmethod
     def unlock_recovery(cls, paths: VaultPaths, code: str, backoff: LoginBackoff) -> Vault:
         cls._require(paths)
         slots = Keyslots.load(paths.keyslots)
         key = _unwrap(backoff, "recovery", lambda: slots.unlock_recovery(code))
-        return cls._open_or_finish_rekey(paths, slots, key, lambda s: s.unlock_recovery(code))
+        vault = cls._open_or_finish_rekey(paths, slots, key, lambda s: s.unlock_recovery(code))
+        clean_leftovers(paths, _now(), after_open=True)
+        return vault
 
     @classmethod
     def _open_or_finish_rekey(
@@ -143,7 +151,13 @@ class Vault:
         slots: Keyslots,
         key: bytes,
         migrations: tuple[Migration, ...] = MIGRATIONS,
+        *,
+        ledger_home: Path | None = None,
+        clock: Callable[[], dt.datetime] = _now,
     ) -> Vault:
+        """Open, migrate, then replay the erasure ledger kept in ``ledger_home`` (the home;
+        a restore prepares its copy in a staging folder but replays the home's ledger), so no
+        session ever works on a database that still holds someone withdrawn or erased."""
         conn = open_database(paths.database, key)
         vault = cls(paths, conn, slots, bytearray(key))
         try:
@@ -155,6 +169,9 @@ class Vault:
             if pending(conn, migrations):
                 vault.backup(paths.backups / f"before-migration-v{version}-{_stamp()}.cdbackup")
                 migrate(conn, migrations)
+            audit_key = audit_key_of(conn)
+            if audit_key is not None:
+                apply_pending(conn, ErasureLedger(ledger_home or paths.home, audit_key), clock())
         except BaseException:
             vault.close()
             raise
@@ -198,7 +215,10 @@ class Vault:
 
     # ----------------------------------------------------------------- backup / restore
     def backup(self, target: Path) -> Path:
-        """Write an encrypted backup (database copy + keyslots) and verify it by reopening it."""
+        """Write an encrypted backup (database copy + keyslots) and verify it by reopening it.
+
+        The manifest records the last erasure-ledger entry the copy has applied, so keeping
+        the backups under ``<home>/backups`` up to date can skip those already current."""
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".cdbackup-") as tmp:
@@ -209,89 +229,13 @@ class Vault:
                 raise StorageError(f"The backup could not be written: {_short(exc)}") from None
             verify = open_database(copy, self.data_key)
             verify.close()
-            db_bytes = copy.read_bytes()
-            slots_bytes = self.paths.keyslots.read_bytes()
             manifest = {
-                "format": BACKUP_FORMAT,
-                "version": 1,
                 "schema": current_version(self.conn),
                 "created_at": dt.datetime.now(dt.UTC).isoformat(),
-                "vault.db": hashlib.sha256(db_bytes).hexdigest(),
-                "keyslots.json": hashlib.sha256(slots_bytes).hexdigest(),
+                "ledger_applied": applied_marker(self.conn),
             }
-            staged = Path(tmp) / "backup.zip"
-            with zipfile.ZipFile(staged, "w", zipfile.ZIP_STORED) as zf:
-                zf.writestr("manifest.json", json.dumps(manifest, indent=1))
-                zf.writestr("vault.db", db_bytes)
-                zf.writestr("keyslots.json", slots_bytes)
-            fd = os.open(staged, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.chmod(staged, 0o600)
-            os.replace(staged, target)
+            write_backup_file(copy, self.paths.keyslots.read_bytes(), manifest, target)
         return target
-
-    @classmethod
-    def restore(
-        cls, paths: VaultPaths, source: Path, username: str, password: str, backoff: LoginBackoff
-    ) -> Vault:
-        """Replace the vault with a backup after proving the backup opens with these credentials.
-
-        The current files are kept as ``*.replaced-<time>`` until the restored vault has opened.
-        """
-        with tempfile.TemporaryDirectory(
-            prefix=".cdrestore-", dir=paths.home if paths.home.exists() else None
-        ) as tmp:
-            tmp_paths = VaultPaths(Path(tmp))
-            cls._extract(source, tmp_paths)
-            slots = Keyslots.load(tmp_paths.keyslots)
-            key = _unwrap(backoff, "password", lambda: slots.unlock_user(username, password))
-            probe = open_database(tmp_paths.database, key)
-            probe.close()
-            paths.ensure()
-            stamp = _stamp()
-            kept: list[tuple[Path, Path]] = []
-            for name in ("vault.db", "keyslots.json", "vault.db-wal", "vault.db-shm"):
-                live = paths.home / name
-                if live.exists():
-                    aside = paths.home / f"{name}.replaced-{stamp}"
-                    os.replace(live, aside)
-                    kept.append((live, aside))
-            shutil.copy2(tmp_paths.database, paths.database)
-            shutil.copy2(tmp_paths.keyslots, paths.keyslots)
-            for f in (paths.database, paths.keyslots):
-                f.chmod(0o600)
-        try:
-            vault = cls._open(paths, Keyslots.load(paths.keyslots), key)
-        except BaseException:
-            for live, aside in kept:
-                os.replace(aside, live)
-            raise
-        for _live, aside in kept:
-            aside.unlink(missing_ok=True)
-        return vault
-
-    @staticmethod
-    def _extract(source: Path, into: VaultPaths) -> None:
-        try:
-            with zipfile.ZipFile(source) as zf:
-                manifest = json.loads(zf.read("manifest.json"))
-                if manifest.get("format") != BACKUP_FORMAT:
-                    raise ValueError("not a backup")
-                db_bytes = zf.read("vault.db")
-                slots_bytes = zf.read("keyslots.json")
-        except FileNotFoundError:
-            raise InvalidInput(f"Backup file not found: {source}") from None
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-            raise VaultCorrupt("That file is not a readable ConsentDesk backup.") from None
-        if hashlib.sha256(db_bytes).hexdigest() != manifest.get("vault.db") or hashlib.sha256(
-            slots_bytes
-        ).hexdigest() != manifest.get("keyslots.json"):
-            raise VaultCorrupt("The backup file is damaged (its checksums do not match).")
-        into.database.write_bytes(db_bytes)
-        into.keyslots.write_bytes(slots_bytes)
 
     # ----------------------------------------------------------------- closing
     def _wipe(self) -> None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.instance import WindowLock
 from ui.autolock import AutoLock
+from ui.clock_banner import ClockHoldBanner
 from ui.context import UiContext
 from ui.screens.unlock import UnlockScreen
 from ui.theme import set_role
@@ -71,8 +72,11 @@ class Workspace(QWidget):
             ctx.i18n.bind(functools.partial(_set_tab_text, tabs, index), key)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.registry.person.withdraw_requested.connect(self._to_withdrawal)
+        # Shown only while a clock jump holds automatic purging (issue 10).
+        self.clock_banner = ClockHoldBanner(desk, ctx)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.clock_banner)
         lay.addWidget(self.tabs)
 
     def _to_withdrawal(self, person_id: str) -> None:

@@ -56,7 +56,7 @@ def cmd_people(ctx: Context, desk: Desk) -> int:
 
 def cmd_withdraw(ctx: Context, desk: Desk) -> int:
     a = ctx.args
-    r = desk.withdraw(a.person_id, a.reason, a.purpose)
+    r = desk.withdraw(a.person_id, a.reason, a.purpose, a.requested_by)
     if a.receipt and r.receipt is not None:
         Path(a.receipt).write_bytes(desk.document_pdf(r.receipt.id))
     ctx.emit(
@@ -73,7 +73,7 @@ def cmd_erase(ctx: Context, desk: Desk) -> int:
         answer = ctx.ask(f"Erase everything about person {person.id}? Type the ID to confirm: ")
         if answer.strip().upper() != person.id:
             raise InvalidInput("Not confirmed; nothing was erased.")
-    r = desk.erase(a.person_id, a.reason)
+    r = desk.erase(a.person_id, a.reason, a.requested_by)
     written = None
     if a.certificate and r.certificate_pdf:
         Path(a.certificate).write_bytes(r.certificate_pdf)
@@ -113,11 +113,23 @@ def register(commands: Commands) -> None:
     p.add_argument("--reason", required=True)
     p.add_argument("--purpose", type=int, help="only this purpose (default: every active one)")
     p.add_argument("--receipt", help="write the withdrawal receipt PDF here")
+    p.add_argument(
+        "--requested-by",
+        choices=("person", "representative"),
+        default="person",
+        help="who asked (printed on the receipt)",
+    )
     p = commands.add_with_desk("erase", cmd_erase, help="erase everything about a person")
     p.add_argument("person_id")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--reason", default="request of the person")
     p.add_argument("--certificate", help="write the erasure certificate PDF here")
+    p.add_argument(
+        "--requested-by",
+        choices=("person", "representative", "admin"),
+        default="person",
+        help="who asked (printed on the certificate)",
+    )
     p = commands.add_with_desk(
         "erasure-certificate",
         cmd_erasure_certificate,

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from app.cli.context import Commands, Context, to_jsonable
+from app.cli.finality_cmds import cmd_backup_list
 from app.desk import Desk
 from app.errors import InvalidInput
 
@@ -50,6 +51,10 @@ def cmd_unlock_check(ctx: Context) -> int:
 
 
 def cmd_backup(ctx: Context, desk: Desk) -> int:
+    if ctx.args.list:
+        return cmd_backup_list(ctx, desk)
+    if not ctx.args.file:
+        raise InvalidInput("Name the backup file to write, or use --list.")
     path = desk.backup(Path(ctx.args.file))
     ctx.emit({"backup": str(path)}, f"Encrypted backup written and verified: {path}")
     return 0
@@ -109,7 +114,7 @@ def cmd_audit_export(ctx: Context, desk: Desk) -> int:
 
 
 def cmd_purge(ctx: Context, desk: Desk) -> int:
-    result = desk.purge_expired()
+    result = desk.purge_expired(confirm_clock=ctx.args.confirm_clock)
     ctx.emit(
         result,
         lambda: (
@@ -137,7 +142,8 @@ def register_setup(commands: Commands) -> None:
 
 def register_care(commands: Commands) -> None:
     p = commands.add_with_desk("backup", cmd_backup, help="write an encrypted, verified backup")
-    p.add_argument("file")
+    p.add_argument("file", nargs="?")
+    p.add_argument("--list", action="store_true", help="list the backups kept in <home>/backups")
     p = commands.add("restore", cmd_restore, help="replace the vault with a backup")
     p.add_argument("file")
     commands.add_with_desk("rekey", cmd_rekey, help="re-encrypt with a fresh data key")
@@ -149,5 +155,8 @@ def register_care(commands: Commands) -> None:
     x = audit.add_with_desk("export", cmd_audit_export)
     x.add_argument("--out")
 
-    commands.add_with_desk("purge-expired", cmd_purge, help="apply retention limits now")
+    p = commands.add_with_desk("purge-expired", cmd_purge, help="apply retention limits now")
+    p.add_argument(
+        "--confirm-clock", action="store_true", help="confirm the system date after a clock jump"
+    )
     commands.add_with_desk("stats", cmd_stats, help="counts")

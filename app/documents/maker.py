@@ -29,6 +29,7 @@ from app.documents.layout import (
     kv_table,
     para,
 )
+from app.documents.outcome import Outcome, erasure_remains, requested_row, withdrawal_remains
 from app.documents.scans import image_format, scan_flowables, scan_pages
 from app.errors import InvalidInput
 from app.models import (
@@ -212,9 +213,11 @@ class DocumentMaker(DraftingBase):
         language: Language | None = None,
         audit_events: Sequence[AuditEvent] = (),
         document_id: str | None = None,
+        outcome: Outcome | None = None,
     ) -> bytes:
-        """Receipt for a withdrawal made in person: who, when, why, and how many face templates
-        were destroyed. ``consents`` are the withdrawn records (after the update)."""
+        """Receipt for a withdrawal: who asked, when, why, what was destroyed and what remains
+        (``outcome``). ``consents`` are the withdrawn records (after the update)."""
+        outcome = outcome or Outcome()
         if result.person_id != person.id:
             raise InvalidInput("The withdrawal belongs to a different person.")
         lang = language or person.language
@@ -238,6 +241,7 @@ class DocumentMaker(DraftingBase):
         rows = [
             (label(lang, "organisation"), org.name),
             *self._person_rows(draft, person),
+            requested_row(draft, outcome),
             (label(lang, "withdrawn_at"), draft.when(result.withdrawn_at)),
             (label(lang, "withdrawn_by"), operator),
             (label(lang, "withdraw_reason"), why or label(lang, "reason_none")),
@@ -273,6 +277,7 @@ class DocumentMaker(DraftingBase):
             Spacer(1, 6),
             para(label(lang, "withdrawal.after"), s.body),
         )
+        withdrawal_remains(draft, outcome)
         if signature is not None:
             draft.add(
                 Spacer(1, 8),
@@ -295,11 +300,14 @@ class DocumentMaker(DraftingBase):
         audit_events: Sequence[AuditEvent] = (),
         document_id: str | None = None,
         reissue_of: str | None = None,
+        outcome: Outcome | None = None,
     ) -> bytes:
-        """Certificate that a person's data was erased: what, row counts before and after, when
-        and by whom. Build it from values captured *before* the erasure (person, consents).
-        ``reissue_of``: the SHA-256 of the original certificate this one replaces (made later
-        from the vault's erasure record, when the name is no longer held)."""
+        """Certificate that a person's data was erased: who asked, row counts before and after,
+        when, by whom and what remains (``outcome``). Build it from values captured *before*
+        the erasure (person, consents). ``reissue_of``: the SHA-256 of the original certificate
+        this one replaces (made later from the vault's erasure record, when the name is no
+        longer held)."""
+        outcome = outcome or Outcome()
         if result.person_id != person.id:
             raise InvalidInput("The erasure result belongs to a different person.")
         lang = language or person.language
@@ -325,6 +333,7 @@ class DocumentMaker(DraftingBase):
         rows = [
             (label(lang, "organisation"), org.name),
             *self._person_rows(draft, person),
+            requested_row(draft, outcome),
             (label(lang, "erased_at"), draft.when(result.erased_at)),
             (label(lang, "erased_by"), result.erased_by),
         ]
@@ -375,6 +384,7 @@ class DocumentMaker(DraftingBase):
                     ),
                     Spacer(1, 6),
                 )
+        erasure_remains(draft, outcome)
         draft.add(Spacer(1, 6), para(label(lang, "erasure.kept"), s.muted))
         first = consents[0].id if len(consents) == 1 else None
         return self._finish(draft, consent_id=first, audit_events=audit_events)

@@ -6,7 +6,7 @@ enrollment, withdrawal and erasure, so identification never sees a withdrawn fac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from app.db import checkpoint, fetch_all
 from app.desk_types import IdentifyResult
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.models import EnrollmentWarning, Match
 from app.rooms.people import People
 from app.rooms.settings import Settings
@@ -36,8 +36,12 @@ class Faces:
         settings: Settings,
         people: People,
         engine: BioEngine | None = None,
+        changed_elsewhere: Callable[[], bool] | None = None,
     ) -> None:
         self._s = session
+        # True once after another session (a second window, the CLI) committed to the vault:
+        # the gallery is then reloaded so nobody withdrawn or erased there is matched here.
+        self._changed_elsewhere = changed_elsewhere or (lambda: False)
         self._settings = settings
         self._people = people
         self._engine = engine
@@ -48,6 +52,8 @@ class Faces:
     def gallery(self) -> Gallery:
         """The in-memory matrix of active templates, loaded on first use after unlock."""
         with self._s.lock:
+            if self._changed_elsewhere():
+                self._gallery = None
             if self._gallery is None:
                 from app.bio.gallery import Gallery
 
@@ -141,7 +147,10 @@ class Faces:
         out = []
         threshold = self._settings.get_float("match_threshold")
         for hit in self.gallery().identify(probe, threshold=threshold, k=k):
-            person = self._people.get(hit.person_id)
+            try:  # erased by another session since the gallery was read: no longer held
+                person = self._people.get(hit.person_id)
+            except NotFound:
+                continue
             out.append(Match(hit.person_id, person.name, person.reference, round(hit.distance, 4)))
         return out
 

@@ -11,19 +11,26 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from app.clockguard import ClockGuard, ClockHold
 from app.db import Connection, checkpoint, fetch_all, scalar
 from app.desk_types import PersonExport
+from app.documents.outcome import Outcome
 from app.errors import InvalidInput, VaultError
+from app.finality import Finality
 from app.models import (
+    REQUESTED_BY,
     Consent,
     DocumentInfo,
     ErasureResult,
     Person,
     PurgeResult,
+    RequestedBy,
     WithdrawalResult,
 )
+from app.photoscrub import reissue_without_photos
 from app.rooms.consents import Consents
 from app.rooms.people import person_counts
 from app.session import Session
@@ -37,8 +44,15 @@ RETENTION_ACTOR = "retention"
 class Retention:
     """Ends what people agreed to: withdraw, erase, expire; and exports what is held."""
 
-    def __init__(self, session: Session, consents: Consents) -> None:
+    def __init__(
+        self, session: Session, consents: Consents, finality: Finality, clock: ClockGuard
+    ) -> None:
         self._s = session
+        # Issue 10: the erasure ledger and the backups under <home> (``finality``), and the
+        # clock check that holds purging after a jump (``clock``; ``clock_hold`` says why).
+        self._finality = finality
+        self._clock = clock
+        self.clock_hold: ClockHold | None = None
         self._consents = consents
         self._people = consents.people
         self._purposes = consents.purposes
@@ -48,10 +62,16 @@ class Retention:
 
     # -- withdrawal ------------------------------------------------------------------------
     def withdraw(
-        self, person_id: str, reason: str, purpose_id: int | None = None
+        self,
+        person_id: str,
+        reason: str,
+        purpose_id: int | None = None,
+        requested_by: RequestedBy = "person",
     ) -> WithdrawalResult:
-        """Withdraw active consents (all, or one purpose's): templates are deleted at once."""
+        """Withdraw active consents (all, or one purpose's): templates are deleted at once.
+        ``requested_by`` (the person or a representative) is printed on the receipt."""
         s = self._s
+        _check_requester(requested_by, ("person", "representative"))
         reason_text = clean_text(reason, "reason", required=True, limit=500) or ""
         now = s.now()
         person = self._people.get(person_id)
@@ -73,6 +93,8 @@ class Retention:
             templates = int(
                 scalar(conn, f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", ids)
             )
+            # Read before the update: the photos go with the status change (database trigger).
+            with_photo = [c for c in map(self._consents.get, ids) if c.photo_count]
             conn.execute(
                 f"UPDATE consents SET status = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
                 f"withdraw_reason = ? WHERE id IN ({marks})",
@@ -83,6 +105,10 @@ class Retention:
             )
             if left:
                 raise VaultError("Templates survived the withdrawal; nothing was changed.")
+            photos = reissue_without_photos(  # the stored form loses the photo too
+                conn, with_photo, maker=self._archive.maker, org=s.organisation, person=person,
+                purpose_of=self._purposes.version, audit=s.audit, actor=s.actor, now=now,
+            )  # fmt: skip
             self._people.touch(conn, person_id, now)
             s.audit.append(
                 s.actor,
@@ -91,10 +117,25 @@ class Retention:
                 {"consents": ids, "templates_deleted": templates, "reason_given": True},
                 at=now,
             )
+            self._finality.record(  # ledger entry, before COMMIT
+                conn, "withdraw", actor=s.actor, at=now, person_id=person_id,
+                consent_ids=ids, destroyed={"templates": templates, "photos": photos},
+            )  # fmt: skip
+            still = int(scalar(
+                conn, "SELECT count(*) FROM consents WHERE person_id = ? AND status = 'active'",
+                (person_id,),
+            ))  # fmt: skip
+            days = self._settings.get_int("max_inactivity_days")
+            outcome = Outcome(
+                requested_by, self._finality.backups_held(),
+                None if still else now + dt.timedelta(days=days), still,
+            )  # fmt: skip
             receipt = self._withdrawal_document(
-                conn, person, tuple(ids), templates, reason_text, now
-            )
+                conn, person, tuple(ids), templates, reason_text, now, outcome,
+                photos={c.id: c.photo_count for c in with_photo},
+            )  # fmt: skip
         self._faces.forget(person_id)
+        self._finality.settle(s.actor)  # the backups under <home> obey the withdrawal
         return WithdrawalResult(person_id, tuple(ids), templates, now, receipt)
 
     def _withdrawal_document(
@@ -105,9 +146,13 @@ class Retention:
         templates: int,
         reason: str,
         now: dt.datetime,
+        outcome: Outcome,
+        photos: Mapping[str, int] | None = None,
     ) -> DocumentInfo:
         s, archive = self._s, self._archive
-        consents = [self._consents.get(i) for i in ids]
+        # The receipt counts the photos destroyed (their rows are gone by now).
+        counts = photos or {}
+        consents = [replace(self._consents.get(i), photo_count=counts.get(i, 0)) for i in ids]
         purposes = [self._purposes.version(c.purpose_version_id) for c in consents]
         doc_id = archive.new_id()
         result = WithdrawalResult(person.id, ids, templates, now, None)
@@ -122,6 +167,7 @@ class Retention:
             language=person.language,
             audit_events=s.audit.events(subject=person.id),
             document_id=doc_id,
+            outcome=outcome,
         )
         return archive.store(
             conn,
@@ -135,7 +181,12 @@ class Retention:
         )
 
     # -- erasure ---------------------------------------------------------------------------
-    def erase(self, person_id: str, reason: str = "request of the person") -> ErasureResult:
+    def erase(
+        self,
+        person_id: str,
+        reason: str = "request of the person",
+        requested_by: RequestedBy = "person",
+    ) -> ErasureResult:
         """Delete every personal field, document, photo and template of a person.
 
         What remains: the pseudonymous audit trail and an ``erasures`` row (person ID, time, who,
@@ -143,9 +194,14 @@ class Retention:
         truncated so no page anywhere still holds the data (secure_delete zeroes freed pages).
         """
         self._s.require_admin()
-        return self._erase(person_id, reason, self._s.actor)
+        _check_requester(requested_by, ("person", "representative", "admin"))
+        result = self._erase(person_id, reason, self._s.actor, requested_by)
+        self._finality.settle(self._s.actor)  # the backups under <home> obey the erasure
+        return result
 
-    def _erase(self, person_id: str, reason: str, actor: str) -> ErasureResult:
+    def _erase(
+        self, person_id: str, reason: str, actor: str, requested_by: RequestedBy
+    ) -> ErasureResult:
         s = self._s
         reason_text = clean_text(reason, "reason", required=True, limit=500) or ""
         now = s.now()
@@ -161,7 +217,10 @@ class Retention:
             after = person_counts(conn, person_id)
             if any(after.values()):
                 raise VaultError("Erasure left rows behind; nothing was changed.")
-            certificate = self._erasure_certificate(person, consents, before, after, now, actor)
+            outcome = Outcome(requested_by, self._finality.backups_held())
+            certificate = self._erasure_certificate(
+                person, consents, before, after, now, actor, outcome
+            )
             cert_sha = hashlib.sha256(certificate).hexdigest()
             conn.execute(
                 "INSERT OR REPLACE INTO erasures (person_id, erased_at, erased_by, reason, counts, "
@@ -182,6 +241,11 @@ class Retention:
                 {"before": before, "after": after, "certificate_sha256": cert_sha},
                 at=now,
             )
+            self._finality.record(  # ledger entry, before COMMIT
+                conn, "erase", actor=actor, at=now, person_id=person_id,
+                consent_ids=[c.id for c in consents], destroyed=before,
+                certificate_sha256=cert_sha,
+            )  # fmt: skip
         self._faces.forget(person_id)
         return ErasureResult(person_id, now, actor, before, after, None, certificate)
 
@@ -193,6 +257,7 @@ class Retention:
         after: Mapping[str, int],
         now: dt.datetime,
         actor: str,
+        outcome: Outcome,
     ) -> bytes:
         """Made from values captured before deletion; handed over, not kept (it names them)."""
         s, archive = self._s, self._archive
@@ -207,13 +272,29 @@ class Retention:
             language=person.language,
             audit_events=s.audit.events(subject=person.id),
             document_id=archive.new_id(),
+            outcome=outcome,
         )
 
     # -- the clock's own work --------------------------------------------------------------
-    def purge_expired(self) -> PurgeResult:
-        """Apply retention: expire consents past their date (templates go at once) and erase
-        people whose last consent expired or whom nobody has seen for the maximum period."""
+    def check_clock(self) -> ClockHold | None:
+        """At sign-in: hold automatic purging when the clock jumped since the vault last saw
+        it; otherwise the current time becomes the last time seen."""
         s = self._s
+        self.clock_hold = self._clock.check()
+        if self.clock_hold is None:
+            with s.write() as conn:
+                self._clock.remember(conn, s.now())
+        return self.clock_hold
+
+    def purge_expired(self, confirm_clock: bool = False) -> PurgeResult:
+        """Apply retention: expire consents past their date (templates go at once) and erase
+        people whose last consent expired or whom nobody has seen for the maximum period.
+
+        ``confirm_clock``: an admin confirms the system date after a clock jump held purging;
+        without it a held purge is refused (a wrong clock must not erase people for good)."""
+        s = self._s
+        self._clock.gate(self.clock_hold, confirm_clock, s.actor, s.user.role)
+        self.clock_hold = None
         now = s.now()
         max_days = self._settings.get_int("max_inactivity_days")
         with s.write() as conn:
@@ -241,6 +322,10 @@ class Retention:
                     {"consents": due, "templates_deleted": templates},
                     at=now,
                 )
+                self._finality.record(  # ledger entry, before COMMIT
+                    conn, "expire", actor=RETENTION_ACTOR, at=now, person_id=None,
+                    consent_ids=due, destroyed={"templates": templates},
+                )  # fmt: skip
         cutoff = _iso(now - dt.timedelta(days=max_days))
         people = [
             r["id"]
@@ -256,12 +341,13 @@ class Retention:
             )
         ]
         for pid in people:
-            self._erase(pid, "retention period ended", RETENTION_ACTOR)
+            self._erase(pid, "retention period ended", RETENTION_ACTOR, "retention")
         if due:
             self._faces.reload()  # rebuilt lazily without the expired templates
         if due or people:
             with s.lock:
                 checkpoint(s.conn)
+            self._finality.settle(RETENTION_ACTOR)  # the backups under <home> obey it too
         return PurgeResult(tuple(due), tuple(people), templates)
 
     # -- access ----------------------------------------------------------------------------
@@ -314,3 +400,10 @@ class Retention:
                 content=pdf,
             )
         return pdf
+
+
+def _check_requester(requested_by: str, allowed: tuple[RequestedBy, ...]) -> None:
+    """Decided before anything changes: the document must not claim a requester that this
+    path cannot have (nobody asks the retention limit to withdraw a consent)."""
+    if requested_by not in allowed or requested_by not in REQUESTED_BY:
+        raise InvalidInput(f"requested_by must be one of: {', '.join(allowed)}.")

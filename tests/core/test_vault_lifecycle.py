@@ -189,10 +189,12 @@ def test_backup_and_restore_round_trip(
 ) -> None:
     r = enroll(desk, purpose)
     backup = desk.backup(tmp_path / "b.cdbackup")
-    desk.erase(r.person.id)
+    later = enroll(desk, purpose, name="Enrolled Later", seed=3)
     desk.lock()
     restored = Desk.restore(home, backup, ADMIN, PASSWORD, options=options)
     assert restored.get_person(r.person.id).name == "Canary Zebulon"
+    with pytest.raises(NotFound):
+        restored.get_person(later.person.id)
     assert restored.audit_verify().ok
     restored.lock()
     damaged = tmp_path / "bad.cdbackup"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -278,8 +279,14 @@ def test_erasure_leaves_canary_on_no_page(desk: Desk, purpose, home: Path) -> No
         decrypt_database(home / "vault.db", key) + decrypt_wal(home / "vault.db-wal", key)
     ).lower()
     assert b"canary zebulon" in before, "the test must see the canary before erasure"
+    # A backup kept on the workstation must not keep the person either (issue 10).
+    held = desk.backup(home / "backups" / "before-erasure.cdbackup")
     desk.erase(result.person.id)
     plain = decrypt_database(home / "vault.db", key) + decrypt_wal(home / "vault.db-wal", key)
+    with zipfile.ZipFile(held) as zf:
+        (home.parent / "backup-copy.db").write_bytes(zf.read("vault.db"))
+    plain += decrypt_database(home.parent / "backup-copy.db", key)
+    assert b"other person" in decrypt_database(home.parent / "backup-copy.db", key).lower()
     for needle in (b"canary", b"ref-canary-77", "Canary".encode("utf-16-le")):
         assert needle not in plain.lower(), needle
     assert b"other person" in plain.lower()

@@ -1,0 +1,270 @@
+"""Backup files, and the backups this workstation keeps under ``<home>/backups``.
+
+Why this module: an erasure certificate says the person's data was erased on this workstation,
+so every copy the workstation itself holds must obey it. After each withdrawal, expiry or
+erasure, :func:`reapply` brings every backup under ``<home>/backups`` up to date with the erasure
+ledger (the same replay a restore runs). A backup written under an older data key (before a
+``rekey``) cannot be opened without its old key, which is gone: it is destroyed instead, and a
+fresh backup of the current vault takes its place. Backups written elsewhere (a USB stick) are
+out of reach; the ledger replay on restore covers them (see the README).
+
+Retention (``backup_keep`` newest files, none older than ``backup_retention_days``) bounds how
+long a backup under ``<home>/backups`` exists at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.db import checkpoint, open_database
+from app.errors import InvalidInput, StorageError, VaultCorrupt
+from app.ledger import ErasureLedger, ledger_path
+from app.paths import VaultPaths
+from app.replay import applied_marker, apply_pending, audit_key_of
+
+BACKUP_FORMAT = "consentdesk-backup"
+BACKUP_SUFFIX = ".cdbackup"
+LEFTOVER_PREFIXES = (".cdbackup-", ".cdrestore-")
+# A temporary copy younger than this may belong to an operation still running in another
+# session (a backup from the UI while the CLI unlocks), so it is left for a later pass.
+LEFTOVER_MIN_AGE = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """One backup file, from its (unencrypted) manifest: no personal data is read."""
+
+    path: Path
+    name: str
+    created_at: dt.datetime | None
+    size: int
+    schema: int | None
+    ledger_applied: str | None
+
+
+@dataclass(frozen=True)
+class ReapplyResult:
+    reapplied: tuple[str, ...] = ()
+    destroyed: tuple[str, ...] = ()
+    written: tuple[str, ...] = ()
+    pruned: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------- the file format
+def write_backup_file(
+    db_copy: Path, slots_bytes: bytes, manifest: Mapping[str, Any], target: Path
+) -> Path:
+    """Zip a verified database copy with its keyslots next to ``target``, fsync, rename."""
+    db_bytes = db_copy.read_bytes()
+    doc = {
+        "format": BACKUP_FORMAT,
+        "version": 1,
+        **manifest,
+        "vault.db": hashlib.sha256(db_bytes).hexdigest(),
+        "keyslots.json": hashlib.sha256(slots_bytes).hexdigest(),
+    }
+    staged = db_copy.with_name(db_copy.name + ".zip")
+    try:
+        with zipfile.ZipFile(staged, "w", zipfile.ZIP_STORED) as zf:
+            zf.writestr("manifest.json", json.dumps(doc, indent=1))
+            zf.writestr("vault.db", db_bytes)
+            zf.writestr("keyslots.json", slots_bytes)
+        fd = os.open(staged, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(staged, 0o600)
+        os.replace(staged, target)
+    except OSError as exc:
+        staged.unlink(missing_ok=True)
+        raise StorageError(f"The backup could not be written ({exc.strerror}).") from None
+    return target
+
+
+def read_backup_file(source: Path) -> tuple[dict[str, Any], bytes, bytes]:
+    """Manifest, database bytes and keyslot bytes, checksums verified."""
+    try:
+        with zipfile.ZipFile(source) as zf:
+            manifest = json.loads(zf.read("manifest.json"))
+            if manifest.get("format") != BACKUP_FORMAT:
+                raise ValueError("not a backup")
+            db_bytes = zf.read("vault.db")
+            slots_bytes = zf.read("keyslots.json")
+    except FileNotFoundError:
+        raise InvalidInput(f"Backup file not found: {source}") from None
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise VaultCorrupt("That file is not a readable ConsentDesk backup.") from None
+    if hashlib.sha256(db_bytes).hexdigest() != manifest.get("vault.db") or hashlib.sha256(
+        slots_bytes
+    ).hexdigest() != manifest.get("keyslots.json"):
+        raise VaultCorrupt("The backup file is damaged (its checksums do not match).")
+    return manifest, db_bytes, slots_bytes
+
+
+def extract_backup(source: Path, into: VaultPaths) -> dict[str, Any]:
+    """Write the backup's files into ``into`` (a staging folder); disk full is a StorageError."""
+    manifest, db_bytes, slots_bytes = read_backup_file(source)
+    try:
+        for path, data in ((into.database, db_bytes), (into.keyslots, slots_bytes)):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except OSError as exc:
+        raise StorageError(
+            f"The backup could not be unpacked ({exc.strerror}); the vault was not changed."
+        ) from None
+    return manifest
+
+
+# ---------------------------------------------------------------------- listing / retention
+def list_backups(folder: Path) -> tuple[BackupInfo, ...]:
+    """Every ``*.cdbackup`` in ``folder``, oldest first."""
+    out: list[BackupInfo] = []
+    if not folder.is_dir():
+        return ()
+    for path in folder.glob(f"*{BACKUP_SUFFIX}"):
+        created: dt.datetime | None = None
+        schema: int | None = None
+        marker: str | None = None
+        try:
+            with zipfile.ZipFile(path) as zf:
+                manifest = json.loads(zf.read("manifest.json"))
+            created = dt.datetime.fromisoformat(str(manifest["created_at"]))
+            schema = int(manifest.get("schema", 0)) or None
+            marker = manifest.get("ledger_applied")
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
+            pass
+        out.append(BackupInfo(path, path.name, created, path.stat().st_size, schema, marker))
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return tuple(sorted(out, key=lambda b: (b.created_at or epoch, b.name)))
+
+
+def prune(folder: Path, keep: int, max_age_days: float, now: dt.datetime) -> tuple[str, ...]:
+    """Delete backups beyond the newest ``keep`` and those older than ``max_age_days``."""
+    backups = list_backups(folder)
+    cutoff = now - dt.timedelta(days=max_age_days)
+    doomed = list(backups[: max(0, len(backups) - max(keep, 0))])
+    doomed += [b for b in backups if b.created_at is not None and b.created_at < cutoff]
+    removed: list[str] = []
+    for b in dict.fromkeys(doomed):
+        with contextlib.suppress(FileNotFoundError):
+            b.path.unlink()
+            removed.append(b.name)
+    return tuple(removed)
+
+
+# ---------------------------------------------------------------------- re-applying erasure
+def reapply(
+    paths: VaultPaths,
+    data_key: bytes,
+    ledger: ErasureLedger,
+    now: dt.datetime,
+    fresh_backup: Callable[[Path], Path],
+) -> ReapplyResult:
+    """Bring every backup under ``<home>/backups`` up to date with the ledger.
+
+    ``fresh_backup`` writes a backup of the live vault; it is called once if any backup had to
+    be destroyed, so the workstation is never left with fewer restore points than one.
+    """
+    newest = ledger.last()
+    target = newest.marker if newest else None
+    reapplied: list[str] = []
+    destroyed: list[str] = []
+    for info in list_backups(paths.backups):
+        if target is None or info.ledger_applied == target:
+            continue
+        outcome = _reapply_one(info.path, data_key, ledger, now)
+        if outcome == "destroyed":
+            _destroy(info.path)
+            destroyed.append(info.name)
+        elif outcome == "changed":
+            reapplied.append(info.name)
+    written: list[str] = []
+    if destroyed:
+        stamp = now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        written.append(fresh_backup(paths.backups / f"after-erasure-{stamp}.cdbackup").name)
+    return ReapplyResult(tuple(reapplied), tuple(destroyed), tuple(written))
+
+
+def _reapply_one(path: Path, data_key: bytes, ledger: ErasureLedger, now: dt.datetime) -> str:
+    try:
+        manifest, _db, slots_bytes = read_backup_file(path)
+    except (VaultCorrupt, InvalidInput):
+        return "destroyed"  # unreadable: it can neither be restored nor brought up to date
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".cdbackup-") as tmp:
+        staging = VaultPaths(Path(tmp))
+        extract_backup(path, staging)
+        try:
+            conn = open_database(staging.database, data_key)
+        except VaultCorrupt:
+            return "destroyed"  # written under a data key that no longer exists
+        try:
+            key = audit_key_of(conn)
+            if key is None or ledger_path(ledger.path.parent, key) != ledger.path:
+                return "foreign"  # another vault's backup: this ledger does not apply
+            result = apply_pending(conn, ledger, now)
+            marker = applied_marker(conn)
+            checkpoint(conn)
+        finally:
+            conn.close()
+        if not result.changed and manifest.get("ledger_applied") == marker:
+            return "unchanged"
+        manifest = {k: v for k, v in manifest.items() if k not in ("format", "version", "vault.db")}
+        manifest.pop("keyslots.json", None)
+        manifest["ledger_applied"] = marker
+        manifest["reapplied_at"] = now.astimezone(dt.UTC).isoformat()
+        write_backup_file(staging.database, slots_bytes, manifest, path)
+    return "changed" if result.changed else "unchanged"
+
+
+def _destroy(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+# ---------------------------------------------------------------------- leftovers
+def clean_leftovers(paths: VaultPaths, now: dt.datetime, *, after_open: bool) -> tuple[str, ...]:
+    """Remove temporary copies left by interrupted backups, restores and rekeys.
+
+    Run after the live vault has opened (``after_open``): only then is it certain that an aside
+    copy (``*.replaced-*``) or a staged keyslot file is not the one that fits. An interrupted
+    restore with a journal is handled by ``app.restore.recover`` before this.
+    """
+    removed: list[str] = []
+    newest = (now - LEFTOVER_MIN_AGE).timestamp()
+    for folder in (paths.home, paths.backups):
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            name = entry.name
+            try:
+                if entry.lstat().st_mtime > newest:
+                    continue
+            except FileNotFoundError:
+                continue
+            if entry.is_dir() and name.startswith(LEFTOVER_PREFIXES):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(name)
+            elif (
+                after_open
+                and folder == paths.home
+                and entry.is_file()
+                and (".replaced-" in name or name in ("keyslots.json.next", "keyslots.json.tmp"))
+            ):
+                entry.unlink(missing_ok=True)
+                removed.append(name)
+    return tuple(removed)

@@ -1,0 +1,148 @@
+"""What a ``Desk`` does so that a withdrawal or an erasure stays final (issue 10).
+
+The ``Desk`` verbs call this object at three moments, so the rules live here and the verbs only
+carry one-line hooks:
+
+* inside the transaction of a withdrawal, expiry or erasure: :meth:`Finality.record` appends the
+  pseudonymous ledger entry (outside the database, survives ``restore``) and marks it applied;
+* after the commit: :meth:`Finality.settle` removes leftover temporary copies, re-applies the
+  ledger to every backup under ``<home>/backups`` (destroying those it cannot open) and applies
+  the backup retention limits, audited as ``backup.reapply``;
+* before a match: :meth:`Finality.others_changed` tells whether another session (a second
+  window, the CLI while the UI runs) committed since we last looked, via ``PRAGMA
+  data_version``, so the in-memory gallery is reloaded instead of matching someone withdrawn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from app.audit import AuditLog
+from app.backups import ReapplyResult, clean_leftovers, list_backups, prune, reapply
+from app.db import Connection
+from app.ledger import ErasureLedger, LedgerEntry, LedgerKind
+from app.replay import mark_applied
+from app.session import Session
+from app.vault import Vault
+
+
+class Finality:
+    def __init__(
+        self,
+        vault: Vault,
+        audit: AuditLog,
+        audit_key: bytes,
+        *,
+        write: Callable[[], AbstractContextManager[Any]],
+        setting: Callable[[str], str],
+        clock: Callable[[], dt.datetime],
+        lock: AbstractContextManager[Any],
+    ) -> None:
+        self._vault = vault
+        self._lock = lock  # the desk's: backups read the shared connection
+        self._audit = audit
+        self._write = write
+        self._setting = setting
+        self._clock = clock
+        self.ledger = ErasureLedger(vault.paths.home, audit_key)
+        self._data_version = self._version()
+
+    @classmethod
+    def for_session(cls, s: Session, setting: Callable[[str], str]) -> Finality:
+        """Built with the session's own write hook, clock and lock, so ledger entries, backup
+        settling and audit entries share the desk's transaction discipline."""
+        return cls(
+            s.vault,
+            s.audit,
+            s.meta("audit_key") or b"",
+            write=s.write,
+            setting=setting,
+            clock=s.now,
+            lock=s.lock,
+        )
+
+    # ------------------------------------------------------------------ inside the transaction
+    def record(
+        self,
+        conn: Connection,
+        kind: LedgerKind,
+        *,
+        actor: str,
+        at: dt.datetime,
+        person_id: str | None,
+        consent_ids: Sequence[str] = (),
+        destroyed: Mapping[str, int] | None = None,
+        certificate_sha256: str | None = None,
+    ) -> LedgerEntry:
+        entry = self.ledger.append(
+            kind=kind,
+            at=at,
+            actor=actor,
+            person_id=person_id,
+            consent_ids=consent_ids,
+            destroyed=destroyed,
+            certificate_sha256=certificate_sha256,
+        )
+        mark_applied(conn, entry)
+        return entry
+
+    # ------------------------------------------------------------------ after the commit
+    def settle(self, actor: str) -> ReapplyResult:
+        """Make every copy this workstation holds obey the ledger; audited when it did
+        anything. Runs after the commit: the change itself is already final in the vault."""
+        paths = self._vault.paths
+        now = self._clock()
+        with self._lock:
+            clean_leftovers(paths, now, after_open=True)
+            result = reapply(paths, self._vault.data_key, self.ledger, now, self._vault.backup)
+            pruned = self.prune()
+        if result.reapplied or result.destroyed or result.written or pruned:
+            with self._write():
+                self._audit.append(
+                    actor,
+                    "backup.reapply",
+                    details={
+                        "reapplied": len(result.reapplied),
+                        "destroyed": len(result.destroyed),
+                        "written": len(result.written),
+                        "pruned": len(pruned),
+                    },
+                    at=now,
+                )
+        return ReapplyResult(result.reapplied, result.destroyed, result.written, pruned)
+
+    def prune(self) -> tuple[str, ...]:
+        """The retention limits for ``<home>/backups`` (settings ``backup_keep`` and
+        ``backup_retention_days``)."""
+        return prune(
+            self._vault.paths.backups,
+            int(float(self._setting("backup_keep"))),
+            float(self._setting("backup_retention_days")),
+            self._clock(),
+        )
+
+    def backups_held(self) -> int:
+        """How many backups ``<home>/backups`` holds: a receipt says how many copies are
+        brought in line with the change it records."""
+        return len(list_backups(self._vault.paths.backups))
+
+    def holds_backup(self, path: Path) -> bool:
+        return Path(path).resolve().parent == self._vault.paths.backups.resolve()
+
+    # ------------------------------------------------------------------ other sessions
+    def _version(self) -> int:
+        return int(self._vault.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def others_changed(self) -> bool:
+        """True once after another connection committed to the vault since the last call.
+
+        SQLite changes ``data_version`` for a connection only when *another* connection
+        commits; our own changes keep the gallery up to date themselves."""
+        version = self._version()
+        changed = version != self._data_version
+        self._data_version = version
+        return changed

@@ -1,0 +1,254 @@
+"""The erasure ledger: a record of every withdrawal, expiry and erasure that lives *outside* the
+database, so restoring an older backup cannot bring a withdrawn face or an erased person back.
+
+Why a separate file: ``restore`` replaces ``vault.db`` (and with it the audit log), so anything
+kept only inside the database is rolled back together with the data it should keep destroyed.
+The ledger sits next to the vault in the home folder and is never replaced by ``restore``.
+
+What it holds: pseudonymous facts only (the random person ID, consent IDs, counts of what was
+destroyed, when, by which staff account or ``retention``, the erasure certificate's hash). No
+name, reference or free-text reason ever goes in, so keeping it forever keeps nobody.
+
+Authentication: each line carries an HMAC-SHA256 over its content and the previous line's MAC
+(a chain like the audit log's). The key is derived with HKDF from the vault's audit key, which
+lives inside the encrypted database and is never changed by ``rekey`` nor by restoring a backup
+of the same vault, so the ledger verifies across both. The file name carries a fingerprint of
+that key, so each vault lineage has its own ledger and a foreign backup never replays it.
+
+Ordering with the database: an entry is appended (and fsynced) *inside* the transaction that
+makes the change, just before COMMIT. A crash in between leaves an entry whose change was not
+committed; the next open replays it, so the failure mode is "destroyed", never "brought back".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+GENESIS = "0" * 64
+LedgerKind = Literal["erase", "withdraw", "expire"]
+_KINDS = ("erase", "withdraw", "expire")
+_TAIL_BYTES = 8192
+
+
+def ledger_key(audit_key: bytes) -> bytes:
+    """Separate key (not the audit key itself) so a ledger MAC can never pass as an audit MAC."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"consentdesk-erasure-ledger"
+    ).derive(audit_key)
+
+
+def ledger_path(home: Path, audit_key: bytes) -> Path:
+    """``<home>/erasure-ledger-<fingerprint>.jsonl``: one file per vault lineage."""
+    fingerprint = hashlib.sha256(b"ledger-id|" + ledger_key(audit_key)).hexdigest()[:16]
+    return Path(home) / f"erasure-ledger-{fingerprint}.jsonl"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    seq: int
+    id: str
+    at: dt.datetime
+    kind: LedgerKind
+    actor: str
+    person_id: str | None
+    consent_ids: tuple[str, ...]
+    destroyed: Mapping[str, int] = field(default_factory=dict)
+    certificate_sha256: str | None = None
+    prev: str = GENESIS
+    mac: str = ""
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "at": self.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "kind": self.kind,
+            "actor": self.actor,
+            "person": self.person_id,
+            "consents": list(self.consent_ids),
+            "destroyed": {str(k): int(v) for k, v in sorted(self.destroyed.items())},
+            "certificate_sha256": self.certificate_sha256,
+            "prev": self.prev,
+        }
+
+    @property
+    def marker(self) -> str:
+        """``SEQ:MAC``: what the database remembers as the last entry it has applied."""
+        return f"{self.seq}:{self.mac}"
+
+
+@dataclass(frozen=True)
+class LedgerRead:
+    """Every line of the file: the authentic entries, and what was wrong with the rest."""
+
+    entries: tuple[LedgerEntry, ...]
+    problems: tuple[str, ...] = ()
+
+
+def _canonical(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _mac(key: bytes, body: Mapping[str, Any]) -> str:
+    return hmac.new(key, _canonical(body), hashlib.sha256).hexdigest()
+
+
+class ErasureLedger:
+    """Appends and reads one vault's ledger. Appends happen inside the caller's write
+    transaction: SQLite's write lock then serialises them across sessions on the same vault."""
+
+    def __init__(self, home: Path, audit_key: bytes) -> None:
+        self.path = ledger_path(home, audit_key)
+        self._key = ledger_key(audit_key)
+
+    def append(
+        self,
+        *,
+        kind: LedgerKind,
+        at: dt.datetime,
+        actor: str,
+        person_id: str | None,
+        consent_ids: Sequence[str] = (),
+        destroyed: Mapping[str, int] | None = None,
+        certificate_sha256: str | None = None,
+    ) -> LedgerEntry:
+        """Write one entry and fsync it before returning (the caller commits afterwards)."""
+        last = self.last()
+        entry = LedgerEntry(
+            seq=(last.seq + 1) if last else 1,
+            id=secrets.token_hex(8),
+            at=at,
+            kind=kind,
+            actor=actor,
+            person_id=person_id,
+            consent_ids=tuple(consent_ids),
+            destroyed=dict(destroyed or {}),
+            certificate_sha256=certificate_sha256,
+            prev=last.mac if last else GENESIS,
+        )
+        body = entry.body()
+        mac = _mac(self._key, body)
+        line = json.dumps({**body, "mac": mac}, ensure_ascii=False, sort_keys=True) + "\n"
+        created = not self.path.exists()
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            self._drop_torn_tail(fd)
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_dir(self.path.parent)
+        return replace(entry, mac=mac)
+
+    def _drop_torn_tail(self, fd: int) -> None:
+        """A crash mid-append leaves a line without its newline; that entry was never
+        committed, so it is cut off before the next one is written."""
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return
+        with open(self.path, "rb") as fh:
+            fh.seek(max(0, size - _TAIL_BYTES))
+            tail = fh.read()
+        if tail.endswith(b"\n"):
+            return
+        cut = tail.rfind(b"\n")
+        os.ftruncate(fd, size - len(tail) + cut + 1 if cut >= 0 else 0)
+
+    def last(self) -> LedgerEntry | None:
+        """The newest complete, authentic entry (read from the file's tail, not the whole)."""
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                size = fh.tell()
+                fh.seek(max(0, size - _TAIL_BYTES))
+                tail = fh.read()
+        except FileNotFoundError:
+            return None
+        lines = tail.split(b"\n")
+        if size > _TAIL_BYTES:
+            lines = lines[1:]  # the first piece may be a partial line
+        for raw in reversed(lines[:-1]):  # the last piece is "" or a torn line
+            entry = self._parse(raw)
+            if entry is not None:
+                return entry
+        return None if size <= _TAIL_BYTES else self._last_by_full_read()
+
+    def _last_by_full_read(self) -> LedgerEntry | None:
+        entries = self.read().entries
+        return entries[-1] if entries else None
+
+    def _parse(self, raw: bytes) -> LedgerEntry | None:
+        try:
+            doc = json.loads(raw)
+            mac = str(doc.pop("mac"))
+            if not hmac.compare_digest(_mac(self._key, doc), mac):
+                return None
+            if doc["kind"] not in _KINDS:
+                return None
+            return LedgerEntry(
+                seq=int(doc["seq"]),
+                id=str(doc["id"]),
+                at=dt.datetime.fromisoformat(doc["at"]),
+                kind=doc["kind"],
+                actor=str(doc["actor"]),
+                person_id=doc["person"],
+                consent_ids=tuple(str(c) for c in doc["consents"]),
+                destroyed={str(k): int(v) for k, v in doc["destroyed"].items()},
+                certificate_sha256=doc["certificate_sha256"],
+                prev=str(doc["prev"]),
+                mac=mac,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def read(self) -> LedgerRead:
+        """All authentic entries in file order. A line that fails its MAC is skipped and
+        reported; the chain is checked so a removed line is reported too. Replay still applies
+        every authentic entry: a damaged ledger must never stop an erasure from being final."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return LedgerRead(())
+        lines = data.split(b"\n")
+        torn = lines[-1]
+        entries: list[LedgerEntry] = []
+        problems: list[str] = []
+        previous = GENESIS
+        for number, raw in enumerate(lines[:-1], start=1):
+            if not raw.strip():
+                continue
+            entry = self._parse(raw)
+            if entry is None:
+                problems.append(f"ledger line {number} is damaged or was changed")
+                continue
+            if entry.prev != previous:
+                problems.append(f"ledger entry {entry.seq} does not follow the one before it")
+            previous = entry.mac
+            entries.append(entry)
+        if torn.strip():
+            problems.append("the last ledger line is incomplete (an interrupted write)")
+        return LedgerRead(tuple(entries), tuple(problems))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,222 @@
+"""Replaying the erasure ledger into a database: what makes withdrawal and erasure final.
+
+Every open of a vault (an ordinary unlock, a restore before it is swapped in, a backup being
+brought up to date) runs :func:`apply_pending`: each ledger entry the database has not applied
+yet is applied again, in one transaction, each with its own audit entry (``ledger.replay``).
+
+Replaying is idempotent: an entry whose effect is already present (the person is gone and the
+erasure is recorded; the consents are no longer active) changes nothing and is not audited. The
+database remembers the last entry applied (``meta.ledger_applied`` = ``SEQ:MAC``) so an unlock
+does not walk the whole ledger; if that marker is not found in the ledger (a ledger carried over
+from another machine, or started afresh) every entry is checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from app.audit import AuditLog
+from app.db import Connection, transaction
+from app.ledger import ErasureLedger, LedgerEntry, LedgerRead
+from app.values import _iso
+
+META_APPLIED = "ledger_applied"
+REPLAY_ACTOR = "ledger"
+PERSON_TABLES = ("people", "consents", "templates", "photos", "documents")
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What a replay destroyed again (empty when the database was already up to date)."""
+
+    erased_people: tuple[str, ...] = ()
+    withdrawn_consents: tuple[str, ...] = ()
+    expired_consents: tuple[str, ...] = ()
+    templates_deleted: int = 0
+    entries_checked: int = 0
+    problems: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.erased_people or self.withdrawn_consents or self.expired_consents)
+
+
+def audit_key_of(conn: Connection) -> bytes | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'audit_key'").fetchone()
+    return bytes(row[0]) if row else None
+
+
+def applied_marker(conn: Connection) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (META_APPLIED,)).fetchone()
+    return bytes(row[0]).decode() if row else None
+
+
+def mark_applied(conn: Connection, entry: LedgerEntry) -> None:
+    """Called inside the transaction that made the change ``entry`` records."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (META_APPLIED, entry.marker.encode()),
+    )
+
+
+def pending(conn: Connection, read: LedgerRead) -> tuple[LedgerEntry, ...]:
+    marker = applied_marker(conn)
+    if marker:
+        for i, entry in enumerate(read.entries):
+            if entry.marker == marker:
+                return read.entries[i + 1 :]
+    return read.entries
+
+
+def apply_pending(conn: Connection, home_ledger: ErasureLedger, now: dt.datetime) -> ReplayResult:
+    """Apply every ledger entry this database has not applied yet; one transaction."""
+    audit_key = audit_key_of(conn)
+    if audit_key is None:
+        return ReplayResult()
+    newest = home_ledger.last()
+    if newest is None or newest.marker == applied_marker(conn):
+        return ReplayResult()  # the common case at unlock: one tail read, no full walk
+    read = home_ledger.read()
+    todo = pending(conn, read)
+    if not todo:
+        return ReplayResult(problems=read.problems)
+    audit = AuditLog(conn, audit_key)
+    erased: list[str] = []
+    withdrawn: list[str] = []
+    expired: list[str] = []
+    templates = 0
+    with transaction(conn):
+        if read.problems:
+            audit.append(
+                REPLAY_ACTOR, "ledger.problem", details={"problems": list(read.problems)}, at=now
+            )
+        for entry in todo:
+            if entry.kind == "erase":
+                gone = _replay_erasure(conn, audit, entry, now)
+                if gone is not None:
+                    erased.append(str(entry.person_id))
+                    templates += gone
+            else:
+                ids, count = _replay_status(conn, audit, entry, now)
+                (withdrawn if entry.kind == "withdraw" else expired).extend(ids)
+                templates += count
+        mark_applied(conn, todo[-1])
+    return ReplayResult(
+        tuple(erased), tuple(withdrawn), tuple(expired), templates, len(todo), read.problems
+    )
+
+
+def _counts(conn: Connection, person_id: str) -> dict[str, int]:
+    return {
+        t: int(
+            conn.execute(
+                f"SELECT count(*) FROM {t} WHERE {'id' if t == 'people' else 'person_id'} = ?",
+                (person_id,),
+            ).fetchone()[0]
+        )
+        for t in PERSON_TABLES
+    }
+
+
+def _replay_erasure(
+    conn: Connection, audit: AuditLog, entry: LedgerEntry, now: dt.datetime
+) -> int | None:
+    """Erase the person again; returns the templates deleted, or None if nothing was left."""
+    pid = str(entry.person_id)
+    recorded = conn.execute(
+        "SELECT certificate_sha256 FROM erasures WHERE person_id = ?", (pid,)
+    ).fetchone()
+    before = _counts(conn, pid)
+    if recorded is not None and not any(before.values()):
+        return None
+    for table in ("templates", "photos", "documents", "consents"):
+        conn.execute(f"DELETE FROM {table} WHERE person_id = ?", (pid,))
+    conn.execute("DELETE FROM people WHERE id = ?", (pid,))
+    after = _counts(conn, pid)
+    counts = {"before": before, "after": after, "replayed_ledger_seq": entry.seq}
+    # The certificate's hash comes from the ledger, so the certificate the person holds
+    # still verifies as an erasure certificate after any restore.
+    conn.execute(
+        "INSERT OR REPLACE INTO erasures (person_id, erased_at, erased_by, reason, counts, "
+        "certificate_sha256) VALUES (?,?,?,?,?,?)",
+        (
+            pid,
+            _iso(entry.at),
+            entry.actor,
+            "replayed from the erasure ledger",
+            json.dumps(counts),
+            entry.certificate_sha256,
+        ),
+    )
+    audit.append(REPLAY_ACTOR, "ledger.replay", pid, _details(entry, destroyed=before), at=now)
+    return before["templates"]
+
+
+def _replay_status(
+    conn: Connection, audit: AuditLog, entry: LedgerEntry, now: dt.datetime
+) -> tuple[list[str], int]:
+    """Withdraw or expire the entry's consents again where they are still active (the
+    ``consent_inactive_drops_templates`` trigger deletes their templates and photos)."""
+    ids = [
+        str(r[0])
+        for cid in entry.consent_ids
+        for r in conn.execute(
+            "SELECT id FROM consents WHERE id = ? AND status = 'active'", (cid,)
+        ).fetchall()
+    ]
+    if not ids:
+        return [], 0
+    marks = ",".join("?" * len(ids))
+    templates = int(
+        conn.execute(
+            f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", ids
+        ).fetchone()[0]
+    )
+    photo_forms: list[str] = []
+    if entry.kind == "withdraw":
+        # The stored consent form of a consent with a kept photo prints that photo; the live
+        # vault re-issued it without, but this older copy cannot be re-rendered here (no
+        # document maker at open time), so the form goes with the photo.
+        photo_forms = [
+            str(r[0])
+            for r in conn.execute(
+                f"SELECT d.id FROM documents d WHERE d.kind = 'consent_form' AND d.consent_id "
+                f"IN ({marks}) AND EXISTS (SELECT 1 FROM photos p WHERE p.consent_id = "
+                f"d.consent_id)",
+                ids,
+            ).fetchall()
+        ]
+        conn.execute(
+            f"UPDATE consents SET status = 'withdrawn', withdrawn_at = ?, withdrawn_by = ?, "
+            f"withdraw_reason = ? WHERE id IN ({marks})",
+            [_iso(entry.at), entry.actor, "replayed from the erasure ledger", *ids],
+        )
+        for doc_id in photo_forms:
+            conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+    else:
+        conn.execute(f"UPDATE consents SET status = 'expired' WHERE id IN ({marks})", ids)
+    destroyed = {"templates": templates, "forms_with_photo": len(photo_forms)}
+    audit.append(
+        REPLAY_ACTOR,
+        "ledger.replay",
+        entry.person_id,
+        _details(entry, consents=ids, destroyed=destroyed, documents_deleted=photo_forms),
+        at=now,
+    )
+    return ids, templates
+
+
+def _details(entry: LedgerEntry, **extra: Any) -> dict[str, Any]:
+    return {
+        "kind": entry.kind,
+        "ledger_seq": entry.seq,
+        "ledger_entry": entry.id,
+        "original_at": _iso(entry.at),
+        "original_actor": entry.actor,
+        "certificate_sha256": entry.certificate_sha256,
+        **extra,
+    }
