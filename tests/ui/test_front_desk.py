@@ -287,3 +287,89 @@ def test_withdrawal_camera_stops_by_button_tab_name_and_time(
     desk_screen.identify_with_camera()
     qtbot.waitUntil(lambda: desk_screen.camera is None, timeout=15000)
     assert "No face was found" in desk_screen.face_status.text()
+
+
+def test_necessity_test_form_unblocks_a_new_purpose(
+    qtbot: Any, window: Any, monkeypatch: Any
+) -> None:
+    """Issue 16 in the UI: a purpose added in Settings is marked as lacking its necessity test,
+    the wizard greys it out and Next refuses it with a clear line; the form in Settings keeps
+    the answers on a refusal, signs them through the core, and then the purpose can enroll."""
+    from app.compliance.service import Compliance
+    from tests.ui.conftest import unlock
+    from ui.screens import necessity as necessity_module
+
+    ws = unlock(qtbot, window)
+    desk = window.desk
+    canteen = desk.add_purpose(
+        title="Staff canteen", controller="Harbour View Residences",
+        contact="privacy@harbour.example", retention_days=365, alternative="Pay at the till",
+    )
+    settings = ws.settings
+    ws.tabs.setCurrentWidget(settings)
+    settings.reload()
+    rows = [settings.purposes.item(i).text() for i in range(settings.purposes.count())]
+    assert "no signed necessity test yet" in rows[1] and "necessity" not in rows[0]
+
+    # The wizard: the new purpose is there but disabled, and Next refuses it by name.
+    ws.tabs.setCurrentWidget(ws.wizard)
+    ws.wizard.start_button.click()
+    details = ws.wizard.pages["details"]
+    index = details.purpose.findData(canteen.id)
+    assert not details.purpose.model().item(index).isEnabled()
+    assert details.purpose.currentData() != canteen.id  # a usable one is preselected
+    details.purpose.setCurrentIndex(index)  # forced (a keyboard cannot pick it)
+    details.name.setText("Mei Lin")
+    ws.wizard.next_button.click()
+    assert ws.wizard.current == "details"
+    assert "Nobody can be enrolled under this purpose yet" in ws.wizard.message.text()
+    ws.wizard.cancel()
+
+    # The form: an empty answer is refused inside the dialog, then the core signs the answers.
+    seen: list[str] = []
+
+    def fake_exec(dialog: Any) -> int:
+        dialog.fields["necessity"].setPlainText("Residents asked for hands-free entry.")
+        dialog.fields["why_not_alternative"].setPlainText("")
+        dialog.scenario.setCurrentIndex(dialog.scenario.findData("attendance"))
+        dialog.fields["access"].setPlainText("The two front-desk administrators.")
+        dialog.save_button.click()
+        seen.append(dialog.error.text())
+        assert dialog.fields["necessity"].toPlainText()  # nothing typed was lost
+        dialog.fields["why_not_alternative"].setPlainText("Cards are lent and lost weekly.")
+        dialog.save_button.click()
+        return dialog.result()
+
+    monkeypatch.setattr(necessity_module.NecessityDialog, "exec", fake_exec)
+    ws.tabs.setCurrentWidget(settings)
+    settings.purposes.setCurrentRow(1)
+    settings.necessity_button.click()
+    assert seen == ["Answer all three questions before saving."]
+    test = Compliance(desk).necessity(canteen.id)
+    assert test is not None and test.answers.scenario == "attendance"
+    assert test.signed_by == "admin"
+    assert "necessity" not in settings.purposes.item(1).text()
+    ws.tabs.setCurrentWidget(ws.wizard)
+    ws.wizard.start_button.click()
+    assert details.purpose.model().item(details.purpose.findData(canteen.id)).isEnabled()
+
+
+def test_necessity_form_keeps_answers_when_the_core_refuses(qtbot: Any) -> None:
+    """A refusal by the core (here: scenario class it does not know) is one line in the dialog."""
+    from app.errors import InvalidInput
+    from ui.i18n import I18n
+    from ui.screens.necessity import NecessityDialog
+
+    def refuse(_answers: Any) -> None:
+        raise InvalidInput("The scenario must be one of: ...", code="invalid_scenario")
+
+    dialog = NecessityDialog(I18n("zh"), "Canteen", None, refuse)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    for edit in dialog.fields.values():
+        edit.setPlainText("answer")
+    dialog.save_button.click()
+    assert dialog.error.isVisible() and dialog.error.text() == "请选择所列的场景类别之一。"
+    assert all(e.toPlainText() == "answer" for e in dialog.fields.values())
+    assert dialog.result() == 0
+    assert dialog.windowTitle().startswith("必要性与相称性评估")

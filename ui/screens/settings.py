@@ -38,6 +38,7 @@ from ui.context import UiContext
 from ui.dialogs import detached, error_text
 from ui.screens.admin_dialogs import PasswordDialog, PurposeDialog, StaffDialog
 from ui.screens.capture_page import PreviewWidget
+from ui.screens.necessity import enroll_states, necessity_dialog
 from ui.theme import set_role
 
 if TYPE_CHECKING:
@@ -113,13 +114,20 @@ class SettingsScreen(QWidget):
         add_purpose = self._button("set.purpose.add", self.add_purpose)
         self.edit_purpose_button = self._button("set.purpose.edit", self.edit_purpose)
         self.purposes.itemDoubleClicked.connect(lambda _i: self.edit_purpose())
+        self.necessity_button = self._button("set.purpose.necessity", self.assess_purpose)
         self.notice_language = QComboBox()
         i18n.bind(self.notice_language.setAccessibleName, "set.notice.language")
         for lang in LANGUAGES:
             self.notice_language.addItem(i18n.tr(f"lang.{lang}"), lang)
         self.notice_button = self._button("set.notice", self.export_notice)
         row = QHBoxLayout()
-        for w in (add_purpose, self.edit_purpose_button, self.notice_language, self.notice_button):
+        for w in (
+            add_purpose,
+            self.edit_purpose_button,
+            self.necessity_button,
+            self.notice_language,
+            self.notice_button,
+        ):
             row.addWidget(w)
         row.addStretch(1)
         p_lay.addWidget(self.purposes)
@@ -255,10 +263,13 @@ class SettingsScreen(QWidget):
         if not self.org_name.isModified():  # never overwrite a name being typed
             self.org_name.setText(desk.organisation.name)
         self.purposes.clear()
+        states = enroll_states(desk)  # which still lack their signed necessity test
         for p in desk.list_purposes():
+            state = states.get(p.id)
+            blocked = f" · ⚠ {tr(state.reason_key)}" if state and state.reason_key else ""
             item = QListWidgetItem(
                 f"{p.title} · {tr('set.purpose.version', v=p.version)} · "
-                f"{tr('set.purpose.days', days=p.retention_days)}"
+                f"{tr('set.purpose.days', days=p.retention_days)}{blocked}"
             )
             item.setData(256, p.id)
             self.purposes.addItem(item)
@@ -341,6 +352,15 @@ class SettingsScreen(QWidget):
             lambda values: self.desk.edit_purpose(purpose_id, **values),
             self,
         )
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.reload()
+
+    def assess_purpose(self) -> None:
+        """The necessity test form for the selected purpose (the core signs and checks it)."""
+        purpose_id = self._selected_purpose()
+        if purpose_id is None:
+            return
+        dialog = necessity_dialog(self.desk, self.ctx.i18n, purpose_id, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.reload()
 
