@@ -373,3 +373,94 @@ def test_necessity_form_keeps_answers_when_the_core_refuses(qtbot: Any) -> None:
     assert all(e.toPlainText() == "answer" for e in dialog.fields.values())
     assert dialog.result() == 0
     assert dialog.windowTitle().startswith("必要性与相称性评估")
+
+
+def _key(qtbot: Any, key: Qt.Key, text: str = "") -> None:
+    """Press ``key`` on whatever has the keyboard focus (as a person at the desk would)."""
+    from PySide6.QtWidgets import QApplication
+
+    target = QApplication.focusWidget()
+    assert target is not None, "nothing has the keyboard focus"
+    QTest.keyClick(target, key)
+    qtbot.wait(10)
+
+
+def _tab_to(qtbot: Any, widget: QWidget, limit: int = 12) -> int:
+    """Tab until ``widget`` has the focus; the number of presses (fails when unreachable)."""
+    from PySide6.QtWidgets import QApplication
+
+    for presses in range(limit + 1):
+        if QApplication.focusWidget() is widget:
+            return presses
+        _key(qtbot, Qt.Key.Key_Tab)
+    raise AssertionError(f"{widget!r} not reached by Tab in {limit} presses; "
+                         f"focus is on {QApplication.focusWidget()!r}")
+
+
+def test_enrollment_end_to_end_by_keyboard_only(qtbot: Any, window: Any) -> None:
+    """Issue 14, done-when: start → details → disclosure → decision → signature → capture →
+    review → save with Tab, Enter, Space and Escape only (the signature is drawn, as a pen
+    would), and Escape cancels an enrollment in progress."""
+    from tests.ui.conftest import sign, unlock
+    from tests.ui.helpers import SKIP_REASON
+
+    ws = unlock(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=5000)
+    ws.tabs.setCurrentWidget(ws.wizard)
+    wizard = ws.wizard
+    # Escape cancels: from the details page at once, later after the confirmation.
+    qtbot.waitUntil(lambda: wizard.start_button.hasFocus(), timeout=5000)
+    _key(qtbot, Qt.Key.Key_Return)
+    assert wizard.current == "details" and wizard.pages["details"].name.hasFocus()
+    QTest.keyClicks(wizard.pages["details"].name, "Someone Else")
+    _key(qtbot, Qt.Key.Key_Escape)
+    assert wizard.current == "" and wizard.start_button.hasFocus()
+
+    _key(qtbot, Qt.Key.Key_Space)
+    details = wizard.pages["details"]
+    assert wizard.current == "details"
+    QTest.keyClicks(details.name, "Keyboard Person")
+    _tab_to(qtbot, details.reference)
+    QTest.keyClicks(details.reference, "K-1")
+    _key(qtbot, Qt.Key.Key_Return)
+    assert wizard.current == "disclosure", wizard.message.text()
+    # The disclosure is read (focus in the text), then Tab reaches Next first.
+    assert _tab_to(qtbot, wizard.next_button) <= 2
+    _key(qtbot, Qt.Key.Key_Return)
+    assert wizard.current == "decision"
+    page = wizard.decision_page
+    assert not page.consent_button.hasFocus() and not page.refuse_button.hasFocus()
+    _tab_to(qtbot, page.consent_button)
+    _key(qtbot, Qt.Key.Key_Space)
+    assert wizard.current == "signature"
+    pad = wizard.pages["signature"].pad
+    qtbot.waitExposed(pad)
+    prompts = window.ctx.prompts
+    prompts.confirm_answer = False  # Escape mid-way asks first; "no" keeps everything
+    _key(qtbot, Qt.Key.Key_Escape)
+    assert wizard.current == "signature" and prompts.confirms
+    assert wizard.draft is not None and wizard.draft.decision == "granted"
+    prompts.confirm_answer = True
+    sign(pad)
+    _tab_to(qtbot, wizard.next_button)
+    _key(qtbot, Qt.Key.Key_Return)
+    assert wizard.current == "capture", wizard.message.text()
+    capture = wizard.capture_page
+    qtbot.waitUntil(lambda: capture.manual_button.isEnabled(), timeout=20000)
+    capture.ctx.prompts.text_answers.append(SKIP_REASON)
+    _tab_to(qtbot, capture.manual_button)
+    _key(qtbot, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: wizard.current == "review", timeout=20000)
+    review = wizard.review_page
+    qtbot.waitUntil(lambda: review.save_button.isEnabled() or bool(review.ack_boxes),
+                    timeout=20000)
+    for box in review.ack_boxes:
+        _tab_to(qtbot, box)
+        _key(qtbot, Qt.Key.Key_Space)
+    _tab_to(qtbot, review.save_button)
+    _key(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: wizard.current == "done", timeout=20000)
+    result = wizard.done_page.result
+    assert result.person.name == "Keyboard Person"
+    assert result.consent.decision == "granted"

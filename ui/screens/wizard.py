@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -142,7 +144,44 @@ class EnrollmentWizard(QWidget):
         lay.addWidget(self.stack, 1)
         lay.addWidget(self.footer)
         self.i18n.changed.connect(lambda _l: self._update_chrome())
+        self._keyboard()  # after the layout: only then are the pages' buttons our children
         self._show_start()
+
+    def _keyboard(self) -> None:
+        """An enrollment can be done without a mouse (issue 14): Enter on a focused button
+        presses it (a plain QWidget gives buttons no auto-default), Tab reaches Next first after
+        a page's own fields, and Escape cancels (asking first once something was given)."""
+        decision = (self.decision_page.consent_button, self.decision_page.refuse_button)
+        for button in (*self.findChildren(QPushButton), self.next_button, self.back_button,
+                       self.cancel_button):
+            # The person's own answer is never taken by Enter: only by Space or a click.
+            button.setAutoDefault(button not in decision)
+        QWidget.setTabOrder(self.next_button, self.back_button)
+        QWidget.setTabOrder(self.back_button, self.cancel_button)
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        escape.activated.connect(self._escape)
+
+    def _escape(self) -> None:
+        if self.current and self.cancel_button.isVisible():
+            self.cancel()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Coming to this tab puts the keyboard on Start (or keeps it on the page in use)."""
+        super().showEvent(event)
+        if not self.current:
+            self.start_button.setFocus()
+
+    def _keep_focus_visible(self) -> None:
+        """A page change hid the focused button: put the focus on a button still shown (never
+        on a decision button, which would nudge the person towards it)."""
+        focused = QApplication.focusWidget()
+        if focused is not None and focused.isVisible() and self.isAncestorOf(focused):
+            return
+        for button in (self.next_button, self.back_button, self.cancel_button):
+            if button.isVisible():
+                button.setFocus()
+                return
 
     # -- navigation ----------------------------------------------------------------------------
     def path(self) -> tuple[str, ...]:
@@ -175,6 +214,7 @@ class EnrollmentWizard(QWidget):
             page.enter(self.draft)
         except Exception as exc:  # e.g. the purpose was removed meanwhile
             self.ctx.prompts.error(self, exc)
+        self._keep_focus_visible()
 
     def _update_chrome(self) -> None:
         if not self.current:

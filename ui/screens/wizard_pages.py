@@ -286,6 +286,7 @@ class DisclosurePage(Page):
         self.text.setOpenLinks(False)
         self.text.document().setDocumentMargin(18)
         self.text.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.text.setTabChangesFocus(True)  # arrows scroll the text, Tab goes on to Next
         self.i18n.bind(self.text.setAccessibleName, "wiz.disclosure")
         lay = QVBoxLayout(self)
         lay.addWidget(self.text)
