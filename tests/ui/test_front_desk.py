@@ -464,3 +464,89 @@ def test_enrollment_end_to_end_by_keyboard_only(qtbot: Any, window: Any) -> None
     result = wizard.done_page.result
     assert result.person.name == "Keyboard Person"
     assert result.consent.decision == "granted"
+
+
+def test_camera_can_be_a_video_or_photo_file(
+    qtbot: Any, window: Any, faces: Any, video: Any, tmp_path: Any
+) -> None:
+    """Issue 14 point 9: Settings → camera → device or file. The core refuses what is not an
+    existing video/photo file (one line, the path stays typed); a chosen file is what the
+    settings preview and the capture page open, not the camera device."""
+    from tests.ui.conftest import unlock
+    from tests.ui.helpers import fill_details, open_wizard, read_and_decide, sign_and_continue
+
+    devices: list[int] = []
+    real_device = window.ctx.open_camera
+
+    def device(index: int) -> Any:
+        devices.append(index)
+        return real_device(index)
+
+    window.ctx.open_camera = device
+    ws = unlock(qtbot, window)
+    settings = ws.settings
+    ws.tabs.setCurrentWidget(settings)
+    choice = settings.camera_choice
+    assert choice.mode.currentData() == "device" and not choice.file.isVisible()
+
+    # Not a video or photo: refused by the core, the path stays on screen.
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a video")
+    choice.mode.setCurrentIndex(choice.mode.findData("file"))
+    assert choice.file.isVisible() and not choice.index.isVisible()
+    window.ctx.prompts.open_answer = str(notes)
+    choice.browse_button.click()
+    settings.apply_settings()
+    assert "not a video or photo file" in settings.settings_message.text()
+    assert choice.file.text() == str(notes)
+    assert window.desk.get_setting("camera_file") == ""
+
+    # A video: stored, and the preview plays it (the device is never opened).
+    window.ctx.prompts.open_answer = str(video)
+    choice.browse_button.click()
+    settings.apply_settings()
+    assert window.desk.get_setting("camera_file") == str(video)
+    choice.preview_button.click()
+    qtbot.waitUntil(lambda: choice.preview.image is not None, timeout=15000)
+    choice.preview_button.click()
+    assert choice.camera is None
+
+    # A photo: the capture page finds the one face in it and can capture it.
+    photo = faces / "biden_1.jpg"
+    choice.file.setText(str(photo))
+    settings.apply_settings()
+    assert window.desk.get_setting("camera_file") == str(photo)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Photo Person")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    qtbot.waitUntil(lambda: wizard.capture_page.manual_button.isEnabled(), timeout=20000)
+    wizard.cancel()
+    assert devices == []
+
+    # Back to the device: the file is forgotten.
+    ws.tabs.setCurrentWidget(settings)
+    choice.mode.setCurrentIndex(choice.mode.findData("device"))
+    settings.apply_settings()
+    assert window.desk.get_setting("camera_file") == ""
+
+
+def test_camera_file_setting_is_checked_by_the_core(tmp_path: Any, video: Any) -> None:
+    """Empty or an existing regular video/photo file, stored as an absolute path."""
+    import pytest
+
+    from app.errors import InvalidInput
+    from app.settings_schema import parse, spec_of
+
+    spec = spec_of("camera_file")
+    assert spec.type == "text" and spec.default == ""
+    assert parse(spec, "  ") == ""
+    assert parse(spec, str(video)) == str(video)
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    for bad, code in ((tmp_path / "none.mp4", "camera_file_missing"),
+                      (tmp_path, "camera_file_extension"),
+                      (empty, "camera_file_size")):
+        with pytest.raises(InvalidInput) as refused:
+            parse(spec, str(bad))
+        assert refused.value.code == code

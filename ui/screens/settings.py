@@ -33,11 +33,10 @@ from PySide6.QtWidgets import (
 
 from app.errors import ConsentDeskError
 from app.models import LANGUAGES
-from ui.camera import CameraThread, dispose
 from ui.context import UiContext
 from ui.dialogs import detached, error_text
 from ui.screens.admin_dialogs import PasswordDialog, PurposeDialog, StaffDialog
-from ui.screens.capture_page import PreviewWidget
+from ui.screens.camera_settings import CameraChoice
 from ui.screens.necessity import enroll_states, necessity_dialog
 from ui.theme import set_role
 
@@ -60,7 +59,6 @@ class SettingsScreen(QWidget):
         super().__init__(parent)
         self.desk = desk
         self.ctx = ctx
-        self.camera: CameraThread | None = None
         i18n = ctx.i18n
         content = QWidget()
         lay = QVBoxLayout(content)
@@ -147,20 +145,8 @@ class SettingsScreen(QWidget):
         self.autolock = QSpinBox()
         self.guardian_age = QSpinBox()
         self.inactivity = QSpinBox()  # retention cap whatever a purpose says
-        self.camera_index = QSpinBox()
-        i18n.bind(self.camera_index.setAccessibleName, "set.camera.index")
-        self.preview_button = QPushButton()
-        self.preview_button.setCheckable(True)
-        i18n.bind(self.preview_button.setText, "set.camera.preview")
-        self.preview_button.toggled.connect(self.toggle_preview)
-        cam_row = QHBoxLayout()
-        cam_row.addWidget(self.camera_index)
-        cam_row.addWidget(self.preview_button)
-        cam_row.addStretch(1)
-        self.preview = PreviewWidget(mirrored=False)  # the admin checks the camera's own view
-        self.preview.setMinimumSize(320, 200)
-        self.preview.hide()
-        self.camera_status = QLabel()
+        self.camera_choice = CameraChoice(ctx)  # a device, or a video/photo file
+        self.camera_index = self.camera_choice.index
         apply = QPushButton()
         set_role(apply, "primary")
         i18n.bind(apply.setText, "set.apply")
@@ -172,12 +158,10 @@ class SettingsScreen(QWidget):
             ("set.autolock", self.autolock),
             ("details.minor.age", self.guardian_age),
             ("set.inactivity", self.inactivity),
-            ("set.camera.index", cam_row),
         ):
             label = QLabel()
             i18n.bind(label.setText, key)
-            if isinstance(widget, QWidget):
-                i18n.bind(widget.setAccessibleName, key)
+            i18n.bind(widget.setAccessibleName, key)
             r_lay.addRow(label, widget)
         # What the numbers mean and where they fail: the admin choosing them must know.
         accuracy = QLabel()
@@ -185,8 +169,9 @@ class SettingsScreen(QWidget):
         set_role(accuracy, "hint")
         i18n.bind(accuracy.setText, "set.accuracy")
         r_lay.addRow(accuracy)
-        r_lay.addRow(self.preview)
-        r_lay.addRow(self.camera_status)
+        camera_label = QLabel()
+        i18n.bind(camera_label.setText, "set.camera")
+        r_lay.addRow(camera_label, self.camera_choice)
         r_lay.addRow(apply, self.settings_message)
         lay.addWidget(rec_box)
 
@@ -284,7 +269,9 @@ class SettingsScreen(QWidget):
         self.autolock.setValue(int(float(desk.get_setting("autolock_minutes"))))
         self.guardian_age.setValue(int(float(desk.get_setting("guardian_age"))))
         self.inactivity.setValue(int(float(desk.get_setting("max_inactivity_days"))))
-        self.camera_index.setValue(int(float(desk.get_setting("camera_index"))))
+        self.camera_choice.load(
+            desk.get_setting("camera_file"), int(float(desk.get_setting("camera_index")))
+        )
         stats = desk.stats()
         self.stats_label.setText(
             tr(
@@ -408,7 +395,7 @@ class SettingsScreen(QWidget):
             "autolock_minutes": self.autolock.value(),
             "guardian_age": self.guardian_age.value(),
             "max_inactivity_days": self.inactivity.value(),
-            "camera_index": self.camera_index.value(),
+            **self.camera_choice.values(),
         }
         try:
             for key, value in values.items():
@@ -422,30 +409,8 @@ class SettingsScreen(QWidget):
         set_role(self.settings_message, "ok")
         self.autolock_changed.emit(float(self.autolock.value()))
 
-    def toggle_preview(self, on: bool) -> None:
-        self.stop_camera()
-        if not on:
-            return
-        self.preview.show()
-        self.camera_status.clear()
-        ctx, index = self.ctx, self.camera_index.value()
-        self.camera = CameraThread(
-            lambda: ctx.open_camera(index), None, pace_fps=ctx.camera_pace_fps
-        )
-        self.camera.frame_ready.connect(self.preview.set_frame)
-        self.camera.unavailable.connect(self._camera_missing)
-        self.camera.start()
-
-    def _camera_missing(self, _why: str) -> None:
-        self.preview_button.setChecked(False)
-        self.camera_status.setText(self.ctx.i18n.tr("cap.no_camera"))
-        set_role(self.camera_status, "error")
-
     def stop_camera(self) -> None:
-        camera, self.camera = self.camera, None
-        dispose(camera)
-        self.preview.clear()
-        self.preview.hide()
+        self.camera_choice.stop_camera()
 
     # -- staff ---------------------------------------------------------------------------------
     def add_staff(self) -> None:

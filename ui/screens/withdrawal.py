@@ -256,19 +256,14 @@ class WithdrawalScreen(QWidget):
         self.face_status.setText(self.ctx.i18n.tr("cap.starting"))
         self._identifying = False
         self._camera_tries = 0
-        ctx = self.ctx
-        try:
-            index = int(float(self.desk.get_setting("camera_index")))
-        except Exception:  # unreadable setting: first camera
-            index = 0
+        opener, pace = self.ctx.desk_camera(self.desk)  # a device, or a video/photo file
         desk = self.desk
 
         def analyse(frame: Frame) -> PhotoAnalysis:
             engine: BioEngine = desk.face_engine
             return engine.analyse_frame(frame.image)
 
-        self.camera = CameraThread(lambda: ctx.open_camera(index), analyse,
-                                   pace_fps=ctx.camera_pace_fps)
+        self.camera = CameraThread(opener, analyse, pace_fps=pace)
         self.camera.frame_ready.connect(self.preview.set_frame)
         self.camera.analysed.connect(self._camera_analysis)
         self.camera.unavailable.connect(self._camera_missing)
