@@ -476,6 +476,12 @@ class Desk:
         """Delete every personal field, document, photo and template of a person (admin)."""
         return self.retention.erase(person_id, reason)
 
+    @property
+    def can_erase(self) -> bool:
+        """Whether the signed-in account may erase people: the rule :meth:`erase` enforces, so
+        a screen offers the button, or says to fetch an administrator, without its own rule."""
+        return self.user.role == "admin"
+
     def purge_expired(self) -> PurgeResult:
         return self.retention.purge_expired()
 

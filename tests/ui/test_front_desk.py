@@ -550,3 +550,32 @@ def test_camera_file_setting_is_checked_by_the_core(tmp_path: Any, video: Any) -
         with pytest.raises(InvalidInput) as refused:
             parse(spec, str(bad))
         assert refused.value.code == code
+
+
+def test_operator_is_told_to_fetch_an_administrator_for_erasure(
+    qtbot: Any, window: Any, home: Any
+) -> None:
+    """Issue 14 point 11: no erase button for an operator, but a line saying who can and how;
+    an admin sees the button and no such line. The core decides (``Desk.can_erase``)."""
+    from app.desk import Desk
+    from tests.ui.conftest import PASSWORD, cheap_options, unlock
+
+    desk = Desk.unlock(home, "admin", PASSWORD, options=cheap_options())
+    desk.add_user("frontdesk", PASSWORD, "operator")
+    desk.lock()
+    ws = unlock(qtbot, window, "frontdesk", PASSWORD)
+    assert window.desk.can_erase is False
+    wd = ws.withdrawal
+    ws.tabs.setCurrentWidget(wd)
+    assert not wd.erase_button.isVisibleTo(wd)
+    assert wd.erase_hint.isVisibleTo(wd)
+    assert "needs an administrator" in wd.erase_hint.text()
+    assert "Erase all data (administrator)..." in wd.erase_hint.text()
+    window.ctx.i18n.set_language("zh")
+    assert "需要管理员" in wd.erase_hint.text()
+    window.ctx.i18n.set_language("en")
+    window.lock()
+    ws = unlock(qtbot, window)
+    assert window.desk.can_erase is True
+    assert ws.withdrawal.erase_button.isVisibleTo(ws.withdrawal)
+    assert not ws.withdrawal.erase_hint.isVisibleTo(ws.withdrawal)
