@@ -57,11 +57,13 @@ class CameraChoice(QWidget):
         self.preview.hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.status.hide()  # no empty line under the row until there is something to say
+        self.index.setMaximumWidth(90)
+        self.file.setMinimumWidth(320)
         row = QHBoxLayout()
-        for widget in (self.mode, self.index, self.file, self.browse_button):
+        for widget in (self.mode, self.index, self.file, self.browse_button, self.preview_button):
             row.addWidget(widget)
-        row.setStretch(2, 1)
-        row.addWidget(self.preview_button)
+        row.addStretch(1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(row)
@@ -114,6 +116,7 @@ class CameraChoice(QWidget):
             return
         self.preview.show()
         self.status.clear()
+        self.status.hide()
         opener, pace = self.ctx.camera_for(str(values["camera_file"]), int(values["camera_index"]))
         self.camera = CameraThread(opener, None, pace_fps=pace)
         self.camera.frame_ready.connect(self.preview.set_frame)
@@ -127,6 +130,7 @@ class CameraChoice(QWidget):
     def _say(self, key: str) -> None:
         self.status.setText(self.ctx.i18n.tr(key))
         set_role(self.status, "error")
+        self.status.show()
 
     def stop_camera(self) -> None:
         camera, self.camera = self.camera, None
