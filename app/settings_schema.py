@@ -302,24 +302,24 @@ def _camera_file(spec: SettingSpec, text: str) -> str:
     if not text:
         return ""
 
-    def refuse(code: str, why: str) -> InvalidInput:
+    def refuse(*, code: str, why: str) -> InvalidInput:
         return InvalidInput(
             f"The camera file {text} cannot be used: {why}.",
-            code=f"camera_file_{code}",
+            code=code,
             params={"setting": spec.name, "path": text},
         )
 
     path = os.path.abspath(os.path.expanduser(text))
     if not path.lower().endswith(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS):
-        raise refuse("extension", "it is not a video or photo file")
+        raise refuse(code="camera_file_extension", why="it is not a video or photo file")
     try:
         info = os.stat(path)
     except OSError:
-        raise refuse("missing", "it does not exist") from None
+        raise refuse(code="camera_file_missing", why="it does not exist") from None
     if not stat.S_ISREG(info.st_mode):
-        raise refuse("missing", "it is not a regular file")
+        raise refuse(code="camera_file_missing", why="it is not a regular file")
     if info.st_size > CAMERA_FILE_MAX_BYTES or info.st_size == 0:
-        raise refuse("size", "it is empty or larger than 2 GiB")
+        raise refuse(code="camera_file_size", why="it is empty or larger than 2 GiB")
     return path
 
 
