@@ -64,6 +64,7 @@ from app.models import (
 from app.paths import VaultPaths
 from app.rooms.archive import Archive
 from app.rooms.consents import Consents
+from app.rooms.drafts import Drafts, EnrollmentDraft
 from app.rooms.faces import Faces
 from app.rooms.people import People
 from app.rooms.purposes import Purposes
@@ -114,6 +115,7 @@ class Desk:
             s, self.config, self.purposes, self.people, self.archive, self.faces
         )
         self.retention = Retention(s, self.consents)
+        self.drafts = Drafts(s)
 
     # Kept for tests and tools that look at the raw vault (never used by the UI).
     @property
@@ -475,6 +477,18 @@ class Desk:
     def erase(self, person_id: str, reason: str = "request of the person") -> ErasureResult:
         """Delete every personal field, document, photo and template of a person (admin)."""
         return self.retention.erase(person_id, reason)
+
+    # ================================================================== enrollment drafts
+    def save_draft(self, fields: Mapping[str, str]) -> EnrollmentDraft:
+        """Keep an interrupted enrollment's details (no decision, signature or face)."""
+        return self.drafts.save(fields)
+
+    def load_draft(self, owner: str | None = None) -> EnrollmentDraft | None:
+        """The signed-in user's draft (another user's: admin only); None when there is none."""
+        return self.drafts.load(owner)
+
+    def discard_draft(self, owner: str | None = None) -> None:
+        self.drafts.discard(owner)
 
     @property
     def can_erase(self) -> bool:

@@ -579,3 +579,66 @@ def test_operator_is_told_to_fetch_an_administrator_for_erasure(
     assert window.desk.can_erase is True
     assert ws.withdrawal.erase_button.isVisibleTo(ws.withdrawal)
     assert not ws.withdrawal.erase_hint.isVisibleTo(ws.withdrawal)
+
+
+def test_autolock_mid_enrollment_keeps_a_draft_to_resume_after_sign_in(
+    qtbot: Any, window: Any, home: Any
+) -> None:
+    """Issue 14 point 2: auto-lock mid-enrollment keeps the details (encrypted, in the vault);
+    sign-in offers to resume them; saying no, cancelling or saving deletes the draft. Another
+    operator cannot read it; an admin can. Closing the window mid-enrollment asks first."""
+    import pytest
+
+    from app.desk import Desk
+    from app.errors import PermissionDenied
+    from tests.ui.conftest import PASSWORD, cheap_options, unlock
+    from tests.ui.helpers import fill_details, open_wizard, read_and_decide
+
+    prompts = window.ctx.prompts
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Draft Person", language="zh", reference="Unit 7")
+    read_and_decide(qtbot, wizard, "granted")  # at the signature: decided, not yet signed
+    window.autolock.set_minutes(0.005)  # 300 ms
+    window.autolock.arm()
+    qtbot.waitUntil(lambda: window.workspace is None, timeout=5000)
+
+    # Kept in the vault, readable by its owner and an admin, not by another operator.
+    desk = Desk.unlock(home, "admin", PASSWORD, options=cheap_options())
+    kept = desk.load_draft()
+    assert kept is not None and kept.fields["name"] == "Draft Person"
+    assert kept.fields["step"] == "signature" and "signature" not in kept.fields
+    desk.add_user("frontdesk", PASSWORD, "operator")
+    desk.lock()
+    other = Desk.unlock(home, "frontdesk", PASSWORD, options=cheap_options())
+    assert other.load_draft() is None
+    with pytest.raises(PermissionDenied):
+        other.load_draft("admin")
+    other.lock()
+
+    # Sign-in offers it; yes → back on the details page with what was typed.
+    prompts.confirm_answer = True
+    asked = len(prompts.confirms)
+    ws = unlock(qtbot, window)
+    assert "Draft Person" in prompts.confirms[asked]
+    wizard = ws.wizard
+    assert ws.tabs.currentWidget() is wizard and wizard.current == "details"
+    details = wizard.pages["details"]
+    assert details.name.text() == "Draft Person" and details.reference.text() == "Unit 7"
+    assert details.language.currentData() == "zh"
+    assert wizard.draft.decision is None and wizard.draft.signature is None
+
+    # Closing the window mid-enrollment asks; "no" keeps everything open.
+    prompts.confirm_answer = False
+    window.close()
+    assert window.workspace is not None and wizard.current == "details"
+    assert "Close anyway?" in prompts.confirms[-1]
+
+    # Cancelling deletes the draft: the next sign-in offers nothing.
+    prompts.confirm_answer = True
+    wizard.cancel()
+    assert window.desk.load_draft() is None
+    window.lock()
+    asked = len(prompts.confirms)
+    unlock(qtbot, window)
+    assert len(prompts.confirms) == asked

@@ -10,7 +10,9 @@ Nothing is written to the vault before *Save* on the review page.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
@@ -38,9 +40,13 @@ from ui.screens.wizard_pages import (
 )
 from ui.theme import scrolled, set_role
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from app.desk import Desk
-    from app.models import EnrollmentResult
+    from app.models import EnrollmentResult, Language
 
 CONSENT_PATH = ("details", "disclosure", "decision", "signature", "capture", "review", "done")
 REFUSAL_PATH = ("details", "disclosure", "decision", "signature", "review", "done")
@@ -265,6 +271,73 @@ class EnrollmentWizard(QWidget):
         self._go("done")
         self.done_page.show_result(result)
         self.draft = None  # the record is stored; keep no copy of the request around
+        self._discard_kept()
+
+    # -- drafts kept across a lock -------------------------------------------------------------
+    @property
+    def in_progress(self) -> bool:
+        """An enrollment was started and is neither saved nor cancelled."""
+        return self.draft is not None and self.current not in ("", "done")
+
+    def draft_fields(self) -> dict[str, str]:
+        """What a kept draft holds: the details (as typed, even before Next), nothing else."""
+        assert self.draft is not None
+        draft = self.draft
+        if self.current == "details":
+            details = cast(DetailsPage, self.pages["details"])
+            fields = {
+                "name": details.name.text().strip(),
+                "reference": details.reference.text().strip(),
+                "date_of_birth": details.dob.text().strip(),
+                "language": str(details.language.currentData() or ""),
+                "purpose_id": str(details.purpose.currentData() or ""),
+            }
+        else:
+            fields = {
+                "name": draft.name,
+                "reference": draft.reference,
+                "date_of_birth": draft.date_of_birth.isoformat() if draft.date_of_birth else "",
+                "language": draft.language,
+                "purpose_id": str(draft.purpose_id or ""),
+            }
+        fields["step"] = self.current
+        return fields
+
+    def keep_draft(self) -> bool:
+        """Before a lock or close: keep the enrollment in progress in the vault (encrypted)."""
+        if not self.in_progress:
+            return False
+        try:
+            self.desk.save_draft(self.draft_fields())
+        except Exception:  # the lock must happen whatever; the operator was asked on close
+            log.exception("keeping the enrollment draft failed")
+            return False
+        return True
+
+    def resume(self, fields: Mapping[str, str]) -> None:
+        """Back on the details page with what was typed; the person reads, decides and signs
+        again (a consent is given in one sitting)."""
+        self._clear_pages()
+        born = fields.get("date_of_birth", "")
+        try:
+            dob = dt.date.fromisoformat(born) if born else None
+        except ValueError:
+            dob = None
+        purpose = fields.get("purpose_id", "")
+        self.draft = Draft(
+            name=fields.get("name", ""),
+            reference=fields.get("reference", ""),
+            date_of_birth=dob,
+            language=cast("Language", fields.get("language") or self.i18n.language),
+            purpose_id=int(purpose) if purpose.isdigit() else None,
+        )
+        self._go("details")
+
+    def _discard_kept(self) -> None:
+        try:
+            self.desk.discard_draft()
+        except Exception:
+            log.exception("discarding the enrollment draft failed")
 
     # -- cancel / teardown ---------------------------------------------------------------------
     def cancel(self) -> None:
@@ -279,6 +352,8 @@ class EnrollmentWizard(QWidget):
     def reset(self) -> None:
         """Drop the draft and everything shown; back to the start page."""
         self._clear_pages()
+        if self.draft is not None:
+            self._discard_kept()
         self.draft = None
         self._show_start()
 
