@@ -69,6 +69,7 @@ from app.paths import VaultPaths
 from app.restore import restore_vault
 from app.rooms.archive import Archive
 from app.rooms.consents import Consents
+from app.rooms.drafts import Drafts, EnrollmentDraft
 from app.rooms.faces import Faces
 from app.rooms.people import People
 from app.rooms.purposes import Purposes
@@ -131,6 +132,7 @@ class Desk:
             s, self.config, self.purposes, self.people, self.archive, self.faces
         )
         self.retention = Retention(s, self.consents, self.finality, self.clockguard)
+        self.drafts = Drafts(s)
 
     # Kept for tests and tools that look at the raw vault (never used by the UI).
     @property
@@ -536,6 +538,25 @@ class Desk:
     def purge_expired(self, confirm_clock: bool = False) -> PurgeResult:
         """``confirm_clock``: an admin confirms the system date after a clock jump."""
         return self.retention.purge_expired(confirm_clock)
+
+    # ================================================================== enrollment drafts
+    def save_draft(self, fields: Mapping[str, str]) -> EnrollmentDraft:
+        """Keep an interrupted enrollment's details (no decision, signature or face)."""
+        return self.drafts.save(fields)
+
+    def load_draft(self, owner: str | None = None) -> EnrollmentDraft | None:
+        """The signed-in user's draft (another user's: admin only); None when there is none."""
+        return self.drafts.load(owner)
+
+    def discard_draft(self, owner: str | None = None) -> None:
+        self.drafts.discard(owner)
+
+    @property
+    def can_erase(self) -> bool:
+        """Whether the signed-in account may erase people: the rule :meth:`erase` enforces, so
+        a screen offers the button, or says to fetch an administrator, without its own rule."""
+        return self.user.role == "admin"
+
 
     def export_person(self, person_id: str) -> PersonExport:
         return self.retention.export_person(person_id)

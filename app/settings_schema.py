@@ -21,13 +21,15 @@ a higher age than the floor: ``guardian_age`` may go above it, up to 25.
 from __future__ import annotations
 
 import math
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from app.errors import InvalidInput
 
-SettingType = Literal["int", "float", "choice"]
+SettingType = Literal["int", "float", "choice", "text"]
 Who = Literal["admin", "operator"]
 
 GUARDIAN_FLOORS: Mapping[str, int] = {
@@ -65,6 +67,12 @@ GUARDIAN_FLOORS: Mapping[str, int] = {
     "SK": 16,
 }
 DEFAULT_JURISDICTION = "CN"
+
+#: What a "video or photo file" standing in for the camera may be (OpenCV reads these).
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+#: A training video of a few minutes is far below this; a disk image renamed .mp4 is not.
+CAMERA_FILE_MAX_BYTES = 2 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,17 @@ SCHEMA: tuple[SettingSpec, ...] = (
         "",
         "operator",
         "Which camera of this workstation to use; the person at the desk may switch it.",
+    ),
+    SettingSpec(
+        "camera_file",
+        "text",
+        "",
+        None,
+        None,
+        "",
+        "operator",
+        "A video (looped) or photo played instead of the camera: a desk without a webcam, a "
+        "demo or a training session. Empty: the camera device above.",
     ),
     SettingSpec(
         "guardian_age",
@@ -274,6 +293,8 @@ def parse(spec: SettingSpec, value: str | float | int) -> str:
     if isinstance(value, bool):
         raise _type_error(spec)
     text = str(value).strip()
+    if spec.type == "text":
+        return _camera_file(spec, text) if spec.name == "camera_file" else text
     if spec.type == "choice":
         if text not in spec.choices:
             raise InvalidInput(
@@ -306,6 +327,38 @@ def parse(spec: SettingSpec, value: str | float | int) -> str:
             },
         )
     return str(number)
+
+
+def _camera_file(spec: SettingSpec, text: str) -> str:
+    """Empty, or the absolute path of an existing regular file (not a device or a directory)
+    with a video or image extension, under the size cap: the frame reader is then never
+    pointed at something that blocks (a FIFO) or fills memory."""
+    if not text:
+        return ""
+
+    def refuse(*, code: str, why: str) -> InvalidInput:
+        return InvalidInput(
+            f"The camera file {text} cannot be used: {why}.",
+            code=code,
+            params={"setting": spec.name, "path": text},
+        )
+
+    path = os.path.abspath(os.path.expanduser(text))
+    if not path.lower().endswith(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS):
+        raise refuse(code="camera_file_extension", why="it is not a video or photo file")
+    try:
+        info = os.stat(path)
+    except OSError:
+        raise refuse(code="camera_file_missing", why="it does not exist") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise refuse(code="camera_file_missing", why="it is not a regular file")
+    if info.st_size > CAMERA_FILE_MAX_BYTES or info.st_size == 0:
+        raise refuse(code="camera_file_size", why="it is empty or larger than 2 GiB")
+    return path
+
+
+def is_video_file(path: str) -> bool:
+    return path.lower().endswith(VIDEO_EXTENSIONS)
 
 
 def _fmt(spec: SettingSpec, bound: float | None) -> str:

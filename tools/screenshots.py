@@ -148,6 +148,16 @@ def seed(home: Path, engine: Any, faces: Path | None) -> None:
             "Front-desk staff and the building manager",
         ),
     )
+    # A second purpose whose necessity test is not signed yet: marked in Settings, greyed out
+    # in the wizard (issue 16).
+    desk.add_purpose(
+        title="Staff canteen",
+        controller="Harbour View Residences",
+        contact="privacy@harbour.example",
+        retention_days=180,
+        alternative="Pay at the till",
+        description="Paying for lunch without a card.",
+    )
     desk.add_user("frontdesk", PASSWORD, "operator")
     strokes = (tuple(SignaturePoint(40 + i * 12, 60 + (i % 2) * 50, i * 20) for i in range(40)),)
     signature = Signature(strokes, 600, 200)
@@ -328,6 +338,11 @@ def shoot_lang(
     details.language.setCurrentIndex(details.language.findData("zh"))
     wait(lambda: details.similar.isVisible(), 3)
     shoot(win, "06_details_similar_name", lang)
+    usable = details.purpose.currentIndex()
+    details.purpose.setCurrentIndex(details.purpose.count() - 1)  # the one lacking its test
+    wizard.next_button.click()
+    shoot(win, "06b_details_purpose_blocked", lang)
+    details.purpose.setCurrentIndex(usable)
     wizard.next_button.click()
     shoot(win, "07_disclosure_zh_person", lang)
     wizard.back_button.click()
@@ -467,6 +482,13 @@ def shoot_lang(
     pd.show()
     shoot(pd, "22_purpose_dialog", lang)
     pd.close()
+    from ui.screens.necessity import necessity_dialog
+
+    nd = necessity_dialog(desk, ctx.i18n, desk.list_purposes()[-1].id, win)
+    nd.show()
+    nd.save_button.click()  # nothing answered yet: the dialog says so and stays open
+    shoot(nd, "22b_necessity_dialog", lang)
+    nd.close()
     ctx.i18n.set_language("zh" if lang == "en" else "en")
     wait(at_least=0.2)
     shoot(win, "23_settings_after_language_switch", lang)

@@ -246,12 +246,32 @@ class MainWindow(QMainWindow):
         # Load the face gallery now, in the background, so the first duplicate check or
         # face search at the counter does not wait for it.
         self.ctx.runner.submit(desk.gallery, on_error=lambda _e: None)
+        self._offer_draft(desk)
+
+    def _offer_draft(self, desk: Desk) -> None:
+        """An enrollment interrupted by a lock or close: resume it, or let it go."""
+        assert self.workspace is not None
+        try:
+            kept = desk.load_draft()
+        except Exception:
+            log.exception("reading the enrollment draft failed")
+            return
+        if kept is None:
+            return
+        name = kept.fields.get("name") or "?"
+        if self.ctx.prompts.confirm(self, self.ctx.i18n.tr("wiz.resume.confirm", name=name)):
+            self.workspace.tabs.setCurrentWidget(self.workspace.wizard)
+            self.workspace.wizard.resume(kept.fields)
+        else:
+            desk.discard_draft()
 
     def lock(self) -> None:
         """Lock now: close dialogs, drop every personal widget, lock the vault."""
         if self.desk is None:
             return
         self.autolock.disarm()
+        if self.workspace is not None:  # an enrollment in progress survives the lock
+            self.workspace.wizard.keep_draft()
         for widget in QApplication.topLevelWidgets():
             if widget is not self and widget.isVisible():
                 widget.close()
@@ -280,6 +300,14 @@ class MainWindow(QMainWindow):
         self.unlock_screen.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing mid-enrollment asks first; on yes the lock keeps the draft to resume."""
+        if (
+            self.workspace is not None
+            and self.workspace.wizard.in_progress
+            and not self.ctx.prompts.confirm(self, self.ctx.i18n.tr("wiz.close.confirm"))
+        ):
+            event.ignore()
+            return
         self.lock()
         self.window_lock.release()
         app = QApplication.instance()

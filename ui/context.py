@@ -19,7 +19,7 @@ from ui.worker import Runner
 
 if TYPE_CHECKING:
     from app.bio.engine import BioEngine
-    from app.desk import DeskOptions
+    from app.desk import Desk, DeskOptions
 
 
 def default_camera(index: int) -> FrameSource:
@@ -45,6 +45,30 @@ class UiContext:
 
     # Base options for the Desk (tests: a cheaper KDF). The shared engine is added to them.
     base_options: DeskOptions | None = None
+
+    def camera_for(
+        self, camera_file: str, index: int
+    ) -> tuple[Callable[[], FrameSource], float | None]:
+        """What the camera screens open: the ``camera_file`` setting's video or photo when it is
+        set, else :attr:`open_camera` (device ``index``; tests put a scripted source there).
+        Returns the source factory (called in the camera thread) and the rate to pace it at."""
+        if camera_file:
+            from app.bio.file_camera import PHOTO_FPS, file_source, video_fps
+            from app.settings_schema import is_video_file
+
+            fps = video_fps(camera_file) if is_video_file(camera_file) else PHOTO_FPS
+            return (lambda: file_source(camera_file)[0]), fps
+        return (lambda: self.open_camera(index)), self.camera_pace_fps
+
+    def desk_camera(self, desk: Desk) -> tuple[Callable[[], FrameSource], float | None]:
+        """:meth:`camera_for` with the desk's stored camera settings (an unreadable one falls
+        back to the first camera device, so a capture page always opens something)."""
+        try:
+            camera_file = desk.get_setting("camera_file")
+            index = int(float(desk.get_setting("camera_index")))
+        except Exception:
+            camera_file, index = "", 0
+        return self.camera_for(camera_file, index)
 
     def desk_options(self) -> DeskOptions:
         """``DeskOptions`` for unlocking, carrying the shared face engine (blocking: it may load

@@ -389,3 +389,356 @@ def test_a_camera_stopped_while_busy_never_aborts_the_program(qtbot: Any) -> Non
     del camera  # the Python side lets go at once; Qt deletes it after the thread ended
     qtbot.waitUntil(lambda: ended["finished"], timeout=15000)
     qtbot.wait(100)
+def test_necessity_test_form_unblocks_a_new_purpose(
+    qtbot: Any, window: Any, monkeypatch: Any
+) -> None:
+    """Issue 16 in the UI: a purpose added in Settings is marked as lacking its necessity test,
+    the wizard greys it out and Next refuses it with a clear line; the form in Settings keeps
+    the answers on a refusal, signs them through the core, and then the purpose can enroll."""
+    from app.compliance.service import Compliance
+    from tests.ui.conftest import unlock
+    from ui.screens import necessity as necessity_module
+
+    ws = unlock(qtbot, window)
+    desk = window.desk
+    canteen = desk.add_purpose(
+        title="Staff canteen", controller="Harbour View Residences",
+        contact="privacy@harbour.example", retention_days=365, alternative="Pay at the till",
+    )
+    settings = ws.settings
+    ws.tabs.setCurrentWidget(settings)
+    settings.reload()
+    rows = [settings.purposes.item(i).text() for i in range(settings.purposes.count())]
+    assert "no signed necessity test yet" in rows[1] and "necessity" not in rows[0]
+
+    # The wizard: the new purpose is there but disabled, and Next refuses it by name.
+    ws.tabs.setCurrentWidget(ws.wizard)
+    ws.wizard.start_button.click()
+    details = ws.wizard.pages["details"]
+    index = details.purpose.findData(canteen.id)
+    assert not details.purpose.model().item(index).isEnabled()
+    assert details.purpose.currentData() != canteen.id  # a usable one is preselected
+    details.purpose.setCurrentIndex(index)  # forced (a keyboard cannot pick it)
+    details.name.setText("Mei Lin")
+    ws.wizard.next_button.click()
+    assert ws.wizard.current == "details"
+    assert "Nobody can be enrolled under this purpose yet" in ws.wizard.message.text()
+    ws.wizard.cancel()
+
+    # The form: an empty answer is refused inside the dialog, then the core signs the answers.
+    seen: list[str] = []
+
+    def fake_exec(dialog: Any) -> int:
+        dialog.fields["necessity"].setPlainText("Residents asked for hands-free entry.")
+        dialog.fields["why_not_alternative"].setPlainText("")
+        dialog.scenario.setCurrentIndex(dialog.scenario.findData("attendance"))
+        dialog.fields["access"].setPlainText("The two front-desk administrators.")
+        dialog.save_button.click()
+        seen.append(dialog.error.text())
+        assert dialog.fields["necessity"].toPlainText()  # nothing typed was lost
+        dialog.fields["why_not_alternative"].setPlainText("Cards are lent and lost weekly.")
+        dialog.save_button.click()
+        return dialog.result()
+
+    monkeypatch.setattr(necessity_module.NecessityDialog, "exec", fake_exec)
+    ws.tabs.setCurrentWidget(settings)
+    settings.purposes.setCurrentRow(1)
+    settings.necessity_button.click()
+    assert seen == ["Answer all three questions before saving."]
+    test = Compliance(desk).necessity(canteen.id)
+    assert test is not None and test.answers.scenario == "attendance"
+    assert test.signed_by == "admin"
+    assert "necessity" not in settings.purposes.item(1).text()
+    ws.tabs.setCurrentWidget(ws.wizard)
+    ws.wizard.start_button.click()
+    assert details.purpose.model().item(details.purpose.findData(canteen.id)).isEnabled()
+
+
+def test_necessity_form_keeps_answers_when_the_core_refuses(qtbot: Any) -> None:
+    """A refusal by the core (here: scenario class it does not know) is one line in the dialog."""
+    from app.errors import InvalidInput
+    from ui.i18n import I18n
+    from ui.screens.necessity import NecessityDialog
+
+    def refuse(_answers: Any) -> None:
+        raise InvalidInput("The scenario must be one of: ...", code="invalid_scenario")
+
+    dialog = NecessityDialog(I18n("zh"), "Canteen", None, refuse)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    for edit in dialog.fields.values():
+        edit.setPlainText("answer")
+    dialog.save_button.click()
+    assert dialog.error.isVisible() and dialog.error.text() == "请选择所列的场景类别之一。"
+    assert all(e.toPlainText() == "answer" for e in dialog.fields.values())
+    assert dialog.result() == 0
+    assert dialog.windowTitle().startswith("必要性与相称性评估")
+
+
+def _key(qtbot: Any, key: Qt.Key, text: str = "") -> None:
+    """Press ``key`` on whatever has the keyboard focus (as a person at the desk would)."""
+    from PySide6.QtWidgets import QApplication
+
+    target = QApplication.focusWidget()
+    assert target is not None, "nothing has the keyboard focus"
+    QTest.keyClick(target, key)
+    qtbot.wait(10)
+
+
+def _tab_to(qtbot: Any, widget: QWidget, limit: int = 12) -> int:
+    """Tab until ``widget`` has the focus; the number of presses (fails when unreachable)."""
+    from PySide6.QtWidgets import QApplication
+
+    for presses in range(limit + 1):
+        if QApplication.focusWidget() is widget:
+            return presses
+        _key(qtbot, Qt.Key.Key_Tab)
+    raise AssertionError(f"{widget!r} not reached by Tab in {limit} presses; "
+                         f"focus is on {QApplication.focusWidget()!r}")
+
+
+def test_enrollment_end_to_end_by_keyboard_only(qtbot: Any, window: Any) -> None:
+    """Issue 14, done-when: start → details → disclosure → decision → signature → capture →
+    review → save with Tab, Enter, Space and Escape only (the signature is drawn, as a pen
+    would), and Escape cancels an enrollment in progress."""
+    from tests.ui.conftest import sign, unlock
+    from tests.ui.helpers import SKIP_REASON
+
+    ws = unlock(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=5000)
+    ws.tabs.setCurrentWidget(ws.wizard)
+    wizard = ws.wizard
+    # Escape cancels: from the details page at once, later after the confirmation.
+    qtbot.waitUntil(lambda: wizard.start_button.hasFocus(), timeout=5000)
+    _key(qtbot, Qt.Key.Key_Return)
+    assert wizard.current == "details" and wizard.pages["details"].name.hasFocus()
+    QTest.keyClicks(wizard.pages["details"].name, "Someone Else")
+    _key(qtbot, Qt.Key.Key_Escape)
+    assert wizard.current == "" and wizard.start_button.hasFocus()
+
+    _key(qtbot, Qt.Key.Key_Space)
+    details = wizard.pages["details"]
+    assert wizard.current == "details"
+    QTest.keyClicks(details.name, "Keyboard Person")
+    _tab_to(qtbot, details.reference)
+    QTest.keyClicks(details.reference, "K-1")
+    _key(qtbot, Qt.Key.Key_Return)
+    assert wizard.current == "disclosure", wizard.message.text()
+    # The disclosure is read (focus in the text), then Tab reaches Next first.
+    assert _tab_to(qtbot, wizard.next_button) <= 2
+    _key(qtbot, Qt.Key.Key_Return)
+    assert wizard.current == "decision"
+    page = wizard.decision_page
+    assert not page.consent_button.hasFocus() and not page.refuse_button.hasFocus()
+    _tab_to(qtbot, page.consent_button)
+    _key(qtbot, Qt.Key.Key_Space)
+    assert wizard.current == "signature"
+    pad = wizard.pages["signature"].pad
+    qtbot.waitExposed(pad)
+    prompts = window.ctx.prompts
+    prompts.confirm_answer = False  # Escape mid-way asks first; "no" keeps everything
+    _key(qtbot, Qt.Key.Key_Escape)
+    assert wizard.current == "signature" and prompts.confirms
+    assert wizard.draft is not None and wizard.draft.decision == "granted"
+    prompts.confirm_answer = True
+    sign(pad)
+    _tab_to(qtbot, wizard.next_button)
+    _key(qtbot, Qt.Key.Key_Return)
+    assert wizard.current == "capture", wizard.message.text()
+    capture = wizard.capture_page
+    qtbot.waitUntil(lambda: capture.manual_button.isEnabled(), timeout=20000)
+    capture.ctx.prompts.text_answers.append(SKIP_REASON)
+    _tab_to(qtbot, capture.manual_button)
+    _key(qtbot, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: wizard.current == "review", timeout=20000)
+    review = wizard.review_page
+    qtbot.waitUntil(lambda: review.save_button.isEnabled() or bool(review.ack_boxes),
+                    timeout=20000)
+    for box in review.ack_boxes:
+        _tab_to(qtbot, box)
+        _key(qtbot, Qt.Key.Key_Space)
+    _tab_to(qtbot, review.save_button)
+    _key(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: wizard.current == "done", timeout=20000)
+    result = wizard.done_page.result
+    assert result.person.name == "Keyboard Person"
+    assert result.consent.decision == "granted"
+
+
+def test_camera_can_be_a_video_or_photo_file(
+    qtbot: Any, window: Any, faces: Any, video: Any, tmp_path: Any
+) -> None:
+    """Issue 14 point 9: Settings → camera → device or file. The core refuses what is not an
+    existing video/photo file (one line, the path stays typed); a chosen file is what the
+    settings preview and the capture page open, not the camera device."""
+    from tests.ui.conftest import unlock
+    from tests.ui.helpers import fill_details, open_wizard, read_and_decide, sign_and_continue
+
+    devices: list[int] = []
+    real_device = window.ctx.open_camera
+
+    def device(index: int) -> Any:
+        devices.append(index)
+        return real_device(index)
+
+    window.ctx.open_camera = device
+    ws = unlock(qtbot, window)
+    settings = ws.settings
+    ws.tabs.setCurrentWidget(settings)
+    choice = settings.camera_choice
+    assert choice.mode.currentData() == "device" and not choice.file.isVisible()
+
+    # Not a video or photo: refused by the core, the path stays on screen.
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a video")
+    choice.mode.setCurrentIndex(choice.mode.findData("file"))
+    assert choice.file.isVisible() and not choice.index.isVisible()
+    window.ctx.prompts.open_answer = str(notes)
+    choice.browse_button.click()
+    settings.apply_settings()
+    assert "not a video or photo file" in settings.settings_message.text()
+    assert choice.file.text() == str(notes)
+    assert window.desk.get_setting("camera_file") == ""
+
+    # A video: stored, and the preview plays it (the device is never opened).
+    window.ctx.prompts.open_answer = str(video)
+    choice.browse_button.click()
+    settings.apply_settings()
+    assert window.desk.get_setting("camera_file") == str(video)
+    choice.preview_button.click()
+    qtbot.waitUntil(lambda: choice.preview.image is not None, timeout=15000)
+    choice.preview_button.click()
+    assert choice.camera is None
+
+    # A photo: the capture page finds the one face in it and can capture it.
+    photo = faces / "biden_1.jpg"
+    choice.file.setText(str(photo))
+    settings.apply_settings()
+    assert window.desk.get_setting("camera_file") == str(photo)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Photo Person")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    qtbot.waitUntil(lambda: wizard.capture_page.manual_button.isEnabled(), timeout=20000)
+    wizard.cancel()
+    assert devices == []
+
+    # Back to the device: the file is forgotten.
+    ws.tabs.setCurrentWidget(settings)
+    choice.mode.setCurrentIndex(choice.mode.findData("device"))
+    settings.apply_settings()
+    assert window.desk.get_setting("camera_file") == ""
+
+
+def test_camera_file_setting_is_checked_by_the_core(tmp_path: Any, video: Any) -> None:
+    """Empty or an existing regular video/photo file, stored as an absolute path."""
+    import pytest
+
+    from app.errors import InvalidInput
+    from app.settings_schema import parse, spec_of
+
+    spec = spec_of("camera_file")
+    assert spec.type == "text" and spec.default == ""
+    assert parse(spec, "  ") == ""
+    assert parse(spec, str(video)) == str(video)
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    for bad, code in ((tmp_path / "none.mp4", "camera_file_missing"),
+                      (tmp_path, "camera_file_extension"),
+                      (empty, "camera_file_size")):
+        with pytest.raises(InvalidInput) as refused:
+            parse(spec, str(bad))
+        assert refused.value.code == code
+
+
+def test_operator_is_told_to_fetch_an_administrator_for_erasure(
+    qtbot: Any, window: Any, home: Any
+) -> None:
+    """Issue 14 point 11: no erase button for an operator, but a line saying who can and how;
+    an admin sees the button and no such line. The core decides (``Desk.can_erase``)."""
+    from app.desk import Desk
+    from tests.ui.conftest import PASSWORD, cheap_options, unlock
+
+    desk = Desk.unlock(home, "admin", PASSWORD, options=cheap_options())
+    desk.add_user("frontdesk", PASSWORD, "operator")
+    desk.lock()
+    ws = unlock(qtbot, window, "frontdesk", PASSWORD)
+    assert window.desk.can_erase is False
+    wd = ws.withdrawal
+    ws.tabs.setCurrentWidget(wd)
+    assert not wd.erase_button.isVisibleTo(wd)
+    assert wd.erase_hint.isVisibleTo(wd)
+    assert "needs an administrator" in wd.erase_hint.text()
+    assert "Erase all data (administrator)..." in wd.erase_hint.text()
+    window.ctx.i18n.set_language("zh")
+    assert "需要管理员" in wd.erase_hint.text()
+    window.ctx.i18n.set_language("en")
+    window.lock()
+    ws = unlock(qtbot, window)
+    assert window.desk.can_erase is True
+    assert ws.withdrawal.erase_button.isVisibleTo(ws.withdrawal)
+    assert not ws.withdrawal.erase_hint.isVisibleTo(ws.withdrawal)
+
+
+def test_autolock_mid_enrollment_keeps_a_draft_to_resume_after_sign_in(
+    qtbot: Any, window: Any, home: Any
+) -> None:
+    """Issue 14 point 2: auto-lock mid-enrollment keeps the details (encrypted, in the vault);
+    sign-in offers to resume them; saying no, cancelling or saving deletes the draft. Another
+    operator cannot read it; an admin can. Closing the window mid-enrollment asks first."""
+    import pytest
+
+    from app.desk import Desk
+    from app.errors import PermissionDenied
+    from tests.ui.conftest import PASSWORD, cheap_options, unlock
+    from tests.ui.helpers import fill_details, open_wizard, read_and_decide
+
+    prompts = window.ctx.prompts
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Draft Person", language="zh", reference="Unit 7")
+    read_and_decide(qtbot, wizard, "granted")  # at the signature: decided, not yet signed
+    window.autolock.set_minutes(0.005)  # 300 ms
+    window.autolock.arm()
+    qtbot.waitUntil(lambda: window.workspace is None, timeout=5000)
+
+    # Kept in the vault, readable by its owner and an admin, not by another operator.
+    desk = Desk.unlock(home, "admin", PASSWORD, options=cheap_options())
+    kept = desk.load_draft()
+    assert kept is not None and kept.fields["name"] == "Draft Person"
+    assert kept.fields["step"] == "signature" and "signature" not in kept.fields
+    desk.add_user("frontdesk", PASSWORD, "operator")
+    desk.lock()
+    other = Desk.unlock(home, "frontdesk", PASSWORD, options=cheap_options())
+    assert other.load_draft() is None
+    with pytest.raises(PermissionDenied):
+        other.load_draft("admin")
+    other.lock()
+
+    # Sign-in offers it; yes → back on the details page with what was typed.
+    prompts.confirm_answer = True
+    asked = len(prompts.confirms)
+    ws = unlock(qtbot, window)
+    assert "Draft Person" in prompts.confirms[asked]
+    wizard = ws.wizard
+    assert ws.tabs.currentWidget() is wizard and wizard.current == "details"
+    details = wizard.pages["details"]
+    assert details.name.text() == "Draft Person" and details.reference.text() == "Unit 7"
+    assert details.language.currentData() == "zh"
+    assert wizard.draft.decision is None and wizard.draft.signature is None
+
+    # Closing the window mid-enrollment asks; "no" keeps everything open.
+    prompts.confirm_answer = False
+    window.close()
+    assert window.workspace is not None and wizard.current == "details"
+    assert "Close anyway?" in prompts.confirms[-1]
+
+    # Cancelling deletes the draft: the next sign-in offers nothing.
+    prompts.confirm_answer = True
+    wizard.cancel()
+    assert window.desk.load_draft() is None
+    window.lock()
+    asked = len(prompts.confirms)
+    unlock(qtbot, window)
+    assert len(prompts.confirms) == asked

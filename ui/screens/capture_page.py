@@ -291,12 +291,6 @@ class CapturePage(Page):
         camera, self.camera = self.camera, None
         dispose(camera)
 
-    def _camera_index(self) -> int:
-        try:
-            return int(float(self.desk.get_setting("camera_index")))
-        except Exception:  # an unreadable setting falls back to the first camera
-            return 0
-
     def restart(self) -> None:
         """(Re)start the camera, the liveness challenge and auto-capture from scratch."""
         from app.bio.capture import AutoCapture
@@ -321,10 +315,8 @@ class CapturePage(Page):
         self.prompt.setText(self.i18n.text("cap.starting", self.language))
         self.manual_button.setEnabled(False)
         self.stack.setCurrentIndex(0)
-        index = self._camera_index()
-        ctx = self.ctx
-        self.camera = CameraThread(lambda: ctx.open_camera(index), self._analyse,
-                                   pace_fps=ctx.camera_pace_fps)
+        opener, pace = self.ctx.desk_camera(self.desk)  # a device, or a video/photo file
+        self.camera = CameraThread(opener, self._analyse, pace_fps=pace)
         self.camera.frame_ready.connect(self.preview.set_frame)
         self.camera.analysed.connect(self._on_analysis)
         self.camera.unavailable.connect(self._on_unavailable)

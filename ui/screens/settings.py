@@ -33,11 +33,11 @@ from PySide6.QtWidgets import (
 
 from app.errors import ConsentDeskError
 from app.models import LANGUAGES
-from ui.camera import CameraThread, dispose
 from ui.context import UiContext
 from ui.dialogs import detached, error_text
 from ui.screens.admin_dialogs import PasswordDialog, PurposeDialog, StaffDialog
-from ui.screens.capture_page import PreviewWidget
+from ui.screens.camera_settings import CameraChoice
+from ui.screens.necessity import enroll_states, necessity_dialog
 from ui.theme import set_role
 
 if TYPE_CHECKING:
@@ -59,7 +59,6 @@ class SettingsScreen(QWidget):
         super().__init__(parent)
         self.desk = desk
         self.ctx = ctx
-        self.camera: CameraThread | None = None
         i18n = ctx.i18n
         content = QWidget()
         lay = QVBoxLayout(content)
@@ -113,13 +112,20 @@ class SettingsScreen(QWidget):
         add_purpose = self._button("set.purpose.add", self.add_purpose)
         self.edit_purpose_button = self._button("set.purpose.edit", self.edit_purpose)
         self.purposes.itemDoubleClicked.connect(lambda _i: self.edit_purpose())
+        self.necessity_button = self._button("set.purpose.necessity", self.assess_purpose)
         self.notice_language = QComboBox()
         i18n.bind(self.notice_language.setAccessibleName, "set.notice.language")
         for lang in LANGUAGES:
             self.notice_language.addItem(i18n.tr(f"lang.{lang}"), lang)
         self.notice_button = self._button("set.notice", self.export_notice)
         row = QHBoxLayout()
-        for w in (add_purpose, self.edit_purpose_button, self.notice_language, self.notice_button):
+        for w in (
+            add_purpose,
+            self.edit_purpose_button,
+            self.necessity_button,
+            self.notice_language,
+            self.notice_button,
+        ):
             row.addWidget(w)
         row.addStretch(1)
         p_lay.addWidget(self.purposes)
@@ -139,20 +145,8 @@ class SettingsScreen(QWidget):
         self.autolock = QSpinBox()
         self.guardian_age = QSpinBox()
         self.inactivity = QSpinBox()  # retention cap whatever a purpose says
-        self.camera_index = QSpinBox()
-        i18n.bind(self.camera_index.setAccessibleName, "set.camera.index")
-        self.preview_button = QPushButton()
-        self.preview_button.setCheckable(True)
-        i18n.bind(self.preview_button.setText, "set.camera.preview")
-        self.preview_button.toggled.connect(self.toggle_preview)
-        cam_row = QHBoxLayout()
-        cam_row.addWidget(self.camera_index)
-        cam_row.addWidget(self.preview_button)
-        cam_row.addStretch(1)
-        self.preview = PreviewWidget(mirrored=False)  # the admin checks the camera's own view
-        self.preview.setMinimumSize(320, 200)
-        self.preview.hide()
-        self.camera_status = QLabel()
+        self.camera_choice = CameraChoice(ctx)  # a device, or a video/photo file
+        self.camera_index = self.camera_choice.index
         apply = QPushButton()
         set_role(apply, "primary")
         i18n.bind(apply.setText, "set.apply")
@@ -164,12 +158,10 @@ class SettingsScreen(QWidget):
             ("set.autolock", self.autolock),
             ("details.minor.age", self.guardian_age),
             ("set.inactivity", self.inactivity),
-            ("set.camera.index", cam_row),
         ):
             label = QLabel()
             i18n.bind(label.setText, key)
-            if isinstance(widget, QWidget):
-                i18n.bind(widget.setAccessibleName, key)
+            i18n.bind(widget.setAccessibleName, key)
             r_lay.addRow(label, widget)
         # What the numbers mean and where they fail: the admin choosing them must know.
         accuracy = QLabel()
@@ -177,8 +169,9 @@ class SettingsScreen(QWidget):
         set_role(accuracy, "hint")
         i18n.bind(accuracy.setText, "set.accuracy")
         r_lay.addRow(accuracy)
-        r_lay.addRow(self.preview)
-        r_lay.addRow(self.camera_status)
+        camera_label = QLabel()
+        i18n.bind(camera_label.setText, "set.camera")
+        r_lay.addRow(camera_label, self.camera_choice)
         r_lay.addRow(apply, self.settings_message)
         lay.addWidget(rec_box)
 
@@ -255,10 +248,13 @@ class SettingsScreen(QWidget):
         if not self.org_name.isModified():  # never overwrite a name being typed
             self.org_name.setText(desk.organisation.name)
         self.purposes.clear()
+        states = enroll_states(desk)  # which still lack their signed necessity test
         for p in desk.list_purposes():
+            state = states.get(p.id)
+            blocked = f" · ⚠ {tr(state.reason_key)}" if state and state.reason_key else ""
             item = QListWidgetItem(
                 f"{p.title} · {tr('set.purpose.version', v=p.version)} · "
-                f"{tr('set.purpose.days', days=p.retention_days)}"
+                f"{tr('set.purpose.days', days=p.retention_days)}{blocked}"
             )
             item.setData(256, p.id)
             self.purposes.addItem(item)
@@ -273,7 +269,9 @@ class SettingsScreen(QWidget):
         self.autolock.setValue(int(float(desk.get_setting("autolock_minutes"))))
         self.guardian_age.setValue(int(float(desk.get_setting("guardian_age"))))
         self.inactivity.setValue(int(float(desk.get_setting("max_inactivity_days"))))
-        self.camera_index.setValue(int(float(desk.get_setting("camera_index"))))
+        self.camera_choice.load(
+            desk.get_setting("camera_file"), int(float(desk.get_setting("camera_index")))
+        )
         stats = desk.stats()
         self.stats_label.setText(
             tr(
@@ -344,6 +342,15 @@ class SettingsScreen(QWidget):
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.reload()
 
+    def assess_purpose(self) -> None:
+        """The necessity test form for the selected purpose (the core signs and checks it)."""
+        purpose_id = self._selected_purpose()
+        if purpose_id is None:
+            return
+        dialog = necessity_dialog(self.desk, self.ctx.i18n, purpose_id, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.reload()
+
     def export_notice(self) -> None:
         purpose_id = self._selected_purpose()
         if purpose_id is None:
@@ -388,7 +395,7 @@ class SettingsScreen(QWidget):
             "autolock_minutes": self.autolock.value(),
             "guardian_age": self.guardian_age.value(),
             "max_inactivity_days": self.inactivity.value(),
-            "camera_index": self.camera_index.value(),
+            **self.camera_choice.values(),
         }
         try:
             for key, value in values.items():
@@ -402,30 +409,8 @@ class SettingsScreen(QWidget):
         set_role(self.settings_message, "ok")
         self.autolock_changed.emit(float(self.autolock.value()))
 
-    def toggle_preview(self, on: bool) -> None:
-        self.stop_camera()
-        if not on:
-            return
-        self.preview.show()
-        self.camera_status.clear()
-        ctx, index = self.ctx, self.camera_index.value()
-        self.camera = CameraThread(
-            lambda: ctx.open_camera(index), None, pace_fps=ctx.camera_pace_fps
-        )
-        self.camera.frame_ready.connect(self.preview.set_frame)
-        self.camera.unavailable.connect(self._camera_missing)
-        self.camera.start()
-
-    def _camera_missing(self, _why: str) -> None:
-        self.preview_button.setChecked(False)
-        self.camera_status.setText(self.ctx.i18n.tr("cap.no_camera"))
-        set_role(self.camera_status, "error")
-
     def stop_camera(self) -> None:
-        camera, self.camera = self.camera, None
-        dispose(camera)
-        self.preview.clear()
-        self.preview.hide()
+        self.camera_choice.stop_camera()
 
     # -- staff ---------------------------------------------------------------------------------
     def add_staff(self) -> None:

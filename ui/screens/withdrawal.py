@@ -125,12 +125,18 @@ class WithdrawalScreen(QWidget):
         set_role(self.erase_button, "danger")
         i18n.bind(self.erase_button.setText, "wd.erase")
         self.erase_button.clicked.connect(self.erase)
-        self.erase_button.setVisible(desk.user.role == "admin")
+        self.erase_button.setVisible(desk.can_erase)
+        # An operator is told whom to fetch, instead of finding no button at all.
+        self.erase_hint = QLabel()
+        self.erase_hint.setWordWrap(True)
+        set_role(self.erase_hint, "hint")
+        i18n.bind(self.erase_hint.setText, "wd.erase.operator")
+        self.erase_hint.setVisible(not desk.can_erase)
         # A certificate the person lost is issued again from the erasure record (admin only).
         self.reissue_button = QPushButton()
         i18n.bind(self.reissue_button.setText, "wd.reissue")
         self.reissue_button.clicked.connect(self.reissue_certificate)
-        self.reissue_button.setVisible(desk.user.role == "admin")
+        self.reissue_button.setVisible(desk.can_erase)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.document = DocumentView(ctx)
@@ -151,6 +157,7 @@ class WithdrawalScreen(QWidget):
         act.addWidget(self.withdraw_button)
         act.addWidget(self.erase_button, 0, Qt.AlignmentFlag.AlignLeft)
         act.addWidget(self.reissue_button, 0, Qt.AlignmentFlag.AlignLeft)
+        act.addWidget(self.erase_hint)
         act.addWidget(self.message)
         act.addWidget(self.document, 1)
         body = QHBoxLayout()
@@ -262,19 +269,14 @@ class WithdrawalScreen(QWidget):
         self.face_status.setText(self.ctx.i18n.tr("cap.starting"))
         self._identifying = False
         self._camera_tries = 0
-        ctx = self.ctx
-        try:
-            index = int(float(self.desk.get_setting("camera_index")))
-        except Exception:  # unreadable setting: first camera
-            index = 0
+        opener, pace = self.ctx.desk_camera(self.desk)  # a device, or a video/photo file
         desk = self.desk
 
         def analyse(frame: Frame) -> PhotoAnalysis:
             engine: BioEngine = desk.face_engine
             return engine.analyse_frame(frame.image)
 
-        self.camera = CameraThread(lambda: ctx.open_camera(index), analyse,
-                                   pace_fps=ctx.camera_pace_fps)
+        self.camera = CameraThread(opener, analyse, pace_fps=pace)
         self.camera.frame_ready.connect(self.preview.set_frame)
         self.camera.analysed.connect(self._camera_analysis)
         self.camera.unavailable.connect(self._camera_missing)

@@ -10,10 +10,14 @@ Nothing is written to the vault before *Save* on the review page.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -36,9 +40,13 @@ from ui.screens.wizard_pages import (
 )
 from ui.theme import scrolled, set_role
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from app.desk import Desk
-    from app.models import EnrollmentResult
+    from app.models import EnrollmentResult, Language
 
 CONSENT_PATH = ("details", "disclosure", "decision", "signature", "capture", "review", "done")
 REFUSAL_PATH = ("details", "disclosure", "decision", "signature", "review", "done")
@@ -142,7 +150,44 @@ class EnrollmentWizard(QWidget):
         lay.addWidget(self.stack, 1)
         lay.addWidget(self.footer)
         self.i18n.changed.connect(lambda _l: self._update_chrome())
+        self._keyboard()  # after the layout: only then are the pages' buttons our children
         self._show_start()
+
+    def _keyboard(self) -> None:
+        """An enrollment can be done without a mouse (issue 14): Enter on a focused button
+        presses it (a plain QWidget gives buttons no auto-default), Tab reaches Next first after
+        a page's own fields, and Escape cancels (asking first once something was given)."""
+        decision = (self.decision_page.consent_button, self.decision_page.refuse_button)
+        for button in (*self.findChildren(QPushButton), self.next_button, self.back_button,
+                       self.cancel_button):
+            # The person's own answer is never taken by Enter: only by Space or a click.
+            button.setAutoDefault(button not in decision)
+        QWidget.setTabOrder(self.next_button, self.back_button)
+        QWidget.setTabOrder(self.back_button, self.cancel_button)
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        escape.activated.connect(self._escape)
+
+    def _escape(self) -> None:
+        if self.current and self.cancel_button.isVisible():
+            self.cancel()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Coming to this tab puts the keyboard on Start (or keeps it on the page in use)."""
+        super().showEvent(event)
+        if not self.current:
+            self.start_button.setFocus()
+
+    def _keep_focus_visible(self) -> None:
+        """A page change hid the focused button: put the focus on a button still shown (never
+        on a decision button, which would nudge the person towards it)."""
+        focused = QApplication.focusWidget()
+        if focused is not None and focused.isVisible() and self.isAncestorOf(focused):
+            return
+        for button in (self.next_button, self.back_button, self.cancel_button):
+            if button.isVisible():
+                button.setFocus()
+                return
 
     # -- navigation ----------------------------------------------------------------------------
     def path(self) -> tuple[str, ...]:
@@ -175,6 +220,7 @@ class EnrollmentWizard(QWidget):
             page.enter(self.draft)
         except Exception as exc:  # e.g. the purpose was removed meanwhile
             self.ctx.prompts.error(self, exc)
+        self._keep_focus_visible()
 
     def _update_chrome(self) -> None:
         if not self.current:
@@ -225,6 +271,73 @@ class EnrollmentWizard(QWidget):
         self._go("done")
         self.done_page.show_result(result)
         self.draft = None  # the record is stored; keep no copy of the request around
+        self._discard_kept()
+
+    # -- drafts kept across a lock -------------------------------------------------------------
+    @property
+    def in_progress(self) -> bool:
+        """An enrollment was started and is neither saved nor cancelled."""
+        return self.draft is not None and self.current not in ("", "done")
+
+    def draft_fields(self) -> dict[str, str]:
+        """What a kept draft holds: the details (as typed, even before Next), nothing else."""
+        assert self.draft is not None
+        draft = self.draft
+        if self.current == "details":
+            details = cast(DetailsPage, self.pages["details"])
+            fields = {
+                "name": details.name.text().strip(),
+                "reference": details.reference.text().strip(),
+                "date_of_birth": details.dob.text().strip(),
+                "language": str(details.language.currentData() or ""),
+                "purpose_id": str(details.purpose.currentData() or ""),
+            }
+        else:
+            fields = {
+                "name": draft.name,
+                "reference": draft.reference,
+                "date_of_birth": draft.date_of_birth.isoformat() if draft.date_of_birth else "",
+                "language": draft.language,
+                "purpose_id": str(draft.purpose_id or ""),
+            }
+        fields["step"] = self.current
+        return fields
+
+    def keep_draft(self) -> bool:
+        """Before a lock or close: keep the enrollment in progress in the vault (encrypted)."""
+        if not self.in_progress:
+            return False
+        try:
+            self.desk.save_draft(self.draft_fields())
+        except Exception:  # the lock must happen whatever; the operator was asked on close
+            log.exception("keeping the enrollment draft failed")
+            return False
+        return True
+
+    def resume(self, fields: Mapping[str, str]) -> None:
+        """Back on the details page with what was typed; the person reads, decides and signs
+        again (a consent is given in one sitting)."""
+        self._clear_pages()
+        born = fields.get("date_of_birth", "")
+        try:
+            dob = dt.date.fromisoformat(born) if born else None
+        except ValueError:
+            dob = None
+        purpose = fields.get("purpose_id", "")
+        self.draft = Draft(
+            name=fields.get("name", ""),
+            reference=fields.get("reference", ""),
+            date_of_birth=dob,
+            language=cast("Language", fields.get("language") or self.i18n.language),
+            purpose_id=int(purpose) if purpose.isdigit() else None,
+        )
+        self._go("details")
+
+    def _discard_kept(self) -> None:
+        try:
+            self.desk.discard_draft()
+        except Exception:
+            log.exception("discarding the enrollment draft failed")
 
     # -- cancel / teardown ---------------------------------------------------------------------
     def cancel(self) -> None:
@@ -239,6 +352,8 @@ class EnrollmentWizard(QWidget):
     def reset(self) -> None:
         """Drop the draft and everything shown; back to the start page."""
         self._clear_pages()
+        if self.draft is not None:
+            self._discard_kept()
         self.draft = None
         self._show_start()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -38,6 +38,7 @@ from ui.context import UiContext
 from ui.i18n import I18n
 from ui.screens.dates import DateProblem, parse_typed_date
 from ui.screens.draft import Draft
+from ui.screens.necessity import EnrollState, enroll_states
 from ui.signature_pad import SignaturePad
 from ui.theme import DECISION_STYLE, READING_POINT_SIZE, set_role
 
@@ -93,6 +94,7 @@ class DetailsPage(Page):
             self.language.addItem(i18n.tr(f"lang.{lang}"), lang)
         i18n.changed.connect(self._retranslate_languages)
         self.purpose = QComboBox()
+        self.enroll_states: dict[int, EnrollState] = {}
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for key, widget in (
@@ -190,15 +192,41 @@ class DetailsPage(Page):
         else:
             self.minor.hide()
 
+    def _fill_purposes(self, wanted: object) -> None:
+        """Every purpose, those that cannot enroll yet greyed out with the reason, so the
+        operator learns it here and not at the last step of an enrollment."""
+        self.purpose.clear()
+        self.enroll_states = enroll_states(self.desk)
+        model = self.purpose.model()
+        assert isinstance(model, QStandardItemModel)
+        first_usable = -1
+        for purpose in self.desk.list_purposes():
+            state = self.enroll_states.get(purpose.id)
+            label = f"{purpose.title} (v{purpose.version})"
+            if state is not None and state.reason_key:
+                label += f" · {self.i18n.tr(state.reason_key)}"
+            self.purpose.addItem(label, purpose.id)
+            item = model.item(self.purpose.count() - 1)
+            if state is not None and not state.can_enroll:
+                item.setEnabled(False)
+            elif first_usable < 0:
+                first_usable = self.purpose.count() - 1
+        index = self.purpose.findData(wanted)
+        if index >= 0 and model.item(index).isEnabled():
+            self.purpose.setCurrentIndex(index)
+        elif first_usable >= 0:
+            self.purpose.setCurrentIndex(first_usable)
+
+    def _purpose_problem(self) -> str | None:
+        """Why the chosen purpose cannot enroll anyone yet (None: it can)."""
+        state = self.enroll_states.get(int(self.purpose.currentData()))
+        if state is None or state.can_enroll:
+            return None
+        return self.i18n.tr("details.purpose_blocked", why=self.i18n.tr(state.reason_key or ""))
+
     def enter(self, draft: Draft) -> None:
         current = self.purpose.currentData()
-        self.purpose.clear()
-        for purpose in self.desk.list_purposes():
-            self.purpose.addItem(f"{purpose.title} (v{purpose.version})", purpose.id)
-        wanted = draft.purpose_id if draft.purpose_id is not None else current
-        index = self.purpose.findData(wanted)
-        if index >= 0:
-            self.purpose.setCurrentIndex(index)
+        self._fill_purposes(draft.purpose_id if draft.purpose_id is not None else current)
         self.no_purpose.setVisible(self.purpose.count() == 0)
         self.name.setText(draft.name)
         self.reference.setText(draft.reference)
@@ -209,6 +237,10 @@ class DetailsPage(Page):
     def commit(self, draft: Draft) -> str | None:
         if self.purpose.count() == 0:
             return self.i18n.tr("details.no_purpose")
+        blocked = self._purpose_problem()
+        if blocked is not None:
+            self.purpose.setFocus()
+            return blocked
         if not self.name.text().strip():
             return self.i18n.tr("details.need_name")
         problem = self._dob_problem()
@@ -254,6 +286,7 @@ class DisclosurePage(Page):
         self.text.setOpenLinks(False)
         self.text.document().setDocumentMargin(18)
         self.text.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.text.setTabChangesFocus(True)  # arrows scroll the text, Tab goes on to Next
         self.i18n.bind(self.text.setAccessibleName, "wiz.disclosure")
         lay = QVBoxLayout(self)
         lay.addWidget(self.text)
