@@ -557,7 +557,6 @@ class Desk:
         a screen offers the button, or says to fetch an administrator, without its own rule."""
         return self.user.role == "admin"
 
-
     def export_person(self, person_id: str) -> PersonExport:
         return self.retention.export_person(person_id)
 

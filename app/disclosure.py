@@ -138,9 +138,12 @@ def _values(purpose: Purpose, org: Organisation, language: Language) -> dict[str
 def render_text(purpose: Purpose, org: Organisation, language: Language) -> str:
     """The normalised disclosure text (see :func:`render_disclosure`)."""
     language = _check_language(language)
-    body = _apply_blocks(_template(language).replace("\r\n", "\n"), {
-        "keep_photos": bool(purpose.keep_photos),
-    })
+    body = _apply_blocks(
+        _template(language).replace("\r\n", "\n"),
+        {
+            "keep_photos": bool(purpose.keep_photos),
+        },
+    )
     values = _values(purpose, org, language)
 
     def substitute(match: re.Match[str]) -> str:

@@ -57,9 +57,7 @@ class SignatureStats:
 
 
 def _segment_length(stroke: tuple[SignaturePoint, ...]) -> float:
-    return sum(
-        math.hypot(b.x - a.x, b.y - a.y) for a, b in itertools.pairwise(stroke)
-    )
+    return sum(math.hypot(b.x - a.x, b.y - a.y) for a, b in itertools.pairwise(stroke))
 
 
 def measure(signature: Signature) -> SignatureStats:

@@ -110,8 +110,9 @@ def _set_tab_text(tabs: QTabWidget, index: int, text: str) -> None:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, home: Path, desk_cls: type[Desk], ctx: UiContext,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, home: Path, desk_cls: type[Desk], ctx: UiContext, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.home = home
         self.ctx = ctx
@@ -145,8 +146,9 @@ class MainWindow(QMainWindow):
         bar_lay.addWidget(self.language_button)
         bar_lay.addWidget(self.lock_button)
 
-        self.unlock_screen = UnlockScreen(home, desk_cls, i18n, ctx.runner, ctx.prompts,
-                                          ctx.desk_options)
+        self.unlock_screen = UnlockScreen(
+            home, desk_cls, i18n, ctx.runner, ctx.prompts, ctx.desk_options
+        )
         self.unlock_screen.unlocked.connect(self.on_unlocked)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.unlock_screen)
@@ -191,8 +193,9 @@ class MainWindow(QMainWindow):
             return
         user = self.desk.user
         self.user_label.setText(
-            self.ctx.i18n.tr("app.signed_in", user=user.username,
-                             role=self.ctx.i18n.tr(f"role.{user.role}"))
+            self.ctx.i18n.tr(
+                "app.signed_in", user=user.username, role=self.ctx.i18n.tr(f"role.{user.role}")
+            )
         )
 
     def change_my_password(self) -> None:

@@ -157,8 +157,13 @@ def dispose(camera: CameraThread | None) -> None:
     """
     if camera is None:
         return
-    for signal in (camera.frame_ready, camera.analysed, camera.unavailable, camera.started_ok,
-                   camera.analysis_failed):
+    for signal in (
+        camera.frame_ready,
+        camera.analysed,
+        camera.unavailable,
+        camera.started_ok,
+        camera.analysis_failed,
+    ):
         disconnect_all(signal)
     camera.stop()
     if camera.isRunning():

@@ -39,21 +39,29 @@ def poppler_available() -> bool:
 
 
 def page_count(pdf: bytes) -> int:
-    out = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, timeout=30,
-                         check=True).stdout.decode("utf-8", "replace")
+    out = subprocess.run(
+        ["pdfinfo", "-"], input=pdf, capture_output=True, timeout=30, check=True
+    ).stdout.decode("utf-8", "replace")
     match = re.search(r"^Pages:\s+(\d+)", out, re.MULTILINE)
     return int(match.group(1)) if match else 1
 
 
-def render_pages(pdf: bytes, dpi: int = 110, max_pages: int = MAX_PREVIEW_PAGES,
-                 progress: Callable[[int, int], None] | None = None) -> list[bytes]:
+def render_pages(
+    pdf: bytes,
+    dpi: int = 110,
+    max_pages: int = MAX_PREVIEW_PAGES,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[bytes]:
     """PNG bytes of the first ``max_pages`` pages (runs in the background runner)."""
     pages = min(page_count(pdf), max_pages)
     images = []
     for n in range(1, pages + 1):
         png = subprocess.run(
             ["pdftoppm", "-png", "-r", str(dpi), "-f", str(n), "-l", str(n), "-singlefile", "-"],
-            input=pdf, capture_output=True, timeout=60, check=True,
+            input=pdf,
+            capture_output=True,
+            timeout=60,
+            check=True,
         ).stdout
         images.append(png)
         if progress is not None:
@@ -122,10 +130,12 @@ class DocumentView(QWidget):
         self.status.setText(self.ctx.i18n.tr("doc.rendering"))
         token = object()
         self._token = token
-        self.ctx.runner.submit(render_pages, pdf,
-                               on_done=lambda pngs: self._show(token, pngs),
-                               on_error=lambda _e: self.status.setText(
-                                   self.ctx.i18n.tr("doc.no_preview")))
+        self.ctx.runner.submit(
+            render_pages,
+            pdf,
+            on_done=lambda pngs: self._show(token, pngs),
+            on_error=lambda _e: self.status.setText(self.ctx.i18n.tr("doc.no_preview")),
+        )
 
     def _show(self, token: object, pngs: list[bytes]) -> None:
         if not shiboken6.isValid(self.status) or token is not self._token:
@@ -192,5 +202,11 @@ class DocumentView(QWidget):
                 painter.setViewport(area)
             painter.end()
 
-        self.ctx.runner.submit(render_pages, pdf, 300, 50, on_done=paint,
-                               on_error=lambda e: self.ctx.prompts.error(self, e))
+        self.ctx.runner.submit(
+            render_pages,
+            pdf,
+            300,
+            50,
+            on_done=paint,
+            on_error=lambda e: self.ctx.prompts.error(self, e),
+        )

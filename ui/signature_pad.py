@@ -157,8 +157,13 @@ class SignaturePad(QWidget):
         painter.setPen(QPen(Qt.GlobalColor.darkGray, 1))
         painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
         painter.drawText(24, baseline - 6, "✕")
-        pen = QPen(Qt.GlobalColor.black, 2.5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
-                   Qt.PenJoinStyle.RoundJoin)
+        pen = QPen(
+            Qt.GlobalColor.black,
+            2.5,
+            Qt.PenStyle.SolidLine,
+            Qt.PenCapStyle.RoundCap,
+            Qt.PenJoinStyle.RoundJoin,
+        )
         painter.setPen(pen)
         for stroke in self._strokes:
             if not stroke:

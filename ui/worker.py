@@ -53,8 +53,11 @@ class _Task(QRunnable):
         except BaseException as exc:  # handed to the GUI thread; never swallowed silently
             if not _is_expected(exc):
                 # Type and stack only: the message may contain personal data.
-                log.error("background task failed: %s\n%s", type(exc).__name__,
-                          "".join(traceback.format_tb(exc.__traceback__)))
+                log.error(
+                    "background task failed: %s\n%s",
+                    type(exc).__name__,
+                    "".join(traceback.format_tb(exc.__traceback__)),
+                )
             self.signals.failed.emit(exc)
             return
         self.signals.done.emit(result)

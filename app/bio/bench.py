@@ -60,7 +60,7 @@ def _frame_640x480(image: RGBImage) -> RGBImage:
     else:
         cw, ch = w, w * 3 // 4
     x0, y0 = (w - cw) // 2, max(0, (h - ch) // 3)
-    crop = image[y0:y0 + ch, x0:x0 + cw]
+    crop = image[y0 : y0 + ch, x0 : x0 + cw]
     return np.ascontiguousarray(cv2.resize(crop, (640, 480), interpolation=cv2.INTER_AREA))
 
 
@@ -69,7 +69,9 @@ def _photos(testdata_dir: Path | None) -> list[Path]:
         return []
     folder = Path(testdata_dir) / "faces"
     exts = {".jpg", ".jpeg", ".png"}
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in exts) if folder.is_dir() else []
+    return (
+        sorted(p for p in folder.iterdir() if p.suffix.lower() in exts) if folder.is_dir() else []
+    )
 
 
 NaiveRun = Callable[[Path, bool], list[np.ndarray]]
@@ -108,9 +110,15 @@ def _naive_pipeline() -> tuple[str, NaiveRun]:
             if not known_locations:
                 rects = models.detector(img, 1)
             h, w = img.shape[:2]
-            shapes = [models.shape_5(img, dlib.rectangle(max(r.left(), 0), max(r.top(), 0),
-                                                         min(r.right(), w), min(r.bottom(), h)))
-                      for r in rects]
+            shapes = [
+                models.shape_5(
+                    img,
+                    dlib.rectangle(
+                        max(r.left(), 0), max(r.top(), 0), min(r.right(), w), min(r.bottom(), h)
+                    ),
+                )
+                for r in rects
+            ]
             return [np.array(models.encoder.compute_face_descriptor(img, s, 1)) for s in shapes]
 
         return "dlib-replica-of-face_recognition", replica
@@ -164,8 +172,7 @@ def run_benchmark(
     started = time.perf_counter()
     own_engine = engine is None
     eng = engine or BioEngine.create()
-    result: dict[str, Any] = {"dlib_blas": dlib_uses_blas(),
-                              "encode_backend": eng.encoder_backend}
+    result: dict[str, Any] = {"dlib_blas": dlib_uses_blas(), "encode_backend": eng.encoder_backend}
     try:
         photos = _photos(testdata_dir)
         report("camera-size frames", 0.05)
@@ -186,8 +193,7 @@ def run_benchmark(
             report("enrollment", 0.15)
             result["enroll_ms"] = round(_enroll_ms(eng, frame), 1)
         else:
-            for key in ("detect_fps_640x480", "quality_fps_640x480", *ENCODER_KEYS,
-                        "enroll_ms"):
+            for key in ("detect_fps_640x480", "quality_fps_640x480", *ENCODER_KEYS, "enroll_ms"):
                 result[key] = None
 
         report("still photos vs face_recognition", 0.25)
@@ -203,12 +209,16 @@ def run_benchmark(
     return result
 
 
-ENCODER_KEYS = ("encode_ms_per_face", "encode_ms_per_face_dlib", "encode_speedup_vs_dlib",
-                "encode_batch8_ms_per_face", "encode_max_abs_diff_vs_dlib")
+ENCODER_KEYS = (
+    "encode_ms_per_face",
+    "encode_ms_per_face_dlib",
+    "encode_speedup_vs_dlib",
+    "encode_batch8_ms_per_face",
+    "encode_max_abs_diff_vs_dlib",
+)
 
 
-def _encoder_timings(eng: BioEngine, frame: RGBImage, boxes: Sequence[FaceBox]
-                     ) -> dict[str, Any]:
+def _encoder_timings(eng: BioEngine, frame: RGBImage, boxes: Sequence[FaceBox]) -> dict[str, Any]:
     """The engine's encoder against dlib's own, interleaved in the same run (the CPU is
     shared, so only a ratio measured this way means anything). Both include the 5-point
     landmarks and the face chip, as every caller pays them."""
@@ -220,8 +230,9 @@ def _encoder_timings(eng: BioEngine, frame: RGBImage, boxes: Sequence[FaceBox]
     fast_ms, ref_ms = statistics.median(fast), statistics.median(ref)
     batch = [(frame, boxes)] * 8
     batch_ms = _timed(lambda: eng.encode_many(batch), 3) / 8
-    diff = float(np.max(np.abs(eng.encode(frame, boxes)[0]
-                               - eng.encode_reference(frame, boxes)[0])))
+    diff = float(
+        np.max(np.abs(eng.encode(frame, boxes)[0] - eng.encode_reference(frame, boxes)[0]))
+    )
     return {
         "encode_backend": eng.encoder_backend,
         "encode_ms_per_face": round(fast_ms, 2),
@@ -265,11 +276,16 @@ def _photo_comparison(eng: BioEngine, photos: list[Path], report: Progress) -> d
         if max(img.shape[:2]) >= FULL_SIZE_MIN_SIDE:
             full.append(path)
     if not full:
-        return {"photo_ms_ours": None, "photo_ms_naive": None,
-                "photo_throughput_ratio_vs_naive": None, "same_decisions": None,
-                "photo_ms_naive_known_locations": None,
-                "photo_ratio_vs_naive_known_locations": None,
-                "photos_compared": 0, "baseline": None}
+        return {
+            "photo_ms_ours": None,
+            "photo_ms_naive": None,
+            "photo_throughput_ratio_vs_naive": None,
+            "same_decisions": None,
+            "photo_ms_naive_known_locations": None,
+            "photo_ratio_vs_naive_known_locations": None,
+            "photos_compared": 0,
+            "baseline": None,
+        }
     baseline, naive = _naive_pipeline()
     ours_ms = naive_ms = known_ms = 0.0
     same = True
@@ -284,8 +300,9 @@ def _photo_comparison(eng: BioEngine, photos: list[Path], report: Progress) -> d
         ours_ms += (t1 - t0) * 1000.0
         naive_ms += (t2 - t1) * 1000.0
         known_ms += (t3 - t2) * 1000.0
-        same = (same and _same_decisions(analysis, naive_encs)
-                and _same_decisions(analysis, known_encs))
+        same = (
+            same and _same_decisions(analysis, naive_encs) and _same_decisions(analysis, known_encs)
+        )
         report("still photos vs face_recognition", 0.25 + 0.5 * (i + 1) / len(full))
     return {
         "photo_ms_ours": round(ours_ms / len(full), 1),
@@ -316,5 +333,3 @@ def _gallery_timings() -> dict[str, Any]:
     rows = [(f"p{i // 2}", template_to_blob(templates[i])) for i in range(100_000)]
     out["gallery_load_ms_100k"] = round(_timed(lambda: Gallery.from_blobs(rows), 3), 1)
     return out
-
-

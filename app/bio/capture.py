@@ -40,8 +40,13 @@ class CaptureProgress:
 class AutoCapture:
     """Keeps the best ``best_n`` frames once quality held for ``hold_frames`` frames."""
 
-    def __init__(self, *, hold_frames: int = CAPTURE_HOLD_FRAMES,
-                 best_n: int = CAPTURE_BEST_N, allow_warnings: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        hold_frames: int = CAPTURE_HOLD_FRAMES,
+        best_n: int = CAPTURE_BEST_N,
+        allow_warnings: bool = True,
+    ) -> None:
         if hold_frames < 1 or best_n < 1 or best_n > hold_frames:
             raise ValueError("need 1 <= best_n <= hold_frames")
         self.hold_frames = hold_frames

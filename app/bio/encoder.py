@@ -103,8 +103,10 @@ class _TensorEncoder:
     def encode_chips(self, chips: Sequence[Chip]) -> F32:
         if not chips:
             return np.zeros((0, 128), np.float32)
-        parts = [self._run(chips_to_tensor(chips[i:i + self._batch], self._means))
-                 for i in range(0, len(chips), self._batch)]
+        parts = [
+            self._run(chips_to_tensor(chips[i : i + self._batch], self._means))
+            for i in range(0, len(chips), self._batch)
+        ]
         return np.ascontiguousarray(np.concatenate(parts).astype(np.float32))
 
 
@@ -148,9 +150,11 @@ class _OpenBlasThreads:
     @classmethod
     def find(cls) -> _OpenBlasThreads | None:
         folder = Path(np.__file__).resolve().parent.parent / "numpy.libs"
-        pairs = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
-                 ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
-                 ("openblas_get_num_threads", "openblas_set_num_threads"))
+        pairs = (
+            ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+            ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+            ("openblas_get_num_threads", "openblas_set_num_threads"),
+        )
         for path in sorted(folder.glob("*openblas*")) if folder.is_dir() else []:
             try:
                 lib = ctypes.CDLL(str(path))
@@ -173,8 +177,9 @@ class OnnxRuntimeEncoder(_TensorEncoder):
 
     name = "onnxruntime"
 
-    def __init__(self, net: DlibResNet, onnx_model: bytes, threads: int,
-                 batch: int = DEFAULT_BATCH) -> None:
+    def __init__(
+        self, net: DlibResNet, onnx_model: bytes, threads: int, batch: int = DEFAULT_BATCH
+    ) -> None:
         import onnxruntime as ort
 
         super().__init__(net, batch)
@@ -185,8 +190,9 @@ class OnnxRuntimeEncoder(_TensorEncoder):
         options.log_severity_level = 3
         # Idle worker threads must sleep, not spin: the camera thread needs that core.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(onnx_model, options,
-                                             providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(
+            onnx_model, options, providers=["CPUExecutionProvider"]
+        )
         self.version = str(ort.__version__)
 
     def _run(self, x: F32) -> F32:
@@ -225,8 +231,10 @@ def sample_chip() -> Chip:
 
     rng = np.random.default_rng(20170212)
     yy, xx = np.mgrid[0:INPUT_SIZE, 0:INPUT_SIZE].astype(np.float32)
-    base = np.stack([120 + 60 * np.sin(xx / 17), 100 + 50 * np.cos(yy / 23),
-                     90 + 40 * np.sin((xx + yy) / 31)], axis=-1)
+    base = np.stack(
+        [120 + 60 * np.sin(xx / 17), 100 + 50 * np.cos(yy / 23), 90 + 40 * np.sin((xx + yy) / 31)],
+        axis=-1,
+    )
     img = np.clip(base, 0, 255).astype(np.uint8)
     cv2.ellipse(img, (75, 80), (45, 60), 0, 0, 360, (205, 160, 140), -1)
     for ex in (58, 92):
@@ -294,8 +302,12 @@ def select_encoder(
             notes.append(f"{name}: unavailable ({type(exc).__name__}: {exc})")
             continue
         if diff <= TOLERANCE:
-            LOG.info("face encoder: %s (max abs diff to dlib %.1e, ready in %.2f s)",
-                     name, diff, time.perf_counter() - t0)
+            LOG.info(
+                "face encoder: %s (max abs diff to dlib %.1e, ready in %.2f s)",
+                name,
+                diff,
+                time.perf_counter() - t0,
+            )
             return EncoderChoice(candidate, diff, tuple(notes))
         notes.append(f"{name}: differs from dlib by {diff:.1e} (> {TOLERANCE:.0e})")
         log(f"face encoder: {name} differs from dlib by {diff:.1e}; not used")

@@ -190,8 +190,9 @@ class BioEngine:
         models = load_dlib_models(paths, cache_dir=cache)
         wanted = encoder or os.environ.get(ENCODER_ENV) or None
         prefer = (wanted, "dlib") if wanted else BACKENDS
-        choice = select_encoder(models.encoder, paths.resnet, prefer=prefer,
-                                threads=encoder_threads)
+        choice = select_encoder(
+            models.encoder, paths.resnet, prefer=prefer, threads=encoder_threads
+        )
         engine = cls(models, chip_encoder=choice.encoder, **options)
         engine.encoder_choice = choice
         return engine
@@ -202,6 +203,7 @@ class BioEngine:
         It is loaded on first use (still-photo commands never need it, and it is the slowest
         model to load); a screen about to show the live camera calls this so that the first
         frame does not wait for it."""
+
         def load(m: DlibModels) -> None:
             _ = m.shape_68  # the property loads the file
 
@@ -318,13 +320,20 @@ class BioEngine:
         rgbs = [ensure_rgb(i) for i in images]
 
         def run(m: DlibModels) -> list[PhotoAnalysis]:
-            found = [(img, _detect(m, img, self.photo_max_side, None, self.small_face_px))
-                     for img in rgbs]
+            found = [
+                (img, _detect(m, img, self.photo_max_side, None, self.small_face_px))
+                for img in rgbs
+            ]
             encs = _encode_batch(m, found, self._chip_encoder)
             return [
-                PhotoAnalysis(img.shape[1], img.shape[0], tuple(
-                    FaceObservation(b, _landmarks68(m, img, b) if with_landmarks else None, e)
-                    for b, e in zip(boxes, es, strict=True)))
+                PhotoAnalysis(
+                    img.shape[1],
+                    img.shape[0],
+                    tuple(
+                        FaceObservation(b, _landmarks68(m, img, b) if with_landmarks else None, e)
+                        for b, e in zip(boxes, es, strict=True)
+                    ),
+                )
                 for (img, boxes), es in zip(found, encs, strict=True)
             ]
 
@@ -336,8 +345,9 @@ class BioEngine:
         """Non-blocking :meth:`analyse_photo` (for the UI thread)."""
         image = ensure_rgb(rgb)
         return self._executor_submit(
-            lambda: self.analyse_photo(image, num_jitters=num_jitters,
-                                       with_landmarks=with_landmarks)
+            lambda: self.analyse_photo(
+                image, num_jitters=num_jitters, with_landmarks=with_landmarks
+            )
         )
 
     def analyse_frame(self, rgb: RGBImage, *, encode: bool = False) -> PhotoAnalysis:
@@ -348,8 +358,7 @@ class BioEngine:
         def run(m: DlibModels) -> PhotoAnalysis:
             boxes = _detect(m, image, self.frame_max_side, None, self.small_face_px)
             encs: tuple[Embedding | None, ...] = (
-                _encode(m, image, boxes, 1, self._chip_encoder) if encode
-                else (None,) * len(boxes)
+                _encode(m, image, boxes, 1, self._chip_encoder) if encode else (None,) * len(boxes)
             )
             faces = tuple(
                 FaceObservation(b, _landmarks68(m, image, b), e)
@@ -359,8 +368,7 @@ class BioEngine:
 
         return self._call(run)
 
-    def analyse_frame_async(self, rgb: RGBImage, *, encode: bool = False
-                            ) -> Future[PhotoAnalysis]:
+    def analyse_frame_async(self, rgb: RGBImage, *, encode: bool = False) -> Future[PhotoAnalysis]:
         image = ensure_rgb(rgb)
         return self._executor_submit(lambda: self.analyse_frame(image, encode=encode))
 

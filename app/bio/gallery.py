@@ -115,8 +115,9 @@ class Gallery:
         # Row -> person numbers without a per-row Python object: setdefault numbers people
         # in order of first appearance, which is also the order of the dict's keys.
         index: dict[str, int] = {}
-        self._owner[:n] = np.fromiter((index.setdefault(p, len(index)) for p in ids),
-                                      dtype=np.int64, count=n)
+        self._owner[:n] = np.fromiter(
+            (index.setdefault(p, len(index)) for p in ids), dtype=np.int64, count=n
+        )
         self._index = index
         self._ids = list(index)
         counts = np.bincount(self._owner[:n], minlength=len(index)).tolist()
@@ -186,9 +187,9 @@ class Gallery:
                 self._index[person_id] = idx
                 self._counts[person_id] = 0
             start = self._n
-            self._mat[start:start + k] = mat
-            np.einsum("ij,ij->i", mat, mat, out=self._norms[start:start + k])
-            self._owner[start:start + k] = idx
+            self._mat[start : start + k] = mat
+            np.einsum("ij,ij->i", mat, mat, out=self._norms[start : start + k])
+            self._owner[start : start + k] = idx
             self._counts[person_id] += k
             self._n += k
             if self._max_rows >= 0:
@@ -228,8 +229,14 @@ class Gallery:
 
     # -- search ----------------------------------------------------------------------------------
 
-    def search(self, query: Embedding, k: int = 5, *, max_distance: float | None = None,
-               exclude: str | None = None) -> list[GalleryHit]:
+    def search(
+        self,
+        query: Embedding,
+        k: int = 5,
+        *,
+        max_distance: float | None = None,
+        exclude: str | None = None,
+    ) -> list[GalleryHit]:
         """The ``k`` nearest PEOPLE (each by their best template), nearest first."""
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(EMBEDDING_DIM)
         with self._lock:
@@ -279,8 +286,9 @@ class Gallery:
                 break
         return hits
 
-    def identify(self, query: Embedding, *, threshold: float = MATCH_THRESHOLD, k: int = 3
-                 ) -> list[GalleryHit]:
+    def identify(
+        self, query: Embedding, *, threshold: float = MATCH_THRESHOLD, k: int = 3
+    ) -> list[GalleryHit]:
         """People matching ``query`` (distance <= threshold), best first; empty = unknown."""
         return self.search(query, k, max_distance=threshold)
 
@@ -301,8 +309,7 @@ class Gallery:
         with the smallest distance over all given templates, nearest first."""
         best: dict[str, float] = {}
         for template in np.asarray(templates, dtype=np.float32).reshape(-1, EMBEDDING_DIM):
-            for hit in self.search(template, k, max_distance=threshold + margin,
-                                   exclude=person_id):
+            for hit in self.search(template, k, max_distance=threshold + margin, exclude=person_id):
                 if hit.distance < best.get(hit.person_id, np.inf):
                     best[hit.person_id] = hit.distance
         return [

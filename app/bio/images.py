@@ -208,8 +208,9 @@ def load_image(
     except Image.DecompressionBombError as exc:  # Pillow's own limit, hit inside open()
         raise _fail(shown, "image dimensions are too large.", "image_too_large") from exc
     except _DECODE_ERRORS as exc:
-        raise _fail(shown, "not a readable image (corrupt, truncated or unsupported).",
-                    "image_corrupt") from exc
+        raise _fail(
+            shown, "not a readable image (corrupt, truncated or unsupported).", "image_corrupt"
+        ) from exc
     if max(rgb.shape[:2]) > max_side:
         # OpenCV's area resampling: correct anti-aliasing for downscaling and ~10x faster
         # than Pillow's Lanczos on a multi-megapixel photo.

@@ -69,8 +69,9 @@ class LivenessState:
         return self.phase in ("passed", "failed")
 
 
-def observe(analysis: PhotoAnalysis, t: float, embedding: Embedding | None = None
-            ) -> LivenessObservation:
+def observe(
+    analysis: PhotoAnalysis, t: float, embedding: Embedding | None = None
+) -> LivenessObservation:
     """Turn a frame analysis (with 68 landmarks, from ``BioEngine.analyse_frame``) into an
     observation. Uses the frame's own template when it was encoded."""
     if analysis.face_count != 1 or analysis.faces[0].landmarks is None:
@@ -80,16 +81,22 @@ def observe(analysis: PhotoAnalysis, t: float, embedding: Embedding | None = Non
     assert lm is not None
     yaw, _pitch, _roll = head_pose(lm, analysis.width, analysis.height)
     emb = embedding if embedding is not None else face.encoding
-    return LivenessObservation(t, 1, yaw, eye_openness(lm), emb, face.box.center,
-                               inter_eye_distance(lm))
+    return LivenessObservation(
+        t, 1, yaw, eye_openness(lm), emb, face.box.center, inter_eye_distance(lm)
+    )
 
 
 class LivenessChallenge:
     """The state machine. Build a new one per attempt; ``rng`` picks the prompts
     (default: an OS-entropy ``random.SystemRandom`` so prompts cannot be predicted)."""
 
-    def __init__(self, config: LivenessConfig = LIVENESS, *, rng: random.Random | None = None,
-                 prompts: Sequence[Prompt] | None = None) -> None:
+    def __init__(
+        self,
+        config: LivenessConfig = LIVENESS,
+        *,
+        rng: random.Random | None = None,
+        prompts: Sequence[Prompt] | None = None,
+    ) -> None:
         self.config = config
         if prompts is None:
             rng = rng or random.SystemRandom()
@@ -132,15 +139,20 @@ class LivenessChallenge:
     def state(self) -> LivenessState:
         total = len(self.prompts)
         prompt = self.prompts[self._step] if self._phase == "prompt" else None
-        timeout = {"baseline": self.config.baseline_timeout_s,
-                   "prompt": self.config.prompt_timeout_s,
-                   "confirm": self.config.confirm_timeout_s}.get(self._phase)
-        remaining = (None if timeout is None or self._t_start is None
-                     else max(0.0, timeout - (self._t - self._t_phase)))
+        timeout = {
+            "baseline": self.config.baseline_timeout_s,
+            "prompt": self.config.prompt_timeout_s,
+            "confirm": self.config.confirm_timeout_s,
+        }.get(self._phase)
+        remaining = (
+            None
+            if timeout is None or self._t_start is None
+            else max(0.0, timeout - (self._t - self._t_phase))
+        )
         hint: str | None = {"baseline": "look_at_camera", "confirm": "look_at_camera"}.get(
-            self._phase, prompt)
-        return LivenessState(self._phase, prompt, self._step, total, remaining, hint,
-                             self._reason)
+            self._phase, prompt
+        )
+        return LivenessState(self._phase, prompt, self._step, total, remaining, hint, self._reason)
 
     def result(self) -> LivenessResult:
         """The evidence record (``passed`` only if the whole challenge succeeded)."""
@@ -148,16 +160,22 @@ class LivenessChallenge:
         note = f"{note}; prompts={','.join(self.prompts)}"
         if self.config.mirrored:
             note += "; mirrored"
-        return LivenessResult(passed=self._phase == "passed", steps=tuple(self._steps),
-                              identity_distance=self._identity, method=METHOD, note=note)
+        return LivenessResult(
+            passed=self._phase == "passed",
+            steps=tuple(self._steps),
+            identity_distance=self._identity,
+            method=METHOD,
+            note=note,
+        )
 
     # -- transitions -----------------------------------------------------------------------------
 
     def _fail(self, reason: str) -> None:
         if self._phase == "prompt":
             prompt = self.prompts[self._step]
-            self._steps.append(ChallengeStep(prompt, False, self._elapsed_ms(),
-                                             round(self._best, 4)))
+            self._steps.append(
+                ChallengeStep(prompt, False, self._elapsed_ms(), round(self._best, 4))
+            )
         self._phase, self._reason = "failed", reason
 
     def _elapsed_ms(self) -> int:
@@ -187,11 +205,19 @@ class LivenessChallenge:
             self._t_start = obs.t
             self._t_phase = obs.t
         started = self._phase != "baseline"
-        timeout = {"baseline": cfg.baseline_timeout_s, "prompt": cfg.prompt_timeout_s,
-                   "confirm": cfg.confirm_timeout_s}[self._phase]
+        timeout = {
+            "baseline": cfg.baseline_timeout_s,
+            "prompt": cfg.prompt_timeout_s,
+            "confirm": cfg.confirm_timeout_s,
+        }[self._phase]
         if obs.t - self._t_phase > timeout:
-            self._fail({"baseline": "no_stable_face", "prompt": "timeout",
-                        "confirm": "identity_unconfirmed"}[self._phase])
+            self._fail(
+                {
+                    "baseline": "no_stable_face",
+                    "prompt": "timeout",
+                    "confirm": "identity_unconfirmed",
+                }[self._phase]
+            )
             return self.state()
         if obs.face_count > 1:
             self._fail("several_faces")
@@ -204,17 +230,27 @@ class LivenessChallenge:
                 self._reset_baseline()
             return self.state()
         if self._last_center is not None and obs.center is not None and obs.eye_distance:
-            jump = float(np.hypot(obs.center[0] - self._last_center[0],
-                                  obs.center[1] - self._last_center[1])) / obs.eye_distance
+            jump = (
+                float(
+                    np.hypot(
+                        obs.center[0] - self._last_center[0], obs.center[1] - self._last_center[1]
+                    )
+                )
+                / obs.eye_distance
+            )
             if jump > cfg.max_jump:
                 if started:
                     self._fail("track_broken")
                     return self.state()
                 self._reset_baseline()
         self._last_seen, self._last_center = obs.t, obs.center
-        if (started and obs.embedding is not None and self._start_emb is not None
-                and _distance(obs.embedding, self._start_emb) > cfg.identity_threshold
-                and self._phase != "confirm"):
+        if (
+            started
+            and obs.embedding is not None
+            and self._start_emb is not None
+            and _distance(obs.embedding, self._start_emb) > cfg.identity_threshold
+            and self._phase != "confirm"
+        ):
             self._fail("identity_changed")
             return self.state()
 
@@ -237,7 +273,7 @@ class LivenessChallenge:
         if len(self._samples) >= cfg.baseline_frames and (
             self._start_emb is not None or not cfg.require_identity
         ):
-            recent = self._samples[-cfg.baseline_frames:]
+            recent = self._samples[-cfg.baseline_frames :]
             self._base_yaw = statistics.median(s[0] for s in recent)
             self._base_open = statistics.median(s[1] for s in recent)
             if self._base_open <= 0:
@@ -267,8 +303,9 @@ class LivenessChallenge:
             self._best = max(self._best, toward)
             done = toward >= cfg.turn_deg
         if done:
-            self._steps.append(ChallengeStep(prompt, True, self._elapsed_ms(),
-                                             round(self._best, 4)))
+            self._steps.append(
+                ChallengeStep(prompt, True, self._elapsed_ms(), round(self._best, 4))
+            )
             self._step += 1
             self._enter("prompt" if self._step < len(self.prompts) else "confirm")
 

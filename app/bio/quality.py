@@ -86,9 +86,7 @@ class QualityReport:
     @property
     def hints(self) -> tuple[str, ...]:
         """Hint keys of failing checks first, then warnings, without duplicates."""
-        ordered = sorted(
-            (c for c in self.checks if c.hint), key=lambda c: -_RANK[c.verdict]
-        )
+        ordered = sorted((c for c in self.checks if c.hint), key=lambda c: -_RANK[c.verdict])
         seen: dict[str, None] = {}
         for c in ordered:
             seen.setdefault(c.hint or "", None)
@@ -140,16 +138,21 @@ def face_height(lm: Landmarks) -> float:
 def eye_openness(lm: Landmarks) -> float:
     """Mean eyelid gap of both eyes divided by :func:`face_height` (~0.05 open, ~0.01 closed)."""
     gaps = [
-        np.linalg.norm(lm[37] - lm[41]), np.linalg.norm(lm[38] - lm[40]),
-        np.linalg.norm(lm[43] - lm[47]), np.linalg.norm(lm[44] - lm[46]),
+        np.linalg.norm(lm[37] - lm[41]),
+        np.linalg.norm(lm[38] - lm[40]),
+        np.linalg.norm(lm[43] - lm[47]),
+        np.linalg.norm(lm[44] - lm[46]),
     ]
     return float(np.mean(gaps)) / face_height(lm)
 
 
 def mouth_openness(lm: Landmarks) -> float:
     """Mean inner-lip gap divided by :func:`face_height` (0 when the lips touch)."""
-    gaps = [np.linalg.norm(lm[61] - lm[67]), np.linalg.norm(lm[62] - lm[66]),
-            np.linalg.norm(lm[63] - lm[65])]
+    gaps = [
+        np.linalg.norm(lm[61] - lm[67]),
+        np.linalg.norm(lm[62] - lm[66]),
+        np.linalg.norm(lm[63] - lm[65]),
+    ]
     return float(np.mean(gaps)) / face_height(lm)
 
 
@@ -174,10 +177,12 @@ def head_pose(lm: Landmarks, width: int, height: int) -> tuple[float, float, flo
     """
     image_pts = lm[list(_MODEL_IDX)].astype(np.float64)
     focal = float(width)
-    camera = np.array([[focal, 0, width / 2.0], [0, focal, height / 2.0], [0, 0, 1]],
-                      dtype=np.float64)
-    ok, rvec, _tvec = cv2.solvePnP(_MODEL_3D, image_pts, camera, np.zeros(4),
-                                   flags=cv2.SOLVEPNP_ITERATIVE)
+    camera = np.array(
+        [[focal, 0, width / 2.0], [0, focal, height / 2.0], [0, 0, 1]], dtype=np.float64
+    )
+    ok, rvec, _tvec = cv2.solvePnP(
+        _MODEL_3D, image_pts, camera, np.zeros(4), flags=cv2.SOLVEPNP_ITERATIVE
+    )
     if not ok:
         return (0.0, 0.0, 0.0)
     rot, _ = cv2.Rodrigues(rvec)
@@ -209,8 +214,9 @@ def aligned_chip(rgb: RGBImage, lm: Landmarks, size: int = 160) -> RGBImage:
     mat = cv2.getRotationMatrix2D((float(mid[0]), float(mid[1])), angle, scale)
     mat[0, 2] += size * 0.5 - mid[0]
     mat[1, 2] += size * 0.4 - mid[1]
-    chip = cv2.warpAffine(rgb, mat, (size, size), flags=cv2.INTER_AREA,
-                          borderMode=cv2.BORDER_REPLICATE)
+    chip = cv2.warpAffine(
+        rgb, mat, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
+    )
     return np.ascontiguousarray(chip, dtype=np.uint8)
 
 
@@ -224,7 +230,7 @@ def exposure(chip: RGBImage) -> tuple[float, float, float]:
     """``(mean luminance 0-255, fraction <= 10, fraction >= 245)`` over the inner face (the
     chip's central region: eyes to mouth, no hair or background)."""
     size = chip.shape[0]
-    inner = chip[int(size * 0.3):int(size * 0.85), int(size * 0.2):int(size * 0.8)]
+    inner = chip[int(size * 0.3) : int(size * 0.85), int(size * 0.2) : int(size * 0.8)]
     grey = cv2.cvtColor(np.ascontiguousarray(inner), cv2.COLOR_RGB2GRAY)
     n = float(grey.size) or 1.0
     return (float(grey.mean()), float((grey <= 10).sum()) / n, float((grey >= 245).sum()) / n)
@@ -255,49 +261,96 @@ def assess_face(
     h, w = rgb.shape[:2]
     checks: list[QualityCheck] = [QualityCheck("face_count", 1.0, "pass")]
     ied = inter_eye_distance(lm)
-    checks.append(_check("face_size", ied, _grade_low(ied, t.eye_distance_fail_px,
-                                                      t.eye_distance_warn_px), "move_closer"))
+    checks.append(
+        _check(
+            "face_size",
+            ied,
+            _grade_low(ied, t.eye_distance_fail_px, t.eye_distance_warn_px),
+            "move_closer",
+        )
+    )
     # Framing: how far landmarks stick out of the image, in inter-eye distances.
-    out = max(0.0, float(-lm[:, 0].min()), float(lm[:, 0].max() - (w - 1)),
-              float(-lm[:, 1].min()), float(lm[:, 1].max() - (h - 1))) / max(ied, 1.0)
-    checks.append(_check("framing", out, _grade_high(out, t.framing_warn, t.framing_fail),
-                         "center_face"))
+    out = max(
+        0.0,
+        float(-lm[:, 0].min()),
+        float(lm[:, 0].max() - (w - 1)),
+        float(-lm[:, 1].min()),
+        float(lm[:, 1].max() - (h - 1)),
+    ) / max(ied, 1.0)
+    checks.append(
+        _check("framing", out, _grade_high(out, t.framing_warn, t.framing_fail), "center_face")
+    )
     chip = aligned_chip(rgb, lm)
     sharp = sharpness(chip)
-    checks.append(_check("sharpness", sharp, _grade_low(sharp, t.sharpness_fail,
-                                                        t.sharpness_warn), "hold_still"))
+    checks.append(
+        _check(
+            "sharpness", sharp, _grade_low(sharp, t.sharpness_fail, t.sharpness_warn), "hold_still"
+        )
+    )
     mean, dark, bright = exposure(chip)
     if mean < t.luminance_warn_low:
         verdict: Verdict = "fail" if mean < t.luminance_fail_low else "warn"
         checks.append(_check("exposure", mean, verdict, "more_light"))
     else:
-        checks.append(_check("exposure", mean, _grade_high(mean, t.luminance_warn_high,
-                                                           t.luminance_fail_high), "less_light"))
+        checks.append(
+            _check(
+                "exposure",
+                mean,
+                _grade_high(mean, t.luminance_warn_high, t.luminance_fail_high),
+                "less_light",
+            )
+        )
     clipped = max(dark, bright)
-    checks.append(_check("clipping", clipped, _grade_high(clipped, t.clipped_warn,
-                                                          t.clipped_fail), "even_light"))
+    checks.append(
+        _check(
+            "clipping", clipped, _grade_high(clipped, t.clipped_warn, t.clipped_fail), "even_light"
+        )
+    )
     yaw, pitch, roll = head_pose(lm, w, h)
-    checks.append(_check("yaw", yaw, _grade_high(abs(yaw), t.yaw_warn_deg, t.yaw_fail_deg),
-                         "face_the_camera"))
-    checks.append(_check("pitch", pitch, _grade_high(abs(pitch), t.pitch_warn_deg,
-                                                     t.pitch_fail_deg), "level_chin"))
-    checks.append(_check("roll", roll, _grade_high(abs(roll), t.roll_warn_deg,
-                                                   t.roll_fail_deg), "straighten_head"))
+    checks.append(
+        _check("yaw", yaw, _grade_high(abs(yaw), t.yaw_warn_deg, t.yaw_fail_deg), "face_the_camera")
+    )
+    checks.append(
+        _check(
+            "pitch",
+            pitch,
+            _grade_high(abs(pitch), t.pitch_warn_deg, t.pitch_fail_deg),
+            "level_chin",
+        )
+    )
+    checks.append(
+        _check(
+            "roll",
+            roll,
+            _grade_high(abs(roll), t.roll_warn_deg, t.roll_fail_deg),
+            "straighten_head",
+        )
+    )
     eyes = eye_openness(lm)
-    checks.append(_check("eyes_open", eyes, _grade_low(eyes, t.eyes_fail, t.eyes_warn),
-                         "open_eyes"))
+    checks.append(
+        _check("eyes_open", eyes, _grade_low(eyes, t.eyes_fail, t.eyes_warn), "open_eyes")
+    )
     mouth = mouth_openness(lm)
-    checks.append(_check("mouth_closed", mouth, _grade_high(mouth, t.mouth_warn, t.mouth_fail),
-                         "close_mouth"))
-    measures = {"inter_eye_px": ied, "sharpness": sharp, "luminance": mean, "dark": dark,
-                "bright": bright, "yaw": yaw, "pitch": pitch, "roll": roll,
-                "eye_openness": eyes, "mouth_openness": mouth}
+    checks.append(
+        _check("mouth_closed", mouth, _grade_high(mouth, t.mouth_warn, t.mouth_fail), "close_mouth")
+    )
+    measures = {
+        "inter_eye_px": ied,
+        "sharpness": sharp,
+        "luminance": mean,
+        "dark": dark,
+        "bright": bright,
+        "yaw": yaw,
+        "pitch": pitch,
+        "roll": roll,
+        "eye_openness": eyes,
+        "mouth_openness": mouth,
+    }
     report = QualityReport(tuple(checks), face, 0.0, measures)
     return QualityReport(report.checks, face, _score(report, t), measures)
 
 
-def assess(rgb: RGBImage, analysis: PhotoAnalysis, t: QualityThresholds = QUALITY
-           ) -> QualityReport:
+def assess(rgb: RGBImage, analysis: PhotoAnalysis, t: QualityThresholds = QUALITY) -> QualityReport:
     """The full gate for one frame: exactly one face, then :func:`assess_face` on it."""
     if analysis.face_count == 0:
         return QualityReport((QualityCheck("face_count", 0.0, "fail", "no_face"),))

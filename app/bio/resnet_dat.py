@@ -63,8 +63,11 @@ class DlibResNet:
 
     @property
     def param_count(self) -> int:
-        return sum(int(o.weight.size) + (0 if o.bias is None else int(o.bias.size))
-                   for o in self.ops if o.weight is not None)
+        return sum(
+            int(o.weight.size) + (0 if o.bias is None else int(o.bias.size))
+            for o in self.ops
+            if o.weight is not None
+        )
 
     @property
     def conv_count(self) -> int:
@@ -79,25 +82,57 @@ Layer = tuple[str, int, int]
 
 def _ares(n: int) -> list[Layer]:
     # relu<add_prev1<affine<con<N,3,3,1,1,relu<affine<con<N,3,3,1,1,tag1<SUBNET>>>>>>>>
-    return [("relu", 0, 0), ("add_prev", 1, 0), ("affine", 0, 0), ("con", n, 1),
-            ("relu", 0, 0), ("affine", 0, 0), ("con", n, 1), ("tag", 1, 0)]
+    return [
+        ("relu", 0, 0),
+        ("add_prev", 1, 0),
+        ("affine", 0, 0),
+        ("con", n, 1),
+        ("relu", 0, 0),
+        ("affine", 0, 0),
+        ("con", n, 1),
+        ("tag", 1, 0),
+    ]
 
 
 def _ares_down(n: int) -> list[Layer]:
     # relu<add_prev2<avg_pool<2,2,2,2,skip1<tag2<block<N,affine,2,tag1<SUBNET>>>>>>>
-    return [("relu", 0, 0), ("add_prev", 2, 0), ("avg_pool", 2, 2), ("skip", 1, 0),
-            ("tag", 2, 0), ("affine", 0, 0), ("con", n, 1), ("relu", 0, 0), ("affine", 0, 0),
-            ("con", n, 2), ("tag", 1, 0)]
+    return [
+        ("relu", 0, 0),
+        ("add_prev", 2, 0),
+        ("avg_pool", 2, 2),
+        ("skip", 1, 0),
+        ("tag", 2, 0),
+        ("affine", 0, 0),
+        ("con", n, 1),
+        ("relu", 0, 0),
+        ("affine", 0, 0),
+        ("con", n, 2),
+        ("tag", 1, 0),
+    ]
 
 
 ARCHITECTURE: tuple[Layer, ...] = (
-    ("loss_metric", 0, 0), ("fc", 128, 0), ("avg_pool", 0, 1),
-    *_ares_down(256),                                       # alevel0
-    *_ares(256), *_ares(256), *_ares_down(256),             # alevel1
-    *_ares(128), *_ares(128), *_ares_down(128),             # alevel2
-    *_ares(64), *_ares(64), *_ares(64), *_ares_down(64),    # alevel3
-    *_ares(32), *_ares(32), *_ares(32),                     # alevel4
-    ("max_pool", 3, 2), ("relu", 0, 0), ("affine", 0, 0), ("con", 32, 2),
+    ("loss_metric", 0, 0),
+    ("fc", 128, 0),
+    ("avg_pool", 0, 1),
+    *_ares_down(256),  # alevel0
+    *_ares(256),
+    *_ares(256),
+    *_ares_down(256),  # alevel1
+    *_ares(128),
+    *_ares(128),
+    *_ares_down(128),  # alevel2
+    *_ares(64),
+    *_ares(64),
+    *_ares(64),
+    *_ares_down(64),  # alevel3
+    *_ares(32),
+    *_ares(32),
+    *_ares(32),  # alevel4
+    ("max_pool", 3, 2),
+    ("relu", 0, 0),
+    ("affine", 0, 0),
+    ("con", 32, 2),
     ("input", 0, 0),
 )
 
@@ -111,8 +146,10 @@ class _Reader:
         self.pos = 0
 
     def fail(self, what: str) -> ModelError:
-        return ModelError(f"The face model file is not in the expected dlib format ({what} at "
-                          f"byte {self.pos}).", code="model_corrupt")
+        return ModelError(
+            f"The face model file is not in the expected dlib format ({what} at byte {self.pos}).",
+            code="model_corrupt",
+        )
 
     def byte(self) -> int:
         if self.pos >= len(self.data):
@@ -127,7 +164,7 @@ class _Reader:
         size = control & 0x0F
         if size > 8 or control & 0x70:
             raise self.fail("bad integer")
-        value = int.from_bytes(self.data[self.pos:self.pos + size], "little")
+        value = int.from_bytes(self.data[self.pos : self.pos + size], "little")
         self.pos += size
         return -value if control & 0x80 else value
 
@@ -150,7 +187,7 @@ class _Reader:
 
     def string(self) -> str:
         n = self.integer()
-        s = self.data[self.pos:self.pos + n]
+        s = self.data[self.pos : self.pos + n]
         self.pos += n
         return s.decode("latin-1")
 
@@ -181,7 +218,7 @@ class _Reader:
 
 def _take(params: F32, offset: int, shape: tuple[int, ...]) -> F32:
     n = int(np.prod(shape))
-    return np.ascontiguousarray(params.reshape(-1)[offset:offset + n].reshape(shape))
+    return np.ascontiguousarray(params.reshape(-1)[offset : offset + n].reshape(shape))
 
 
 # -- the layers' own fields ----------------------------------------------------------------------
@@ -205,8 +242,11 @@ def _read_con(r: _Reader, filters: int, stride: int) -> Op:
     if (num_filters, sy, sx, pad_y) != (filters, stride, stride, pad_x) or nr != nc:
         raise r.fail("unexpected convolution shape")
     weight = _take(params, 0, w_shape)
-    bias = (_take(params, int(np.prod(w_shape)), (num_filters,)) if use_bias and any(b_shape)
-            else np.zeros(num_filters, np.float32))
+    bias = (
+        _take(params, int(np.prod(w_shape)), (num_filters,))
+        if use_bias and any(b_shape)
+        else np.zeros(num_filters, np.float32)
+    )
     return Op("conv", weight, bias, size=nr, stride=sy, pad=pad_y)
 
 

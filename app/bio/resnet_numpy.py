@@ -20,8 +20,9 @@ from app.bio.resnet_dat import INPUT_SIZE, DlibResNet, Op
 F32 = npt.NDArray[np.float32]
 
 
-def chips_to_tensor(chips: Sequence[npt.NDArray[np.uint8]],
-                    means: tuple[float, float, float]) -> F32:
+def chips_to_tensor(
+    chips: Sequence[npt.NDArray[np.uint8]], means: tuple[float, float, float]
+) -> F32:
     """150x150 RGB face chips to the network input, (N, 3, 150, 150) float32.
 
     Same arithmetic as dlib's ``input_rgb_image_sized::to_tensor``: ``(pixel - mean) / 256``
@@ -30,7 +31,7 @@ def chips_to_tensor(chips: Sequence[npt.NDArray[np.uint8]],
     batch = np.stack([np.asarray(c, dtype=np.uint8) for c in chips])
     if batch.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3):
         raise ValueError(f"face chips must be {INPUT_SIZE}x{INPUT_SIZE} RGB")
-    x = (batch.astype(np.float64) - np.asarray(means, dtype=np.float32).astype(np.float64))
+    x = batch.astype(np.float64) - np.asarray(means, dtype=np.float32).astype(np.float64)
     return np.ascontiguousarray((x / 256.0).astype(np.float32).transpose(0, 3, 1, 2))
 
 
@@ -44,8 +45,11 @@ def _conv(x: F32, op: Op) -> F32:
     ho, wo = (h - k) // op.stride + 1, (wd - k) // op.stride + 1
     s = x.strides
     windows = np.lib.stride_tricks.as_strided(
-        x, (n, c, k, k, ho, wo),
-        (s[0], s[1], s[2], s[3], s[2] * op.stride, s[3] * op.stride), writeable=False)
+        x,
+        (n, c, k, k, ho, wo),
+        (s[0], s[1], s[2], s[3], s[2] * op.stride, s[3] * op.stride),
+        writeable=False,
+    )
     cols = windows.reshape(n, c * k * k, ho * wo)
     out: F32 = np.matmul(w.reshape(o, c * k * k), cols)
     out += op.bias.reshape(1, o, 1)
@@ -61,8 +65,8 @@ def _pool(x: F32, op: Op) -> F32:
     ho, wo = (h - k) // st + 1, (w - k) // st + 1
     s = x.strides
     windows = np.lib.stride_tricks.as_strided(
-        x, (n, c, ho, wo, k, k), (s[0], s[1], s[2] * st, s[3] * st, s[2], s[3]),
-        writeable=False)
+        x, (n, c, ho, wo, k, k), (s[0], s[1], s[2] * st, s[3] * st, s[2], s[3]), writeable=False
+    )
     if op.kind == "max_pool":
         return np.ascontiguousarray(windows.max(axis=(4, 5)))
     return np.ascontiguousarray(windows.mean(axis=(4, 5), dtype=np.float32))

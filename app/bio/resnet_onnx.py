@@ -76,8 +76,9 @@ def _tensor(name: str, array: npt.NDArray[np.float32] | npt.NDArray[np.int64]) -
     for d in array.shape:
         t.varint(1, int(d))
     t.varint(2, dtype).text(8, name)
-    return t.blob(9, np.ascontiguousarray(array).astype("<i8" if dtype == _INT64 else "<f4")
-                   .tobytes())
+    return t.blob(
+        9, np.ascontiguousarray(array).astype("<i8" if dtype == _INT64 else "<f4").tobytes()
+    )
 
 
 def _value_info(name: str, dims: Iterable[int | str]) -> _Proto:
@@ -103,8 +104,7 @@ class _Graph:
         self.inits.append(_tensor(name, array))
         return name
 
-    def node(self, op_type: str, inputs: list[str], out: str = "",
-             **ints: int | list[int]) -> str:
+    def node(self, op_type: str, inputs: list[str], out: str = "", **ints: int | list[int]) -> str:
         out = out or self.name(op_type.lower())
         n = _Proto()
         for i in inputs:
@@ -148,8 +148,13 @@ def build_onnx(net: DlibResNet) -> bytes:
             nxt = ops[i + 1] if i + 1 < len(ops) and ops[i + 1].kind == "affine" else None
             w, b = _fold(op, nxt)
             k = op.size
-            x = g.node("Conv", [x, g.const("w", w), g.const("b", b)], kernel_shape=[k, k],
-                       strides=[op.stride, op.stride], pads=[op.pad] * 4)
+            x = g.node(
+                "Conv",
+                [x, g.const("w", w), g.const("b", b)],
+                kernel_shape=[k, k],
+                strides=[op.stride, op.stride],
+                pads=[op.pad] * 4,
+            )
             side = (shape[1] + 2 * op.pad - k) // op.stride + 1
             shape = (w.shape[0], side, (shape[2] + 2 * op.pad - k) // op.stride + 1)
             i += 2 if nxt is not None else 1
@@ -164,9 +169,13 @@ def build_onnx(net: DlibResNet) -> bytes:
             x = g.node("GlobalAveragePool", [x])
             shape = (shape[0], 1, 1)
         elif op.kind in ("max_pool", "avg_pool"):
-            x = g.node("MaxPool" if op.kind == "max_pool" else "AveragePool", [x],
-                       kernel_shape=[op.size, op.size], strides=[op.stride, op.stride],
-                       pads=[op.pad] * 4)
+            x = g.node(
+                "MaxPool" if op.kind == "max_pool" else "AveragePool",
+                [x],
+                kernel_shape=[op.size, op.size],
+                strides=[op.stride, op.stride],
+                pads=[op.pad] * 4,
+            )
             rows, cols = ((s + 2 * op.pad - op.size) // op.stride + 1 for s in shape[1:])
             shape = (shape[0], rows, cols)
         elif op.kind == "tag":
@@ -207,4 +216,3 @@ def _pad_to(g: _Graph, x: str, shape: tuple[int, ...], full: tuple[int, ...]) ->
         return x
     pads = np.array([0, 0, 0, 0, 0, *extra], dtype=np.int64)
     return g.node("Pad", [x, g.const("pads", pads)])
-

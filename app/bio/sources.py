@@ -129,8 +129,9 @@ class _CaptureSource:
             self._on_no_frame()
             return None
         try:
-            rgb = ensure_rgb(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                             if bgr.ndim == 3 else np.asarray(bgr))
+            rgb = ensure_rgb(
+                cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if bgr.ndim == 3 else np.asarray(bgr)
+            )
         except ImageError:
             self._set("error", "The camera delivered an unusable picture.")
             return None
@@ -189,8 +190,9 @@ class VideoFileSource(_CaptureSource):
     def __init__(self, path: str | os.PathLike[str], *, loop: bool = False) -> None:
         self.path = Path(path)
         self.loop = loop
-        super().__init__(lambda: cv2.VideoCapture(os.fspath(self.path))
-                         if self.path.is_file() else None)
+        super().__init__(
+            lambda: cv2.VideoCapture(os.fspath(self.path)) if self.path.is_file() else None
+        )
         self._fps = 30.0
         self._offset = 0.0
         self._last = 0.0
@@ -278,8 +280,9 @@ class ImageSequenceSource:
                 return None
             item = self._items[self._item]
             try:
-                self._current = (ensure_rgb(item) if isinstance(item, np.ndarray)
-                                 else load_image(item))
+                self._current = (
+                    ensure_rgb(item) if isinstance(item, np.ndarray) else load_image(item)
+                )
             except ImageError as exc:
                 self._status, self._message = "error", exc.message
                 return None
@@ -302,8 +305,9 @@ class ImageSequenceSource:
         self.close()
 
 
-def still_as_camera(image: str | os.PathLike[str] | RGBImage, *, fps: float = 10.0,
-                    seconds: float | None = None) -> ImageSequenceSource:
+def still_as_camera(
+    image: str | os.PathLike[str] | RGBImage, *, fps: float = 10.0, seconds: float | None = None
+) -> ImageSequenceSource:
     """A single photo delivered like a camera would show a printed picture held up to it:
     the same frame again and again (for ``seconds``, or forever)."""
     repeat = None if seconds is None else max(1, round(seconds * fps))

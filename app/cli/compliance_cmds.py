@@ -45,8 +45,13 @@ def _when(text: str | None, what: str) -> dt.datetime | None:
 def _write(path: str, doc: IssuedDocument) -> dict[str, Any]:
     out = Path(path)
     write_private(out, doc.pdf)
-    return {"document_id": doc.document_id, "kind": doc.kind, "language": doc.language,
-            "sha256": doc.sha256, "out": str(out)}
+    return {
+        "document_id": doc.document_id,
+        "kind": doc.kind,
+        "language": doc.language,
+        "sha256": doc.sha256,
+        "out": str(out),
+    }
 
 
 def cmd_purpose_assess(ctx: Context, desk: Desk) -> int:
@@ -138,11 +143,13 @@ def cmd_request(ctx: Context, desk: Desk) -> int:
         items = reg.list_requests(a.status)
         ctx.emit(
             items,
-            lambda: "\n".join(
-                f"{r.id}\t{r.kind}\t{r.status}{' OVERDUE' if r.overdue else ''}\tdue {r.due_on}"
-                for r in items
-            )
-            or "No requests.",
+            lambda: (
+                "\n".join(
+                    f"{r.id}\t{r.kind}\t{r.status}{' OVERDUE' if r.overdue else ''}\tdue {r.due_on}"
+                    for r in items
+                )
+                or "No requests."
+            ),
         )
     else:
         certificate = None
@@ -184,11 +191,13 @@ def cmd_breach(ctx: Context, desk: Desk) -> int:
         items = reg.list_breaches()
         ctx.emit(
             items,
-            lambda: "\n".join(
-                f"{b.id}\t{b.details.discovered_at:%Y-%m-%d}\t{b.details.people_affected} people"
-                for b in items
-            )
-            or "No breaches recorded.",
+            lambda: (
+                "\n".join(
+                    f"{b.id}\t{b.details.discovered_at:%Y-%m-%d}\t{b.details.people_affected} people"
+                    for b in items
+                )
+                or "No breaches recorded."
+            ),
         )
     else:
         languages: tuple[Language, ...] = ("en", "zh") if a.language == "both" else (a.language,)

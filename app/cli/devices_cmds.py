@@ -32,29 +32,40 @@ def cmd_device(ctx: Context, desk: Desk) -> int:
     if a.device_cmd == "add":
         raw = parse_public_key(Path(a.public_key).read_bytes())
         device = devices.add(a.name, a.purpose, raw)
-        ctx.emit(device, f"Registered {device.name} ({device.id}) for purpose {a.purpose}; "
-                         f"key {key_fingerprint(raw)}.")
+        ctx.emit(
+            device,
+            f"Registered {device.name} ({device.id}) for purpose {a.purpose}; "
+            f"key {key_fingerprint(raw)}.",
+        )
     elif a.device_cmd == "list":
         found = list(devices.list(include_removed=a.all))
         ctx.emit(
             {"devices": found},
-            lambda: "\n".join(
-                f"{d.id}  {d.name}  purpose {d.purpose_id}  bundle {d.bundle_seq} "
-                f"({d.last_bundle_at or 'never'})  revocations {d.revocation_seq} "
-                f"({d.last_revocations_at or 'never'}), {d.revocations_unsent} not yet written"
-                + ("  REMOVED" if d.removed_at else "")
-                for d in found
-            ) or "No devices.",
+            lambda: (
+                "\n".join(
+                    f"{d.id}  {d.name}  purpose {d.purpose_id}  bundle {d.bundle_seq} "
+                    f"({d.last_bundle_at or 'never'})  revocations {d.revocation_seq} "
+                    f"({d.last_revocations_at or 'never'}), {d.revocations_unsent} not yet written"
+                    + ("  REMOVED" if d.removed_at else "")
+                    for d in found
+                )
+                or "No devices."
+            ),
         )
     elif a.device_cmd == "remove":
         device = devices.remove(a.name)
-        ctx.emit(device, f"Removed {device.name}; wipe the device: it held "
-                         f"{device.templates_held} templates.")
+        ctx.emit(
+            device,
+            f"Removed {device.name}; wipe the device: it held {device.templates_held} templates.",
+        )
     else:  # org-key
         pem = devices.organisation_key_pem()
         Path(a.out).write_bytes(pem)
-        ctx.emit({"out": a.out}, f"Organisation signing key written to {a.out} "
-                                 "(copy it to the device folder as org.pub).")
+        ctx.emit(
+            {"out": a.out},
+            f"Organisation signing key written to {a.out} "
+            "(copy it to the device folder as org.pub).",
+        )
     return 0
 
 
@@ -76,8 +87,12 @@ def _write(ctx: Context, result: Any, what: str) -> None:
     write_private(Path(ctx.args.out), result.data)
     sha = hashlib.sha256(result.data).hexdigest()
     ctx.emit(
-        {**{k: v for k, v in vars(result).items() if k != "data"}, "out": ctx.args.out,
-         "bytes": len(result.data), "sha256": sha},
+        {
+            **{k: v for k, v in vars(result).items() if k != "data"},
+            "out": ctx.args.out,
+            "bytes": len(result.data),
+            "sha256": sha,
+        },
         f"{what} {result.seq} for {result.device_name} written to {ctx.args.out} "
         f"({len(result.data)} bytes).",
     )

@@ -373,7 +373,9 @@ class GovernanceDocuments:
                 "assessments": [r.document_id for r, _ in assessments],
             }
         )
-        doc.add(para(doc.t("lead.filing_pack", threshold=f"{overview.filing_threshold:,}"), s.statement))
+        doc.add(
+            para(doc.t("lead.filing_pack", threshold=f"{overview.filing_threshold:,}"), s.statement)
+        )
         doc.h2("section.filing")
         projected = overview.projected_threshold_date
         doc.add(

@@ -312,4 +312,3 @@ def gl(language: Language, key: str, **values: object) -> str:
     """One governance string; a key missing in Chinese falls back to English (never blank)."""
     text = GOV_LABELS.get(language, {}).get(key) or GOV_LABELS["en"][key]
     return text.format(**values) if values else text
-

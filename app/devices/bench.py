@@ -40,8 +40,10 @@ def _populate(desk: Any, purpose_version_id: int, people: int, per_person: int) 
             "INSERT INTO consents (id, person_id, purpose_version_id, language, disclosure_text, "
             "text_sha256, decision, status, operator, signed_at, expires_at) "
             "VALUES (?, ?, ?, 'en', '', '', 'granted', 'active', 'bench', ?, ?)",
-            [(f"CB{i:09d}", f"B{i:09d}", purpose_version_id, signed, expires)
-             for i in range(people)],
+            [
+                (f"CB{i:09d}", f"B{i:09d}", purpose_version_id, signed, expires)
+                for i in range(people)
+            ],
         )
         for start in range(0, people, 5000):
             batch = range(start, min(people, start + 5000))
@@ -50,8 +52,16 @@ def _populate(desk: Any, purpose_version_id: int, people: int, per_person: int) 
             conn.executemany(
                 "INSERT INTO templates (consent_id, person_id, embedding, created_at) "
                 "VALUES (?, ?, ?, ?)",
-                [(f"CB{i:09d}", f"B{i:09d}", mats[(i - start) * per_person + k].tobytes(), signed)
-                 for i in batch for k in range(per_person)],
+                [
+                    (
+                        f"CB{i:09d}",
+                        f"B{i:09d}",
+                        mats[(i - start) * per_person + k].tobytes(),
+                        signed,
+                    )
+                    for i in batch
+                    for k in range(per_person)
+                ],
             )
 
 
@@ -73,12 +83,17 @@ def run_handoff_benchmark(
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         base = Path(tmp)
         options = DeskOptions(kdf=KdfParams(1, 8192, 1), auto_purge=False)
-        desk, _ = Desk.initialise(base / "vault", "Bench", "bench", "bench password 1",
-                                  options=options)
+        desk, _ = Desk.initialise(
+            base / "vault", "Bench", "bench", "bench password 1", options=options
+        )
         try:
-            purpose = desk.add_purpose(title="Entrance", controller="Bench",
-                                       contact="bench@example.org", retention_days=365,
-                                       alternative="Card")
+            purpose = desk.add_purpose(
+                title="Entrance",
+                controller="Bench",
+                contact="bench@example.org",
+                retention_days=365,
+                alternative="Card",
+            )
             devices = Devices(desk)
             devices.add("Door", purpose.id, generate_device_keys(base / "door"))
             report(f"populating {templates} templates")

@@ -162,11 +162,16 @@ def read_header(data: bytes) -> tuple[Header, int]:
         raw = json.loads(data[start : start + length])
         header = Header(**raw)
         typed = (
-            isinstance(header.v, int) and isinstance(header.seq, int)
-            and isinstance(header.base_seq, int) and isinstance(header.revocations_through, int)
-            and isinstance(header.full, bool) and header.kind in ("bundle", "revocations")
-            and all(isinstance(getattr(header, f), str) for f in (
-                "device_id", "device_key", "issued_at", "org_key", "epk", "nonce"))
+            isinstance(header.v, int)
+            and isinstance(header.seq, int)
+            and isinstance(header.base_seq, int)
+            and isinstance(header.revocations_through, int)
+            and isinstance(header.full, bool)
+            and header.kind in ("bundle", "revocations")
+            and all(
+                isinstance(getattr(header, f), str)
+                for f in ("device_id", "device_key", "issued_at", "org_key", "epk", "nonce")
+            )
         )
     except (ValueError, TypeError):
         typed = False
@@ -177,9 +182,7 @@ def read_header(data: bytes) -> tuple[Header, int]:
     return header, start + length
 
 
-def open_sealed(
-    data: bytes, device_key: X25519PrivateKey, trusted_org_key: bytes | None
-) -> Opened:
+def open_sealed(data: bytes, device_key: X25519PrivateKey, trusted_org_key: bytes | None) -> Opened:
     """Verify, check the addressee, decrypt — in that order. ``trusted_org_key`` is the raw
     Ed25519 public key the device was set up with; ``None`` accepts the header's key (first use)."""
     header, body = read_header(data)

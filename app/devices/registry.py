@@ -231,8 +231,12 @@ class Devices:
                 self._desk.user.username,
                 "device.add",
                 None,
-                {"device": device_id, "name": label, "purpose": purpose_id,
-                 "key": key_fingerprint(public_key)},
+                {
+                    "device": device_id,
+                    "name": label,
+                    "purpose": purpose_id,
+                    "key": key_fingerprint(public_key),
+                },
                 at=self._clock(),
             )
             return self._active(conn, label)
@@ -289,15 +293,19 @@ class Devices:
         with self._desk.session.write() as conn:
             device = self._active(conn, name)
             public = bytes(
-                conn.execute("SELECT public_key FROM devices WHERE id = ?", (device.id,))
-                .fetchone()[0]
+                conn.execute(
+                    "SELECT public_key FROM devices WHERE id = ?", (device.id,)
+                ).fetchone()[0]
             )
             full = full or device.bundle_seq == 0
             held = {
                 r["template_id"]: r["ref"]
-                for r in rows(conn.execute(
-                    "SELECT template_id, ref FROM device_handed WHERE device_id = ?", (device.id,)
-                ))
+                for r in rows(
+                    conn.execute(
+                        "SELECT template_id, ref FROM device_handed WHERE device_id = ?",
+                        (device.id,),
+                    )
+                )
             }
             candidates = conn.execute(
                 "SELECT t.id AS template_id, t.person_id, t.consent_id, t.embedding, "
@@ -328,13 +336,21 @@ class Devices:
                     new_rows.append(
                         (device.id, tid, ref, person, pref, r["consent_id"], seq, issued)
                     )
-                entries.append({"ref": ref, "person_id": pref, "consent_id": r["consent_id"],
-                                "expires_at": r["expires_at"]})
+                entries.append(
+                    {
+                        "ref": ref,
+                        "person_id": pref,
+                        "consent_id": r["consent_id"],
+                        "expires_at": r["expires_at"],
+                    }
+                )
                 blobs.append(bytes(r["embedding"]))
-            through = int(conn.execute(
-                "SELECT coalesce(max(id), 0) FROM device_revocations WHERE device_id = ?",
-                (device.id,),
-            ).fetchone()[0])
+            through = int(
+                conn.execute(
+                    "SELECT coalesce(max(id), 0) FROM device_revocations WHERE device_id = ?",
+                    (device.id,),
+                ).fetchone()[0]
+            )
             conn.executemany(
                 "INSERT INTO device_handed (device_id, template_id, ref, person_id, person_ref, "
                 "consent_id, bundle_seq, handed_at) VALUES (?,?,?,?,?,?,?,?)",
@@ -353,17 +369,30 @@ class Devices:
                 {"entries": entries, "match_threshold": threshold}, b"".join(blobs)
             )
             data = seal(
-                kind="bundle", device_id=device.id, device_public=public, seq=seq,
-                issued_at=issued, full=full, base_seq=0 if full else device.bundle_seq,
-                revocations_through=through, payload=payload, org_key=self._signing_key(conn),
+                kind="bundle",
+                device_id=device.id,
+                device_public=public,
+                seq=seq,
+                issued_at=issued,
+                full=full,
+                base_seq=0 if full else device.bundle_seq,
+                revocations_through=through,
+                payload=payload,
+                org_key=self._signing_key(conn),
             )
             self._desk.session.audit.append(
                 self._desk.user.username,
                 "device.handoff",
                 None,
-                {"device": device.id, "seq": seq, "full": full, "templates": len(entries),
-                 "people": len(refs), "revocations_through": through,
-                 "sha256": hashlib.sha256(data).hexdigest()},
+                {
+                    "device": device.id,
+                    "seq": seq,
+                    "full": full,
+                    "templates": len(entries),
+                    "people": len(refs),
+                    "revocations_through": through,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                },
                 at=now,
             )
         return HandoffResult(
@@ -379,17 +408,25 @@ class Devices:
         with self._desk.session.write() as conn:
             device = self._active(conn, name)
             public = bytes(
-                conn.execute("SELECT public_key FROM devices WHERE id = ?", (device.id,))
-                .fetchone()[0]
+                conn.execute(
+                    "SELECT public_key FROM devices WHERE id = ?", (device.id,)
+                ).fetchone()[0]
             )
             entries = [
-                {"n": int(r["id"]), "ref": r["ref"], "person_id": r["person_ref"],
-                 "consent_id": r["consent_id"], "revoked_at": r["revoked_at"]}
-                for r in rows(conn.execute(
-                    "SELECT id, ref, person_ref, consent_id, revoked_at FROM device_revocations "
-                    "WHERE device_id = ? ORDER BY id",
-                    (device.id,),
-                ))
+                {
+                    "n": int(r["id"]),
+                    "ref": r["ref"],
+                    "person_id": r["person_ref"],
+                    "consent_id": r["consent_id"],
+                    "revoked_at": r["revoked_at"],
+                }
+                for r in rows(
+                    conn.execute(
+                        "SELECT id, ref, person_ref, consent_id, revoked_at FROM device_revocations "
+                        "WHERE device_id = ? ORDER BY id",
+                        (device.id,),
+                    )
+                )
             ]
             through = entries[-1]["n"] if entries else 0
             seq = device.revocation_seq + 1
@@ -399,16 +436,28 @@ class Devices:
                 (seq, issued, through, device.id),
             )
             data = seal(
-                kind="revocations", device_id=device.id, device_public=public, seq=seq,
-                issued_at=issued, full=True, base_seq=0, revocations_through=through,
-                payload=pack_payload({"entries": entries}), org_key=self._signing_key(conn),
+                kind="revocations",
+                device_id=device.id,
+                device_public=public,
+                seq=seq,
+                issued_at=issued,
+                full=True,
+                base_seq=0,
+                revocations_through=through,
+                payload=pack_payload({"entries": entries}),
+                org_key=self._signing_key(conn),
             )
             self._desk.session.audit.append(
                 self._desk.user.username,
                 "device.revocations",
                 None,
-                {"device": device.id, "seq": seq, "entries": len(entries), "through": through,
-                 "sha256": hashlib.sha256(data).hexdigest()},
+                {
+                    "device": device.id,
+                    "seq": seq,
+                    "entries": len(entries),
+                    "through": through,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                },
                 at=now,
             )
         return RevocationListResult(
@@ -423,12 +472,14 @@ class Devices:
         def q(c: Any) -> list[PersonDeviceEvent]:
             return [
                 PersonDeviceEvent(r["device_id"], r["name"], r["event"], r["bundle_seq"], r["at"])
-                for r in rows(c.execute(
-                    "SELECT l.device_id, d.name, l.event, l.bundle_seq, l.at "
-                    "FROM device_person_log l JOIN devices d ON d.id = l.device_id "
-                    "WHERE l.person_id = ? ORDER BY l.rowid",
-                    (person_id,),
-                ))
+                for r in rows(
+                    c.execute(
+                        "SELECT l.device_id, d.name, l.event, l.bundle_seq, l.at "
+                        "FROM device_person_log l JOIN devices d ON d.id = l.device_id "
+                        "WHERE l.person_id = ? ORDER BY l.rowid",
+                        (person_id,),
+                    )
+                )
             ]
 
         result: list[PersonDeviceEvent] = self._desk.session.read(q)
@@ -444,19 +495,29 @@ class Devices:
 
         def q(c: Any) -> list[DeviceFreshness]:
             out = []
-            for r in rows(c.execute(
-                "SELECT d.id, d.name, d.last_bundle_at, d.last_revocations_at, "
-                "(SELECT count(*) FROM device_revocations r WHERE r.device_id = d.id "
-                " AND r.id > d.revocations_written) AS unsent, "
-                "(SELECT min(r.revoked_at) FROM device_revocations r WHERE r.device_id = d.id "
-                " AND r.id > d.revocations_written) AS oldest "
-                "FROM devices d WHERE d.removed_at IS NULL ORDER BY d.name"
-            )):
+            for r in rows(
+                c.execute(
+                    "SELECT d.id, d.name, d.last_bundle_at, d.last_revocations_at, "
+                    "(SELECT count(*) FROM device_revocations r WHERE r.device_id = d.id "
+                    " AND r.id > d.revocations_written) AS unsent, "
+                    "(SELECT min(r.revoked_at) FROM device_revocations r WHERE r.device_id = d.id "
+                    " AND r.id > d.revocations_written) AS oldest "
+                    "FROM devices d WHERE d.removed_at IS NULL ORDER BY d.name"
+                )
+            ):
                 oldest = r["oldest"]
                 overdue = oldest is not None and dt.datetime.fromisoformat(oldest) <= limit
-                out.append(DeviceFreshness(r["id"], r["name"], r["last_bundle_at"],
-                                           r["last_revocations_at"], int(r["unsent"]), oldest,
-                                           overdue))
+                out.append(
+                    DeviceFreshness(
+                        r["id"],
+                        r["name"],
+                        r["last_bundle_at"],
+                        r["last_revocations_at"],
+                        int(r["unsent"]),
+                        oldest,
+                        overdue,
+                    )
+                )
             return out
 
         result: list[DeviceFreshness] = self._desk.session.read(q)

@@ -330,7 +330,10 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
 
 
 def page_canvas(
-    font: str, header_left: str, header_right: str, footer_left: str,
+    font: str,
+    header_left: str,
+    header_right: str,
+    footer_left: str,
     page_label: Callable[[int, int], str],
 ) -> type[Canvas]:
     """A canvas class that draws the running header and a "page N of M" footer.
@@ -370,9 +373,7 @@ def page_canvas(
             self.setFont(font, 8.5)
             self.drawString(MARGIN_X, top, _fit(header_left, font, 8.5, half))
             self.setFillColor(MUTED)
-            self.drawRightString(
-                PAGE_WIDTH - MARGIN_X, top, _fit(header_right, font, 8.5, half)
-            )
+            self.drawRightString(PAGE_WIDTH - MARGIN_X, top, _fit(header_right, font, 8.5, half))
             self.setStrokeColor(RULE)
             self.setLineWidth(0.6)
             self.line(MARGIN_X, top - 4, PAGE_WIDTH - MARGIN_X, top - 4)

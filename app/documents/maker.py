@@ -173,9 +173,7 @@ class DocumentMaker(DraftingBase):
                 "operator": consent.operator,
             }
         )
-        draft.add(
-            para(label(lang, "refusal.statement", name=clean(person.name, 300)), s.statement)
-        )
+        draft.add(para(label(lang, "refusal.statement", name=clean(person.name, 300)), s.statement))
         rows = [
             (label(lang, "organisation"), org.name),
             (label(lang, "purpose"), sections.purpose_value(lang, purpose, consent)),
@@ -325,8 +323,12 @@ class DocumentMaker(DraftingBase):
         )
         draft.add(
             para(
-                label(lang, "erasure.statement", name=clean(person.name, 300),
-                      org=clean(org.name, 300)),
+                label(
+                    lang,
+                    "erasure.statement",
+                    name=clean(person.name, 300),
+                    org=clean(org.name, 300),
+                ),
                 s.statement,
             )
         )
@@ -349,8 +351,11 @@ class DocumentMaker(DraftingBase):
 
         draft.add(
             grid_table(
-                [label(lang, "counts.kind"), label(lang, "counts.before"),
-                 label(lang, "counts.after")],
+                [
+                    label(lang, "counts.kind"),
+                    label(lang, "counts.before"),
+                    label(lang, "counts.after"),
+                ],
                 [
                     [
                         kind_label(k),
@@ -421,8 +426,7 @@ class DocumentMaker(DraftingBase):
         )
         draft.add(
             para(
-                label(lang, "access.intro", org=clean(org.name, 300),
-                      name=clean(person.name, 300)),
+                label(lang, "access.intro", org=clean(org.name, 300), name=clean(person.name, 300)),
                 s.statement,
             ),
             para(label(lang, "section.person"), s.h2),
@@ -440,8 +444,10 @@ class DocumentMaker(DraftingBase):
         draft.add(
             kv_table(
                 [
-                    (label(lang, "templates_held"),
-                     label(lang, "templates_note", count=template_count)),
+                    (
+                        label(lang, "templates_held"),
+                        label(lang, "templates_note", count=template_count),
+                    ),
                     (label(lang, "photos_held"), str(photo_count)),
                 ],
                 s,
@@ -480,8 +486,12 @@ class DocumentMaker(DraftingBase):
         else:
             draft.add(
                 grid_table(
-                    [label(lang, "doc.kind"), label(lang, "doc.created"),
-                     label(lang, "document_id"), label(lang, "file_sha256")],
+                    [
+                        label(lang, "doc.kind"),
+                        label(lang, "doc.created"),
+                        label(lang, "document_id"),
+                        label(lang, "file_sha256"),
+                    ],
                     [
                         [
                             label(lang, f"kind.{d.kind}"),
@@ -594,8 +604,12 @@ class DocumentMaker(DraftingBase):
         )
         draft.add(
             para(
-                label(lang, "paper.statement", name=clean(person.name, 300),
-                      date=format_date(signed_on, lang)),
+                label(
+                    lang,
+                    "paper.statement",
+                    name=clean(person.name, 300),
+                    date=format_date(signed_on, lang),
+                ),
                 s.statement,
             )
         )

@@ -34,18 +34,20 @@ SIGNATURE_WIDTH = 210.0
 
 
 def purpose_value(language: Language, purpose: Purpose | None, consent: Consent | None) -> str:
-    """"Title (version N)", or the bare version reference when the purpose row is gone."""
+    """ "Title (version N)", or the bare version reference when the purpose row is gone."""
     if purpose is not None:
         return label(language, "purpose_value", title=purpose.title, version=purpose.version)
     if consent is not None:
-        return label(language, "purpose_value", title=f"#{consent.purpose_id}",
-                     version=consent.purpose_version)
+        return label(
+            language,
+            "purpose_value",
+            title=f"#{consent.purpose_id}",
+            version=consent.purpose_version,
+        )
     return label(language, "not_given")
 
 
-def signature_block(
-    signature: Signature | None, caption: str, styles: Styles
-) -> list[Flowable]:
+def signature_block(signature: Signature | None, caption: str, styles: Styles) -> list[Flowable]:
     """The drawn signature above a rule and its caption, plus the stroke-data fingerprint."""
     lang = styles.language
     if signature is None:
@@ -189,8 +191,10 @@ def audit_block(
     """The audit trail as a table on its own page(s), oldest first."""
     lang = styles.language
     out: list[Flowable] = [PageBreak()] if new_page else []
-    out += [para(label(lang, "section.audit"), styles.h2), para(label(lang, "audit.intro"),
-                                                                  styles.muted)]
+    out += [
+        para(label(lang, "section.audit"), styles.h2),
+        para(label(lang, "audit.intro"), styles.muted),
+    ]
     if not events:
         out.append(para(label(lang, "audit.none"), styles.body))
         return out
@@ -246,8 +250,10 @@ def consent_rows(
         )
     if consent.withdrawn_at is not None:
         rows.append(
-            (label(language, "withdrawn_at"),
-             format_datetime(consent.withdrawn_at, tz_name, language))
+            (
+                label(language, "withdrawn_at"),
+                format_datetime(consent.withdrawn_at, tz_name, language),
+            )
         )
     if consent.withdraw_reason:
         rows.append((label(language, "withdraw_reason"), consent.withdraw_reason))
@@ -255,8 +261,9 @@ def consent_rows(
         rows.append(
             (
                 label(language, "section.liveness"),
-                label(language, "liveness.passed" if consent.liveness.passed
-                      else "liveness.failed"),
+                label(
+                    language, "liveness.passed" if consent.liveness.passed else "liveness.failed"
+                ),
             )
         )
     rows.append((label(language, "templates_count"), str(consent.template_count)))

@@ -112,7 +112,8 @@ class Gate:
     def _unexpired(self, state: GateState) -> tuple[GateState, int]:
         now = self._clock()
         keep = [
-            i for i, e in enumerate(state.entries)
+            i
+            for i, e in enumerate(state.entries)
             if e.expires_at is None or _parse_time(e.expires_at) > now
         ]
         dropped = len(state.entries) - len(keep)
@@ -132,8 +133,9 @@ class Gate:
         state = replace(state, org_key=state.org_key or header.org_key)
         meta, blob = unpack_payload(opened.payload)
         if header.kind == "revocations":
-            result, state = self._apply_revocations(state, header.seq, header.revocations_through,
-                                                    meta)
+            result, state = self._apply_revocations(
+                state, header.seq, header.revocations_through, meta
+            )
         else:
             result, state = self._apply_bundle(state, header, meta, blob)
         state, expired = self._unexpired(state)
@@ -147,7 +149,8 @@ class Gate:
         if seq <= state.revocation_seq:
             raise HandoffRefused(
                 f"Revocation list {seq} is not newer than list {state.revocation_seq} already "
-                "imported.", code="old_sequence",
+                "imported.",
+                code="old_sequence",
             )
         revoked = frozenset(str(e["ref"]) for e in meta.get("entries", []))
         keep = [i for i, e in enumerate(state.entries) if e.ref not in revoked]
@@ -168,7 +171,8 @@ class Gate:
         if header.seq <= state.bundle_seq:
             raise HandoffRefused(
                 f"Bundle {header.seq} is not newer than bundle {state.bundle_seq} already "
-                "imported.", code="old_sequence",
+                "imported.",
+                code="old_sequence",
             )
         if header.revocations_through > state.revocations_through:
             raise HandoffRefused(
@@ -178,13 +182,16 @@ class Gate:
         if not header.full and header.base_seq != state.bundle_seq:
             raise HandoffRefused(
                 f"This delta builds on bundle {header.base_seq} but the device holds bundle "
-                f"{state.bundle_seq}: ask the desk for a full bundle.", code="missing_delta",
+                f"{state.bundle_seq}: ask the desk for a full bundle.",
+                code="missing_delta",
             )
         raw = meta.get("entries", [])
         if len(blob) != len(raw) * TEMPLATE_BYTES:
             raise HandoffRefused("The bundle's templates do not match its entries.", code="damaged")
-        incoming = [Entry(str(e["ref"]), str(e["person_id"]), str(e["consent_id"]),
-                          e.get("expires_at")) for e in raw]
+        incoming = [
+            Entry(str(e["ref"]), str(e["person_id"]), str(e["consent_id"]), e.get("expires_at"))
+            for e in raw
+        ]
         mat = np.frombuffer(blob, dtype="<f4").astype(np.float32).reshape(-1, 128)
         ok = [i for i, e in enumerate(incoming) if e.ref not in state.revoked]
         incoming = [incoming[i] for i in ok]
@@ -195,8 +202,11 @@ class Gate:
             new_refs = {e.ref for e in incoming}
             keep = [i for i, e in enumerate(state.entries) if e.ref not in new_refs]
             entries = tuple(state.entries[i] for i in keep) + tuple(incoming)
-            templates = np.concatenate([state.templates[keep], mat]) if len(mat) else (
-                state.templates[keep])
+            templates = (
+                np.concatenate([state.templates[keep], mat])
+                if len(mat)
+                else (state.templates[keep])
+            )
             removed = len(state.entries) - len(keep)
         state = replace(
             state,
@@ -210,8 +220,13 @@ class Gate:
     # ------------------------------------------------------------------------- identify
     def status(self) -> GateStatus:
         state = self._store.load()
-        return GateStatus(state.bundle_seq, state.revocation_seq, state.revocations_through,
-                          len(state.entries), state.org_key)
+        return GateStatus(
+            state.bundle_seq,
+            state.revocation_seq,
+            state.revocations_through,
+            len(state.entries),
+            state.org_key,
+        )
 
     def _matcher(self) -> tuple[Any, float] | None:
         """The gallery of unexpired templates, kept between decisions (decrypting the store for
@@ -242,8 +257,9 @@ class Gate:
         hits = gallery.identify(probe, threshold=threshold, k=1)
         if not hits:
             return GateDecision(photo, "deny", None, "No match.")
-        return GateDecision(photo, "allow", hits[0].person_id,
-                            f"Match at distance {hits[0].distance:.3f}.")
+        return GateDecision(
+            photo, "allow", hits[0].person_id, f"Match at distance {hits[0].distance:.3f}."
+        )
 
     def identify_photo(self, path: Path) -> GateDecision:
         from app.bio.errors import BioError

@@ -83,8 +83,13 @@ class GateStore:
             columns = meta.pop("entries")
             entries = tuple(
                 Entry(*row)
-                for row in zip(columns["ref"], columns["person_id"], columns["consent_id"],
-                               columns["expires_at"], strict=True)
+                for row in zip(
+                    columns["ref"],
+                    columns["person_id"],
+                    columns["consent_id"],
+                    columns["expires_at"],
+                    strict=True,
+                )
             )
             revoked = frozenset(meta.pop("revoked"))
             mat = np.frombuffer(blob, dtype="<f4").astype(np.float32).reshape(-1, 128)
@@ -116,4 +121,6 @@ class GateStore:
         body = json.dumps(meta, sort_keys=True, separators=(",", ":")).encode()
         plain = struct.pack(">I", len(body)) + body + state.templates.astype("<f4").tobytes()
         nonce = os.urandom(12)
-        write_private(self.path, STORE_MAGIC + nonce + self._aead.encrypt(nonce, plain, STORE_MAGIC))
+        write_private(
+            self.path, STORE_MAGIC + nonce + self._aead.encrypt(nonce, plain, STORE_MAGIC)
+        )

@@ -21,8 +21,15 @@ from app.session import Session
 from app.values import _dt, _iso
 
 #: What a draft may hold: the details page, nothing biometric, nothing signed.
-DRAFT_FIELDS = ("name", "reference", "date_of_birth", "language", "purpose_id",
-                "existing_person_id", "step")
+DRAFT_FIELDS = (
+    "name",
+    "reference",
+    "date_of_birth",
+    "language",
+    "purpose_id",
+    "existing_person_id",
+    "step",
+)
 MAX_FIELD = 2000
 #: A draft nobody resumed within a day is dropped: the person has long left the desk.
 MAX_AGE = dt.timedelta(days=1)
@@ -56,7 +63,8 @@ class Drafts:
         unknown = sorted(set(fields) - set(DRAFT_FIELDS))
         if unknown:
             raise InvalidInput(
-                f"A draft cannot hold: {', '.join(unknown)}.", code="draft_field",
+                f"A draft cannot hold: {', '.join(unknown)}.",
+                code="draft_field",
                 params={"fields": unknown},
             )
         clean = {k: str(v)[:MAX_FIELD] for k, v in fields.items() if v not in (None, "")}

@@ -34,8 +34,9 @@ class LivenessSkips:
         """A token naming the admin whose password was given; refused for anyone else."""
         s = self._s
         row = s.read(
-            lambda c: fetch_one(c, "SELECT username, role FROM staff WHERE username = ?",
-                                (admin_username,))
+            lambda c: fetch_one(
+                c, "SELECT username, role FROM staff WHERE username = ?", (admin_username,)
+            )
         )
         try:
             s.vault.keyslots.unlock_user(admin_username, admin_password)

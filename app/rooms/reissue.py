@@ -47,27 +47,42 @@ class ErasureReissue:
         erased_at = _dt(row["erased_at"])
         assert erased_at is not None
         result = ErasureResult(
-            row["person_id"], erased_at, row["erased_by"],
-            dict(counts.get("before", {})), dict(counts.get("after", {})),
+            row["person_id"],
+            erased_at,
+            row["erased_by"],
+            dict(counts.get("before", {})),
+            dict(counts.get("after", {})),
         )
         person = Person(
-            id=row["person_id"], name=label(language, "erasure.name_not_held"),
+            id=row["person_id"],
+            name=label(language, "erasure.name_not_held"),
             language=language,
         )
         doc_id = self._archive.new_id()
         pdf = self._archive.maker.erasure_certificate(
-            org=s.organisation, person=person, result=result, language=language,
-            audit_events=s.audit.events(subject=person_id), document_id=doc_id,
+            org=s.organisation,
+            person=person,
+            result=result,
+            language=language,
+            audit_events=s.audit.events(subject=person_id),
+            document_id=doc_id,
             reissue_of=row["certificate_sha256"],
         )
         with s.write() as conn:
             info = self._archive.store(
-                conn, doc_id=doc_id, kind="erasure_certificate", person_id=None, consent_id=None,
-                language=language, filename=f"erasure-certificate-reissue-{doc_id}.pdf",
+                conn,
+                doc_id=doc_id,
+                kind="erasure_certificate",
+                person_id=None,
+                consent_id=None,
+                language=language,
+                filename=f"erasure-certificate-reissue-{doc_id}.pdf",
                 content=pdf,
             )
             s.audit.append(
-                s.actor, "erasure.reissue", person_id,
+                s.actor,
+                "erasure.reissue",
+                person_id,
                 {"original": row["certificate_sha256"], "reissue": info.sha256},
             )
         return pdf

@@ -6,10 +6,21 @@ from app.bio.bench import run_benchmark
 from tests.core.test_bio_support import bio_engine  # noqa: F401  (fixture)
 
 KEYS = {
-    "detect_fps_640x480", "quality_fps_640x480", "encode_ms_per_face", "enroll_ms",
-    "photo_ms_ours", "photo_ms_naive", "photo_throughput_ratio_vs_naive", "same_decisions",
-    "identify_ms_10k", "identify_ms_100k", "gallery_load_ms_100k", "dlib_blas",
-    "encode_backend", "encode_ms_per_face_dlib", "encode_speedup_vs_dlib",
+    "detect_fps_640x480",
+    "quality_fps_640x480",
+    "encode_ms_per_face",
+    "enroll_ms",
+    "photo_ms_ours",
+    "photo_ms_naive",
+    "photo_throughput_ratio_vs_naive",
+    "same_decisions",
+    "identify_ms_10k",
+    "identify_ms_100k",
+    "gallery_load_ms_100k",
+    "dlib_blas",
+    "encode_backend",
+    "encode_ms_per_face_dlib",
+    "encode_speedup_vs_dlib",
 }
 
 

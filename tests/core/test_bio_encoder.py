@@ -125,8 +125,9 @@ def test_other_backends_match_dlib_on_the_shared_photos(bio_engine, faces, name)
         reference = bio_engine.encode_reference(image, boxes)
         shapes = dlib.full_object_detections()
         for b in boxes:
-            shapes.append(bio_engine._models.shape_5(
-                image, dlib.rectangle(b.left, b.top, b.right, b.bottom)))
+            shapes.append(
+                bio_engine._models.shape_5(image, dlib.rectangle(b.left, b.top, b.right, b.bottom))
+            )
         chips = dlib.get_face_chips(image, shapes, size=150, padding=0.25)
         out = encoder.encode_chips(chips)
         assert max_abs_diff(out, np.asarray(reference)) <= TOLERANCE, row["file"]
@@ -153,12 +154,13 @@ def test_a_backend_that_disagrees_with_dlib_falls_back_to_dlib(bio_engine, tmp_p
     our copy only, so the start check sees a difference and keeps dlib."""
     data = bytearray(find_model_paths().resnet.read_bytes())
     pos = len(data) - 60_000
-    data[pos:pos + 4] = np.float32(3.0).tobytes()
+    data[pos : pos + 4] = np.float32(3.0).tobytes()
     tampered = tmp_path / "resnet.dat"
     tampered.write_bytes(bytes(data))
     lines: list[str] = []
-    choice = select_encoder(bio_engine._models.encoder, tampered, prefer=("numpy", "dlib"),
-                            log=lines.append)
+    choice = select_encoder(
+        bio_engine._models.encoder, tampered, prefer=("numpy", "dlib"), log=lines.append
+    )
     assert choice.encoder.name == "dlib"
     assert any("differs from dlib" in line for line in lines), lines
 

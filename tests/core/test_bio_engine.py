@@ -41,8 +41,9 @@ def test_model_files_found_without_importing_face_recognition_models() -> None:
         "print('ok')\n"
     )
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-500:]
     assert out.stdout.strip() == "ok"
 
@@ -108,8 +109,11 @@ def test_identities_separate_at_the_match_threshold(faces: Path) -> None:
 
 
 @pytest.mark.parametrize("orientation", [3, 6, 8])
-def test_exif_rotated_copy_gives_the_same_template(faces: Path, orientation: int,
-                                                   bio_engine) -> None:  # noqa: F811
+def test_exif_rotated_copy_gives_the_same_template(
+    faces: Path,
+    orientation: int,
+    bio_engine,  # noqa: F811
+) -> None:
     upright = Image.fromarray(load_image(faces / "obama_2.jpg"))
     stored = {
         3: upright.transpose(Image.Transpose.ROTATE_180),
@@ -141,8 +145,9 @@ def test_landmarks_and_frame_pipeline(faces: Path, bio_engine) -> None:  # noqa:
     face = frame.single_face()
     assert face.landmarks is not None and face.landmarks.shape == (68, 2)
     box = face.box
-    inside = ((face.landmarks[:, 0] >= box.left - box.width * 0.3)
-              & (face.landmarks[:, 0] <= box.right + box.width * 0.3))
+    inside = (face.landmarks[:, 0] >= box.left - box.width * 0.3) & (
+        face.landmarks[:, 0] <= box.right + box.width * 0.3
+    )
     assert inside.all()
     photo = analysis_of(faces / "obama_480p.jpg").single_encoding()
     assert face.encoding is not None and distance(face.encoding, photo) < 0.15

@@ -29,8 +29,7 @@ def _random(n: int, seed: int) -> np.ndarray:
     seed=st.integers(0, 10_000),
     remove=st.lists(st.integers(0, 39), max_size=10),
 )
-def test_search_equals_brute_force(counts: list[int], k: int, seed: int,
-                                   remove: list[int]) -> None:
+def test_search_equals_brute_force(counts: list[int], k: int, seed: int, remove: list[int]) -> None:
     mats = [_random(c, seed + i) for i, c in enumerate(counts)]
     g = Gallery(capacity=16)  # small: forces growth
     for i, m in enumerate(mats):
@@ -61,11 +60,12 @@ def test_incremental_updates_and_erasure_leaves_no_trace() -> None:
     g.add("c", c)
     assert g.remove("b") == 2 and "b" not in g and len(g) == 7
     assert g.search(b[0], 1)[0].person_id != "b"
+
     def rows(m: np.ndarray) -> list[list[float]]:
         return sorted(m.tolist())
 
     assert rows(g.templates_of("c")) == rows(c)  # rows moved, content intact
-    tail = g._mat[len(g):]  # the vacated rows are zeroed
+    tail = g._mat[len(g) :]  # the vacated rows are zeroed
     assert not tail.any()
     assert g.search(c[2], 1)[0].distance == pytest.approx(0.0, abs=1e-3)
     assert g.replace("a", a[:1]) == 1 and len(g.templates_of("a")) == 1
@@ -82,8 +82,10 @@ def test_identify_threshold_and_enrollment_warnings() -> None:
     g.add("far", base + direction * 0.9)
     assert [h.person_id for h in g.identify(base)] == ["same"]
     warnings = g.enrollment_warnings([base])
-    assert [(w.kind, w.person_id) for w in warnings] == [("duplicate", "same"),
-                                                          ("lookalike", "lookalike")]
+    assert [(w.kind, w.person_id) for w in warnings] == [
+        ("duplicate", "same"),
+        ("lookalike", "lookalike"),
+    ]
     assert warnings[0].distance == pytest.approx(0.3, abs=1e-4)
     again = g.enrollment_warnings([base], person_id="same")  # re-enrolling "same"
     assert [w.person_id for w in again] == ["lookalike"]

@@ -43,8 +43,12 @@ def _png_with_header(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims ``width`` x ``height`` (a decompression bomb shape)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
@@ -63,8 +67,10 @@ BAD: dict[str, Callable[[], bytes]] = {
     "text": lambda: b"hello, this is not an image\n" * 20,
     "pdf": lambda: b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
     "html": lambda: b"<!doctype html><html><body><img src=x></body></html>",
-    "svg": lambda: (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" '
-                    b'width="100" height="100"><circle cx="50" cy="50" r="40"/></svg>'),
+    "svg": lambda: (
+        b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" '
+        b'width="100" height="100"><circle cx="50" cy="50" r="40"/></svg>'
+    ),
     "zero_size_png": lambda: _png_with_header(0, 0),
     "one_by_one": lambda: _png_bytes(Image.new("RGB", (1, 1))),
     "bomb_header": lambda: _png_with_header(100_000, 100_000),
@@ -138,14 +144,29 @@ def test_rgba_png_composites_on_white() -> None:
 
 @pytest.mark.parametrize(
     "fmt,mode",
-    [("JPEG", "L"), ("PNG", "LA"), ("GIF", "P"), ("TIFF", "RGB"), ("WEBP", "RGB"),
-     ("BMP", "RGB"), ("TIFF", "I;16"), ("PNG", "1"), ("TIFF", "F")],
+    [
+        ("JPEG", "L"),
+        ("PNG", "LA"),
+        ("GIF", "P"),
+        ("TIFF", "RGB"),
+        ("WEBP", "RGB"),
+        ("BMP", "RGB"),
+        ("TIFF", "I;16"),
+        ("PNG", "1"),
+        ("TIFF", "F"),
+    ],
 )
 def test_other_valid_formats_load(fmt: str, mode: str) -> None:
     base = _face_like((90, 70)).convert("L" if mode in ("I;16", "F", "1", "LA") else "RGB")
-    im = base.convert(mode) if mode not in ("I;16", "F") else Image.fromarray(
-        (np.asarray(base).astype(np.float32) * (257.0 if mode == "I;16" else 1.0)).astype(
-            np.uint16 if mode == "I;16" else np.float32))
+    im = (
+        base.convert(mode)
+        if mode not in ("I;16", "F")
+        else Image.fromarray(
+            (np.asarray(base).astype(np.float32) * (257.0 if mode == "I;16" else 1.0)).astype(
+                np.uint16 if mode == "I;16" else np.float32
+            )
+        )
+    )
     rgb = _loads(_save(im, fmt))
     assert rgb.shape == (70, 90, 3)
 
@@ -189,8 +210,12 @@ def test_exif_orientation_is_applied() -> None:
 
 
 def test_ensure_rgb_rejects_unusable_frames() -> None:
-    for bad in (np.zeros((10, 10, 3), np.uint8), np.zeros((100, 100, 3), np.float32),
-                np.zeros((100, 100, 2), np.uint8), "not an array"):
+    for bad in (
+        np.zeros((10, 10, 3), np.uint8),
+        np.zeros((100, 100, 3), np.float32),
+        np.zeros((100, 100, 2), np.uint8),
+        "not an array",
+    ):
         with pytest.raises(ImageError):
             ensure_rgb(bad)  # type: ignore[arg-type]
     assert ensure_rgb(np.zeros((40, 40), np.uint8)).shape == (40, 40, 3)
@@ -199,8 +224,11 @@ def test_ensure_rgb_rejects_unusable_frames() -> None:
 
 def test_everything_that_loads_is_safe_for_the_engine(bio_engine) -> None:  # noqa: F811
     """Odd inputs that do load must go through detection and encoding without errors."""
-    for data in (_png_bytes(Image.new("RGB", (16, 16))), _save(_face_like((300, 200)), "JPEG"),
-                 _png_bytes(Image.new("RGBA", (70, 50)))):
+    for data in (
+        _png_bytes(Image.new("RGB", (16, 16))),
+        _save(_face_like((300, 200)), "JPEG"),
+        _png_bytes(Image.new("RGBA", (70, 50))),
+    ):
         rgb = load_image(data)
         analysis = bio_engine.analyse_photo(rgb)
         assert analysis.face_count == 0
@@ -217,8 +245,9 @@ _VALID_PNG = _png_bytes(_face_like((64, 48)))
     cuts=st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 255)), max_size=12),
     truncate=st.one_of(st.none(), st.integers(0, 4000)),
 )
-def test_fuzzed_files_load_or_raise_image_error(base: bytes, cuts: list[tuple[int, int]],
-                                                truncate: int | None) -> None:
+def test_fuzzed_files_load_or_raise_image_error(
+    base: bytes, cuts: list[tuple[int, int]], truncate: int | None
+) -> None:
     """Flipped bytes and truncations anywhere: an RGB array or an ImageError, nothing else."""
     data = bytearray(base)
     for pos, value in cuts:

@@ -35,9 +35,16 @@ class Script:
         self.obs: list[LivenessObservation] = []
         self.t = 0.0
 
-    def add(self, frames: int, yaw: float = 0.0, eyes: float = 0.05, *, faces: int = 1,
-            emb: np.ndarray | None = PERSON, center: tuple[float, float] = (320.0, 240.0)
-            ) -> Script:
+    def add(
+        self,
+        frames: int,
+        yaw: float = 0.0,
+        eyes: float = 0.05,
+        *,
+        faces: int = 1,
+        emb: np.ndarray | None = PERSON,
+        center: tuple[float, float] = (320.0, 240.0),
+    ) -> Script:
         for _ in range(frames):
             if faces == 1:
                 self.obs.append(LivenessObservation(self.t, 1, yaw, eyes, emb, center, 60.0))
@@ -52,8 +59,11 @@ class Script:
         return self
 
     def blink(self, open_: float = 0.05, closed: float = 0.012) -> Script:
-        return self.add(1, eyes=open_ * 0.7, emb=None).add(2, eyes=closed, emb=None).add(
-            2, eyes=open_, emb=None)
+        return (
+            self.add(1, eyes=open_ * 0.7, emb=None)
+            .add(2, eyes=closed, emb=None)
+            .add(2, eyes=open_, emb=None)
+        )
 
 
 def feed(challenge: LivenessChallenge, obs: Iterable[LivenessObservation]) -> LivenessResult:
@@ -71,8 +81,7 @@ def _do(script: Script, prompt: str, eyes: float = 0.05) -> None:
         script.ramp(25.0 if prompt == "turn_left" else -25.0, eyes=eyes).ramp(0.0, 3, eyes=eyes)
 
 
-def _full_run(prompts: tuple[str, ...], eyes: float = 0.05,
-              end_emb: np.ndarray = PERSON) -> Script:
+def _full_run(prompts: tuple[str, ...], eyes: float = 0.05, end_emb: np.ndarray = PERSON) -> Script:
     s = Script().add(5, eyes=eyes)
     for p in prompts:
         _do(s, p, eyes)
@@ -87,8 +96,10 @@ def test_prompts_are_random_and_injectable() -> None:
         assert set(ch.prompts) <= set(PROMPTS)
         seen.add(ch.prompts)
     assert len(seen) > 4
-    assert LivenessChallenge(rng=random.Random(7)).prompts == LivenessChallenge(
-        rng=random.Random(7)).prompts
+    assert (
+        LivenessChallenge(rng=random.Random(7)).prompts
+        == LivenessChallenge(rng=random.Random(7)).prompts
+    )
     assert 2 <= len(LivenessChallenge().prompts) <= 3  # SystemRandom by default
 
 
@@ -206,9 +217,13 @@ def test_real_video_gives_a_definite_result(video: Path, bio_engine) -> None:  #
     if not video.is_file():
         pytest.skip("video missing")
     states = []
-    result = run_liveness(bio_engine, VideoFileSource(video),
-                          LivenessChallenge(rng=random.Random(11)), every_nth=3,
-                          on_state=states.append)
+    result = run_liveness(
+        bio_engine,
+        VideoFileSource(video),
+        LivenessChallenge(rng=random.Random(11)),
+        every_nth=3,
+        on_state=states.append,
+    )
     assert isinstance(result, LivenessResult) and isinstance(result.passed, bool)
     assert result.note and "prompts=" in result.note
     assert states and states[-1].finished

@@ -24,8 +24,11 @@ from tests.core.test_bio_support import analysis_of, bio_engine  # noqa: F401
 
 def test_enroll_then_identify(faces: Path, bio_engine) -> None:  # noqa: F811
     gallery = Gallery()
-    for pid, name in (("obama", "obama_1.jpg"), ("biden", "biden_2.jpg"),
-                      ("rose", "rose_leslie_1.jpg")):
+    for pid, name in (
+        ("obama", "obama_1.jpg"),
+        ("biden", "biden_2.jpg"),
+        ("rose", "rose_leslie_1.jpg"),
+    ):
         candidate = enrollment_from_photo(bio_engine, faces / name)
         assert candidate.quality.acceptable
         assert not enrollment_warnings(gallery, [candidate.template])

@@ -88,10 +88,17 @@ def test_head_pose_sign_and_no_pitch_wrap(frames) -> None:
     flipped = lm.copy()
     flipped[:, 0] = img.shape[1] - 1 - flipped[:, 0]
     # a mirror image swaps left/right landmark roles
-    order = np.array(list(range(16, -1, -1)) + list(range(26, 16, -1)) + list(range(27, 31))
-                     + list(range(35, 30, -1)) + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40]
-                     + list(range(54, 47, -1)) + list(range(59, 54, -1)) + list(range(64, 59, -1))
-                     + list(range(67, 64, -1)))
+    order = np.array(
+        list(range(16, -1, -1))
+        + list(range(26, 16, -1))
+        + list(range(27, 31))
+        + list(range(35, 30, -1))
+        + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40]
+        + list(range(54, 47, -1))
+        + list(range(59, 54, -1))
+        + list(range(64, 59, -1))
+        + list(range(67, 64, -1))
+    )
     yaw_m, pitch_m, _ = head_pose(flipped[order], img.shape[1], img.shape[0])
     assert abs(yaw) > 15 and math.copysign(1, yaw) != math.copysign(1, yaw_m)
     assert abs(yaw + yaw_m) < 3 and abs(pitch - pitch_m) < 3

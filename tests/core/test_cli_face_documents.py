@@ -29,18 +29,44 @@ def imported(tmp_path_factory: pytest.TempPathFactory, faces: Path):
     home = base / "vault"
     ok_json(home, "init", "--org", "Acme HR", "--admin", "admin")
     purpose = ok_json(
-        home, "purpose", "add", "--title", "Office entry", "--controller", "Acme HR",
-        "--contact", "hr@acme.example", "--retention-days", "365", "--alternative", "Badge",
+        home,
+        "purpose",
+        "add",
+        "--title",
+        "Office entry",
+        "--controller",
+        "Acme HR",
+        "--contact",
+        "hr@acme.example",
+        "--retention-days",
+        "365",
+        "--alternative",
+        "Badge",
     )
     ok_json(  # issue-16: no enrolment before the necessity test is signed
-        home, "purpose", "assess", str(purpose["id"]), "--necessity", "Hands-free office entry",
-        "--why-not-alternative", "Badges are shared", "--scenario", "building_access",
-        "--access", "HR only",
+        home,
+        "purpose",
+        "assess",
+        str(purpose["id"]),
+        "--necessity",
+        "Hands-free office entry",
+        "--why-not-alternative",
+        "Badges are shared",
+        "--scenario",
+        "building_access",
+        "--access",
+        "HR only",
     )
     scan = _scan(base / "scan.png")
     (base / "empty.pdf").write_bytes(b"")
     rows = [
-        ("Barack Obama", "E-001", f"{faces / 'obama_1.jpg'};{faces / 'obama_2.jpg'}", "scan.png", "2026-01-05"),
+        (
+            "Barack Obama",
+            "E-001",
+            f"{faces / 'obama_1.jpg'};{faces / 'obama_2.jpg'}",
+            "scan.png",
+            "2026-01-05",
+        ),
         ("Joe Biden", "E-002", str(faces / "biden_2.jpg"), str(scan), "2026-01-06"),
         ("Group Photo", "E-003", str(faces / "group_two_people.jpg"), "scan.png", "2026-01-06"),
         ("Obama Again", "E-004", str(faces / "obama_4.jpg"), "scan.png", "2026-01-07"),
@@ -74,8 +100,13 @@ def test_import_report_shape_and_decisions(imported) -> None:
 def test_identify_json_lines(imported, faces: Path) -> None:
     home, _, _, _ = imported
     proc = run(
-        home, "identify", str(faces / "obama_3.jpg"), str(faces / "rose_leslie_2.jpg"),
-        str(faces / "group_kit_with_rose.jpg"), str(home / "nothing.jpg"), "--json",
+        home,
+        "identify",
+        str(faces / "obama_3.jpg"),
+        str(faces / "rose_leslie_2.jpg"),
+        str(faces / "group_kit_with_rose.jpg"),
+        str(home / "nothing.jpg"),
+        "--json",
     )
     lines = [json.loads(x) for x in proc.stdout.splitlines()]
     assert [x["decision"] for x in lines] == ["match", "no_match", "several_faces", "error"]

@@ -43,7 +43,10 @@ def clock() -> Clock:
 @pytest.fixture
 def cdesk(home: Path, clock: Clock) -> Iterator[Desk]:
     d, _ = Desk.initialise(
-        home, "Acme Property Management", ADMIN, PASSWORD,
+        home,
+        "Acme Property Management",
+        ADMIN,
+        PASSWORD,
         options=DeskOptions(kdf=FAST_KDF, clock=clock, auto_purge=False),
     )
     yield d
@@ -199,8 +202,11 @@ def test_request_past_its_deadline_is_overdue(cdesk: Desk, clock: Clock) -> None
     reg = Compliance(cdesk).registers
     pipl = reg.add_request("access", identity_check="ID card seen", person_id=person.id)
     gdpr = reg.add_request(
-        "complaint", identity_check="email reply", requester="Walk-in Visitor",
-        jurisdiction="gdpr", channel="email",
+        "complaint",
+        identity_check="email reply",
+        requester="Walk-in Visitor",
+        jurisdiction="gdpr",
+        channel="email",
     )
     assert pipl.due_on == dt.date(2026, 3, 23) and gdpr.due_on == dt.date(2026, 4, 2)
     assert pipl.requester == person.name and not pipl.overdue
@@ -233,7 +239,9 @@ def test_erasure_request_closes_with_its_certificate_and_keeps_no_name(
     result = cdesk.erase(person.id)
     closed = reg.close_request(request.id, "Done: erased")
     assert closed.fulfilled_by and "person.erase#" in closed.fulfilled_by
-    assert closed.documents == (f"erasure_certificate:{cdesk.verify_document(result.certificate_pdf or b'').sha256}",)
+    assert closed.documents == (
+        f"erasure_certificate:{cdesk.verify_document(result.certificate_pdf or b'').sha256}",
+    )
     assert closed.requester is None and closed.person_id == person.id
     kept = [
         str(value)
@@ -279,9 +287,7 @@ def test_breach_letters_in_both_languages_verify(cdesk: Desk) -> None:
         else:
             assert "breach" in text.lower()
     with pytest.raises(InvalidInput):
-        reg.add_breach(
-            BreachInput("x", T0, "names", -1, 0, "none", "none")
-        )
+        reg.add_breach(BreachInput("x", T0, "names", -1, 0, "none", "none"))
 
 
 # ---------------------------------------------------------------------- governance PDFs

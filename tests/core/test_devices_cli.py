@@ -40,20 +40,48 @@ def ok(home: Path, *args: str) -> dict[str, object]:
 
 def gate(home: Path, *args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = gate_run(["--home", str(home), *args], stdout=out, stderr=err,
-                    clock=lambda: dt.datetime.now(dt.UTC), engine=shared_engine())
+    code = gate_run(
+        ["--home", str(home), *args],
+        stdout=out,
+        stderr=err,
+        clock=lambda: dt.datetime.now(dt.UTC),
+        engine=shared_engine(),
+    )
     return code, out.getvalue(), err.getvalue()
 
 
 def test_cli_register_handoff_revoke_and_gate(tmp_path: Path, faces: Path) -> None:
     home, door = tmp_path / "vault", tmp_path / "door"
     ok(home, "init", "--org", "Acme HR", "--admin", "admin")
-    purpose = ok(home, "purpose", "add", "--title", "Entrance", "--controller", "Acme HR",
-                 "--contact", "hr@acme.example", "--retention-days", "365",
-                 "--alternative", "Badge")
-    ok(home, "purpose", "assess", str(purpose["id"]), "--necessity", "Staff enter hands-free",
-       "--why-not-alternative", "Badges are lent and lost", "--scenario", "building_access",
-       "--access", "HR staff only")
+    purpose = ok(
+        home,
+        "purpose",
+        "add",
+        "--title",
+        "Entrance",
+        "--controller",
+        "Acme HR",
+        "--contact",
+        "hr@acme.example",
+        "--retention-days",
+        "365",
+        "--alternative",
+        "Badge",
+    )
+    ok(
+        home,
+        "purpose",
+        "assess",
+        str(purpose["id"]),
+        "--necessity",
+        "Staff enter hands-free",
+        "--why-not-alternative",
+        "Badges are lent and lost",
+        "--scenario",
+        "building_access",
+        "--access",
+        "HR staff only",
+    )
     keys = ok(home, "device", "keygen", "--out", str(door))
     assert stat.S_IMODE(os.stat(door / "device.key").st_mode) == 0o600
     before = (door / "device.key").read_bytes()
@@ -61,8 +89,16 @@ def test_cli_register_handoff_revoke_and_gate(tmp_path: Path, faces: Path) -> No
         cli(home, "device", "keygen", "--out", str(door))
     assert (door / "device.key").read_bytes() == before
 
-    added = ok(home, "device", "add", "Front door", "--purpose", str(purpose["id"]),
-               "--public-key", str(keys["public_key"]))
+    added = ok(
+        home,
+        "device",
+        "add",
+        "Front door",
+        "--purpose",
+        str(purpose["id"]),
+        "--public-key",
+        str(keys["public_key"]),
+    )
     assert added["key_fingerprint"] == keys["key"]
     listed = ok(home, "device", "list")
     assert [d["name"] for d in listed["devices"]] == ["Front door"]  # type: ignore[index]
@@ -78,8 +114,9 @@ def test_cli_register_handoff_revoke_and_gate(tmp_path: Path, faces: Path) -> No
     shipped = ok(home, "handoff", "--device", "Front door", "--out", str(bundle))
     assert (shipped["seq"], shipped["templates"], shipped["full"]) == (1, 1, True)
     assert gate(door, "import", str(bundle))[0] == 0
-    code, out, _ = gate(door, "identify", str(faces / "obama_2.jpg"),
-                        str(faces / "rose_leslie_1.jpg"), "--json")
+    code, out, _ = gate(
+        door, "identify", str(faces / "obama_2.jpg"), str(faces / "rose_leslie_1.jpg"), "--json"
+    )
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [r["decision"] for r in lines] == ["allow", "deny"]
     assert lines[0]["person_id"].startswith("P") and "person_id" not in lines[1]

@@ -61,8 +61,15 @@ def scene(desk: Desk, purpose: Purpose, faces: Path, tmp_path: Path) -> dict[str
     b = enroll_photos(desk, purpose, "Barack Obama", [faces / f for f in B_ENROLL], 2)
     clock = Clock()
     gate = Gate(door, clock=clock, engine=shared_engine())
-    return {"devices": devices, "a": a, "b": b, "gate": gate, "clock": clock, "door": door,
-            "other": other}
+    return {
+        "devices": devices,
+        "a": a,
+        "b": b,
+        "gate": gate,
+        "clock": clock,
+        "door": door,
+        "other": other,
+    }
 
 
 def test_withdrawal_reaches_the_door(desk: Desk, faces: Path, scene: dict[str, object]) -> None:

@@ -28,8 +28,9 @@ def _bundle_entries(devices: Devices, folder: Path, full: bool = False) -> list[
     from app.devices.format import load_device_private
 
     data = devices.handoff("Door", full=full).data
-    meta, _ = unpack_payload(open_sealed(data, load_device_private(folder / "device.key"),
-                                         None).payload)
+    meta, _ = unpack_payload(
+        open_sealed(data, load_device_private(folder / "device.key"), None).payload
+    )
     entries: list[dict[str, str]] = meta["entries"]
     return entries
 
@@ -38,8 +39,9 @@ def _revoked(devices: Devices, folder: Path) -> list[dict[str, object]]:
     from app.devices.format import load_device_private
 
     data = devices.revocations("Door").data
-    meta, _ = unpack_payload(open_sealed(data, load_device_private(folder / "device.key"),
-                                         None).payload)
+    meta, _ = unpack_payload(
+        open_sealed(data, load_device_private(folder / "device.key"), None).payload
+    )
     entries: list[dict[str, object]] = meta["entries"]
     return entries
 
@@ -60,14 +62,19 @@ def test_every_deletion_path_issues_revocations(
     revoked = _revoked(devices, folder)
     assert len(revoked) == 4
     assert {e["person_id"] for e in revoked} == {
-        devices.person_ref("Door", withdrawn), devices.person_ref("Door", erased)
+        devices.person_ref("Door", withdrawn),
+        devices.person_ref("Door", erased),
     }
     assert devices.person_ref("Door", kept) not in {e["person_id"] for e in revoked}
     # The complete list grows; numbers increase.
     ns = [int(str(e["n"])) for e in revoked]
     assert ns == sorted(ns)
     device = devices.get("Door")
-    assert (device.templates_held, device.revocations_issued, device.revocations_unsent) == (2, 4, 0)
+    assert (device.templates_held, device.revocations_issued, device.revocations_unsent) == (
+        2,
+        4,
+        0,
+    )
     # The erased person's device history went with them; the withdrawn person's is kept.
     assert devices.person_events(erased) == []
     assert [e.event for e in devices.person_events(withdrawn)] == ["handed", "revoked"]
@@ -79,7 +86,10 @@ def test_retention_purge_revokes(home: Path, tmp_path: Path) -> None:
     desk, _ = Desk.initialise(home, "Acme", ADMIN, PASSWORD, options=options)
     try:
         purpose = desk.add_purpose(
-            title="Entrance", controller="Acme", contact="a@acme.example", retention_days=30,
+            title="Entrance",
+            controller="Acme",
+            contact="a@acme.example",
+            retention_days=30,
             alternative="Card",
         )
         purpose = sign_necessity(desk, purpose)
@@ -111,8 +121,13 @@ def test_deltas_carry_only_what_is_new(
     assert (first.full, first.templates, len(delta)) == (True, 2, 2)
     assert len(_bundle_entries(devices, folder, full=True)) == 4
     # Another purpose's consents never reach this door.
-    other = desk.add_purpose(title="Canteen", controller="Acme", contact="a@acme.example",
-                             retention_days=30, alternative="Cash")
+    other = desk.add_purpose(
+        title="Canteen",
+        controller="Acme",
+        contact="a@acme.example",
+        retention_days=30,
+        alternative="Cash",
+    )
     other = sign_necessity(desk, other)
     enroll(desk, other, "Third Person", seed=3)
     assert _bundle_entries(devices, folder) == []
@@ -145,8 +160,9 @@ def test_registry_rules(desk: Desk, purpose: Purpose, keys: tuple[Path, bytes]) 
     devices.add("Door", purpose.id, pub)  # the name and key are free again
 
 
-def test_device_verbs_are_admin_only(desk: Desk, purpose: Purpose, home: Path,
-                                     options: DeskOptions, keys: tuple[Path, bytes]) -> None:
+def test_device_verbs_are_admin_only(
+    desk: Desk, purpose: Purpose, home: Path, options: DeskOptions, keys: tuple[Path, bytes]
+) -> None:
     _, pub = keys
     Devices(desk).add("Door", purpose.id, pub)
     desk.add_user("olga", "operator password 1", "operator")
@@ -155,9 +171,13 @@ def test_device_verbs_are_admin_only(desk: Desk, purpose: Purpose, home: Path,
     try:
         devices = Devices(operator)
         before = len(operator.audit_events())
-        for verb in (lambda: devices.add("Gate 2", purpose.id, bytes(32)),
-                     lambda: devices.handoff("Door"), lambda: devices.remove("Door"),
-                     devices.list, lambda: devices.person_ref("Door", "X")):
+        for verb in (
+            lambda: devices.add("Gate 2", purpose.id, bytes(32)),
+            lambda: devices.handoff("Door"),
+            lambda: devices.remove("Door"),
+            devices.list,
+            lambda: devices.person_ref("Door", "X"),
+        ):
             with pytest.raises(PermissionDenied):
                 verb()
         assert len(operator.audit_events()) == before  # refused before anything changed
@@ -182,6 +202,9 @@ def test_a_withdrawal_not_written_out_for_a_day_is_overdue(
     assert devices.freshness()[0].overdue is False  # within the 24 hours
     later.revocations("Door")
     assert later.freshness()[0] == dataclasses.replace(
-        fresh, unsent=0, oldest_unsent_at=None, overdue=False,
+        fresh,
+        unsent=0,
+        oldest_unsent_at=None,
+        overdue=False,
         last_revocations_at=later.freshness()[0].last_revocations_at,
     )

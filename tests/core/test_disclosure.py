@@ -170,12 +170,25 @@ _text = st.text(st.characters(exclude_categories=("Cs",)), max_size=60)
     language=st.sampled_from(["en", "zh"]),
 )
 def test_property_hash_is_deterministic_and_matches_text(
-    title: str, controller: str, alternative: str, regulator: str, days: int, keep: bool,
+    title: str,
+    controller: str,
+    alternative: str,
+    regulator: str,
+    days: int,
+    keep: bool,
     language: str,
 ) -> None:
     p = Purpose(
-        id=1, version=1, version_id=5, title=title, controller=controller, contact="desk",
-        retention_days=days, alternative=alternative, regulator=regulator, keep_photos=keep,
+        id=1,
+        version=1,
+        version_id=5,
+        title=title,
+        controller=controller,
+        contact="desk",
+        retention_days=days,
+        alternative=alternative,
+        regulator=regulator,
+        keep_photos=keep,
     )
     org = Organisation(name="Org " + controller)
     a = render_disclosure(p, org, language)  # type: ignore[arg-type]

@@ -77,42 +77,79 @@ def build(maker: DocumentMaker, kind: str, lang: Language, **over: Any) -> bytes
     doc_id = over.pop("document_id", f"doc-{kind}-{lang}")
     if kind == "consent_form":
         return maker.consent_form(
-            org=org, purpose=purpose, person=person, consent=fx.consent(lang),
-            disclosure=fx.disclosure(lang), signature=fx.sample_signature(),
-            guardian=over.pop("guardian", fx.guardian(lang)), audit_events=fx.audit_events(),
-            document_id=doc_id, **over,
+            org=org,
+            purpose=purpose,
+            person=person,
+            consent=fx.consent(lang),
+            disclosure=fx.disclosure(lang),
+            signature=fx.sample_signature(),
+            guardian=over.pop("guardian", fx.guardian(lang)),
+            audit_events=fx.audit_events(),
+            document_id=doc_id,
+            **over,
         )
     if kind == "refusal_record":
         return maker.refusal_record(
-            org=org, purpose=purpose, person=person, consent=fx.refusal(lang),
-            disclosure=fx.disclosure(lang), signature=fx.sample_signature(),
-            audit_events=fx.audit_events(3), document_id=doc_id, **over,
+            org=org,
+            purpose=purpose,
+            person=person,
+            consent=fx.refusal(lang),
+            disclosure=fx.disclosure(lang),
+            signature=fx.sample_signature(),
+            audit_events=fx.audit_events(3),
+            document_id=doc_id,
+            **over,
         )
     if kind == "withdrawal_receipt":
         result, withdrawn = fx.withdrawal(lang)
         return maker.withdrawal_receipt(
-            org=org, person=person, result=result, consents=[withdrawn], purposes=[purpose],
-            operator="desk.patel", audit_events=fx.audit_events(4), document_id=doc_id, **over,
+            org=org,
+            person=person,
+            result=result,
+            consents=[withdrawn],
+            purposes=[purpose],
+            operator="desk.patel",
+            audit_events=fx.audit_events(4),
+            document_id=doc_id,
+            **over,
         )
     if kind == "erasure_certificate":
         return maker.erasure_certificate(
-            org=org, person=person, result=fx.erasure(), consents=[fx.consent(lang)],
-            purposes=[purpose], audit_events=fx.audit_events(2), document_id=doc_id, **over,
+            org=org,
+            person=person,
+            result=fx.erasure(),
+            consents=[fx.consent(lang)],
+            purposes=[purpose],
+            audit_events=fx.audit_events(2),
+            document_id=doc_id,
+            **over,
         )
     if kind == "access_report":
         return maker.access_report(
-            org=org, person=person, consents=[fx.consent(lang), fx.refusal(lang)],
-            purposes=[purpose], documents=fx.documents(), audit_events=fx.audit_events(5),
-            template_count=3, operator="desk.jones", document_id=doc_id, **over,
+            org=org,
+            person=person,
+            consents=[fx.consent(lang), fx.refusal(lang)],
+            purposes=[purpose],
+            documents=fx.documents(),
+            audit_events=fx.audit_events(5),
+            template_count=3,
+            operator="desk.jones",
+            document_id=doc_id,
+            **over,
         )
     if kind == "retention_notice":
         return maker.retention_notice(purpose, org, lang, document_id=doc_id)
     if kind == "paper_consent_record":
         return maker.paper_consent_record(
-            org=org, purpose=purpose, person=person,
+            org=org,
+            purpose=purpose,
+            person=person,
             consent=fx.consent(lang, paper_signed_on=fx.T0.date(), liveness=None),
-            scan=over.pop("scan", fx.scan_png()), imported_by="admin.lee",
-            audit_events=fx.audit_events(2), document_id=doc_id, **over,
+            scan=over.pop("scan", fx.scan_png()),
+            imported_by="admin.lee",
+            audit_events=fx.audit_events(2),
+            document_id=doc_id,
+            **over,
         )
     raise AssertionError(kind)
 
@@ -207,9 +244,7 @@ def test_an_independent_validator_accepts_the_signature_and_sees_tampering(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_metadata_carries_no_personal_data(
-    docs: dict[tuple[str, str], bytes], kind: str
-) -> None:
+def test_metadata_carries_no_personal_data(docs: dict[tuple[str, str], bytes], kind: str) -> None:
     meta = PdfReader(io.BytesIO(docs[kind, "en"])).metadata
     assert meta is not None
     blob = " ".join(str(v) for v in meta.values())
@@ -263,8 +298,14 @@ def test_access_report_counts_templates_without_values(
 
 def test_consent_form_shows_liveness_and_guardian(docs: dict[tuple[str, str], bytes]) -> None:
     text = pdftotext(docs["consent_form", "en"])
-    for needle in ["Passed", "Turn head left", "2140 ms", "Rosa O'Connor", "desk.jones",
-                   "Europe/London"]:
+    for needle in [
+        "Passed",
+        "Turn head left",
+        "2140 ms",
+        "Rosa O'Connor",
+        "desk.jones",
+        "Europe/London",
+    ]:
         assert needle in text, needle
     zh = pdftotext(docs["consent_form", "zh"])
     assert "向左转头" in zh and "王芳" in zh and "Asia/Shanghai" in zh
@@ -280,8 +321,11 @@ def test_photo_only_for_a_purpose_that_keeps_photos(unsigned_maker: DocumentMake
         build(unsigned_maker, "consent_form", "en", photo=photo)
     keep = fx.purpose("en", keep_photos=True)
     kwargs: dict[str, Any] = dict(
-        org=fx.ORG, purpose=keep, person=fx.person("en"),
-        consent=fx.consent("en", keep_photos=True), disclosure=fx.disclosure("en", True),
+        org=fx.ORG,
+        purpose=keep,
+        person=fx.person("en"),
+        consent=fx.consent("en", keep_photos=True),
+        disclosure=fx.disclosure("en", True),
         signature=fx.sample_signature(),
     )
     with_photo = unsigned_maker.consent_form(photo=photo, **kwargs)
@@ -293,28 +337,45 @@ def test_forms_refuse_mismatched_records(unsigned_maker: DocumentMaker) -> None:
     other = fx.disclosure("zh")
     with pytest.raises(InvalidInput, match="language"):
         unsigned_maker.consent_form(
-            org=fx.ORG, purpose=fx.purpose("en"), person=fx.person("en"),
-            consent=fx.consent("en"), disclosure=dataclasses.replace(other),
+            org=fx.ORG,
+            purpose=fx.purpose("en"),
+            person=fx.person("en"),
+            consent=fx.consent("en"),
+            disclosure=dataclasses.replace(other),
             signature=fx.sample_signature(),
         )
     edited = dataclasses.replace(fx.disclosure("en"), text=fx.disclosure("en").text + "x\n")
     with pytest.raises(InvalidInput, match="fingerprint"):
         unsigned_maker.consent_form(
-            org=fx.ORG, purpose=fx.purpose("en"), person=fx.person("en"),
-            consent=fx.consent("en"), disclosure=edited, signature=fx.sample_signature(),
+            org=fx.ORG,
+            purpose=fx.purpose("en"),
+            person=fx.person("en"),
+            consent=fx.consent("en"),
+            disclosure=edited,
+            signature=fx.sample_signature(),
         )
     with pytest.raises(InvalidInput, match="different person"):
-        build(unsigned_maker, "consent_form", "en",
-              person=dataclasses.replace(fx.person("en"), id="someone-else"))
+        build(
+            unsigned_maker,
+            "consent_form",
+            "en",
+            person=dataclasses.replace(fx.person("en"), id="someone-else"),
+        )
     with pytest.raises(InvalidInput, match="refused"):
         unsigned_maker.refusal_record(
-            org=fx.ORG, purpose=fx.purpose("en"), person=fx.person("en"),
-            consent=fx.consent("en"), disclosure=fx.disclosure("en"),
+            org=fx.ORG,
+            purpose=fx.purpose("en"),
+            person=fx.person("en"),
+            consent=fx.consent("en"),
+            disclosure=fx.disclosure("en"),
         )
     with pytest.raises(SignatureError):
         unsigned_maker.consent_form(
-            org=fx.ORG, purpose=fx.purpose("en"), person=fx.person("en"),
-            consent=fx.consent("en"), disclosure=fx.disclosure("en"),
+            org=fx.ORG,
+            purpose=fx.purpose("en"),
+            person=fx.person("en"),
+            consent=fx.consent("en"),
+            disclosure=fx.disclosure("en"),
             signature=fx.sample_signature(scale=0.05),
         )
 
@@ -346,7 +407,6 @@ def test_paper_image_scan_becomes_pages(unsigned_maker: DocumentMaker) -> None:
     assert "2026-03-14" in text  # signed-on-paper date
     with pytest.raises(InvalidInput, match="PDF or an image"):
         build(unsigned_maker, "paper_consent_record", "en", scan=b"not an image")
-
 
 
 @pytest.mark.parametrize("lang", LANGS)

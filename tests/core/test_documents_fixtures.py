@@ -43,21 +43,33 @@ ORG_ZH = Organisation(name="海港物业管理有限公司", timezone="Asia/Shan
 def purpose(language: Language = "en", keep_photos: bool = False) -> Purpose:
     if language == "zh":
         return Purpose(
-            id=3, version=2, version_id=11, title="大楼门禁人脸识别",
-            controller="海港物业管理有限公司", contact="前台或 privacy@harbourside.example",
-            retention_days=365, alternative="在前台出示门禁卡",
+            id=3,
+            version=2,
+            version_id=11,
+            title="大楼门禁人脸识别",
+            controller="海港物业管理有限公司",
+            contact="前台或 privacy@harbourside.example",
+            retention_days=365,
+            alternative="在前台出示门禁卡",
             description="用于住户进出大楼时核验身份，减少门禁卡丢失和冒用。",
-            recipients="", regulator="市网信办个人信息保护投诉渠道", keep_photos=keep_photos,
+            recipients="",
+            regulator="市网信办个人信息保护投诉渠道",
+            keep_photos=keep_photos,
         )
     return Purpose(
-        id=3, version=2, version_id=11, title="Building access by face",
+        id=3,
+        version=2,
+        version_id=11,
+        title="Building access by face",
         controller="Harbourside Property Management Ltd",
-        contact="the front desk or privacy@harbourside.example", retention_days=365,
+        contact="the front desk or privacy@harbourside.example",
+        retention_days=365,
         alternative="show your access card at the front desk",
         description="To let residents into the building without a card and to stop lost cards "
         "being misused.",
         recipients="Nobody outside Harbourside; the door controller only receives yes/no.",
-        regulator="the Information Commissioner's Office (ico.org.uk)", keep_photos=keep_photos,
+        regulator="the Information Commissioner's Office (ico.org.uk)",
+        keep_photos=keep_photos,
     )
 
 
@@ -68,8 +80,12 @@ def org(language: Language) -> Organisation:
 def person(language: Language = "en", name: str | None = None) -> Person:
     default = "张伟" if language == "zh" else "Amelia O'Connor-Smith"
     return Person(
-        id=PERSON_ID, name=name if name is not None else default, reference="FLAT-12B",
-        date_of_birth=dt.date(1988, 5, 2), language=language, created_at=T0,
+        id=PERSON_ID,
+        name=name if name is not None else default,
+        reference="FLAT-12B",
+        date_of_birth=dt.date(1988, 5, 2),
+        language=language,
+        created_at=T0,
         last_interaction_at=T0 + dt.timedelta(days=30),
     )
 
@@ -120,10 +136,20 @@ def disclosure(language: Language = "en", keep_photos: bool = False) -> Disclosu
 def consent(language: Language = "en", keep_photos: bool = False, **changes: object) -> Consent:
     d = disclosure(language, keep_photos)
     values: dict[str, object] = dict(
-        id=CONSENT_ID, person_id=PERSON_ID, purpose_id=3, purpose_version=2,
-        purpose_version_id=11, language=language, text_sha256=d.sha256, decision="granted",
-        status="active", signed_at=T0, operator="desk.jones",
-        expires_at=T0 + dt.timedelta(days=365), liveness=LIVENESS, template_count=3,
+        id=CONSENT_ID,
+        person_id=PERSON_ID,
+        purpose_id=3,
+        purpose_version=2,
+        purpose_version_id=11,
+        language=language,
+        text_sha256=d.sha256,
+        decision="granted",
+        status="active",
+        signed_at=T0,
+        operator="desk.jones",
+        expires_at=T0 + dt.timedelta(days=365),
+        liveness=LIVENESS,
+        template_count=3,
         photo_count=1 if keep_photos else 0,
     )
     values.update(changes)
@@ -131,38 +157,67 @@ def consent(language: Language = "en", keep_photos: bool = False, **changes: obj
 
 
 def refusal(language: Language = "en") -> Consent:
-    return consent(language, id=REFUSAL_ID, decision="refused", status="refused",
-                   expires_at=None, liveness=None, template_count=0,
-                   alternative=purpose(language).alternative)
+    return consent(
+        language,
+        id=REFUSAL_ID,
+        decision="refused",
+        status="refused",
+        expires_at=None,
+        liveness=None,
+        template_count=0,
+        alternative=purpose(language).alternative,
+    )
 
 
 def guardian(language: Language = "en") -> Guardian:
-    return Guardian(name="王芳" if language == "zh" else "Rosa O'Connor",
-                    signature=sample_signature(500, 180))
+    return Guardian(
+        name="王芳" if language == "zh" else "Rosa O'Connor", signature=sample_signature(500, 180)
+    )
 
 
 def audit_events(n: int = 6) -> tuple[AuditEvent, ...]:
-    actions = ["person.created", "disclosure.shown", "liveness.passed", "consent.granted",
-               "templates.stored", "document.issued", "consent.viewed", "access.exported"]
+    actions = [
+        "person.created",
+        "disclosure.shown",
+        "liveness.passed",
+        "consent.granted",
+        "templates.stored",
+        "document.issued",
+        "consent.viewed",
+        "access.exported",
+    ]
     return tuple(
-        AuditEvent(seq=100 + i, at=T0 + dt.timedelta(seconds=17 * i), actor="desk.jones",
-                   action=actions[i % len(actions)], subject=PERSON_ID,
-                   details={"consent": CONSENT_ID} if i % 2 else {})
+        AuditEvent(
+            seq=100 + i,
+            at=T0 + dt.timedelta(seconds=17 * i),
+            actor="desk.jones",
+            action=actions[i % len(actions)],
+            subject=PERSON_ID,
+            details={"consent": CONSENT_ID} if i % 2 else {},
+        )
         for i in range(n)
     )
 
 
 def withdrawal(language: Language = "en") -> tuple[WithdrawalResult, Consent]:
     at = T0 + dt.timedelta(days=40, hours=3)
-    c = consent(language, status="withdrawn", withdrawn_at=at, withdrawn_by="desk.patel",
-                withdraw_reason="Moving out" if language == "en" else "搬离本小区")
-    return WithdrawalResult(person_id=PERSON_ID, consent_ids=(CONSENT_ID,), templates_deleted=3,
-                            withdrawn_at=at), c
+    c = consent(
+        language,
+        status="withdrawn",
+        withdrawn_at=at,
+        withdrawn_by="desk.patel",
+        withdraw_reason="Moving out" if language == "en" else "搬离本小区",
+    )
+    return WithdrawalResult(
+        person_id=PERSON_ID, consent_ids=(CONSENT_ID,), templates_deleted=3, withdrawn_at=at
+    ), c
 
 
 def erasure() -> ErasureResult:
     return ErasureResult(
-        person_id=PERSON_ID, erased_at=T0 + dt.timedelta(days=41), erased_by="admin.lee",
+        person_id=PERSON_ID,
+        erased_at=T0 + dt.timedelta(days=41),
+        erased_by="admin.lee",
         counts_before={"people": 1, "consents": 2, "templates": 3, "photos": 0, "documents": 4},
         counts_after={"people": 0, "consents": 0, "templates": 0, "photos": 0, "documents": 0},
     )
@@ -170,10 +225,16 @@ def erasure() -> ErasureResult:
 
 def documents() -> tuple[DocumentInfo, ...]:
     return (
-        DocumentInfo(id="d1a2b3c4d5e6f708091a2b3c4d5e6f70", kind="consent_form",
-                     person_id=PERSON_ID, consent_id=CONSENT_ID, created_at=T0,
-                     sha256="ab" * 32, filename="consentdesk-consent-form-d1a2b3c4d5e6.pdf",
-                     size=48213),
+        DocumentInfo(
+            id="d1a2b3c4d5e6f708091a2b3c4d5e6f70",
+            kind="consent_form",
+            person_id=PERSON_ID,
+            consent_id=CONSENT_ID,
+            created_at=T0,
+            sha256="ab" * 32,
+            filename="consentdesk-consent-form-d1a2b3c4d5e6.pdf",
+            size=48213,
+        ),
     )
 
 

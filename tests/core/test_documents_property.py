@@ -21,7 +21,7 @@ from tests.core.pdftools import optional_poppler
 AWKWARD = st.one_of(
     st.sampled_from(
         [
-            "O'Brien \"Junior\" <b>&amp;</b>",
+            'O\'Brien "Junior" <b>&amp;</b>',
             "\u202eevil\u202c \u200fمحمد\u200f",
             "张伟 (Zhāng Wěi) 「测试」",
             "x" * 3000,
@@ -60,8 +60,13 @@ def test_consent_form_survives_awkward_names(
     consent = fx.consent(lang, text_sha256=disclosure.sha256)
     person = fx.person(lang, name=name)
     pdf = maker.consent_form(
-        org=org, purpose=purpose, person=person, consent=consent, disclosure=disclosure,
-        signature=fx.sample_signature(), audit_events=fx.audit_events(2),
+        org=org,
+        purpose=purpose,
+        person=person,
+        consent=consent,
+        disclosure=disclosure,
+        signature=fx.sample_signature(),
+        audit_events=fx.audit_events(2),
     )
     _renders(pdf)
 
@@ -76,17 +81,26 @@ def test_receipts_and_reports_survive_awkward_values(
     result, withdrawn = fx.withdrawal(lang)
     _renders(
         maker.withdrawal_receipt(
-            org=org, person=person, result=result, consents=[withdrawn],
-            purposes=[fx.purpose(lang)], operator=reason, reason=reason,
+            org=org,
+            person=person,
+            result=result,
+            consents=[withdrawn],
+            purposes=[fx.purpose(lang)],
+            operator=reason,
+            reason=reason,
         )
     )
-    _renders(
-        maker.erasure_certificate(org=org, person=person, result=fx.erasure(), language=lang)
-    )
+    _renders(maker.erasure_certificate(org=org, person=person, result=fx.erasure(), language=lang))
     _renders(
         maker.access_report(
-            org=org, person=dataclasses.replace(person, reference=reason), consents=[],
-            purposes=[], documents=[], audit_events=[], template_count=0, operator=reason,
+            org=org,
+            person=dataclasses.replace(person, reference=reason),
+            consents=[],
+            purposes=[],
+            documents=[],
+            audit_events=[],
+            template_count=0,
+            operator=reason,
             language=lang,
         )
     )

@@ -51,8 +51,11 @@ def test_a_missed_delta_needs_a_full_bundle(
 def test_a_pinned_organisation_key_rejects_any_other(door: tuple[Devices, Path]) -> None:
     devices, folder = door
     stranger = Ed25519PrivateKey.generate().public_key()
-    (folder / "org.pub").write_bytes(stranger.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    (folder / "org.pub").write_bytes(
+        stranger.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     gate = Gate(folder, clock=_now)
     with pytest.raises(HandoffRefused) as refused:
         gate.import_file(devices.handoff("Door").data)
@@ -67,11 +70,17 @@ def test_first_use_pins_the_signer(door: tuple[Devices, Path], tmp_path: Path) -
     devices, folder = door
     gate = Gate(folder, clock=_now)
     gate.import_file(devices.handoff("Door").data)
-    other_desk, _ = Desk.initialise(tmp_path / "other", "Rogue", "admin", "rogue password 1",
-                                    options=devices._desk.options)
+    other_desk, _ = Desk.initialise(
+        tmp_path / "other", "Rogue", "admin", "rogue password 1", options=devices._desk.options
+    )
     try:
-        purpose = other_desk.add_purpose(title="X", controller="Rogue", contact="r@x.example",
-                                         retention_days=30, alternative="None")
+        purpose = other_desk.add_purpose(
+            title="X",
+            controller="Rogue",
+            contact="r@x.example",
+            retention_days=30,
+            alternative="None",
+        )
         purpose = sign_necessity(other_desk, purpose)
         rogue = Devices(other_desk)
         public = (folder / "device.pub").read_bytes()

@@ -31,25 +31,54 @@ TEMPLATE = struct.pack("<128f", *[(i - 64) / 512 for i in range(128)])
 def build_vectors() -> dict[str, bytes]:
     device_pub = DEVICE.public_key().public_bytes_raw()
     common: dict[str, Any] = {
-        "device_id": "DVECTOR0001", "device_public": device_pub, "org_key": ORG,
-        "ephemeral": EPHEMERAL, "nonce": NONCE, "issued_at": "2026-12-01T12:00:00+00:00",
+        "device_id": "DVECTOR0001",
+        "device_public": device_pub,
+        "org_key": ORG,
+        "ephemeral": EPHEMERAL,
+        "nonce": NONCE,
+        "issued_at": "2026-12-01T12:00:00+00:00",
     }
     bundle = seal(
-        kind="bundle", seq=1, full=True, base_seq=0, revocations_through=0,
+        kind="bundle",
+        seq=1,
+        full=True,
+        base_seq=0,
+        revocations_through=0,
         payload=pack_payload(
-            {"entries": [{"ref": "T000000000000000000000001", "person_id": "P0123456789abcdef01234567",
-                          "consent_id": "CVECTOR001", "expires_at": "2027-12-01T12:00:00+00:00"}],
-             "match_threshold": 0.6},
+            {
+                "entries": [
+                    {
+                        "ref": "T000000000000000000000001",
+                        "person_id": "P0123456789abcdef01234567",
+                        "consent_id": "CVECTOR001",
+                        "expires_at": "2027-12-01T12:00:00+00:00",
+                    }
+                ],
+                "match_threshold": 0.6,
+            },
             TEMPLATE,
         ),
         **common,
     )
     revocations = seal(
-        kind="revocations", seq=1, full=True, base_seq=0, revocations_through=7,
-        payload=pack_payload({"entries": [{"n": 7, "ref": "T000000000000000000000001",
-                                           "person_id": "P0123456789abcdef01234567",
-                                           "consent_id": "CVECTOR001",
-                                           "revoked_at": "2026-12-02T08:00:00+00:00"}]}),
+        kind="revocations",
+        seq=1,
+        full=True,
+        base_seq=0,
+        revocations_through=7,
+        payload=pack_payload(
+            {
+                "entries": [
+                    {
+                        "n": 7,
+                        "ref": "T000000000000000000000001",
+                        "person_id": "P0123456789abcdef01234567",
+                        "consent_id": "CVECTOR001",
+                        "revoked_at": "2026-12-02T08:00:00+00:00",
+                    }
+                ]
+            }
+        ),
         **common,
     )
     return {"bundle": bundle, "revocations": revocations}
@@ -133,9 +162,12 @@ if __name__ == "__main__":  # print the values to paste into docs/handoff.md
     dpub = DEVICE.public_key().public_bytes_raw()
     print("device_public:", dpub.hex())
     print("org_public:", ORG.public_key().public_bytes_raw().hex())
-    print("content_key:", HKDF(hashes.SHA256(), 32, salt=epk + dpub,
-                               info=b"consentdesk-handoff-v1").derive(
-        DEVICE.exchange(X25519PublicKey.from_public_bytes(epk))).hex())
+    print(
+        "content_key:",
+        HKDF(hashes.SHA256(), 32, salt=epk + dpub, info=b"consentdesk-handoff-v1")
+        .derive(DEVICE.exchange(X25519PublicKey.from_public_bytes(epk)))
+        .hex(),
+    )
     print("bundle_bytes:", len(built["bundle"]))
     print("bundle_sha256:", hashlib.sha256(built["bundle"]).hexdigest())
     print("revocations_header:", data[12 : 12 + n].decode())

@@ -58,8 +58,9 @@ def test_operator_needs_an_admins_approval_when_the_setting_asks(
         assert result.consent.liveness.approved_by == ADMIN
         # One token, one enrollment.
         with pytest.raises(PermissionDenied):
-            enroll(op, purpose, name="Op Again", seed=7, liveness=_skipped(),
-                   liveness_approval=token)
+            enroll(
+                op, purpose, name="Op Again", seed=7, liveness=_skipped(), liveness_approval=token
+            )
         # A passed check needs neither.
         enroll(op, purpose, name="Live Person", seed=9, liveness=LivenessResult(passed=True))
     finally:

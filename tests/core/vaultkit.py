@@ -34,6 +34,8 @@ class FakeClock:
     def advance(self, **delta: float) -> dt.datetime:
         self.now += dt.timedelta(**delta)
         return self.now
+
+
 def sign_necessity(desk: Desk, purpose: Purpose, scenario: str = "building_access") -> Purpose:
     """issue-16: a purpose enrols nobody until an admin signed its necessity test; fixtures
     that enrol right away sign a plausible one. Returns the purpose as it now stands."""

@@ -47,11 +47,19 @@ def test_no_screen_offscreen_and_other_systems() -> None:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11 check is Linux only")
 def test_launcher_without_a_screen_prints_one_line_and_no_qt_abort(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY",
-                                                            "QT_QPA_PLATFORM")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
     done = subprocess.run(
         [sys.executable, "-m", "ui", "--home", str(tmp_path / "vault")],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 3
     assert done.stderr.strip().count("\n") == 0 and "DISPLAY" in done.stderr

@@ -110,8 +110,11 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
     desk, _code = Desk.initialise(path, ORG, ADMIN, PASSWORD, options=cheap_options())
     purpose = desk.add_purpose(
-        title="Building entry", controller=ORG, contact="privacy@harbour.example",
-        retention_days=365, alternative="A key card from the front desk",
+        title="Building entry",
+        controller=ORG,
+        contact="privacy@harbour.example",
+        retention_days=365,
+        alternative="A key card from the front desk",
         description="Opening the lobby doors for residents.",
     )
     sign_necessity(desk, purpose)  # issue-16: enrolment needs a signed necessity test
@@ -135,9 +138,15 @@ def ctx(themed: Any, tmp_path: Path, engine: Any, camera_video: Any) -> Iterator
     i18n = I18n("en")
     runner = Runner()
     prompts = ScriptedPrompts(i18n, tmp_path)
-    context = UiContext(i18n=i18n, runner=runner, prompts=prompts,  # type: ignore[arg-type]
-                        open_camera=camera_video, camera_pace_fps=30.0,
-                        engine_factory=lambda: engine, base_options=cheap_options())
+    context = UiContext(
+        i18n=i18n,
+        runner=runner,
+        prompts=prompts,  # type: ignore[arg-type]
+        open_camera=camera_video,
+        camera_pace_fps=30.0,
+        engine_factory=lambda: engine,
+        base_options=cheap_options(),
+    )
     yield context
     runner.wait(20000)
 

@@ -15,8 +15,9 @@ def open_wizard(qtbot: Any, ws: Any) -> Any:
     return wizard
 
 
-def fill_details(qtbot: Any, wizard: Any, name: str, language: str = "en",
-                 reference: str = "") -> None:
+def fill_details(
+    qtbot: Any, wizard: Any, name: str, language: str = "en", reference: str = ""
+) -> None:
     page = wizard.pages["details"]
     page.name.setText(name)
     page.reference.setText(reference)
@@ -61,8 +62,7 @@ def capture_manually(qtbot: Any, wizard: Any) -> None:
 
 def save_review(qtbot: Any, wizard: Any, acknowledge: bool = True) -> Any:
     review = wizard.review_page
-    qtbot.waitUntil(lambda: review.save_button.isEnabled() or bool(review.ack_boxes),
-                    timeout=20000)
+    qtbot.waitUntil(lambda: review.save_button.isEnabled() or bool(review.ack_boxes), timeout=20000)
     if acknowledge:
         for box in review.ack_boxes:
             box.setChecked(True)

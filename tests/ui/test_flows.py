@@ -318,7 +318,6 @@ def test_paper_consent_of_a_minor_asks_only_the_guardians_name(
 ) -> None:
     import datetime as dt
 
-
     ws = unlock(qtbot, window)
     wizard = open_wizard(qtbot, ws)
     details = wizard.pages["details"]

@@ -29,7 +29,11 @@ def _dialog(qtbot: Any, answers: Answers, *, language: str = "en", replaces: boo
     from ui.screens.recovery import RecoveryCodeDialog
 
     dialog = RecoveryCodeDialog(
-        CODE, "Harbour Homes", I18n(language), confirm=answers, replaces=replaces  # type: ignore[arg-type]
+        CODE,
+        "Harbour Homes",
+        I18n(language),
+        confirm=answers,
+        replaces=replaces,  # type: ignore[arg-type]
     )
     qtbot.addWidget(dialog)
     dialog.show()
@@ -68,8 +72,14 @@ def test_recovery_code_copy_is_wiped_when_the_dialog_closes(qtbot: Any) -> None:
 def test_recovery_sheet_explains_itself_and_new_code_says_old_one_stops(qtbot: Any) -> None:
     dialog = _dialog(qtbot, Answers(True), replaces=True)
     sheet = dialog.sheet_text()
-    for words in (CODE, "Harbour Homes", "How to use it", "Use recovery code...", "locked away",
-                  "stops working"):
+    for words in (
+        CODE,
+        "Harbour Homes",
+        "How to use it",
+        "Use recovery code...",
+        "locked away",
+        "stops working",
+    ):
         assert words in sheet
     assert dialog.replaced_label.isVisible() and "stops working" in dialog.replaced_label.text()
     dialog.code_label.ensurePolished()
@@ -98,12 +108,24 @@ def test_typed_dates_as_written_at_a_desk() -> None:
     from ui.screens.dates import DateProblem, parse_typed_date
 
     today = dt.date(2026, 12, 1)
-    for text in ("1988-04-12", "1988/4/12", "1988.04.12", "19880412", "12.04.1988",
-                 "1988年4月12日", " 1988 - 04 - 12 "):
+    for text in (
+        "1988-04-12",
+        "1988/4/12",
+        "1988.04.12",
+        "19880412",
+        "12.04.1988",
+        "1988年4月12日",
+        " 1988 - 04 - 12 ",
+    ):
         assert parse_typed_date(text, today) == dt.date(1988, 4, 12), text
     assert parse_typed_date("  ", today) is None
-    for text, kind in (("12/04/1988", "format"), ("1988-02-30", "format"), ("Not given", "format"),
-                       ("2027-01-01", "future"), ("1899-12-31", "too_old")):
+    for text, kind in (
+        ("12/04/1988", "format"),
+        ("1988-02-30", "format"),
+        ("Not given", "format"),
+        ("2027-01-01", "future"),
+        ("1899-12-31", "too_old"),
+    ):
         with pytest.raises(DateProblem) as info:
             parse_typed_date(text, today)
         assert info.value.kind == kind, text
@@ -248,9 +270,7 @@ def test_every_screen_fits_a_1366x768_desk(qtbot: Any, window: Any) -> None:
         window.ctx.i18n.set_language("en")
 
 
-def test_withdrawal_camera_stops_by_button_tab_name_and_time(
-    qtbot: Any, window: Any
-) -> None:
+def test_withdrawal_camera_stops_by_button_tab_name_and_time(qtbot: Any, window: Any) -> None:
     import numpy as np
 
     from app.bio.sources import ImageSequenceSource
@@ -389,6 +409,8 @@ def test_a_camera_stopped_while_busy_never_aborts_the_program(qtbot: Any) -> Non
     del camera  # the Python side lets go at once; Qt deletes it after the thread ended
     qtbot.waitUntil(lambda: ended["finished"], timeout=15000)
     qtbot.wait(100)
+
+
 def test_necessity_test_form_unblocks_a_new_purpose(
     qtbot: Any, window: Any, monkeypatch: Any
 ) -> None:
@@ -402,8 +424,11 @@ def test_necessity_test_form_unblocks_a_new_purpose(
     ws = unlock(qtbot, window)
     desk = window.desk
     canteen = desk.add_purpose(
-        title="Staff canteen", controller="Harbour View Residences",
-        contact="privacy@harbour.example", retention_days=365, alternative="Pay at the till",
+        title="Staff canteen",
+        controller="Harbour View Residences",
+        contact="privacy@harbour.example",
+        retention_days=365,
+        alternative="Pay at the till",
     )
     settings = ws.settings
     ws.tabs.setCurrentWidget(settings)
@@ -493,8 +518,10 @@ def _tab_to(qtbot: Any, widget: QWidget, limit: int = 12) -> int:
         if QApplication.focusWidget() is widget:
             return presses
         _key(qtbot, Qt.Key.Key_Tab)
-    raise AssertionError(f"{widget!r} not reached by Tab in {limit} presses; "
-                         f"focus is on {QApplication.focusWidget()!r}")
+    raise AssertionError(
+        f"{widget!r} not reached by Tab in {limit} presses; "
+        f"focus is on {QApplication.focusWidget()!r}"
+    )
 
 
 def test_enrollment_end_to_end_by_keyboard_only(qtbot: Any, window: Any) -> None:
@@ -553,8 +580,7 @@ def test_enrollment_end_to_end_by_keyboard_only(qtbot: Any, window: Any) -> None
     _key(qtbot, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: wizard.current == "review", timeout=20000)
     review = wizard.review_page
-    qtbot.waitUntil(lambda: review.save_button.isEnabled() or bool(review.ack_boxes),
-                    timeout=20000)
+    qtbot.waitUntil(lambda: review.save_button.isEnabled() or bool(review.ack_boxes), timeout=20000)
     for box in review.ack_boxes:
         _tab_to(qtbot, box)
         _key(qtbot, Qt.Key.Key_Space)
@@ -644,9 +670,11 @@ def test_camera_file_setting_is_checked_by_the_core(tmp_path: Any, video: Any) -
     assert parse(spec, str(video)) == str(video)
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")
-    for bad, code in ((tmp_path / "none.mp4", "camera_file_missing"),
-                      (tmp_path, "camera_file_extension"),
-                      (empty, "camera_file_size")):
+    for bad, code in (
+        (tmp_path / "none.mp4", "camera_file_missing"),
+        (tmp_path, "camera_file_extension"),
+        (empty, "camera_file_size"),
+    ):
         with pytest.raises(InvalidInput) as refused:
             parse(spec, str(bad))
         assert refused.value.code == code

@@ -204,7 +204,8 @@ class StaffDialog(SavingDialog):
             i18n,
             "set.staff.add",
             lambda: save(
-                self.username.text().strip(), self.passwords.password.text(),
+                self.username.text().strip(),
+                self.passwords.password.text(),
                 cast(Role, self.role.currentData()),
             ),
             runner,

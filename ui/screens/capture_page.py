@@ -82,12 +82,12 @@ def face_thumbnail(rgb: object, box: tuple[int, int, int, int]) -> QImage:
     image = np.asarray(rgb)
     top, right, bottom, left = box
     margin = int(0.35 * max(bottom - top, right - left))
-    crop = image[max(0, top - margin): bottom + margin, max(0, left - margin): right + margin]
+    crop = image[max(0, top - margin) : bottom + margin, max(0, left - margin) : right + margin]
     if crop.size == 0:
         crop = image
     return rgb_to_qimage(np.ascontiguousarray(crop)).scaled(
-        THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-        Qt.TransformationMode.SmoothTransformation)
+        THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
 
 
 class PreviewWidget(QWidget):
@@ -139,8 +139,14 @@ class PreviewWidget(QWidget):
                     left, right = width - right, width - left
                 colour = QColor("#27ae60") if self.box_ok else QColor("#f39c12")
                 painter.setPen(QPen(colour, 3))
-                painter.drawRect(QRectF(x + left * scale, y + top * scale,
-                                        (right - left) * scale, (bottom - top) * scale))
+                painter.drawRect(
+                    QRectF(
+                        x + left * scale,
+                        y + top * scale,
+                        (right - left) * scale,
+                        (bottom - top) * scale,
+                    )
+                )
         if self.guide:
             self._paint_guide(painter)
         painter.end()
@@ -374,9 +380,7 @@ class CapturePage(Page):
         liveness = self.challenge.result() if self.challenge.finished else None
         if self.autocapture.done and liveness is not None and liveness.passed:
             # Auto-capture keeps only frames with one acceptable face: report.face is set.
-            frames = [
-                (c.frame, c.report.face) for c in self.autocapture.frames if c.report.face
-            ]
+            frames = [(c.frame, c.report.face) for c in self.autocapture.frames if c.report.face]
             self._encode(frames, liveness)
 
     def _show_liveness(self, state: LivenessState) -> None:
@@ -389,14 +393,19 @@ class CapturePage(Page):
             reason = self.i18n.text(f"live.reason.{state.reason}", lang)
             self.prompt.setText(self.i18n.text("live.failed", lang))
             self.liveness_label.setText(
-                (reason if not reason.startswith("live.reason.") else "") + "\n"
-                + self.i18n.tr("live.retry_hint"))
+                (reason if not reason.startswith("live.reason.") else "")
+                + "\n"
+                + self.i18n.tr("live.retry_hint")
+            )
             set_role(self.liveness_label, "error")
         else:
             key = f"live.{state.hint}" if state.hint else "cap.title"
             self.prompt.setText(self.i18n.text(key, lang))
-            self.liveness_label.setText(self.i18n.text(
-                "live.step", lang, n=min(state.step + 1, state.total), total=state.total))
+            self.liveness_label.setText(
+                self.i18n.text(
+                    "live.step", lang, n=min(state.step + 1, state.total), total=state.total
+                )
+            )
             set_role(self.liveness_label, "hint")
 
     def _show_quality(self, report: QualityReport) -> None:
@@ -405,9 +414,12 @@ class CapturePage(Page):
         hint = report.hints[0] if report.hints else "ok"
         self.hints.setText(self.i18n.text(f"hint.{hint}", lang))
         marks = {"pass": "✓", "warn": "!", "fail": "✗"}
-        self.checks.setText("   ".join(
-            f"{marks[c.verdict]} {self.i18n.text('check.' + c.name, lang)}" for c in report.checks
-        ))
+        self.checks.setText(
+            "   ".join(
+                f"{marks[c.verdict]} {self.i18n.text('check.' + c.name, lang)}"
+                for c in report.checks
+            )
+        )
 
     # -- finishing -------------------------------------------------------------------------------
     def _encode(
@@ -435,8 +447,10 @@ class CapturePage(Page):
         if self.draft is not None:
             self.draft.thumbnail = face_thumbnail(images[0][0], images[0][1].box.css())
         self.ctx.runner.submit(
-            encode, on_done=lambda out: self._finish(out[0], liveness, attempt, out[1]),
-            on_error=self._failed)
+            encode,
+            on_done=lambda out: self._finish(out[0], liveness, attempt, out[1]),
+            on_error=self._failed,
+        )
 
     def _failed(self, exc: BaseException) -> None:
         self._encoding = False
@@ -445,8 +459,13 @@ class CapturePage(Page):
         self.status.setText(error_text(exc, self.i18n))
         self.manual_button.setEnabled(bool(self._recent))
 
-    def _finish(self, embeddings: list[Embedding], liveness: LivenessResult,
-                attempt: int | None = None, photo: bytes | None = None) -> None:
+    def _finish(
+        self,
+        embeddings: list[Embedding],
+        liveness: LivenessResult,
+        attempt: int | None = None,
+        photo: bytes | None = None,
+    ) -> None:
         if attempt is not None and attempt != self._attempt:
             return  # restarted meanwhile
         self._encoding = False
@@ -541,17 +560,29 @@ class CapturePage(Page):
 
         if self.draft is not None:
             photo = QImage(path)
-            self.draft.thumbnail = None if photo.isNull() else photo.scaled(
-                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation)
+            self.draft.thumbnail = (
+                None
+                if photo.isNull()
+                else photo.scaled(
+                    THUMB,
+                    THUMB,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
 
-        liveness = LivenessResult(passed=False, method="photo-file",
-                                  note="enrolled from a photo file; no liveness check possible",
-                                  skip_reason=skip[0])
+        liveness = LivenessResult(
+            passed=False,
+            method="photo-file",
+            note="enrolled from a photo file; no liveness check possible",
+            skip_reason=skip[0],
+        )
         self._encoding = True
         self._attempt += 1
         attempt = self._attempt
         self.prompt.setText(self.i18n.tr("common.busy"))
-        self.ctx.runner.submit(analyse,
-                               on_done=lambda emb: self._finish([emb], liveness, attempt),
-                               on_error=self._failed)
+        self.ctx.runner.submit(
+            analyse,
+            on_done=lambda emb: self._finish([emb], liveness, attempt),
+            on_error=self._failed,
+        )

@@ -77,14 +77,23 @@ class PersonPanel(QWidget):
         self.withdraw_button = QPushButton()
         i18n.bind(self.withdraw_button.setText, "person.to_withdrawal")
         self.withdraw_button.clicked.connect(
-            lambda: self.person is not None and self.withdraw_requested.emit(self.person.id))
+            lambda: self.person is not None and self.withdraw_requested.emit(self.person.id)
+        )
         self.tabs = QTabWidget()
         self.consents = _table(5)
         self.docs = _table(2)
         self.audit = _table(3)
         for table, keys in (
-            (self.consents, ["person.col.purpose", "person.col.decision", "person.col.status",
-                             "person.col.signed", "person.col.expires"]),
+            (
+                self.consents,
+                [
+                    "person.col.purpose",
+                    "person.col.decision",
+                    "person.col.status",
+                    "person.col.signed",
+                    "person.col.expires",
+                ],
+            ),
             (self.docs, ["person.col.kind", "person.col.created"]),
             (self.audit, ["person.col.at", "person.col.actor", "person.col.action"]),
         ):
@@ -135,17 +144,28 @@ class PersonPanel(QWidget):
         ref = f" · {person.reference}" if person.reference else ""
         self.header.setText(f"{person.name}{ref}")
         purposes = {p.id: p.title for p in desk.list_purposes()}
-        _fill(self.consents, [
-            [f"{purposes.get(c.purpose_id, c.purpose_id)} (v{c.purpose_version})",
-             tr(f"decision.{c.decision}"), tr(f"status.{c.status}"), fmt_time(c.signed_at),
-             fmt_time(c.expires_at)]
-            for c in desk.person_consents(person_id)
-        ])
+        _fill(
+            self.consents,
+            [
+                [
+                    f"{purposes.get(c.purpose_id, c.purpose_id)} (v{c.purpose_version})",
+                    tr(f"decision.{c.decision}"),
+                    tr(f"status.{c.status}"),
+                    fmt_time(c.signed_at),
+                    fmt_time(c.expires_at),
+                ]
+                for c in desk.person_consents(person_id)
+            ],
+        )
         self.documents = list(desk.person_documents(person_id))
-        _fill(self.docs, [[tr(f"kind.{d.kind}"), fmt_time(d.created_at)]
-                          for d in self.documents])
-        _fill(self.audit, [[fmt_time(e.at), e.actor, self._action(e.action)]
-                           for e in desk.person_audit(person_id)])
+        _fill(self.docs, [[tr(f"kind.{d.kind}"), fmt_time(d.created_at)] for d in self.documents])
+        _fill(
+            self.audit,
+            [
+                [fmt_time(e.at), e.actor, self._action(e.action)]
+                for e in desk.person_audit(person_id)
+            ],
+        )
         self.show_doc.setEnabled(bool(self.documents))
         self.access_report.setEnabled(True)
         self.withdraw_button.setEnabled(True)
@@ -170,20 +190,26 @@ class PersonPanel(QWidget):
         if row < 0:
             return
         doc = self.documents[row]
-        self.ctx.runner.submit(self.desk.document_pdf, doc.id,
-                               on_done=lambda pdf: self.document_view.set_document(
-                                   pdf, doc.filename),
-                               on_error=lambda e: self.ctx.prompts.error(self, e))
+        self.ctx.runner.submit(
+            self.desk.document_pdf,
+            doc.id,
+            on_done=lambda pdf: self.document_view.set_document(pdf, doc.filename),
+            on_error=lambda e: self.ctx.prompts.error(self, e),
+        )
 
     def make_access_report(self) -> None:
         """Everything held about the person, as a signed PDF to hand over (access request)."""
         if self.person is None:
             return
         person_id = self.person.id
-        self.ctx.runner.submit(self.desk.access_report_pdf, person_id,
-                               on_done=lambda pdf: self.document_view.set_document(
-                                   pdf, f"access-report-{person_id}.pdf"),
-                               on_error=lambda e: self.ctx.prompts.error(self, e))
+        self.ctx.runner.submit(
+            self.desk.access_report_pdf,
+            person_id,
+            on_done=lambda pdf: self.document_view.set_document(
+                pdf, f"access-report-{person_id}.pdf"
+            ),
+            on_error=lambda e: self.ctx.prompts.error(self, e),
+        )
 
     def clear(self) -> None:
         self.person = None

@@ -57,16 +57,19 @@ class PeopleModel(QAbstractTableModel):
     def _relabel(self, _lang: str) -> None:
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
         if self.rows:
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(len(self.rows) - 1, len(COLUMNS) - 1))
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self.rows) - 1, len(COLUMNS) - 1)
+            )
 
-    def search(self, query: str = "", status: ConsentStatus | None = None,
-               purpose_id: int | None = None) -> None:
+    def search(
+        self, query: str = "", status: ConsentStatus | None = None, purpose_id: int | None = None
+    ) -> None:
         """Start over with new criteria and load the first page."""
         self.beginResetModel()
         self.query, self.status, self.purpose_id = query, status, purpose_id
-        page = self.desk.find_people(query=query, status=status, purpose_id=purpose_id,
-                                     offset=0, limit=self.page_size)
+        page = self.desk.find_people(
+            query=query, status=status, purpose_id=purpose_id, offset=0, limit=self.page_size
+        )
         self.rows = list(page.items)
         self.total = page.total
         self.endResetModel()
@@ -89,9 +92,13 @@ class PeopleModel(QAbstractTableModel):
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid() or len(self.rows) >= self.total:
             return
-        page = self.desk.find_people(query=self.query, status=self.status,
-                                     purpose_id=self.purpose_id, offset=len(self.rows),
-                                     limit=self.page_size)
+        page = self.desk.find_people(
+            query=self.query,
+            status=self.status,
+            purpose_id=self.purpose_id,
+            offset=len(self.rows),
+            limit=self.page_size,
+        )
         if not page.items:
             self.total = len(self.rows)
             return
@@ -101,15 +108,18 @@ class PeopleModel(QAbstractTableModel):
         self.total = page.total
         self.endInsertRows()
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.i18n.tr(COLUMNS[section])
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole,
-                                               Qt.ItemDataRole.UserRole):
+        if not index.isValid() or role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.UserRole,
+        ):
             return None
         summary = self.rows[index.row()]
         if role == Qt.ItemDataRole.UserRole:
@@ -158,7 +168,8 @@ class RegistryScreen(QWidget):
         self.table.setColumnWidth(2, 220)
         i18n.bind(self.table.setAccessibleName, "reg.table")
         self.table.selectionModel().currentRowChanged.connect(
-            lambda current, _prev: self.open_row(current.row()))
+            lambda current, _prev: self.open_row(current.row())
+        )
         self.model.rowsInserted.connect(lambda *_a: self._update_count())
         self.model.modelReset.connect(self._update_count)
         self.person = PersonPanel(desk, ctx)
@@ -225,14 +236,16 @@ class RegistryScreen(QWidget):
             return
         self.person.clear()
         try:
-            self.model.search(self.search.text().strip(), self.status.currentData(),
-                              self.purpose.currentData())
+            self.model.search(
+                self.search.text().strip(), self.status.currentData(), self.purpose.currentData()
+            )
         except Exception as exc:
             self.ctx.prompts.error(self, exc)
 
     def _update_count(self) -> None:
-        self.count.setText(self.ctx.i18n.tr("reg.count", shown=len(self.model.rows),
-                                            total=self.model.total))
+        self.count.setText(
+            self.ctx.i18n.tr("reg.count", shown=len(self.model.rows), total=self.model.total)
+        )
 
     def open_row(self, row: int) -> None:
         person_id = self.model.person_id(row)

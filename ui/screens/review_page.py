@@ -93,9 +93,13 @@ class ReviewPage(Page):
         self.save_button.setEnabled(False)
         self.checking.setText(tr("review.checking"))
         embeddings = list(draft.embeddings)
-        self.ctx.runner.submit(self.desk.check_duplicates, embeddings,
-                               exclude_person=draft.existing_person_id,
-                               on_done=self._show_warnings, on_error=self._failed)
+        self.ctx.runner.submit(
+            self.desk.check_duplicates,
+            embeddings,
+            exclude_person=draft.existing_person_id,
+            on_done=self._show_warnings,
+            on_error=self._failed,
+        )
 
     def _retranslate(self, _lang: str) -> None:
         """Rebuild the summary and warnings in the new language, keeping the ticks."""
@@ -121,13 +125,15 @@ class ReviewPage(Page):
         if purpose is not None:
             self._row("review.purpose", f"{purpose.title} (v{purpose.version})")
         self._row("review.language", tr(f"lang.{draft.language}"))
-        self._row("review.decision", tr("decision.refused" if draft.refused
-                                        else "decision.granted"))
+        self._row(
+            "review.decision", tr("decision.refused" if draft.refused else "decision.granted")
+        )
         if draft.guardian is not None:
             self._row("review.guardian", draft.guardian.name)
         if draft.paper_signed_on is not None and draft.paper_scan is not None:
-            self._row("review.paper", f"{draft.paper_signed_on.isoformat()} · "
-                                      f"{draft.paper_scan[0]}")
+            self._row(
+                "review.paper", f"{draft.paper_signed_on.isoformat()} · {draft.paper_scan[0]}"
+            )
         if not draft.refused:
             if draft.thumbnail is not None and not draft.thumbnail.isNull():
                 # What was captured, so the operator sees it is this person's face.
@@ -145,8 +151,9 @@ class ReviewPage(Page):
             if live is not None and live.skip_reason:
                 text += "\n" + tr("review.skip_reason", reason=live.skip_reason)
             self._row("review.liveness", text)
-        self.save_button.setText(tr("review.save.refusal" if draft.refused
-                                    else "review.save.consent"))
+        self.save_button.setText(
+            tr("review.save.refusal" if draft.refused else "review.save.consent")
+        )
 
     def _photo_toggled(self, on: bool) -> None:
         if self.draft is not None:
@@ -188,8 +195,9 @@ class ReviewPage(Page):
     def _failed(self, exc: BaseException) -> None:
         self.checking.clear()
         self.message.setText(error_text(exc, self.i18n))
-        self.save_button.setEnabled(not self.ack_boxes or
-                                    all(b.isChecked() for b in self.ack_boxes))
+        self.save_button.setEnabled(
+            not self.ack_boxes or all(b.isChecked() for b in self.ack_boxes)
+        )
 
     def save(self) -> None:
         draft = self.draft
@@ -257,13 +265,16 @@ class DonePage(Page):
         self.result = result
         refused = result.consent.decision == "refused"
         self.message.setText(self.i18n.tr("done.refusal" if refused else "done.consent"))
-        docs = [d for d in result.documents
-                if d.kind in ("consent_form", "refusal_record")] or list(result.documents)
+        docs = [
+            d for d in result.documents if d.kind in ("consent_form", "refusal_record")
+        ] or list(result.documents)
         if docs:
             doc = docs[0]
-            self.ctx.runner.submit(self.desk.document_pdf, doc.id,
-                                   on_done=lambda pdf: self.document.set_document(pdf,
-                                                                                  doc.filename))
+            self.ctx.runner.submit(
+                self.desk.document_pdf,
+                doc.id,
+                on_done=lambda pdf: self.document.set_document(pdf, doc.filename),
+            )
         else:
             self.document.clear()
         self.next_button.setFocus()

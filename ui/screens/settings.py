@@ -435,9 +435,7 @@ class SettingsScreen(QWidget):
             self.ctx.i18n,
             username,
             own and self.desk.signed_in_with != "login.recovery",
-            lambda current, new: self.desk.change_password(
-                username, new, current_password=current
-            ),
+            lambda current, new: self.desk.change_password(username, new, current_password=current),
             self.ctx.runner,
             self,
         )

@@ -198,13 +198,20 @@ class WithdrawalScreen(QWidget):
             self.ctx.prompts.error(self, exc)
             return
         for summary in page.items:
-            self._add_result(summary.person.id, summary.person.name, summary.person.reference,
-                             summary.status)
+            self._add_result(
+                summary.person.id, summary.person.name, summary.person.reference, summary.status
+            )
         if self.results.count() == 1:
             self.results.setCurrentRow(0)
 
-    def _add_result(self, person_id: str, name: str, reference: str | None,
-                    status: str | None = None, distance: float | None = None) -> None:
+    def _add_result(
+        self,
+        person_id: str,
+        name: str,
+        reference: str | None,
+        status: str | None = None,
+        distance: float | None = None,
+    ) -> None:
         text = name + (f"  ({reference})" if reference else "")
         if status and status != "none":
             text += f"  — {self.ctx.i18n.tr('status.' + status)}"
@@ -296,9 +303,7 @@ class WithdrawalScreen(QWidget):
         if self.camera is None:
             return
         self.stop_face_search()
-        self.face_status.setText(
-            self.ctx.i18n.tr("wd.face.timeout", seconds=CAMERA_SEARCH_SECONDS)
-        )
+        self.face_status.setText(self.ctx.i18n.tr("wd.face.timeout", seconds=CAMERA_SEARCH_SECONDS))
         set_role(self.face_status, "warning")
 
     def _camera_missing(self, _why: str) -> None:
@@ -312,8 +317,11 @@ class WithdrawalScreen(QWidget):
             return
         box = analysis.faces[0].box.css() if analysis.face_count == 1 else None
         self.preview.set_box(box, box is not None)
-        hint = "cap.title" if analysis.face_count == 1 else (
-            "hint.no_face" if analysis.face_count == 0 else "hint.one_person_only")
+        hint = (
+            "cap.title"
+            if analysis.face_count == 1
+            else ("hint.no_face" if analysis.face_count == 0 else "hint.one_person_only")
+        )
         self.face_status.setText(self.ctx.i18n.tr(hint))
         set_role(self.face_status, "hint")
         if analysis.face_count != 1:
@@ -333,7 +341,8 @@ class WithdrawalScreen(QWidget):
             if from_camera and self.camera is None:
                 return  # stopped meanwhile
             retry = result.decision in ("no_face", "several_faces", "error") or (
-                result.decision == "no_match" and self._camera_tries < CAMERA_TRIES)
+                result.decision == "no_match" and self._camera_tries < CAMERA_TRIES
+            )
             if from_camera and retry:
                 self._camera_tries += 1
                 self._identifying = False  # the person moved, or a poor frame: try again
@@ -342,8 +351,11 @@ class WithdrawalScreen(QWidget):
                 self.stop_camera()
             self.results.clear()
             if result.decision != "match":
-                key = {"no_match": "wd.face.none", "no_face": "cap.no_face",
-                       "several_faces": "cap.many_faces"}.get(result.decision)
+                key = {
+                    "no_match": "wd.face.none",
+                    "no_face": "cap.no_face",
+                    "several_faces": "cap.many_faces",
+                }.get(result.decision)
                 self.face_status.setText(self.ctx.i18n.tr(key) if key else result.message)
                 set_role(self.face_status, "warning")
                 return
@@ -390,12 +402,15 @@ class WithdrawalScreen(QWidget):
             set_role(self.message, "ok")
             receipt = result.receipt
             if receipt is not None:
-                self.ctx.runner.submit(self.desk.document_pdf, receipt.id,
-                                       on_done=lambda pdf: self.document.set_document(
-                                           pdf, receipt.filename))
+                self.ctx.runner.submit(
+                    self.desk.document_pdf,
+                    receipt.id,
+                    on_done=lambda pdf: self.document.set_document(pdf, receipt.filename),
+                )
 
-        self.ctx.runner.submit(self.desk.withdraw, person_id, reason, on_done=done,
-                               on_error=self._failed)
+        self.ctx.runner.submit(
+            self.desk.withdraw, person_id, reason, on_done=done, on_error=self._failed
+        )
 
     def erase(self) -> None:
         person_id = self.selected_id
@@ -403,8 +418,9 @@ class WithdrawalScreen(QWidget):
             return
         i18n = self.ctx.i18n
         word = i18n.tr("wd.erase.word")  # typed in the operator's language (删除 in Chinese)
-        if not self.ctx.prompts.typed_confirm(self, i18n.tr("wd.erase.title"),
-                                              i18n.tr("wd.erase.body", word=word), word):
+        if not self.ctx.prompts.typed_confirm(
+            self, i18n.tr("wd.erase.title"), i18n.tr("wd.erase.body", word=word), word
+        ):
             return
         reason = self.reason.text().strip() or DEFAULT_REASON
 
@@ -418,11 +434,13 @@ class WithdrawalScreen(QWidget):
             self.message.setText(i18n.tr("wd.erase.done"))
             set_role(self.message, "ok")
             if result.certificate_pdf:
-                self.document.set_document(result.certificate_pdf,
-                                           f"erasure-certificate-{result.person_id}.pdf")
+                self.document.set_document(
+                    result.certificate_pdf, f"erasure-certificate-{result.person_id}.pdf"
+                )
 
-        self.ctx.runner.submit(self.desk.erase, person_id, reason, on_done=done,
-                               on_error=self._failed)
+        self.ctx.runner.submit(
+            self.desk.erase, person_id, reason, on_done=done, on_error=self._failed
+        )
 
     def reissue_certificate(self) -> None:
         """Ask for the erased person's ID (printed on the certificate and the receipt) and show
@@ -440,7 +458,10 @@ class WithdrawalScreen(QWidget):
             self.document.set_document(pdf, f"erasure-certificate-{wanted}-reissue.pdf")
 
         self.ctx.runner.submit(
-            self.desk.reissue_erasure_certificate, wanted, language, on_done=done,
+            self.desk.reissue_erasure_certificate,
+            wanted,
+            language,
+            on_done=done,
             on_error=self._failed,
         )
 
@@ -462,8 +483,9 @@ class WithdrawalScreen(QWidget):
             return
         self.results.blockSignals(True)
         self.results.clear()
-        self._add_result(person.id, person.name, person.reference,
-                         status[0].status if status else None)
+        self._add_result(
+            person.id, person.name, person.reference, status[0].status if status else None
+        )
         self.results.blockSignals(False)
         self.results.setCurrentRow(0)
         self._select(self.results.item(0))

@@ -158,8 +158,12 @@ class EnrollmentWizard(QWidget):
         presses it (a plain QWidget gives buttons no auto-default), Tab reaches Next first after
         a page's own fields, and Escape cancels (asking first once something was given)."""
         decision = (self.decision_page.consent_button, self.decision_page.refuse_button)
-        for button in (*self.findChildren(QPushButton), self.next_button, self.back_button,
-                       self.cancel_button):
+        for button in (
+            *self.findChildren(QPushButton),
+            self.next_button,
+            self.back_button,
+            self.cancel_button,
+        ):
             # The person's own answer is never taken by Enter: only by Space or a click.
             button.setAutoDefault(button not in decision)
         QWidget.setTabOrder(self.next_button, self.back_button)
@@ -231,9 +235,10 @@ class EnrollmentWizard(QWidget):
         self.step_label.setText(self.i18n.tr("wiz.step", n=n, total=len(path), name=title))
         self.back_button.setVisible(self.current not in ("details", "done"))
         # The decision page advances by the person's choice, review by Save, capture by itself.
-        self.next_button.setVisible(self.current in ("details", "disclosure", "signature")
-                                    or (self.current == "capture" and bool(
-                                        self.draft and self.draft.embeddings)))
+        self.next_button.setVisible(
+            self.current in ("details", "disclosure", "signature")
+            or (self.current == "capture" and bool(self.draft and self.draft.embeddings))
+        )
         self.cancel_button.setVisible(self.current != "done")
 
     def next(self) -> None:
@@ -343,8 +348,10 @@ class EnrollmentWizard(QWidget):
     def cancel(self) -> None:
         if self.review_page.saving:
             return  # the record is being written; it will be shown on the done page
-        if self.current and self.current != "details" and not self.ctx.prompts.confirm(
-            self, self.i18n.tr("wiz.cancel.confirm")
+        if (
+            self.current
+            and self.current != "details"
+            and not self.ctx.prompts.confirm(self, self.i18n.tr("wiz.cancel.confirm"))
         ):
             return
         self.reset()

@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from app.desk import Desk
 
 
-
 class Page(QWidget):
     """Base: ``enter`` before showing, ``commit`` before moving on (None = fine)."""
 
