@@ -131,7 +131,7 @@ def _to_rgb(im: Image.Image) -> RGBImage:
     if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         raw = np.asarray(im)
         arr = raw.astype(np.float32)
-        peak = float(arr.max()) if arr.size else 0.0
+        peak = float(np.max(arr)) if arr.size else 0.0
         if mode.startswith("I;16") or 255.0 < peak <= 65535.0:
             arr = arr / 257.0
         elif peak > 65535.0:

@@ -272,10 +272,10 @@ def assess_face(
     # Framing: how far landmarks stick out of the image, in inter-eye distances.
     out = max(
         0.0,
-        float(-lm[:, 0].min()),
-        float(lm[:, 0].max() - (w - 1)),
-        float(-lm[:, 1].min()),
-        float(lm[:, 1].max() - (h - 1)),
+        float(-np.min(lm[:, 0])),
+        float(np.max(lm[:, 0]) - (w - 1)),
+        float(-np.min(lm[:, 1])),
+        float(np.max(lm[:, 1]) - (h - 1)),
     ) / max(ied, 1.0)
     checks.append(
         _check("framing", out, _grade_high(out, t.framing_warn, t.framing_fail), "center_face")
