@@ -32,7 +32,7 @@ from ui.context import UiContext
 from ui.dialogs import error_text
 from ui.document_view import DocumentView
 from ui.screens.capture_page import PreviewWidget
-from ui.theme import set_role
+from ui.theme import scrolled, set_role
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -151,7 +151,11 @@ class WithdrawalScreen(QWidget):
         find.addWidget(self.preview)
         find.addWidget(self.face_status)
         find.addWidget(self.results, 1)
-        act = QVBoxLayout()
+        # The action column (person, buttons, the document shown) scrolls on its own, so a
+        # receipt on screen never makes the window taller than a 1366x768 display.
+        act_panel = QWidget()
+        act = QVBoxLayout(act_panel)
+        act.setContentsMargins(0, 0, 0, 0)
         act.addWidget(self.selected_label)
         act.addWidget(self.reason)
         act.addWidget(self.withdraw_button)
@@ -162,7 +166,7 @@ class WithdrawalScreen(QWidget):
         act.addWidget(self.document, 1)
         body = QHBoxLayout()
         body.addLayout(find, 2)
-        body.addLayout(act, 3)
+        body.addWidget(scrolled(act_panel), 3)
         lay = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addWidget(intro)
