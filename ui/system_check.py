@@ -45,10 +45,12 @@ PACKAGES: dict[str, str] = {
 
 
 def missing_libraries(ldd_output: str) -> list[str]:
-    """The libraries ``ldd`` reports as "not found"."""
-    return [
+    """The libraries ``ldd`` reports as "not found", each once (ldd repeats a library that
+    several dependencies need)."""
+    found = [
         line.split()[0] for line in ldd_output.splitlines() if "not found" in line and line.split()
     ]
+    return list(dict.fromkeys(found))
 
 
 def packages_for(libraries: list[str]) -> list[str]:
