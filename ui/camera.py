@@ -142,7 +142,10 @@ class CameraThread(QThread):
                 if pending is None and self._analyse is not None and not self._stop:
                     pending = (executor.submit(self._analyse, frame), frame)
         finally:
-            executor.shutdown(wait=True, cancel_futures=True)
+            # Do not wait for an analysis still running (a slow engine on a loaded PC): its
+            # result is dropped anyway, and waiting kept a stopped camera thread alive past the
+            # window that owned it.
+            executor.shutdown(wait=False, cancel_futures=True)
             try:
                 source.close()
             except Exception:  # releasing a vanished device may fail; nothing left to do

@@ -87,6 +87,18 @@ def engine() -> Iterator[Any]:
     eng.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_thread_outlives_the_session(qapp: Any) -> Iterator[None]:
+    """A camera thread stopped while busy is handed to the application (ui.camera.dispose) and
+    ends on its own; the test process must not end under it, exactly as ui.main waits at exit,
+    or Qt aborts with "QThread: Destroyed while thread is still running"."""
+    yield
+    from PySide6.QtCore import QThread
+
+    for thread in qapp.findChildren(QThread):
+        thread.wait(30000)
+
+
 @pytest.fixture(scope="session")
 def themed(qapp: Any) -> Any:
     from ui.theme import apply_theme
