@@ -21,6 +21,7 @@ import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, ClassVar
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, SignalInstance
@@ -50,6 +51,21 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
 
 
 class CameraThread(QThread):
+    # Every started camera thread is held here until it has finished: Python must never drop
+    # the last reference to a running QThread (Qt then aborts the whole program), whatever path
+    # let go of it. ``wait_for_all`` is called at exit.
+    _running: ClassVar[set[CameraThread]] = set()
+
+    def start(self, *args: Any) -> None:
+        CameraThread._running.add(self)
+        super().start(*args)
+
+    @classmethod
+    def wait_for_all(cls, ms: int = 30000) -> None:
+        """Wait for every camera thread still running (at exit, and after a test session)."""
+        for thread in list(cls._running):
+            thread.wait(ms)
+
     """Reads frames from a source made by ``open_source`` and emits them until stopped.
 
     ``open_source`` returns an unopened ``app.bio.sources.FrameSource`` (camera, video file,
@@ -77,6 +93,7 @@ class CameraThread(QThread):
         self._open_source = open_source
         self._analyse = analyse
         self._stop = False
+        self.finished.connect(lambda: CameraThread._running.discard(self))
         self.frames = 0
 
     def stop(self, wait_ms: int = 3000) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QThread
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from ui.camera import CameraThread
 from ui.context import UiContext
 from ui.dialogs import Prompts
 from ui.i18n import I18n, QtTranslation
@@ -57,6 +58,7 @@ def main(argv: Sequence[str], home: Path) -> int:
     code = app.exec()
     # A camera thread stopped while busy finishes on its own (ui.camera.dispose); the program
     # must not end under it, or Qt aborts with "QThread: Destroyed while thread is still running".
+    CameraThread.wait_for_all(10000)
     for thread in app.findChildren(QThread):
         thread.wait(10000)
     runner.wait(10000)

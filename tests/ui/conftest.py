@@ -95,6 +95,9 @@ def no_thread_outlives_the_session(qapp: Any) -> Iterator[None]:
     yield
     from PySide6.QtCore import QThread
 
+    from ui.camera import CameraThread
+
+    CameraThread.wait_for_all(30000)
     for thread in qapp.findChildren(QThread):
         thread.wait(30000)
 

@@ -41,6 +41,9 @@ def _rss_mb() -> float:
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RSS from /proc (Linux)")
 def test_capture_page_soak(qtbot: Any, window: Any) -> None:
     seconds = float(os.environ.get("SOAK_SECONDS", "300"))
+    # SOAK_RESTART_SECONDS: also press Retry this often (stops and starts the camera thread
+    # while it is busy, the path that once aborted the program at exit).
+    restart_every = float(os.environ.get("SOAK_RESTART_SECONDS", "0"))
     ws = unlock(qtbot, window)
     wizard = open_wizard(qtbot, ws)
     fill_details(qtbot, wizard, "Soak Run")
@@ -60,11 +63,15 @@ def test_capture_page_soak(qtbot: Any, window: Any) -> None:
     rss_start, none_start, frames_start = _rss_mb(), sys.getrefcount(None), frames["n"]
     samples: list[float] = []
     restarts = 0
+    next_restart = time.monotonic() + restart_every
     deadline = time.monotonic() + seconds - warmup
     while time.monotonic() < deadline:
         qtbot.wait(5000)
         assert wizard.current == "capture", f"left the capture page: {wizard.current}"
-        if page.camera is None or not page.camera.isRunning():
+        forced = bool(restart_every) and time.monotonic() >= next_restart
+        if forced:
+            next_restart = time.monotonic() + restart_every
+        if forced or page.camera is None or not page.camera.isRunning():
             # A failed liveness challenge stops the camera and waits for the operator's Retry,
             # as at the desk: press it, as the operator would, and go on.
             restarts += 1
