@@ -93,10 +93,55 @@ def check_password(password: str) -> None:
         raise InvalidInput("That password is too long.")
 
 
+# Words that name no alternative at all. The CAC face-recognition measures require a real,
+# usable alternative (a card, a key, a person at the desk), so these are refused in the core for
+# the UI, the CLI and imports alike. Compared after folding and dropping punctuation.
+ALTERNATIVE_PLACEHOLDERS = frozenset(
+    {
+        "none",
+        "na",
+        "n a",
+        "nil",
+        "null",
+        "no",
+        "nothing",
+        "no alternative",
+        "not applicable",
+        "tbd",
+        "无",
+        "没有",
+        "不适用",
+        "暂无",
+        "无替代",
+        "无替代方式",
+        "无其他方式",
+    }
+)
+
+
+def check_alternative(value: str | None) -> str:
+    """The alternative to face recognition: required, and a real one, not a placeholder.
+
+    Why in the core: a purpose whose alternative is "none" makes consent unfree (the person
+    cannot say no without losing the service), whichever screen or script entered it."""
+    text = clean_text(value, "alternative", required=True, limit=500) or ""
+    words = "".join(
+        ch if unicodedata.category(ch)[0] in "LN" else " " for ch in fold(text)
+    ).split()
+    if " ".join(words) in ALTERNATIVE_PLACEHOLDERS or not words:
+        raise InvalidInput(
+            "The alternative must describe a real way to get the service without face "
+            'recognition; "none", "n/a" or "-" is not one.',
+            code="alternative_placeholder",
+        )
+    return text
+
+
 def purpose_values(**values: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in ("title", "controller", "contact", "alternative"):
+    for name in ("title", "controller", "contact"):
         out[name] = clean_text(values[name], name, required=True, limit=500)
+    out["alternative"] = check_alternative(values["alternative"])
     for name in ("description", "recipients", "regulator"):
         out[name] = clean_text(values.get(name) or "", name, limit=4000) or ""
     try:

@@ -79,7 +79,7 @@ def test_first_use_pins_the_signer(door: tuple[Devices, Path], tmp_path: Path) -
             controller="Rogue",
             contact="r@x.example",
             retention_days=30,
-            alternative="None",
+            alternative="Ring the front desk",
         )
         purpose = sign_necessity(other_desk, purpose)
         rogue = Devices(other_desk)
