@@ -125,9 +125,7 @@ def check_alternative(value: str | None) -> str:
     Why in the core: a purpose whose alternative is "none" makes consent unfree (the person
     cannot say no without losing the service), whichever screen or script entered it."""
     text = clean_text(value, "alternative", required=True, limit=500) or ""
-    words = "".join(
-        ch if unicodedata.category(ch)[0] in "LN" else " " for ch in fold(text)
-    ).split()
+    words = "".join(ch if unicodedata.category(ch)[0] in "LN" else " " for ch in fold(text)).split()
     if " ".join(words) in ALTERNATIVE_PLACEHOLDERS or not words:
         raise InvalidInput(
             "The alternative must describe a real way to get the service without face "
