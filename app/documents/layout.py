@@ -10,7 +10,6 @@ would otherwise treat ``<`` or ``&`` in them as markup.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import re
 import unicodedata
@@ -28,13 +27,12 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Image, Paragraph, Spacer, Table, TableStyle
 from reportlab.platypus import paragraph as _rl_paragraph
 
-from app.documents.fonts import glyph_markup  # issue-15
+from app.documents.fonts import Run, font_runs, glyph_markup  # issue-15
 from app.documents.labels import label
 from app.models import Language
 
@@ -139,31 +137,6 @@ def table_style(styles: Styles, commands: list[tuple[Any, ...]]) -> TableStyle:
     """A TableStyle whose cell font is ours: reportlab's default cell font is Helvetica, which
     would be referenced (unembedded) even when every cell holds a Paragraph."""
     return TableStyle([("FONTNAME", (0, 0), (-1, -1), styles.font), *commands])
-
-
-@functools.lru_cache(maxsize=8)
-def _coverage(font_name: str) -> frozenset[int]:
-    face = getattr(pdfmetrics.getFont(font_name), "face", None)
-    return frozenset(getattr(face, "charToGlyph", {}) or ())
-
-
-def covered(text: str, font_name: str) -> str:
-    """Make every character visible in the embedded font.
-
-    A character the font has no glyph for would print as nothing at all, silently shortening a
-    name; it becomes U+FFFD instead so the reader sees that something could not be printed.
-    Invisible format characters (RTL marks, zero-width joiners) are simply dropped.
-    """
-    cmap = _coverage(font_name)
-    if not cmap:
-        return text
-    out: list[str] = []
-    for ch in text:
-        if ch == "\n" or ord(ch) in cmap:
-            out.append(ch)
-        elif unicodedata.category(ch) != "Cf":
-            out.append("\ufffd")
-    return "".join(out)
 
 
 def para(text: object, style: ParagraphStyle, limit: int | None = MAX_FIELD_CHARS) -> Paragraph:
@@ -320,13 +293,33 @@ def format_date(day: dt.date | None, language: Language) -> str:
     return day.isoformat()
 
 
-def _fit(text: str, font: str, size: float, width: float) -> str:
-    """Shorten header/footer text to one line; they are labels, the body has the full value."""
-    if stringWidth(text, font, size) <= width:
-        return text
-    while text and stringWidth(text + "…", font, size) > width:
+def _fit(text: str, font: str, size: float, width: float) -> list[Run]:
+    """Header/footer text as font runs on one line, shortened with "…" when too wide: they are
+    labels, the body has the full value. Each run is in the first embedded font of the chain
+    that has its glyphs, so a rare CJK or Arabic organisation name prints in the header as it
+    does in the body instead of as "\ufffd"."""
+
+    def width_of(runs: list[Run]) -> float:
+        return sum(stringWidth(r.text, r.font, size) for r in runs)
+
+    runs = font_runs(text, font)
+    if width_of(runs) <= width:
+        return runs
+    while text and width_of(font_runs(text + "…", font)) > width:
         text = text[:-1]
-    return text + "…"
+    return font_runs(text + "…", font)
+
+
+def _draw_runs(
+    canvas: Canvas, x: float, y: float, runs: list[Run], size: float, right: bool
+) -> None:
+    """Draw runs left-aligned at ``x`` or, with ``right``, ending at ``x``."""
+    if right:
+        x -= sum(stringWidth(r.text, r.font, size) for r in runs)
+    for run in runs:
+        canvas.setFont(run.font, size)
+        canvas.drawString(x, y, run.text)
+        x += stringWidth(run.text, run.font, size)
 
 
 def page_canvas(
@@ -341,9 +334,9 @@ def page_canvas(
     The total page count is only known at the end, so pages are buffered and decorated in
     ``save`` (the usual reportlab two-pass pattern, done in memory).
     """
-    header_left = covered(clean(header_left, 200), font)
-    header_right = covered(clean(header_right, 200), font)
-    footer_left = covered(clean(footer_left, 200), font)
+    header_left = clean(header_left, 200)
+    header_right = clean(header_right, 200)
+    footer_left = clean(footer_left, 200)
 
     class _PageCanvas(Canvas):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -370,18 +363,19 @@ def page_canvas(
             top = PAGE_HEIGHT - 14 * mm
             half = FRAME_WIDTH / 2 - 6
             self.setFillColor(ACCENT)
-            self.setFont(font, 8.5)
-            self.drawString(MARGIN_X, top, _fit(header_left, font, 8.5, half))
+            _draw_runs(self, MARGIN_X, top, _fit(header_left, font, 8.5, half), 8.5, False)
             self.setFillColor(MUTED)
-            self.drawRightString(PAGE_WIDTH - MARGIN_X, top, _fit(header_right, font, 8.5, half))
+            right = _fit(header_right, font, 8.5, half)
+            _draw_runs(self, PAGE_WIDTH - MARGIN_X, top, right, 8.5, True)
             self.setStrokeColor(RULE)
             self.setLineWidth(0.6)
             self.line(MARGIN_X, top - 4, PAGE_WIDTH - MARGIN_X, top - 4)
             bottom = 11 * mm
             self.line(MARGIN_X, bottom + 10, PAGE_WIDTH - MARGIN_X, bottom + 10)
-            self.setFont(font, 7.5)
-            self.drawString(MARGIN_X, bottom, _fit(footer_left, font, 7.5, FRAME_WIDTH - 90))
-            self.drawRightString(PAGE_WIDTH - MARGIN_X, bottom, page_label(number, total))
+            footer = _fit(footer_left, font, 7.5, FRAME_WIDTH - 90)
+            _draw_runs(self, MARGIN_X, bottom, footer, 7.5, False)
+            pages = _fit(page_label(number, total), font, 7.5, 86)
+            _draw_runs(self, PAGE_WIDTH - MARGIN_X, bottom, pages, 7.5, True)
             self.restoreState()
 
     return _PageCanvas

@@ -8,10 +8,12 @@ text gives the name back, and the page renders without poppler complaining about
 from __future__ import annotations
 
 import dataclasses
+import io
 import subprocess
 import unicodedata
 
 import pytest
+from pypdf import PdfReader
 
 from app.documents import DocumentMaker
 from app.documents.fonts import coverage, default_font_path, font_runs, register_font
@@ -97,3 +99,27 @@ def test_page_renders_without_font_complaints(pdfs: dict[Language, bytes], lang:
     )
     assert proc.returncode == 0 and proc.stdout.startswith(b"\x89PNG")
     assert b"font" not in proc.stderr.lower(), proc.stderr
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_page_headers_use_the_fallback_fonts_on_every_page(lang: Language) -> None:
+    """The running header (organisation name) is drawn run by run in the embedded fallback
+    chain, as the body is: no "\ufffd" in the header, and pdffonts lists only embedded fonts on
+    each page (a header font that were not embedded would show up only page by page)."""
+    maker = DocumentMaker(None, clock=lambda: fx.T0)
+    org = dataclasses.replace(fx.org(lang), name=f"{NAME} Estates")
+    pdf = maker.retention_notice(fx.purpose(lang), org, lang, document_id="doc-header-fonts")
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    assert pages >= 2
+    for page in range(1, pages + 1):
+        proc = _run(_tool("pdffonts"), "-f", str(page), "-l", str(page), "-", data=pdf)
+        rows = proc.stdout.decode().splitlines()[2:]
+        assert rows and all(" yes yes yes " in row for row in rows), (page, rows)
+        # the header band only (top 60 pt of an A4 page)
+        header = pdftotext(
+            pdf, "-f", str(page), "-l", str(page), "-y", "0", "-H", "60", "-W", "600"
+        )
+        flat = squash(unicodedata.normalize("NFKC", header))
+        assert "\ufffd" not in flat
+        for part in ("䶮", "𠮷", "㛃", "Ж", "Estates"):
+            assert part in flat, (page, part, header)
