@@ -300,7 +300,7 @@ def _fit(text: str, font: str, size: float, width: float) -> list[Run]:
     does in the body instead of as "\ufffd"."""
 
     def width_of(runs: list[Run]) -> float:
-        return sum(stringWidth(r.text, r.font, size) for r in runs)
+        return float(sum(stringWidth(r.text, r.font, size) for r in runs))
 
     runs = font_runs(text, font)
     if width_of(runs) <= width:
@@ -315,7 +315,7 @@ def _draw_runs(
 ) -> None:
     """Draw runs left-aligned at ``x`` or, with ``right``, ending at ``x``."""
     if right:
-        x -= sum(stringWidth(r.text, r.font, size) for r in runs)
+        x -= float(sum(stringWidth(r.text, r.font, size) for r in runs))
     for run in runs:
         canvas.setFont(run.font, size)
         canvas.drawString(x, y, run.text)
