@@ -214,6 +214,18 @@ SCHEMA: tuple[SettingSpec, ...] = (
         "measures: 100,000); the compliance overview warns at 80 % and at 100 %.",
     ),
     SettingSpec(
+        "device_overdue_hours",
+        "int",
+        "24",
+        1,
+        24 * 30,
+        "hours",
+        "admin",
+        "A recognition device counts as overdue when a revocation (a withdrawal, an erasure, an "
+        "expiry) has waited this long without being written to its revocation list; the "
+        "disclosure promises people this delay.",
+    ),
+    SettingSpec(
         "deadline_pipl_working_days",
         "int",
         "15",

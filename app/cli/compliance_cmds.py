@@ -85,6 +85,12 @@ def cmd_compliance(ctx: Context, desk: Desk) -> int:
                 f"  {p.purpose_id}\tv{p.version}\t{p.stored_people}\tnecessity {p.necessity}\t"
                 f"assessment {p.assessment}\t{p.title}"
             )
+        for d in o.devices:
+            lines.append(
+                f"  device {d.name}: bundle {d.last_bundle_at or 'never'}, revocations "
+                f"{d.last_revocations_at or 'never'}, {d.unsent} waiting"
+                + (f" since {d.oldest_unsent_at}: OVERDUE" if d.overdue else "")
+            )
         return "\n".join(lines)
 
     ctx.emit(o, text)

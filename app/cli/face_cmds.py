@@ -12,6 +12,7 @@ from pathlib import Path
 
 from app.cli.context import Commands, Context
 from app.desk import Desk
+from app.errors import InvalidInput
 
 
 def cmd_import(ctx: Context, desk: Desk) -> int:
@@ -69,7 +70,10 @@ def cmd_identify(ctx: Context, desk: Desk) -> int:
 
 
 def cmd_bench(ctx: Context) -> int:
+    """The face pipeline and the vault-scale verbs (compliance overview, device handoff) in
+    one report; ``--only`` runs one half."""
     from app.bio.bench import run_benchmark
+    from app.scale_bench import run_scale_benchmarks
 
     data_dir: str | None = ctx.args.testdata or ctx.environ.get("CONSENTDESK_TESTDATA")
     if not data_dir:
@@ -81,7 +85,17 @@ def cmd_bench(ctx: Context) -> int:
         if not ctx.json:
             ctx.info(f"  {message}")
 
-    results = run_benchmark(Path(data_dir) if data_dir else None, progress)
+    if not 100 <= ctx.args.people <= 10_000_000:
+        raise InvalidInput("--people must be between 100 and 10000000.")
+    results: dict[str, object] = {}
+    if ctx.args.only in (None, "face"):
+        results.update(run_benchmark(Path(data_dir) if data_dir else None, progress))
+    if ctx.args.only in (None, "scale"):
+        results.update(
+            run_scale_benchmarks(
+                ctx.args.people, progress=lambda m: None if ctx.json else ctx.info(f"  {m}")
+            )
+        )
     ctx.emit(
         results,
         lambda: "\n".join(f"{k}: {v}" for k, v in results.items()),
@@ -97,3 +111,12 @@ def register(commands: Commands) -> None:
     p.add_argument("photos", nargs="+")
     p = commands.add("bench", cmd_bench, help="face pipeline benchmark")
     p.add_argument("--testdata", help="folder with faces/ (default: $CONSENTDESK_TESTDATA)")
+    p.add_argument(
+        "--only", choices=("face", "scale"), help="only the face pipeline or only the vault scale"
+    )
+    p.add_argument(
+        "--people",
+        type=int,
+        default=100_000,
+        help="vault size for the scale benchmarks (compliance overview, handoff; 100000)",
+    )

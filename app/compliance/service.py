@@ -33,6 +33,7 @@ from app.compliance.types import (
     NecessityTest,
     PurposeCompliance,
 )
+from app.devices.registry import DeviceFreshness, Devices
 from app.errors import InvalidInput
 from app.models import Language, Purpose, Signature
 from app.rooms.purposes import PURPOSE_FIELDS
@@ -179,6 +180,7 @@ class Compliance(GovernanceBase):
             backup,
             entries,
         ) = self._desk.session.read(q)
+        devices = tuple(self.device_freshness())
         window = RATE_WINDOW_DAYS
         if created is not None:
             window = max(1, min(window, math.ceil((now - created).total_seconds() / 86400)))
@@ -243,7 +245,15 @@ class Compliance(GovernanceBase):
             last_backup_at=backup,
             audit_entries=int(entries),
             audit_ok=audit_ok,
+            devices=devices,
+            devices_overdue=sum(1 for d in devices if d.overdue),
         )
+
+    def device_freshness(self) -> Sequence[DeviceFreshness]:
+        """Per device, what was last handed over and whether a revocation has waited longer
+        than ``device_overdue_hours`` (the start screen, the overview and ``compliance``)."""
+        hours = self._int_setting("device_overdue_hours")
+        return Devices(self._desk, clock=self._now).freshness(dt.timedelta(hours=hours))
 
     # ------------------------------------------------------------------ facts for documents
     def _vault_facts(self, conn: Any, audit_ok: bool | None) -> F.VaultFacts:

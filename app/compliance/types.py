@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.devices.registry import DeviceFreshness
+
 Scenario = Literal["building_access", "attendance", "payment", "security", "other"]
 SCENARIOS: tuple[Scenario, ...] = ("building_access", "attendance", "payment", "security", "other")
 RequestKind = Literal[
@@ -96,6 +98,10 @@ class ComplianceOverview:
     last_backup_at: dt.datetime | None
     audit_entries: int
     audit_ok: bool | None = None
+    devices: tuple[DeviceFreshness, ...] = ()
+    """Every registered device: last bundle and revocation list written, revocations waiting."""
+    devices_overdue: int = 0
+    """Devices with a revocation older than ``device_overdue_hours`` not yet written for them."""
 
 
 @dataclass(frozen=True)

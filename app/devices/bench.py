@@ -1,6 +1,6 @@
 """Benchmark of the handoff at door scale (issue 17): 100,000 templates out, 10,000 revocations.
 
-The lead wires :func:`run_handoff_benchmark` into ``bench --json``. Everything is real except
+``bench --json`` runs :func:`run_handoff_benchmark` (see :mod:`app.scale_bench`). Everything is real except
 the templates (random unit vectors: matching is not measured here) and the way people get into
 the vault (bulk SQL instead of 50,000 signed enrollments, which would measure the PDF maker).
 The Argon2 cost of the throwaway vault is lowered; no measured step uses it.
