@@ -25,6 +25,7 @@ from app.db import (
     export_copy,
     open_database,
 )
+from app.devices.marks import reconcile as reconcile_device_marks
 from app.errors import (
     StorageError,
     VaultCorrupt,
@@ -171,6 +172,8 @@ class Vault:
                 migrate(conn, migrations)
             audit_key = audit_key_of(conn)
             if audit_key is not None:
+                # issue-17: device numbers first, so revocations the replay adds take new ones
+                reconcile_device_marks(conn, ledger_home or paths.home, audit_key, clock())
                 apply_pending(conn, ErasureLedger(ledger_home or paths.home, audit_key), clock())
         except BaseException:
             vault.close()

@@ -27,8 +27,10 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app.devices import marks
 from app.devices.format import b64, key_fingerprint, pack_payload, seal
 from app.errors import InvalidInput, NotFound
+from app.replay import audit_key_of
 from app.validation import clean_text
 from app.values import _iso, _new_id
 
@@ -194,6 +196,13 @@ class Devices:
             device = self._active(conn, device_name)
             return self._pseudonymiser(conn, device.id)(person_id)
 
+    def _mark(self, conn: Any, device_id: str, **numbers: int) -> None:
+        """Keep the numbers a door has now seen outside the database (before COMMIT), so a
+        restore of an older backup cannot make the desk reuse them."""
+        key = audit_key_of(conn)
+        if key is not None:
+            marks.record(self._desk.session.vault.paths.home, key, device_id, **numbers)
+
     # ------------------------------------------------------------------------- registry
     def _active(self, conn: Any, name: str) -> Device:
         found = rows(
@@ -297,7 +306,9 @@ class Devices:
                     "SELECT public_key FROM devices WHERE id = ?", (device.id,)
                 ).fetchone()[0]
             )
-            full = full or device.bundle_seq == 0
+            # After a restore rolled this device back, the door may hold templates the
+            # restored vault never handed: only a full bundle replaces them (app.devices.marks).
+            full = full or device.bundle_seq == 0 or marks.full_needed(conn, device.id)
             held = {
                 r["template_id"]: r["ref"]
                 for r in rows(
@@ -365,6 +376,9 @@ class Devices:
                 "UPDATE devices SET bundle_seq = ?, last_bundle_at = ? WHERE id = ?",
                 (seq, issued, device.id),
             )
+            if full:
+                marks.clear_full_needed(conn, device.id)
+            self._mark(conn, device.id, bundle_seq=seq, revocations_through=through)
             payload = pack_payload(
                 {"entries": entries, "match_threshold": threshold}, b"".join(blobs)
             )
@@ -435,6 +449,7 @@ class Devices:
                 "revocations_written = ? WHERE id = ?",
                 (seq, issued, through, device.id),
             )
+            self._mark(conn, device.id, revocation_seq=seq, revocations_through=through)
             data = seal(
                 kind="revocations",
                 device_id=device.id,
