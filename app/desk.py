@@ -38,6 +38,7 @@ from app.desk_types import (
     PersonDetails,
     PersonExport,
     PersonSummary,
+    ReconsentRequest,
     RefusalRequest,
 )
 from app.errors import PermissionDenied, VaultError
@@ -71,8 +72,10 @@ from app.rooms.archive import Archive
 from app.rooms.consents import Consents
 from app.rooms.drafts import Drafts, EnrollmentDraft
 from app.rooms.faces import Faces
+from app.rooms.materiality import PurposeDifference
 from app.rooms.people import People
 from app.rooms.purposes import Purposes
+from app.rooms.reconsent import Reconsents
 from app.rooms.retention import Retention
 from app.rooms.settings import Settings
 from app.rooms.staff import STAFF_SQL, Staff, staff_from_row
@@ -118,9 +121,7 @@ class Desk:
         self.finality = Finality.for_session(s, self.config.get)
         self.clockguard = ClockGuard.for_session(s, self.config.get)
         self.staff = Staff(s)
-        self.purposes = Purposes(s)
         self.people = People(s)
-        self.archive = Archive(s, self.purposes, documents)
         self.faces = Faces(
             s,
             self.config,
@@ -128,10 +129,13 @@ class Desk:
             face_engine or self.options.face_engine,
             changed_elsewhere=self.finality.others_changed,
         )
+        self.purposes = Purposes(s, self.config, self.faces.reload)
+        self.archive = Archive(s, self.purposes, documents)
         self.consents = Consents(
             s, self.config, self.purposes, self.people, self.archive, self.faces
         )
         self.retention = Retention(s, self.consents, self.finality, self.clockguard)
+        self.reconsents = Reconsents(s, self.consents)  # issue-13
         self.drafts = Drafts(s)
 
     # Kept for tests and tools that look at the raw vault (never used by the UI).
@@ -385,9 +389,11 @@ class Desk:
             keep_photos=keep_photos,
         )
 
-    def edit_purpose(self, purpose_id: int, **changes: Any) -> Purpose:
-        """A new version: consents already given keep pointing at the text they saw."""
-        return self.purposes.edit(purpose_id, **changes)
+    def edit_purpose(
+        self, purpose_id: int, material: bool | None = None, **changes: Any
+    ) -> Purpose:
+        """A new version; a material one puts older consents into re-consent (issue 13)."""
+        return self.purposes.edit(purpose_id, material, **changes)
 
     def get_purpose(self, purpose_id: int, version: int | None = None) -> Purpose:
         return self.purposes.get(purpose_id, version)
@@ -436,6 +442,14 @@ class Desk:
     def enroll(self, request: EnrollmentRequest) -> EnrollmentResult:
         """Record a granted consent, its signature and the face templates, in one transaction."""
         return self.consents.enroll(request)
+
+    def reconsent(self, request: ReconsentRequest) -> EnrollmentResult:
+        """issue-13: renew a consent after a material purpose change, without a new capture."""
+        return self.reconsents.renew(request)
+
+    def reconsent_differences(self, consent_id: str) -> tuple[PurposeDifference, ...]:
+        """What changed since the version the consent was given to (highlighted on screen)."""
+        return self.reconsents.differences(consent_id)
 
     def refuse(self, request: RefusalRequest) -> EnrollmentResult:
         """Record a refusal as fully as a consent: the text shown, the alternative, no face."""
@@ -628,7 +642,10 @@ class Desk:
 
             return Stats(
                 people=one("SELECT count(*) FROM people"),
-                active_consents=one("SELECT count(*) FROM consents WHERE status = 'active'"),
+                active_consents=one(
+                    "SELECT count(*) FROM consents WHERE status = 'active' "
+                    "AND reconsent_due_at IS NULL"
+                ),
                 refusals=one("SELECT count(*) FROM consents WHERE status = 'refused'"),
                 withdrawn=one("SELECT count(*) FROM consents WHERE status = 'withdrawn'"),
                 expired=one("SELECT count(*) FROM consents WHERE status = 'expired'"),
@@ -656,6 +673,7 @@ __all__ = [
     "PersonDetails",
     "PersonExport",
     "PersonSummary",
+    "ReconsentRequest",
     "RefusalRequest",
     "SettingSpec",
     "clean_text",

@@ -62,6 +62,19 @@ class EnrollmentRequest:
 
 
 @dataclass(frozen=True)
+class ReconsentRequest:
+    """issue-13: the short path after a material purpose change. The person read the current
+    version's disclosure (``disclosure_sha256``) and signed; the templates kept from their
+    earlier consent (``consent_id``) carry over, so nothing is captured again."""
+
+    consent_id: str
+    disclosure_sha256: str
+    signature: Signature
+    guardian: Guardian | None = None
+    photo_consent: bool = False
+
+
+@dataclass(frozen=True)
 class RefusalRequest:
     person: PersonDetails
     purpose_id: int

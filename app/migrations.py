@@ -182,11 +182,24 @@ def _v4_devices(conn: Connection) -> None:
         conn.execute(statement)
 
 
+# issue-13: a material purpose edit leaves older consents "re-consent needed": still active in the
+# table (their templates are kept, so the person need not be captured again), but excluded from
+# every match until signed again; ``reconsent_due_at`` is when the purge destroys them.
+def _v5_reconsent(conn: Connection) -> None:
+    conn.execute("ALTER TABLE consents ADD COLUMN reconsent_due_at TEXT")
+    conn.execute("ALTER TABLE consents ADD COLUMN reconsent_version INTEGER")
+    conn.execute(
+        "CREATE INDEX consents_reconsent ON consents(reconsent_due_at) "
+        "WHERE reconsent_due_at IS NOT NULL"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
     Migration(3, "governance records", _v3_governance),  # issue-16
     Migration(4, "recognition devices and revocations", _v4_devices),  # issue-17
+    Migration(5, "re-consent after a material purpose change", _v5_reconsent),  # issue-13
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -16,7 +16,16 @@ from typing import Any, Literal
 Role = Literal["admin", "operator"]
 Decision = Literal["granted", "refused"]
 # "refused" marks the record of a refusal: it was never an active consent.
-ConsentStatus = Literal["active", "withdrawn", "expired", "refused"]
+# "reconsent" (issue 13): an active consent given to an older version of a purpose that has since
+# changed materially; its templates are kept but match nothing until the person signs again.
+ConsentStatus = Literal["active", "reconsent", "withdrawn", "expired", "refused"]
+CONSENT_STATUSES: tuple[ConsentStatus, ...] = (
+    "active",
+    "reconsent",
+    "withdrawn",
+    "expired",
+    "refused",
+)
 Collected = Literal["template", "template_and_photo"]
 Language = Literal["en", "zh"]
 # Who asked for a withdrawal or an erasure: printed on the receipt and the certificate, because
@@ -196,6 +205,8 @@ class Consent:
     liveness: LivenessResult | None = None
     template_count: int = 0
     photo_count: int = 0
+    # issue-13: set while re-consent is needed: the day its kept templates are destroyed.
+    reconsent_due_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -280,6 +291,8 @@ class PurgeResult:
     expired_consents: tuple[str, ...]
     erased_people: tuple[str, ...]
     templates_deleted: int
+    # issue-13: consents whose re-consent grace period ended (destroyed like a withdrawal)
+    reconsent_lapsed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

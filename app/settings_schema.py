@@ -168,6 +168,18 @@ SCHEMA: tuple[SettingSpec, ...] = (
         "People nobody has seen for this long are erased at the next sign-in, whatever the "
         "purpose says; under 30 days one slip of the keyboard would erase regular visitors.",
     ),
+    SettingSpec(  # issue-13
+        "reconsent_grace_days",
+        "int",
+        "30",
+        1,
+        365,
+        "days",
+        "admin",
+        "After a material purpose change, how long the templates of people who consented to an "
+        "older version are kept (matching nothing) for them to sign again without a new capture; "
+        "then they are destroyed like a withdrawal.",
+    ),
     SettingSpec(
         "backup_keep",
         "int",

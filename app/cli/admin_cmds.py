@@ -12,6 +12,7 @@ from typing import Any
 from app.cli.context import Commands, Context
 from app.desk import Desk
 from app.models import Purpose
+from app.rooms.materiality import material_fields_in
 
 # The purpose fields ``purpose edit`` can change, as flags (``--retention-days`` ...).
 _PURPOSE_FIELDS = (
@@ -109,8 +110,20 @@ def cmd_purpose_edit(ctx: Context, desk: Desk) -> int:
     }
     if a.keep_photos is not None:
         changes["keep_photos"] = a.keep_photos
-    p = desk.edit_purpose(a.purpose_id, **changes)
-    ctx.emit(p, f"Purpose {p.id} is now at version {p.version}.")
+    material: bool | None = a.material
+    if material is None and not material_fields_in(changes):
+        # issue-13: nothing the core calls material changed, so the admin decides; ask.
+        answer = ctx.ask(
+            "Is this change material (must everyone who consented be asked again)? [y/N]: "
+        ).strip()
+        material = answer.lower() in ("y", "yes")
+    p = desk.edit_purpose(a.purpose_id, material, **changes)
+    waiting = desk.find_people(status="reconsent", purpose_id=p.id, limit=1).total
+    ctx.emit(
+        p,
+        f"Purpose {p.id} is now at version {p.version}; "
+        f"{waiting} person(s) must be asked to consent again.",
+    )
     return 0
 
 
@@ -148,6 +161,13 @@ def register(commands: Commands) -> None:
     x = purposes.add_with_desk("edit", cmd_purpose_edit)
     x.add_argument("purpose_id", type=int)
     _purpose_flags(x, required=False)
+    x.add_argument(  # issue-13: asked interactively when neither is given
+        "--material",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the change needs new consent (--no-material / --not-material: it does not)",
+    )
+    x.add_argument("--not-material", dest="material", action="store_false")
     purposes.add_with_desk("list", cmd_purpose_list)
     x = purposes.add_with_desk("show", cmd_purpose_show)
     x.add_argument("purpose_id", type=int)

@@ -90,7 +90,11 @@ class Context:
         if not self.stdin.isatty():
             raise InvalidInput(
                 f"{prompt.rstrip(': ')} is needed; no terminal to ask on "
-                "(set CONSENTDESK_USER / CONSENTDESK_PASSWORD)."
+                + (
+                    "(give --material or --not-material)."
+                    if "material" in prompt
+                    else "(set CONSENTDESK_USER / CONSENTDESK_PASSWORD)."
+                )
             )
         if secret:
             return getpass.getpass(prompt)

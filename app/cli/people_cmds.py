@@ -12,6 +12,7 @@ from pathlib import Path
 from app.cli.context import Commands, Context, json_object, to_jsonable
 from app.desk import Desk
 from app.errors import InvalidInput
+from app.models import CONSENT_STATUSES
 from app.paths import write_private
 
 
@@ -104,7 +105,7 @@ def register(commands: Commands) -> None:
     p.add_argument("--out", required=True)
     p = commands.add_with_desk("people", cmd_people, help="find people by name or reference")
     p.add_argument("query", nargs="?", default="")
-    p.add_argument("--status", choices=["active", "withdrawn", "expired", "refused"])
+    p.add_argument("--status", choices=CONSENT_STATUSES)
     p.add_argument("--purpose", type=int)
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--limit", type=int, default=50)

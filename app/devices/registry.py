@@ -322,7 +322,7 @@ class Devices:
                 "SELECT t.id AS template_id, t.person_id, t.consent_id, t.embedding, "
                 "c.expires_at FROM templates t JOIN consents c ON c.id = t.consent_id "
                 "JOIN purpose_versions v ON v.id = c.purpose_version_id "
-                "WHERE v.purpose_id = ? AND c.status = 'active' "
+                "WHERE v.purpose_id = ? AND c.status = 'active' AND c.reconsent_due_at IS NULL "
                 "AND (c.expires_at IS NULL OR c.expires_at > ?)",
                 (device.purpose_id, issued),
             )

@@ -72,8 +72,12 @@ class DocumentMaker(DraftingBase):
         photo: bytes | None = None,
         audit_events: Sequence[AuditEvent] = (),
         document_id: str | None = None,
+        renews: Consent | None = None,
     ) -> bytes:
         """The signed consent form, in the consent's language (the person's, not the operator's).
+
+        ``renews``: the earlier consent this one renews after a material purpose change (issue
+        13); the form names it, since the templates were captured under it, not today.
 
         ``liveness`` defaults to ``consent.liveness``. ``photo`` (PNG/JPEG bytes) is printed only
         for a purpose that keeps photos; passing one for any other purpose is refused, so a
@@ -101,6 +105,7 @@ class DocumentMaker(DraftingBase):
                 "operator": consent.operator,
                 "liveness": liveness.to_json() if liveness else None,
                 "photo_sha256": hashlib.sha256(photo).hexdigest() if photo else None,
+                "renews": renews.id if renews else None,
             }
         )
         rows = [
@@ -119,6 +124,19 @@ class DocumentMaker(DraftingBase):
             rows.append((label(lang, "expires_at"), draft.when(consent.expires_at)))
         if guardian is not None:
             rows.append((label(lang, "guardian"), guardian.name))
+        if renews is not None:
+            rows.append(
+                (
+                    label(lang, "renews"),
+                    label(
+                        lang,
+                        "renews_value",
+                        consent=renews.id,
+                        version=renews.purpose_version,
+                        date=draft.when(renews.signed_at),
+                    ),
+                )
+            )
         draft.add(kv_table(rows, s))
         self._disclosure_section(draft, disclosure)
         self._decision_section(

@@ -31,6 +31,7 @@ from app.models import (
 from app.rooms.archive import Archive
 from app.rooms.faces import Faces
 from app.rooms.liveness_skip import LivenessSkips
+from app.rooms.materiality import supersede
 from app.rooms.people import People
 from app.rooms.purposes import Purposes
 from app.rooms.settings import Settings
@@ -40,7 +41,9 @@ from app.values import _dt, _iso, _new_id
 
 CONSENT_SQL = (
     "SELECT c.id, c.person_id, v.purpose_id, v.version, c.purpose_version_id, c.language, "
-    "c.text_sha256, c.decision, c.status, c.signed_at, c.operator, c.alternative, c.expires_at, "
+    "c.text_sha256, c.decision, c.reconsent_due_at, "
+    "CASE WHEN c.status = 'active' AND c.reconsent_due_at IS NOT NULL THEN 'reconsent' "
+    "ELSE c.status END AS status, c.signed_at, c.operator, c.alternative, c.expires_at, "
     "c.guardian_name, c.withdrawn_at, c.withdrawn_by, c.withdraw_reason, c.paper_signed_on, "
     "c.liveness, (SELECT count(*) FROM templates t WHERE t.consent_id = c.id) AS template_count, "
     "(SELECT count(*) FROM photos ph WHERE ph.consent_id = c.id) AS photo_count "
@@ -73,6 +76,7 @@ def consent_from_row(r: Row, fallback_signed: dt.datetime) -> Consent:
         liveness=LivenessResult.from_json(json.loads(r["liveness"])) if r["liveness"] else None,
         template_count=int(r["template_count"]),
         photo_count=int(r["photo_count"]),
+        reconsent_due_at=_dt(r["reconsent_due_at"]) if r["status"] == "reconsent" else None,
     )
 
 
@@ -144,7 +148,7 @@ class Consents:
         )
         return age < self.settings.guardian_age()
 
-    def _check_guardian(
+    def check_guardian(
         self, details: PersonDetails, guardian: Guardian | None, paper: bool = False
     ) -> None:
         """A minor needs a guardian's name and signature. On a paper consent the guardian signed
@@ -189,7 +193,7 @@ class Consents:
         paper = request.paper_signed_on is not None
         if not paper:
             check_signature(request.signature, "signature")
-        self._check_guardian(request.person, request.guardian, paper)
+        self.check_guardian(request.person, request.guardian, paper)
         liveness = request.liveness
         if liveness is not None and not liveness.passed and not paper:
             liveness = self.liveness_skips.checked(liveness, request.liveness_approval)
@@ -223,7 +227,8 @@ class Consents:
                     conn,
                     "SELECT c.id FROM consents c JOIN purpose_versions v "
                     "ON v.id = c.purpose_version_id "
-                    "WHERE c.person_id = ? AND v.purpose_id = ? AND c.status = 'active'",
+                    "WHERE c.person_id = ? AND v.purpose_id = ? AND c.status = 'active' "
+                    "AND c.reconsent_due_at IS NULL",
                     (request.existing_person_id, purpose.id),
                 )
                 if clash:
@@ -255,6 +260,10 @@ class Consents:
                     request.paper_signed_on.isoformat() if request.paper_signed_on else None,
                 ),
             )
+            if request.existing_person_id:  # issue-13: a full new enrollment renews too
+                supersede(
+                    conn, self._awaiting(conn, person.id, purpose.id), consent_id, s.actor, now
+                )
             conn.executemany(
                 "INSERT INTO templates (consent_id, person_id, embedding, created_at) "
                 "VALUES (?,?,?,?)",
@@ -336,6 +345,20 @@ class Consents:
             )
             docs = self._refusal_documents(conn, person, consent_id, purpose, request)
         return EnrollmentResult(person, self.get(consent_id), 0, (), docs)
+
+    @staticmethod
+    def _awaiting(conn: Connection, person_id: str, purpose_id: int) -> list[str]:
+        """The person's consents to this purpose that wait for re-consent (issue 13)."""
+        return [
+            str(r["id"])
+            for r in fetch_all(
+                conn,
+                "SELECT c.id FROM consents c JOIN purpose_versions v "
+                "ON v.id = c.purpose_version_id WHERE c.person_id = ? AND v.purpose_id = ? "
+                "AND c.status = 'active' AND c.reconsent_due_at IS NOT NULL",
+                (person_id, purpose_id),
+            )
+        ]
 
     # -- documents made inside the verbs' transactions ---------------------------------------
     def _consent_documents(

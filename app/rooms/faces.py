@@ -60,7 +60,8 @@ class Faces:
                 rows = fetch_all(
                     self._s.conn,
                     "SELECT t.person_id, t.embedding FROM templates t JOIN consents c "
-                    "ON c.id = t.consent_id WHERE c.status = 'active'",
+                    "ON c.id = t.consent_id WHERE c.status = 'active' "
+                    "AND c.reconsent_due_at IS NULL",
                 )
                 self._gallery = Gallery.from_blobs(
                     (r["person_id"], bytes(r["embedding"])) for r in rows
@@ -82,7 +83,7 @@ class Faces:
         rows = fetch_all(
             self._s.conn,
             "SELECT t.embedding FROM templates t JOIN consents c ON c.id = t.consent_id "
-            "WHERE c.status = 'active' AND t.person_id = ?",
+            "WHERE c.status = 'active' AND c.reconsent_due_at IS NULL AND t.person_id = ?",
             (person_id,),
         )
         return [template_from_blob(bytes(r["embedding"])) for r in rows]

@@ -9,7 +9,7 @@ from typing import Any
 from app.db import Connection, Row, fetch_all, fetch_one
 from app.desk_types import PeoplePage, PersonDetails, PersonSummary
 from app.errors import InvalidInput, NotFound
-from app.models import AuditEvent, ConsentStatus, Person
+from app.models import CONSENT_STATUSES, AuditEvent, ConsentStatus, Person
 from app.session import Session
 from app.validation import clean_text, fold
 from app.values import _dt, _iso, _new_id
@@ -35,7 +35,7 @@ def person_from_row(r: Row) -> Person:
 
 def overall_status(statuses: Sequence[str]) -> ConsentStatus | Any:
     """The one status a list shows for a person: any active consent wins, then the rest."""
-    for s in ("active", "withdrawn", "expired", "refused"):
+    for s in CONSENT_STATUSES:
         if s in statuses:
             return s
     return "none"
@@ -89,7 +89,11 @@ class People:
             # An uncorrelated IN (...) over covering indexes is computed once; a correlated
             # EXISTS walked the consents once per person (quadratic at 100k people).
             sub = "p.id IN (SELECT c.person_id FROM consents c WHERE 1"
-            if status:
+            if status == "reconsent":  # issue-13: kept "active" in the table, not matching
+                sub += " AND c.status = 'active' AND c.reconsent_due_at IS NOT NULL"
+            elif status == "active":
+                sub += " AND c.status = 'active' AND c.reconsent_due_at IS NULL"
+            elif status:
                 sub += " AND c.status = ?"
                 args.append(status)
             if purpose_id is not None:
@@ -118,7 +122,9 @@ class People:
                 marks = ",".join("?" * len(ids))
                 for r in fetch_all(
                     c,
-                    "SELECT c.person_id, c.status, v.title FROM consents c JOIN purpose_versions v "
+                    "SELECT c.person_id, CASE WHEN c.status = 'active' AND c.reconsent_due_at "
+                    "IS NOT NULL THEN 'reconsent' ELSE c.status END AS status, v.title "
+                    "FROM consents c JOIN purpose_versions v "
                     f"ON v.id = c.purpose_version_id WHERE c.person_id IN ({marks})",
                     ids,
                 ):

@@ -6,13 +6,16 @@ version whose text the person was shown.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.db import Connection, Row, fetch_all, fetch_one
 from app.disclosure import render_disclosure
 from app.errors import InvalidInput, NotFound
 from app.models import Disclosure, Language, Purpose
+from app.rooms.materiality import decide, mark_for_reconsent
+from app.rooms.settings import Settings
 from app.session import Session
 from app.validation import purpose_values
 from app.values import _dt, _iso
@@ -56,8 +59,17 @@ def purpose_from_row(r: Row) -> Purpose:
 class Purposes:
     """Adds and versions purposes and renders the disclosure text of their current version."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        stop_matching: Callable[[], None] = lambda: None,
+    ) -> None:
         self._s = session
+        self._settings = settings
+        # Called after a material edit committed: the loaded gallery still holds the templates
+        # that now wait for re-consent, and must not match them one second longer.
+        self._stop_matching = stop_matching
 
     def add(
         self,
@@ -118,8 +130,12 @@ class Purposes:
             ),
         )
 
-    def edit(self, purpose_id: int, **changes: Any) -> Purpose:
-        """A new version: consents already given keep pointing at the text they saw."""
+    def edit(self, purpose_id: int, material: bool | None = None, **changes: Any) -> Purpose:
+        """A new version: consents already given keep pointing at the text they saw.
+
+        ``material``: the admin's answer to "does this change need new consent?" (``None``: the
+        changed fields decide, see ``app.rooms.materiality``). A material change puts every
+        active consent of an older version into re-consent, in the same transaction."""
         s = self._s
         s.require_admin()
         unknown = set(changes) - set(PURPOSE_FIELDS)
@@ -129,19 +145,41 @@ class Purposes:
         merged = {f: getattr(current, f) for f in PURPOSE_FIELDS}
         merged.update({k: v for k, v in changes.items() if v is not None})
         values = purpose_values(**merged)
-        if all(values[f] == getattr(current, f) for f in PURPOSE_FIELDS):
+        changed = [f for f in PURPOSE_FIELDS if values[f] != getattr(current, f)]
+        if not changed:
             return current
+        is_material = decide(changed, material)
+        now = s.now()
+        version = current.version + 1
+        due = now + dt.timedelta(days=self._settings.get_int("reconsent_grace_days"))
         with s.write() as conn:
-            self._insert_version(conn, purpose_id, current.version + 1, values, _iso(s.now()))
+            self._insert_version(conn, purpose_id, version, values, _iso(now))
+            marked = mark_for_reconsent(conn, purpose_id, version, due) if is_material else []
             s.audit.append(
                 s.actor,
                 "purpose.edit",
                 details={
                     "purpose": purpose_id,
-                    "version": current.version + 1,
-                    "fields": sorted(changes),
+                    "version": version,
+                    "fields": changed,
+                    "material": is_material,
+                    "reconsent_needed": len(marked),
                 },
             )
+            if marked:
+                s.audit.append(
+                    s.actor,
+                    "consent.reconsent_needed",
+                    details={
+                        "purpose": purpose_id,
+                        "version": version,
+                        "consents": marked,
+                        "destroy_after": _iso(due),
+                    },
+                    at=now,
+                )
+        if marked:
+            self._stop_matching()
         return self.get(purpose_id)
 
     def get(self, purpose_id: int, version: int | None = None) -> Purpose:

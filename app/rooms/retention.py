@@ -33,6 +33,7 @@ from app.models import (
 from app.photoscrub import reissue_without_photos
 from app.rooms.consents import Consents
 from app.rooms.people import person_counts
+from app.rooms.reconsent import lapse_due
 from app.session import Session
 from app.validation import clean_text
 from app.values import _iso
@@ -298,6 +299,7 @@ class Retention:
         now = s.now()
         max_days = self._settings.get_int("max_inactivity_days")
         with s.write() as conn:
+            lapsed, lapsed_templates = lapse_due(conn, s, self._consents, self._finality, now)
             due = [
                 r["id"]
                 for r in fetch_all(
@@ -342,13 +344,13 @@ class Retention:
         ]
         for pid in people:
             self._erase(pid, "retention period ended", RETENTION_ACTOR, "retention")
-        if due:
+        if due or lapsed:
             self._faces.reload()  # rebuilt lazily without the expired templates
-        if due or people:
+        if due or people or lapsed:
             with s.lock:
                 checkpoint(s.conn)
             self._finality.settle(RETENTION_ACTOR)  # the backups under <home> obey it too
-        return PurgeResult(tuple(due), tuple(people), templates)
+        return PurgeResult(tuple(due), tuple(people), templates + lapsed_templates, tuple(lapsed))
 
     # -- access ----------------------------------------------------------------------------
     def export_person(self, person_id: str) -> PersonExport:

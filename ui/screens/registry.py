@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models import ConsentStatus
+from app.models import CONSENT_STATUSES, ConsentStatus
 from ui.context import UiContext
 from ui.i18n import I18n
 from ui.screens.person import PersonPanel, fmt_time
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 200
 COLUMNS = ("reg.col.name", "reg.col.reference", "reg.col.status", "reg.col.last")
-STATUSES: tuple[ConsentStatus, ...] = ("active", "withdrawn", "expired", "refused")
+STATUSES: tuple[ConsentStatus, ...] = CONSENT_STATUSES
 
 Index = QModelIndex | QPersistentModelIndex
 
