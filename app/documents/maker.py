@@ -29,7 +29,13 @@ from app.documents.layout import (
     kv_table,
     para,
 )
-from app.documents.outcome import Outcome, erasure_remains, requested_row, withdrawal_remains
+from app.documents.outcome import (
+    Outcome,
+    devices_told,
+    erasure_remains,
+    requested_row,
+    withdrawal_remains,
+)
 from app.documents.scans import image_format, scan_flowables, scan_pages
 from app.errors import InvalidInput
 from app.models import (
@@ -294,6 +300,7 @@ class DocumentMaker(DraftingBase):
             para(label(lang, "withdrawal.after"), s.body),
         )
         withdrawal_remains(draft, outcome)
+        devices_told(draft, outcome)
         if signature is not None:
             draft.add(
                 Spacer(1, 8),
@@ -408,6 +415,7 @@ class DocumentMaker(DraftingBase):
                     Spacer(1, 6),
                 )
         erasure_remains(draft, outcome)
+        devices_told(draft, outcome)
         draft.add(Spacer(1, 6), para(label(lang, "erasure.kept"), s.muted))
         first = consents[0].id if len(consents) == 1 else None
         return self._finish(draft, consent_id=first, audit_events=audit_events)

@@ -14,8 +14,21 @@ from dataclasses import dataclass
 
 from app.documents.drafting import Draft
 from app.documents.labels import label
-from app.documents.layout import para
+from app.documents.layout import grid_table, para
 from app.models import Language, RequestedBy
+
+
+@dataclass(frozen=True)
+class DeviceNotice:
+    """A recognition device that held the person's template and was issued a revocation for
+    it (issue 17). ``collected``: the device's revocation list has been written since, so the
+    revocation has left the desk; at the moment of a withdrawal this is normally still False.
+    ``last_collected_at``: when the device last collected its revocations (None: never)."""
+
+    name: str
+    templates: int
+    collected: bool
+    last_collected_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,9 @@ class Outcome:
     backups: int = 0
     kept_until: dt.datetime | None = None
     still_active: int = 0
+    devices: tuple[DeviceNotice, ...] = ()
+    device_hours: int = 24
+    """The delay the organisation allows before a revocation must reach a device."""
 
 
 def requested_row(draft: Draft, outcome: Outcome) -> tuple[str, str]:
@@ -51,6 +67,42 @@ def withdrawal_remains(draft: Draft, outcome: Outcome) -> None:
     else:
         text = label(lang, "withdrawal.remains_open")
     draft.add(para(text, s.body), para(_backups(lang, outcome.backups), s.body))
+
+
+def devices_told(draft: Draft, outcome: Outcome) -> None:
+    """Which recognition devices held the template, were told to delete it, and whether the
+    revocation has been collected yet. Nothing is printed when no device held it."""
+    if not outcome.devices:
+        return
+    lang, s = draft.language, draft.styles
+    draft.facts["devices_told"] = [
+        {"device": d.name, "templates": d.templates, "collected": d.collected}
+        for d in outcome.devices
+    ]
+    never = label(lang, "devices.never")
+    draft.add(
+        para(label(lang, "section.devices_told"), s.h2),
+        para(label(lang, "devices.told", hours=outcome.device_hours), s.body),
+        grid_table(
+            [
+                label(lang, "devices.device"),
+                label(lang, "devices.templates"),
+                label(lang, "devices.last_collected"),
+                label(lang, "devices.acknowledged"),
+            ],
+            [
+                [
+                    d.name,
+                    str(d.templates),
+                    draft.when(d.last_collected_at) if d.last_collected_at else never,
+                    label(lang, "devices.ack_yes" if d.collected else "devices.ack_no"),
+                ]
+                for d in outcome.devices
+            ],
+            s,
+            [2.2, 1, 2.2, 2.6],
+        ),
+    )
 
 
 def erasure_remains(draft: Draft, outcome: Outcome) -> None:

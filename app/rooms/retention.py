@@ -17,6 +17,7 @@ from typing import Any
 from app.clockguard import ClockGuard, ClockHold
 from app.db import Connection, checkpoint, fetch_all, scalar
 from app.desk_types import PersonExport
+from app.devices.notices import revocation_notices
 from app.documents.outcome import Outcome
 from app.errors import InvalidInput, VaultError
 from app.finality import Finality
@@ -130,6 +131,7 @@ class Retention:
             outcome = Outcome(
                 requested_by, self._finality.backups_held(),
                 None if still else now + dt.timedelta(days=days), still,
+                revocation_notices(conn, ids), self._settings.get_int("device_overdue_hours"),
             )  # fmt: skip
             receipt = self._withdrawal_document(
                 conn, person, tuple(ids), templates, reason_text, now, outcome,
@@ -218,7 +220,11 @@ class Retention:
             after = person_counts(conn, person_id)
             if any(after.values()):
                 raise VaultError("Erasure left rows behind; nothing was changed.")
-            outcome = Outcome(requested_by, self._finality.backups_held())
+            outcome = Outcome(
+                requested_by, self._finality.backups_held(),
+                devices=revocation_notices(conn, [c.id for c in consents]),
+                device_hours=self._settings.get_int("device_overdue_hours"),
+            )  # fmt: skip
             certificate = self._erasure_certificate(
                 person, consents, before, after, now, actor, outcome
             )
