@@ -4,6 +4,13 @@ The CSV header is ``name,reference,photo,consent_scan,signed_on`` (more columns 
 ``photo`` holds one or more paths separated by ``;``; ``consent_scan`` is the scanned signed
 consent (PDF or image); ``signed_on`` an ISO date. Relative paths are relative to the CSV.
 
+Optional columns (issue 13): ``date_of_birth`` (ISO date), ``guardian_name`` (who signed the
+paper for a minor) and ``language`` (``en`` or ``zh``, the language of the record; default
+``en``). A minor's row without a guardian is refused. A row without a date of birth is recorded
+as "adult according to the organisation's records, attested by the importing admin", and the
+report counts such rows. The signing date must fall on or after the purpose's first version, and
+a consent whose retention (counted from the signing date) already ran out is refused.
+
 A row is all or nothing: every photo must show exactly one face, the scan must be readable and
 the face must not already be enrolled (a duplicate is skipped, not merged: a person at the desk
 resolves it). Each accepted row is one ``Consents.enroll`` transaction, so a crash mid-import leaves
@@ -21,7 +28,7 @@ from typing import Any
 
 from app.desk_types import EnrollmentRequest, PersonDetails
 from app.errors import ConsentDeskError, InvalidInput
-from app.models import Signature
+from app.models import Guardian, Language, Signature
 from app.rooms.consents import Consents
 
 REQUIRED_COLUMNS = ("name", "reference", "photo", "consent_scan", "signed_on")
@@ -42,6 +49,9 @@ class ImportReport:
     imported: int
     skipped: tuple[SkippedRow, ...]
     person_ids: tuple[str, ...]
+    # Imported rows without a date of birth: adults on the organisation's records, attested by
+    # the importing admin (issue 13).
+    attested_adults: int = 0
 
 
 Progress = Callable[[int, int], None]
@@ -79,9 +89,43 @@ def read_rows(csv_path: Path) -> list[dict[str, str]]:
         raise InvalidInput(f"The CSV cannot be read: {exc}") from None
 
 
-def _prepare(
-    consents: Consents, row: dict[str, str], base: Path
-) -> tuple[PersonDetails, list[Any], dt.date, bytes, str]:
+@dataclass(frozen=True)
+class _Row:
+    person: PersonDetails
+    guardian: Guardian | None
+    embeddings: list[Any]
+    signed_on: dt.date
+    scan: bytes
+    scan_name: str
+
+
+def _age_columns(
+    consents: Consents, row: dict[str, str]
+) -> tuple[dt.date | None, Guardian | None, Language]:
+    """The optional date of birth, guardian and language of a row (issue 13)."""
+    language = row.get("language", "").strip().lower() or "en"
+    if language not in ("en", "zh"):
+        raise RowError("language must be en or zh")
+    born_text = row.get("date_of_birth", "").strip()
+    born = None
+    if born_text:
+        try:
+            born = dt.date.fromisoformat(born_text)
+        except ValueError:
+            raise RowError("date_of_birth is not an ISO date (YYYY-MM-DD)") from None
+        if born > consents.now().date():
+            raise RowError("date_of_birth is in the future")
+    guardian_name = row.get("guardian_name", "").strip()
+    if consents.needs_guardian(born) and not guardian_name:
+        raise RowError(
+            f"a minor (under {consents.settings.guardian_age()}) needs guardian_name: "
+            "the guardian who signed the paper form"
+        )
+    guardian = Guardian(guardian_name, PAPER_SIGNATURE) if guardian_name else None
+    return born, guardian, language  # type: ignore[return-value]
+
+
+def _prepare(consents: Consents, row: dict[str, str], base: Path, purpose_id: int) -> _Row:
     name = row.get("name", "").strip()
     if not name:
         raise RowError("no name")
@@ -91,6 +135,11 @@ def _prepare(
         raise RowError("signed_on is not an ISO date (YYYY-MM-DD)") from None
     if signed_on > consents.now().date():
         raise RowError("signed_on is in the future")
+    try:  # before the photos are read: the purpose version in force, retention not yet run out
+        consents.check_paper_date(purpose_id, signed_on)
+    except InvalidInput as exc:
+        raise RowError(str(exc)) from None
+    born, guardian, language = _age_columns(consents, row)
     scan_text = row.get("consent_scan", "").strip()
     if not scan_text:
         raise RowError("no consent_scan: a signed paper consent is required")
@@ -118,7 +167,14 @@ def _prepare(
             raise RowError(f"{analysis.face_count} faces in {text.strip()}; one person per photo")
         embeddings.append(analysis.single_encoding())
     reference = row.get("reference", "").strip() or None
-    return PersonDetails(name, reference, None, "en"), embeddings, signed_on, scan, scan_path.name
+    person = PersonDetails(
+        name,
+        reference,
+        born,
+        language,
+        age_basis=None if born else "organisation_records",
+    )
+    return _Row(person, guardian, embeddings, signed_on, scan, scan_path.name)
 
 
 def import_people(
@@ -129,29 +185,31 @@ def import_people(
     consents.purposes.get(purpose_id)  # fail before reading photos if the purpose is wrong
     rows = read_rows(Path(csv_path))
     base = Path(csv_path).resolve().parent
-    disclosure = consents.purposes.disclosure(purpose_id, "en")
+    disclosures = {lang: consents.purposes.disclosure(purpose_id, lang) for lang in ("en", "zh")}
     skipped: list[SkippedRow] = []
     ids: list[str] = []
+    attested = 0
     for number, row in enumerate(rows, start=2):  # row 1 is the header
         if progress:
             progress(number - 1, len(rows))
         try:
-            person, embeddings, signed_on, scan, scan_name = _prepare(consents, row, base)
-            warnings = consents.faces.check_duplicates(embeddings)
+            item = _prepare(consents, row, base, purpose_id)
+            warnings = consents.faces.check_duplicates(item.embeddings)
             if warnings:
                 kinds = {w.kind for w in warnings}
                 what = "already enrolled" if "duplicate" in kinds else "looks like someone enrolled"
                 raise RowError(f"{what} ({warnings[0].person_id}); resolve it at the desk")
             result = consents.enroll(
                 EnrollmentRequest(
-                    person=person,
+                    person=item.person,
                     purpose_id=purpose_id,
-                    disclosure_sha256=disclosure.sha256,
+                    disclosure_sha256=disclosures[item.person.language].sha256,
                     signature=PAPER_SIGNATURE,
-                    embeddings=embeddings,
-                    paper_signed_on=signed_on,
-                    paper_scan=scan,
-                    paper_scan_name=scan_name,
+                    embeddings=item.embeddings,
+                    guardian=item.guardian,
+                    paper_signed_on=item.signed_on,
+                    paper_scan=item.scan,
+                    paper_scan_name=item.scan_name,
                 )
             )
         except RowError as exc:
@@ -160,4 +218,5 @@ def import_people(
             skipped.append(SkippedRow(number, str(exc)))
         else:
             ids.append(result.person.id)
-    return ImportReport(len(ids), tuple(skipped), tuple(ids))
+            attested += item.person.date_of_birth is None
+    return ImportReport(len(ids), tuple(skipped), tuple(ids), attested)

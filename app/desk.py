@@ -470,6 +470,7 @@ class Desk:
                     "purpose": purpose_id,
                     "imported": report.imported,
                     "skipped": len(report.skipped),
+                    "attested_adults": report.attested_adults,
                 },
             )
         return report

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from app.keyslots import KdfParams
 from app.models import (
+    AgeBasis,
     AuditEvent,
     Consent,
     ConsentStatus,
@@ -36,6 +37,9 @@ class PersonDetails:
     reference: str | None = None
     date_of_birth: dt.date | None = None
     language: Language = "en"
+    # issue-13: without a date of birth, the attestation that stands in for it ("adult, identity
+    # document seen" at the desk); the core refuses an enrollment with neither.
+    age_basis: AgeBasis | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,40 @@ class RefusalRequest:
     signature: Signature | None = None
     guardian: Guardian | None = None
     existing_person_id: str | None = None
+    # issue-13: the person asked for a record in their name. Otherwise the vault keeps no name,
+    # only what proves the choice was free and the hash of the record the person takes home.
+    in_name: bool = False
+
+
+@dataclass(frozen=True)
+class RefusalResult:
+    """A recorded refusal. ``pdf`` is the signed refusal record for the person to take home;
+    ``person``, ``consent`` and ``documents`` exist only for a refusal recorded in their name."""
+
+    refusal_id: str
+    purpose_id: int
+    purpose_version: int
+    refused_at: dt.datetime
+    alternative: str
+    pdf: bytes
+    pdf_sha256: str
+    filename: str
+    person: Person | None = None
+    consent: Consent | None = None
+    documents: tuple[DocumentInfo, ...] = ()
+
+    @property
+    def in_name(self) -> bool:
+        return self.person is not None
+
+
+@dataclass(frozen=True)
+class RectificationResult:
+    """A corrected person: the fields changed and the receipt handed to them."""
+
+    person: Person
+    fields: tuple[str, ...]
+    receipt: DocumentInfo | None = None
 
 
 @dataclass(frozen=True)

@@ -194,12 +194,38 @@ def _v5_reconsent(conn: Connection) -> None:
     )
 
 
+# issue-13: how a person's adulthood was established per consent (date of birth, or an attestation
+# and by whom), the person's own photo tick, and refusals that keep no name (only what proves the
+# choice was free, and the hash of the refusal record the person took home).
+_V6_SQL = """
+ALTER TABLE consents ADD COLUMN age_basis TEXT;
+ALTER TABLE consents ADD COLUMN age_attested_by TEXT;
+ALTER TABLE consents ADD COLUMN photo_consent INTEGER;
+CREATE TABLE refusals (
+    id TEXT PRIMARY KEY,
+    purpose_version_id INTEGER NOT NULL REFERENCES purpose_versions(id),
+    language TEXT NOT NULL,
+    text_sha256 TEXT NOT NULL,
+    alternative TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    refused_at TEXT NOT NULL,
+    record_sha256 TEXT NOT NULL
+);
+"""
+
+
+def _v6_consent_terms(conn: Connection) -> None:
+    for statement in split_sql(_V6_SQL):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
     Migration(3, "governance records", _v3_governance),  # issue-16
     Migration(4, "recognition devices and revocations", _v4_devices),  # issue-17
     Migration(5, "re-consent after a material purpose change", _v5_reconsent),  # issue-13
+    Migration(6, "age basis, photo consent, nameless refusals", _v6_consent_terms),  # issue-13
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -40,7 +40,13 @@ DocumentKind = Literal[
     "access_report",
     "retention_notice",
     "paper_scan",
+    "rectification_receipt",
 ]
+# issue-13: how a consent established that the person is an adult (or that a guardian signed):
+# a date of birth, the operator's attestation "adult, identity document seen", or (bulk import
+# only) "adult according to the organisation's records", attested by the importing admin.
+AgeBasis = Literal["date_of_birth", "id_document_seen", "organisation_records"]
+AGE_BASES: tuple[AgeBasis, ...] = ("date_of_birth", "id_document_seen", "organisation_records")
 LANGUAGES: tuple[Language, ...] = ("en", "zh")
 
 
@@ -207,6 +213,11 @@ class Consent:
     photo_count: int = 0
     # issue-13: set while re-consent is needed: the day its kept templates are destroyed.
     reconsent_due_at: dt.datetime | None = None
+    age_basis: AgeBasis | None = None
+    age_attested_by: str | None = None
+    # The person's own tick for keeping a photo, given on the decision page before capture
+    # (None: the purpose keeps no photos, or the consent predates the separate tick).
+    photo_consent: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,7 @@ def seed(home: Path, engine: Any, faces: Path | None) -> None:
     rng = np.random.default_rng(7)
     for n, (name, ref, lang) in enumerate(PEOPLE):
         disclosure = desk.disclosure(purpose.id, lang)
-        details = PersonDetails(name, ref, None, lang)
+        details = PersonDetails(name, ref, None, lang, age_basis="id_document_seen")
         if n == 2:
             desk.refuse(
                 RefusalRequest(

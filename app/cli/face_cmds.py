@@ -24,6 +24,11 @@ def cmd_import(ctx: Context, desk: Desk) -> int:
 
     def text() -> str:
         lines = [f"Imported {report.imported}; skipped {len(report.skipped)}."]
+        if report.attested_adults:
+            lines.append(
+                f"  {report.attested_adults} without a date of birth: recorded as adults "
+                "according to the organisation's records, attested by you"
+            )
         lines += [f"  row {s.row}: {s.reason}" for s in report.skipped]
         lines += [f"  new person {pid}" for pid in report.person_ids]
         return "\n".join(lines)
@@ -33,6 +38,7 @@ def cmd_import(ctx: Context, desk: Desk) -> int:
             "imported": report.imported,
             "skipped": [{"row": s.row, "reason": s.reason} for s in report.skipped],
             "person_ids": list(report.person_ids),
+            "attested_adults": report.attested_adults,
         },
         text,
     )

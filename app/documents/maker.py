@@ -118,6 +118,7 @@ class DocumentMaker(DraftingBase):
             (label(lang, "organisation"), org.name),
             (label(lang, "purpose"), sections.purpose_value(lang, purpose, consent)),
             *self._person_rows(draft, person),
+            *sections.age_rows(consent, person, lang),
             (label(lang, "decision"), label(lang, "decision.granted")),
             (label(lang, "signed_at"), draft.when(consent.signed_at)),
             (label(lang, "operator"), consent.operator),
@@ -149,7 +150,11 @@ class DocumentMaker(DraftingBase):
             draft,
             person=person,
             decision="granted",
-            photo_option=(photo is not None or consent.photo_count > 0)
+            photo_option=(
+                consent.photo_consent
+                if consent.photo_consent is not None
+                else (photo is not None or consent.photo_count > 0)
+            )
             if purpose.keep_photos
             else None,
             signature=signature,
@@ -594,18 +599,22 @@ class DocumentMaker(DraftingBase):
         scan: bytes,
         imported_by: str,
         imported_at: dt.datetime | None = None,
-        disclosure: Disclosure | None = None,
+        record_text: str | None = None,
+        reference: Disclosure | None = None,
+        reference_version: int | None = None,
         audit_events: Sequence[AuditEvent] = (),
         language: Language | None = None,
         document_id: str | None = None,
     ) -> bytes:
-        """Record for a person imported in bulk who signed on paper, with the original scan.
+        """Record that a person signed the attached paper form on a given date (issue 13).
 
-        An image scan (PNG, JPEG, TIFF, ...) is reproduced one page per image frame; a PDF scan
-        is attached unchanged as an embedded file. The original bytes are attached in both
-        cases so the printed scan fingerprint can always be re-checked.
+        ``purpose`` is the version in force on the signing date. The record claims nothing the
+        workstation did not see: no disclosure "shown word for word" (today's text, ``reference``,
+        is attached as a file for reference only) and, for templates made from a supplied photo,
+        no camera capture. An image scan is reproduced one page per frame; a PDF scan is attached
+        unchanged; the original bytes are attached in both cases.
         """
-        self._check_consent(consent, person, purpose, disclosure)
+        self._check_consent(consent, person, purpose, None)
         if not scan:
             raise InvalidInput("The paper scan is empty.")
         lang = language or consent.language
@@ -626,6 +635,7 @@ class DocumentMaker(DraftingBase):
                 "paper_signed_on": signed_on.isoformat(),
                 "imported_by": imported_by,
                 "scan_sha256": scan_hash,
+                "text_sha256": consent.text_sha256,
             }
         )
         draft.add(
@@ -641,21 +651,55 @@ class DocumentMaker(DraftingBase):
         )
         rows: list[tuple[str, object]] = [
             (label(lang, "organisation"), org.name),
-            (label(lang, "purpose"), sections.purpose_value(lang, purpose, consent)),
+            (label(lang, "paper.version_in_force"), sections.purpose_value(lang, purpose, consent)),
             *self._person_rows(draft, person),
             (label(lang, "paper_signed_on"), format_date(signed_on, lang)),
+            *sections.age_rows(consent, person, lang),
             # A minor's guardian signed the same paper; their name is on the consent record.
             *([(label(lang, "guardian"), consent.guardian_name)] if consent.guardian_name else []),
             (label(lang, "consent_id"), consent.id),
-            (label(lang, "text_sha256"), para(consent.text_sha256, s.mono)),
+            (label(lang, "paper.record_sha256"), para(consent.text_sha256, s.mono)),
             (label(lang, "imported_at"), draft.when(imported_at)),
             (label(lang, "imported_by"), imported_by),
             (label(lang, "scan_type"), scan_type),
             (label(lang, "scan_sha256"), para(scan_hash, s.mono)),
         ]
+        if consent.liveness is None:
+            rows.append((label(lang, "paper.templates"), label(lang, "paper.templates.supplied")))
         if consent.expires_at is not None:
-            rows.append((label(lang, "expires_at"), draft.when(consent.expires_at)))
+            rows.append((label(lang, "paper.expires_at"), draft.when(consent.expires_at)))
         draft.add(kv_table(rows, s))
+        if record_text:
+            draft.add(
+                para(label(lang, "paper.section.record"), s.h2),
+                *disclosure_flowables(record_text, s),
+            )
+        if reference is not None:
+            name = f"disclosure-for-reference-{reference.language}.txt"
+            draft.facts["reference_sha256"] = reference.sha256
+            draft.add(
+                para(
+                    label(
+                        lang,
+                        "paper.reference",
+                        version=reference_version or purpose.version,
+                        filename=name,
+                    ),
+                    s.muted,
+                ),
+                para(reference.sha256, s.mono),
+            )
+            draft.attachments.append(
+                Attachment(
+                    filename=name,
+                    data=reference.text.encode("utf-8"),
+                    mime_type="text/plain",
+                    description="Current disclosure text, for reference only: not what the "
+                    "person signed (the paper form is)",
+                )
+            )
+        if consent.liveness is not None:
+            draft.add(*sections.liveness_block(consent.liveness, s))
         extension = "pdf" if is_pdf else scan_type.lower()
         attachment_name = f"paper-consent-scan.{extension}"
         draft.attachments.append(
@@ -671,8 +715,6 @@ class DocumentMaker(DraftingBase):
                 para(label(lang, "scan"), s.h2),
                 para(label(lang, "scan.attached", filename=attachment_name), s.body),
             )
-        if disclosure is not None:
-            self._disclosure_section(draft, disclosure)
         return self._finish(
             draft,
             consent_id=consent.id,

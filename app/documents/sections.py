@@ -26,7 +26,15 @@ from app.documents.layout import (
     para,
     table_style,
 )
-from app.models import AuditEvent, Consent, Language, LivenessResult, Purpose, Signature
+from app.models import (
+    AuditEvent,
+    Consent,
+    Language,
+    LivenessResult,
+    Person,
+    Purpose,
+    Signature,
+)
 from app.org_authority import grouped  # issue-15
 from app.signature import signature_png, signature_sha256
 
@@ -222,6 +230,23 @@ def audit_block(
     return out
 
 
+def age_rows(
+    consent: Consent, person: Person | None, language: Language
+) -> list[tuple[str, object]]:
+    """How the record knows the person is an adult (or that a guardian signed): the date of
+    birth, or the attestation made instead and by whom (issue 13)."""
+    basis = consent.age_basis
+    if basis is None:
+        return []
+    if basis == "date_of_birth":
+        born = person.date_of_birth if person is not None else None
+        value = format_date(born, language) if born else label(language, "age.date_of_birth")
+        return [(label(language, "date_of_birth"), value)]
+    who = consent.age_attested_by or consent.operator
+    key = "age.id_document_seen" if basis == "id_document_seen" else "age.organisation_records"
+    return [(label(language, "age_basis"), label(language, key, who=who))]
+
+
 def consent_rows(
     consent: Consent, purpose: Purpose | None, tz_name: str, language: Language
 ) -> list[tuple[str, object]]:
@@ -240,6 +265,7 @@ def consent_rows(
         rows.append(
             (label(language, "paper_signed_on"), format_date(consent.paper_signed_on, language))
         )
+    rows += age_rows(consent, None, language)
     if consent.alternative:
         rows.append((label(language, "alternative_chosen"), consent.alternative))
     if consent.guardian_name:

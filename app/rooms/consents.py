@@ -29,6 +29,15 @@ from app.models import (
     Purpose,
 )
 from app.rooms.archive import Archive
+from app.rooms.consent_terms import (
+    age_basis,
+    age_in_years,
+    check_not_expired,
+    paper_expiry,
+    paper_record_sha256,
+    paper_record_text,
+    version_in_force,
+)
 from app.rooms.faces import Faces
 from app.rooms.liveness_skip import LivenessSkips
 from app.rooms.materiality import supersede
@@ -45,7 +54,8 @@ CONSENT_SQL = (
     "CASE WHEN c.status = 'active' AND c.reconsent_due_at IS NOT NULL THEN 'reconsent' "
     "ELSE c.status END AS status, c.signed_at, c.operator, c.alternative, c.expires_at, "
     "c.guardian_name, c.withdrawn_at, c.withdrawn_by, c.withdraw_reason, c.paper_signed_on, "
-    "c.liveness, (SELECT count(*) FROM templates t WHERE t.consent_id = c.id) AS template_count, "
+    "c.liveness, c.age_basis, c.age_attested_by, c.photo_consent, "
+    "(SELECT count(*) FROM templates t WHERE t.consent_id = c.id) AS template_count, "
     "(SELECT count(*) FROM photos ph WHERE ph.consent_id = c.id) AS photo_count "
     "FROM consents c JOIN purpose_versions v ON v.id = c.purpose_version_id "
 )
@@ -77,6 +87,9 @@ def consent_from_row(r: Row, fallback_signed: dt.datetime) -> Consent:
         template_count=int(r["template_count"]),
         photo_count=int(r["photo_count"]),
         reconsent_due_at=_dt(r["reconsent_due_at"]) if r["status"] == "reconsent" else None,
+        age_basis=r["age_basis"],
+        age_attested_by=r["age_attested_by"],
+        photo_consent=None if r["photo_consent"] is None else bool(r["photo_consent"]),
     )
 
 
@@ -140,13 +153,13 @@ class Consents:
     def needs_guardian(self, date_of_birth: dt.date | None) -> bool:
         if date_of_birth is None:
             return False
-        today = self._s.now().date()
-        age = (
-            today.year
-            - date_of_birth.year
-            - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
-        )
-        return age < self.settings.guardian_age()
+        return age_in_years(date_of_birth, self._s.now().date()) < self.settings.guardian_age()
+
+    def _date_of_birth(self, details: PersonDetails, existing_id: str | None) -> dt.date | None:
+        """The typed date of birth, or the one already on the record of a returning person."""
+        if details.date_of_birth is not None or not existing_id:
+            return details.date_of_birth
+        return self.people.get(existing_id).date_of_birth
 
     def check_guardian(
         self, details: PersonDetails, guardian: Guardian | None, paper: bool = False
@@ -180,6 +193,40 @@ class Consents:
         days = min(purpose.retention_days, self.settings.get_int("max_inactivity_days"))
         return now + dt.timedelta(days=days)
 
+    def check_paper_date(self, purpose_id: int, signed_on: dt.date) -> None:
+        """Refuse a paper form's signing date before the purpose's first version, in the
+        future, or so long ago that its retention already ran out (import checks each row
+        before reading its photos)."""
+        now = self._s.now()
+        in_force = version_in_force(
+            self.purposes, purpose_id, signed_on, self._s.organisation, now.date()
+        )
+        days = min(in_force.retention_days, self.settings.get_int("max_inactivity_days"))
+        check_not_expired(paper_expiry(signed_on, days), now)
+
+    def _paper_terms(
+        self, request: EnrollmentRequest, purpose: Purpose, disclosure: Disclosure, now: dt.datetime
+    ) -> tuple[int, str, str, dt.datetime]:
+        """A paper consent's version in force, stored text and expiry (issue 13): the version in
+        force on the signing date, retention from that date, today's disclosure for reference."""
+        assert request.paper_signed_on is not None
+        signed_on = request.paper_signed_on
+        org = self._s.organisation
+        in_force = version_in_force(self.purposes, purpose.id, signed_on, org, now.date())
+        days = min(in_force.retention_days, self.settings.get_int("max_inactivity_days"))
+        expires = paper_expiry(signed_on, days)
+        check_not_expired(expires, now)
+        text = paper_record_text(
+            language=request.person.language,
+            org=org,
+            in_force=in_force,
+            signed_on=signed_on,
+            reference=disclosure,
+            reference_version=purpose.version,
+            supplied_photo=request.liveness is None,
+        )
+        return in_force.version_id, text, paper_record_sha256(text), expires
+
     # -- verbs -----------------------------------------------------------------------------
     def enroll(self, request: EnrollmentRequest) -> EnrollmentResult:
         """Record a granted consent, its signature and the face templates, in one transaction."""
@@ -193,7 +240,18 @@ class Consents:
         paper = request.paper_signed_on is not None
         if not paper:
             check_signature(request.signature, "signature")
-        self.check_guardian(request.person, request.guardian, paper)
+        # issue-13: a date of birth or an attestation for every enrollment, then the guardian
+        date_of_birth = self._date_of_birth(request.person, request.existing_person_id)
+        basis = age_basis(s, date_of_birth, request.person.age_basis)
+        if basis == "organisation_records" and not paper:
+            raise InvalidInput(
+                "Only a bulk import of paper consents may rely on the organisation's records "
+                "for a person's age.",
+                code="age_basis_import_only",
+            )
+        self.check_guardian(
+            replace(request.person, date_of_birth=date_of_birth), request.guardian, paper
+        )
         liveness = request.liveness
         if liveness is not None and not liveness.passed and not paper:
             liveness = self.liveness_skips.checked(liveness, request.liveness_approval)
@@ -221,6 +279,10 @@ class Consents:
                 params={"kinds": kinds},
             )
         expires = self.expiry(purpose, now)
+        version_id, text, sha = purpose.version_id, disclosure.text, disclosure.sha256
+        if request.paper_signed_on is not None:
+            version_id, text, sha, expires = self._paper_terms(request, purpose, disclosure, now)
+        photo_consent = int(request.photo_consent) if purpose.keep_photos else None
         with s.write() as conn:
             if request.existing_person_id:
                 clash = fetch_one(
@@ -241,15 +303,16 @@ class Consents:
             conn.execute(
                 "INSERT INTO consents (id, person_id, purpose_version_id, language, "
                 "disclosure_text, text_sha256, decision, status, signature, guardian_name, "
-                "guardian_signature, liveness, operator, signed_at, expires_at, paper_signed_on) "
-                "VALUES (?,?,?,?,?,?,'granted','active',?,?,?,?,?,?,?,?)",
+                "guardian_signature, liveness, operator, signed_at, expires_at, paper_signed_on, "
+                "age_basis, age_attested_by, photo_consent) "
+                "VALUES (?,?,?,?,?,?,'granted','active',?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     consent_id,
                     person.id,
-                    purpose.version_id,
+                    version_id,
                     request.person.language,
-                    disclosure.text,
-                    disclosure.sha256,
+                    text,
+                    sha,
                     json.dumps(request.signature.to_json()),
                     request.guardian.name if request.guardian else None,
                     json.dumps(request.guardian.signature.to_json()) if request.guardian else None,
@@ -258,6 +321,9 @@ class Consents:
                     _iso(now),
                     _iso(expires),
                     request.paper_signed_on.isoformat() if request.paper_signed_on else None,
+                    basis,
+                    None if basis == "date_of_birth" else s.actor,
+                    photo_consent,
                 ),
             )
             if request.existing_person_id:  # issue-13: a full new enrollment renews too
@@ -282,11 +348,21 @@ class Consents:
                 {
                     "consent": consent_id,
                     "purpose": purpose.id,
-                    "purpose_version": purpose.version,
-                    "text_sha256": disclosure.sha256,
+                    "purpose_version": self.purposes.version(version_id).version
+                    if paper
+                    else purpose.version,
+                    "text_sha256": sha,
                     "templates": int(embeddings.shape[0]),
-                    "liveness": None if request.liveness is None else request.liveness.passed,
+                    **(
+                        {"liveness": request.liveness.passed}
+                        if request.liveness is not None
+                        else {}
+                    ),
                     "paper": paper,
+                    "paper_signed_on": (
+                        request.paper_signed_on.isoformat() if request.paper_signed_on else None
+                    ),
+                    "age_basis": basis,
                     "warnings_acknowledged": [w.kind for w in warnings],
                 },
                 at=now,
@@ -387,6 +463,7 @@ class Consents:
             scan_id = archive.new_id()
             name = request.paper_scan_name or "scan"
             ext = Path(name).suffix.lower() or ".bin"
+            in_force = self.purposes.version(consent.purpose_version_id)
             docs.append(
                 archive.store(
                     conn,
@@ -397,18 +474,22 @@ class Consents:
                     language=consent.language,
                     filename=f"consentdesk-paper-scan-{scan_id[:12]}{ext}",
                     content=request.paper_scan,
-                    purpose_version_id=purpose.version_id,
+                    purpose_version_id=in_force.version_id,
                 )
             )
+            # issue-13: the record of a signed paper form, under the version in force on the
+            # signing date; today's disclosure goes along for reference only
             pdf = archive.maker.paper_consent_record(
                 org=org,
-                purpose=purpose,
+                purpose=in_force,
                 person=person,
                 consent=consent,
                 scan=request.paper_scan,
                 imported_by=s.actor,
                 imported_at=s.now(),
-                disclosure=disclosure,
+                record_text=self.disclosure_text(consent_id),
+                reference=disclosure,
+                reference_version=purpose.version,
                 audit_events=events,
                 document_id=doc_id,
             )
@@ -436,7 +517,7 @@ class Consents:
                 language=consent.language,
                 filename=archive.filename("consent_form", doc_id),
                 content=pdf,
-                purpose_version_id=purpose.version_id,
+                purpose_version_id=consent.purpose_version_id,
             )
         )
         return tuple(docs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -59,21 +60,23 @@ def imported(tmp_path_factory: pytest.TempPathFactory, faces: Path):
     )
     scan = _scan(base / "scan.png")
     (base / "empty.pdf").write_bytes(b"")
+    # issue-13: a paper form cannot be signed before the purpose existed (it was added today)
+    day = dt.date.today().isoformat()
     rows = [
         (
             "Barack Obama",
             "E-001",
             f"{faces / 'obama_1.jpg'};{faces / 'obama_2.jpg'}",
             "scan.png",
-            "2026-01-05",
+            day,
         ),
-        ("Joe Biden", "E-002", str(faces / "biden_2.jpg"), str(scan), "2026-01-06"),
-        ("Group Photo", "E-003", str(faces / "group_two_people.jpg"), "scan.png", "2026-01-06"),
-        ("Obama Again", "E-004", str(faces / "obama_4.jpg"), "scan.png", "2026-01-07"),
-        ("No Scan", "E-005", str(faces / "rose_leslie_1.jpg"), "", "2026-01-07"),
+        ("Joe Biden", "E-002", str(faces / "biden_2.jpg"), str(scan), day),
+        ("Group Photo", "E-003", str(faces / "group_two_people.jpg"), "scan.png", day),
+        ("Obama Again", "E-004", str(faces / "obama_4.jpg"), "scan.png", day),
+        ("No Scan", "E-005", str(faces / "rose_leslie_1.jpg"), "", day),
         ("Bad Date", "E-006", str(faces / "rose_leslie_1.jpg"), "scan.png", "7 Jan"),
-        ("Missing Photo", "E-007", "nowhere.jpg", "scan.png", "2026-01-07"),
-        ("Kit Harington", "E-008", "kit.jpg", "scan.png", "2026-01-08"),
+        ("Missing Photo", "E-007", "nowhere.jpg", "scan.png", day),
+        ("Kit Harington", "E-008", "kit.jpg", "scan.png", day),
     ]
     (base / "kit.jpg").write_bytes((faces / "kit_harington_1.jpg").read_bytes())
     with (base / "people.csv").open("w", newline="") as fh:
@@ -87,7 +90,8 @@ def imported(tmp_path_factory: pytest.TempPathFactory, faces: Path):
 
 def test_import_report_shape_and_decisions(imported) -> None:
     _, _, _, report = imported
-    assert set(report) == {"imported", "skipped", "person_ids"}
+    assert set(report) == {"imported", "skipped", "person_ids", "attested_adults"}
+    assert report["attested_adults"] == 3  # no date_of_birth column: the admin attests
     assert report["imported"] == 3 and len(report["person_ids"]) == 3
     reasons = {s["row"]: s["reason"] for s in report["skipped"]}
     assert "faces" in reasons[4]  # the group photo
@@ -161,6 +165,13 @@ def test_export_access_request(imported, tmp_path: Path) -> None:
     assert "access-report.pdf" in out["files"] and "person.json" in out["files"]
     data = json.loads((tmp_path / "sar" / "person.json").read_text())
     assert data["person"]["name"] == "Kit Harington" and data["templates"] == 1
+    # issue-13: the paper consent's signing date, and retention counted from it
+    (consent,) = data["consents"]
+    signed = dt.date.fromisoformat(consent["paper_signed_on"])
+    assert signed == dt.date.today() and consent["purpose_version"] == 1
+    expires = dt.datetime.fromisoformat(consent["expires_at"])
+    assert expires.date() == signed + dt.timedelta(days=365)
+    assert consent["age_basis"] == "organisation_records" and consent["age_attested_by"] == "admin"
 
 
 def test_policy_notice(imported, tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ def enroll_photos(desk: Desk, purpose: Purpose, name: str, photos: list[Path], s
     disclosure = desk.disclosure(purpose.id, "en")
     result = desk.enroll(
         EnrollmentRequest(
-            person=PersonDetails(name, None, None, "en"),
+            person=PersonDetails(name, None, None, "en", age_basis="id_document_seen"),
             purpose_id=purpose.id,
             disclosure_sha256=disclosure.sha256,
             signature=make_signature(seed),

@@ -86,7 +86,14 @@ def enroll(
     disclosure = desk.disclosure(purpose.id, language)  # type: ignore[arg-type]
     return desk.enroll(
         EnrollmentRequest(
-            person=PersonDetails(name, reference, dob, language),  # type: ignore[arg-type]
+            # Without a date of birth, the operator attests "adult, identity document seen".
+            person=PersonDetails(
+                name,
+                reference,
+                dob,
+                language,  # type: ignore[arg-type]
+                age_basis=None if dob else "id_document_seen",
+            ),
             purpose_id=purpose.id,
             disclosure_sha256=disclosure.sha256,
             signature=make_signature(seed),

@@ -22,6 +22,8 @@ def fill_details(
     page.name.setText(name)
     page.reference.setText(reference)
     page.language.setCurrentIndex(page.language.findData(language))
+    if not page.dob.text().strip():  # issue-13: no date of birth, so the operator attests
+        page.adult_seen.setChecked(True)
     wizard.next_button.click()
     assert wizard.current == "disclosure", wizard.message.text()
 

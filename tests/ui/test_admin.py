@@ -115,7 +115,7 @@ def _enroll_directly(home: Path, engine: Any, photo: Path, name: str) -> str:
     emb = engine.analyse_photo(load_image(photo)).single_encoding()
     result = desk.enroll(
         EnrollmentRequest(
-            PersonDetails(name, "Unit 1A"),
+            PersonDetails(name, "Unit 1A", age_basis="id_document_seen"),
             purpose.id,
             desk.disclosure(purpose.id, "en").sha256,
             Signature(strokes, 600, 200),

@@ -212,6 +212,7 @@ def test_returning_person_is_linked_not_duplicated(qtbot: Any, window: Any, home
     wizard.done_page.next_button.click()
     details = wizard.pages["details"]
     details.name.setText("Lena Fischer")
+    details.adult_seen.setChecked(True)
     qtbot.waitUntil(lambda: details.same_person.isVisible(), timeout=5000)
     details.same_person.setCurrentIndex(details.same_person.findData(first.person.id))
     details.purpose.setCurrentIndex(details.purpose.findText("Gym access (v1)"))

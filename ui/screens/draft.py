@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from app.desk_types import EnrollmentRequest, PersonDetails, RefusalRequest
 from app.models import (
+    AgeBasis,
     Disclosure,
     EnrollmentWarning,
     Guardian,
@@ -33,6 +34,7 @@ class Draft:
     name: str = ""
     reference: str = ""
     date_of_birth: dt.date | None = None
+    age_basis: AgeBasis | None = None  # the operator's attestation when no date of birth
     language: Language = "en"
     purpose_id: int | None = None
     purpose: Purpose | None = None
@@ -62,6 +64,7 @@ class Draft:
             reference=self.reference or None,
             date_of_birth=self.date_of_birth,
             language=self.language,
+            age_basis=None if self.date_of_birth else self.age_basis,
         )
 
     def to_request(self, acknowledged: bool) -> EnrollmentRequest | RefusalRequest:

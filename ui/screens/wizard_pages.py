@@ -121,6 +121,11 @@ class DetailsPage(Page):
         self.minor.setWordWrap(True)
         set_role(self.minor, "warning")
         self.minor.hide()
+        # issue-13: without a date of birth the operator attests, in their own name, that the
+        # person is an adult and that they saw an identity document (printed on the form).
+        self.adult_seen = QCheckBox()
+        i18n.bind(self.adult_seen.setText, "details.adult_seen")
+        i18n.bind(self.adult_seen.setAccessibleName, "details.adult_seen")
         self.no_purpose = QLabel()
         self.no_purpose.setWordWrap(True)
         set_role(self.no_purpose, "error")
@@ -128,6 +133,7 @@ class DetailsPage(Page):
         self.no_purpose.hide()
         lay = QVBoxLayout(self)
         lay.addLayout(form)
+        lay.addWidget(self.adult_seen)
         lay.addWidget(self.dob_error)
         lay.addWidget(self.similar)
         lay.addWidget(self.same_person)
@@ -183,6 +189,10 @@ class DetailsPage(Page):
         self.dob_error.setText(problem or "")
         self.dob_error.setVisible(problem is not None and complete)
         dob = None if problem else self.date_of_birth()
+        # A typed date of birth decides; the attestation is only for when there is none.
+        self.adult_seen.setEnabled(dob is None)
+        if dob is not None:
+            self.adult_seen.setChecked(False)
         if dob is not None and self.desk.needs_guardian(dob):
             self.minor.setText(
                 self.i18n.tr("details.minor", age=self.desk.get_setting("guardian_age"))
@@ -248,9 +258,13 @@ class DetailsPage(Page):
             self.dob_error.show()
             self.dob.setFocus()
             return problem
+        if self.date_of_birth() is None and not self.adult_seen.isChecked():
+            self.dob.setFocus()
+            return self.i18n.tr("details.need_dob")
         draft.name = self.name.text().strip()
         draft.reference = self.reference.text().strip()
         draft.date_of_birth = self.date_of_birth()
+        draft.age_basis = None if draft.date_of_birth else "id_document_seen"
         draft.language = self.language.currentData()
         draft.purpose_id = int(self.purpose.currentData())
         draft.needs_guardian = bool(self.desk.needs_guardian(draft.date_of_birth))
@@ -263,6 +277,8 @@ class DetailsPage(Page):
         for w in (self.name, self.reference):
             w.clear()
         self.dob.clear()
+        self.adult_seen.setChecked(False)
+        self.adult_seen.setEnabled(True)
         self.dob_error.hide()
         self.similar.hide()
         self.same_person.clear()
