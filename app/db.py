@@ -16,6 +16,7 @@ from typing import Any
 import sqlcipher3
 
 from app.errors import StorageError, VaultCorrupt
+from app.walcheck import check_wal
 
 Connection = Any  # sqlcipher3.Connection has no type stubs
 DatabaseError = sqlcipher3.DatabaseError
@@ -29,12 +30,17 @@ def key_pragma(key: bytes) -> str:
     return f"\"x'{key.hex()}'\""
 
 
-def open_database(path: Path, key: bytes, *, check: bool = True) -> Connection:
+def open_database(path: Path, key: bytes, *, check: bool = True, quick: bool = False) -> Connection:
     """Open (or create) the encrypted database at ``path`` and verify it can be read.
 
+    ``check``: the full integrity checks (every page; a copy being verified). ``quick``: only
+    what does not grow with the file (the WAL's checksums, the key against the header), for
+    sign-in (issue 12; the full checks then run in the background, see ``app.integrity``).
     Raises :class:`VaultCorrupt` if the key does not fit the file or integrity checks fail; a
     file is never opened without its key.
     """
+    if check or quick:
+        check_wal(Path(path))  # before SQLite reads the log and silently drops damage
     conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA key = {key_pragma(key)}")
@@ -52,12 +58,13 @@ def open_database(path: Path, key: bytes, *, check: bool = True) -> Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA busy_timeout = 5000")
-        if check:
+        if check or quick:
             # Fold the WAL in first: a checkpoint cut short (full disk, crash) can leave a
             # partial page at the end of the main file that the WAL still holds in full.
             # cipher_integrity_check reads the main file only and would call that damage.
             with contextlib.suppress(sqlcipher3.OperationalError):
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        if check and not quick:
             check_integrity(conn)
     except BaseException:
         conn.close()

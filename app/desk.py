@@ -43,6 +43,7 @@ from app.desk_types import (
 )
 from app.errors import PermissionDenied, VaultError
 from app.finality import Finality
+from app.integrity import FullCheckResult
 from app.models import (
     AuditEvent,
     AuditVerification,
@@ -72,6 +73,7 @@ from app.rooms.archive import Archive
 from app.rooms.consents import Consents
 from app.rooms.drafts import Drafts, EnrollmentDraft
 from app.rooms.faces import Faces
+from app.rooms.integrity import FullCheckStatus, Integrity
 from app.rooms.materiality import PurposeDifference
 from app.rooms.people import People
 from app.rooms.purposes import Purposes
@@ -137,6 +139,7 @@ class Desk:
         self.retention = Retention(s, self.consents, self.finality, self.clockguard)
         self.reconsents = Reconsents(s, self.consents)  # issue-13
         self.drafts = Drafts(s)
+        self.integrity = Integrity(s)  # issue 12: the full check, in the background
 
     # Kept for tests and tools that look at the raw vault (never used by the UI).
     @property
@@ -269,10 +272,12 @@ class Desk:
                     s.audit.append(user.username, "certificate.root_created", at=now)
         if options.auto_purge and desk.clock_hold is None:  # held after a clock jump
             desk.purge_expired()
+        desk.integrity.apply_recorded()  # a failed full check keeps writes locked
         return desk
 
     def lock(self) -> None:
         """Close the vault and forget the key; the object is unusable afterwards."""
+        self.integrity.cancel()  # a background full check stops early
         with self.session.lock:
             self.faces.close()
             self.archive.forget()
@@ -634,6 +639,20 @@ class Desk:
             desk.lock()
             raise PermissionDenied("Only an admin can restore a backup.")
         return desk
+
+    # ================================================================== integrity (issue 12)
+    def full_check(self, progress: Callable[[float], None] | None = None) -> FullCheckResult:
+        """Both full integrity checks on their own connection (background-safe); a failure
+        locks writes and is recorded. See :class:`app.rooms.integrity.Integrity`."""
+        return self.integrity.run_full(progress)
+
+    def full_check_status(self) -> FullCheckStatus:
+        """When the last full check ran, whether it passed, whether one is due."""
+        return self.integrity.status()
+
+    @property
+    def writes_locked(self) -> bool:
+        return self.session.writes_locked is not None
 
     # ================================================================== stats
     def stats(self) -> Stats:

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from app.audit import AuditLog
 from app.db import Connection, fetch_one, transaction
-from app.errors import PermissionDenied, VaultError
+from app.errors import PermissionDenied, VaultCorrupt, VaultError
 from app.models import Organisation, StaffAccount
 from app.vault import Vault
 
@@ -40,6 +40,9 @@ class Session:
         if audit_key is None:
             raise VaultError("The vault has no audit key; it was not created by ConsentDesk.")
         self.audit = AuditLog(self.conn, audit_key, clock)
+        # Set when the background full integrity check failed (issue 12): reading goes on so
+        # the admin can export and back up, but nothing more is written to a damaged file.
+        self.writes_locked: str | None = None
 
     @property
     def locked(self) -> bool:
@@ -54,11 +57,20 @@ class Session:
         return self.clock()
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One transaction under the lock: the change and its audit entry commit together."""
+    def write(self, *, despite_damage: bool = False) -> Iterator[Connection]:
+        """One transaction under the lock: the change and its audit entry commit together.
+
+        ``despite_damage``: only for recording the integrity check's own verdict."""
         with self.lock:
             if self.locked:
                 raise VaultError("The vault is locked.", code="locked")
+            if self.writes_locked and not despite_damage:
+                raise VaultCorrupt(
+                    "The vault failed its full integrity check, so nothing more is written "
+                    "to it. An admin should restore the latest backup (consentdesk restore "
+                    "FILE).",
+                    code="integrity_failed",
+                )
             with transaction(self.conn) as conn:
                 yield conn
 

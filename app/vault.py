@@ -20,6 +20,7 @@ from app.backups import BACKUP_FORMAT, clean_leftovers, write_backup_file
 from app.db import (
     DATA_KEY_BYTES,
     Connection,
+    DatabaseError,
     check_integrity,
     checkpoint,
     export_copy,
@@ -34,6 +35,7 @@ from app.errors import (
     VaultNotFound,
     WrongPassword,
 )
+from app.integrity import quick_checks
 from app.keyslots import KdfParams, Keyslots, generate_recovery_code
 from app.ledger import ErasureLedger
 from app.migrations import LATEST, MIGRATIONS, Migration, current_version, migrate, pending
@@ -159,7 +161,7 @@ class Vault:
         """Open, migrate, then replay the erasure ledger kept in ``ledger_home`` (the home;
         a restore prepares its copy in a staging folder but replays the home's ledger), so no
         session ever works on a database that still holds someone withdrawn or erased."""
-        conn = open_database(paths.database, key)
+        conn = open_database(paths.database, key, quick=True)  # full checks: app.integrity
         vault = cls(paths, conn, slots, bytearray(key))
         try:
             version = current_version(conn)
@@ -171,10 +173,19 @@ class Vault:
                 vault.backup(paths.backups / f"before-migration-v{version}-{_stamp()}.cdbackup")
                 migrate(conn, migrations)
             audit_key = audit_key_of(conn)
+            quick_checks(conn, audit_key)
             if audit_key is not None:
                 # issue-17: device numbers first, so revocations the replay adds take new ones
                 reconcile_device_marks(conn, ledger_home or paths.home, audit_key, clock())
                 apply_pending(conn, ErasureLedger(ledger_home or paths.home, audit_key), clock())
+        except DatabaseError:
+            # A page read at sign-in failed its HMAC (SQLCipher authenticates every page it
+            # reads): the same verdict as the full check, in the same words.
+            vault.close()
+            raise VaultCorrupt(
+                "The vault database failed its integrity check: it is damaged or was changed "
+                "outside ConsentDesk. Restore the latest backup (consentdesk restore FILE)."
+            ) from None
         except BaseException:
             vault.close()
             raise

@@ -31,6 +31,7 @@ from app.instance import WindowLock
 from ui.autolock import AutoLock
 from ui.clock_banner import ClockHoldBanner
 from ui.context import UiContext
+from ui.integrity_status import IntegrityStatus
 from ui.screens.unlock import UnlockScreen
 from ui.theme import set_role
 
@@ -172,6 +173,9 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
+        # issue 12: the full integrity check runs after sign-in, shown in the status bar
+        self.integrity_status = IntegrityStatus(self.statusBar(), ctx, self)
+
         self.autolock = AutoLock(5, self)
         self.autolock.expired.connect(self.lock)
         app = QApplication.instance()
@@ -249,6 +253,7 @@ class MainWindow(QMainWindow):
         # Load the face gallery now, in the background, so the first duplicate check or
         # face search at the counter does not wait for it.
         self.ctx.runner.submit(desk.gallery, on_error=lambda _e: None)
+        self.integrity_status.start(desk)  # when due (at least daily), never blocking work
         self._offer_draft(desk)
 
     def _offer_draft(self, desk: Desk) -> None:
@@ -280,6 +285,7 @@ class MainWindow(QMainWindow):
                 widget.close()
         if self.workspace is not None:
             self.workspace.shutdown()
+        self.integrity_status.stop()  # a running full check stops early
         self.ctx.runner.forget()  # results of running tasks must not land in dead widgets
         self.ctx.runner.wait(10000)  # let a running save finish before the vault closes
         if self.workspace is not None:

@@ -70,6 +70,11 @@ def cmd_purpose_assess(ctx: Context, desk: Desk) -> int:
 
 def cmd_compliance(ctx: Context, desk: Desk) -> int:
     o = Compliance(desk).overview(verify_audit=ctx.args.verify_audit)
+    check = desk.full_check_status()  # issue 12: when the vault was last fully checked
+    out = json_object(o)
+    out["last_full_check"] = check.at.isoformat() if check.at else None
+    out["full_check_ok"] = check.ok
+    out["full_check_due"] = check.due
 
     def text() -> str:
         lines = [
@@ -79,6 +84,14 @@ def cmd_compliance(ctx: Context, desk: Desk) -> int:
             f"({o.enrollment_rate_per_day}/day)",
             f"Requests open: {o.open_requests}, overdue: {o.overdue_requests}; "
             f"breaches recorded: {o.breaches}",
+            "Last full integrity check: "
+            + (
+                f"{check.at.isoformat(timespec='seconds')}, "
+                + ("passed" if check.ok else "FAILED")
+                + (" (due again)" if check.due else "")
+                if check.at
+                else "never (consentdesk unlock-check --full)"
+            ),
         ]
         for p in o.per_purpose:
             lines.append(
@@ -93,7 +106,7 @@ def cmd_compliance(ctx: Context, desk: Desk) -> int:
             )
         return "\n".join(lines)
 
-    ctx.emit(o, text)
+    ctx.emit(out, text)
     return 0
 
 

@@ -39,15 +39,40 @@ def cmd_init(ctx: Context) -> int:
 
 
 def cmd_unlock_check(ctx: Context) -> int:
+    """Unlock with the quick checks; ``--full`` also reads every page (issue 12)."""
     desk = ctx.open()
     try:
+        out: dict[str, object] = {"ok": True, "user": desk.user.username, "role": desk.user.role}
+        if not ctx.args.full:
+            ctx.emit(
+                out,
+                f"Unlocked as {desk.user.username} ({desk.user.role}); quick integrity checks "
+                "passed (the full check: unlock-check --full).",
+            )
+            return 0
+        last = [-1]
+
+        def progress(fraction: float) -> None:
+            percent = int(fraction * 100)
+            if not ctx.json and percent // 10 != last[0] // 10:
+                ctx.info(f"  full integrity check: {percent}%")
+            last[0] = percent
+
+        result = desk.full_check(progress)
+        out.update(ok=result.ok, full_check=result)
         ctx.emit(
-            {"ok": True, "user": desk.user.username, "role": desk.user.role},
-            f"Unlocked as {desk.user.username} ({desk.user.role}); integrity checks passed.",
+            out,
+            lambda: (
+                f"Unlocked as {desk.user.username} ({desk.user.role}); full integrity check "
+                f"passed in {result.seconds:.1f} s."
+                if result.ok
+                else "The full integrity check FAILED: the vault is damaged; writes are locked. "
+                "Restore the latest backup (consentdesk restore FILE)."
+            ),
         )
+        return 0 if result.ok else 3
     finally:
         desk.lock()
-    return 0
 
 
 def cmd_backup(ctx: Context, desk: Desk) -> int:
@@ -137,7 +162,10 @@ def register_setup(commands: Commands) -> None:
     p.add_argument("--org", required=True)
     p.add_argument("--admin", required=True)
     p.add_argument("--timezone", default="UTC")
-    commands.add("unlock-check", cmd_unlock_check, help="unlock and run integrity checks")
+    p = commands.add("unlock-check", cmd_unlock_check, help="unlock and run integrity checks")
+    p.add_argument(
+        "--full", action="store_true", help="also check every page now (else in the background)"
+    )
 
 
 def register_care(commands: Commands) -> None:

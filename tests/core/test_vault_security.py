@@ -218,6 +218,25 @@ def _raw(desk: Desk):
     return conn, key
 
 
+def _put_triggers_back(conn) -> None:
+    """What a careful attacker does last: sign-in refuses a vault missing its triggers."""
+    from app.db import split_sql
+    from app.migrations import _V1_SQL
+
+    for statement in split_sql(_V1_SQL):
+        if "TRIGGER audit_no_" in statement:
+            conn.execute(statement)
+    conn.close()
+
+
+def test_missing_append_only_trigger_refuses_unlock(desk: Desk, home: Path, options) -> None:
+    conn, _ = _raw(desk)
+    conn.close()
+    with pytest.raises(VaultCorrupt) as caught:
+        Desk.unlock(home, ADMIN, PASSWORD, options=options)
+    assert caught.value.code == "vault_tampered"
+
+
 @pytest.mark.parametrize("attack", ["alter", "reorder", "delete", "insert"])
 def test_audit_tampering_is_detected(desk: Desk, purpose, home: Path, options, attack: str) -> None:
     enroll(desk, purpose)
@@ -247,8 +266,12 @@ def test_audit_tampering_is_detected(desk: Desk, purpose, home: Path, options, a
             "INSERT INTO audit VALUES (5, ?, 'admin', 'consent.grant', NULL, '{}', ?)",
             (rows[4][1], "0" * 64),
         )
-    conn.close()
-    d = Desk.unlock(home, ADMIN, PASSWORD, options=options)
+    _put_triggers_back(conn)
+    try:
+        d = Desk.unlock(home, ADMIN, PASSWORD, options=options)
+    except VaultCorrupt as exc:  # issue 12: the newest entries are checked at sign-in
+        assert exc.code == "audit_broken"
+        return
     result = d.audit_verify()
     assert not result.ok and result.problems
     d.lock()
@@ -262,7 +285,7 @@ def test_cut_off_tail_detected_against_exported_head(
     conn, _ = _raw(desk)
     last = int(head.split(":")[0])
     conn.execute("DELETE FROM audit WHERE seq >= ?", (last - 1,))
-    conn.close()
+    _put_triggers_back(conn)
     d = Desk.unlock(home, ADMIN, PASSWORD, options=DeskOptions(kdf=options.kdf, auto_purge=False))
     # Without the head the shortened chain still verifies...
     d2 = d.audit_verify()

@@ -35,6 +35,7 @@ from app.errors import ConsentDeskError
 from app.models import LANGUAGES
 from ui.context import UiContext
 from ui.dialogs import detached, error_text
+from ui.integrity_status import full_check_text
 from ui.screens.admin_dialogs import PasswordDialog, PurposeDialog, StaffDialog
 from ui.screens.camera_settings import CameraChoice
 from ui.screens.necessity import enroll_states, necessity_dialog
@@ -216,7 +217,9 @@ class SettingsScreen(QWidget):
         mrow.addStretch(1)
         self.maintenance_message = QLabel()
         self.maintenance_message.setWordWrap(True)
+        self.full_check_label = QLabel()  # issue 12: when the vault was last fully checked
         m_lay.addLayout(mrow)
+        m_lay.addWidget(self.full_check_label)
         m_lay.addWidget(self.maintenance_message)
         lay.addWidget(m_box)
         lay.addStretch(1)
@@ -258,6 +261,7 @@ class SettingsScreen(QWidget):
             )
             item.setData(256, p.id)
             self.purposes.addItem(item)
+        self.full_check_label.setText(full_check_text(desk, self.ctx.i18n))
         self.staff.clear()
         for user in desk.list_users():
             item = QListWidgetItem(f"{user.username} · {tr('role.' + user.role)}")
