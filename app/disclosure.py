@@ -16,6 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from app import disclosure_law
 from app.i18n import shipped_catalog
 from app.models import LANGUAGES, Disclosure, Language, Organisation, Purpose
 from app.resources import resource_path
@@ -77,7 +78,7 @@ def _strings(language: Language) -> dict[str, str]:
     catalog, so the printed form and the screen say the same)."""
     catalog = shipped_catalog()
     names = ("consent", "refuse", "photo_option", "no_description", "no_recipients")
-    return {name: catalog.text(f"disclosure.{name}", language) for name in (*names, "no_regulator")}
+    return {name: catalog.text(f"disclosure.{name}", language) for name in names}
 
 
 def decision_labels(language: Language) -> DecisionLabels:
@@ -130,18 +131,21 @@ def _values(purpose: Purpose, org: Organisation, language: Language) -> dict[str
         "description": _field(purpose.description) or strings["no_description"],
         "recipients": _field(purpose.recipients)
         or strings["no_recipients"].replace("{controller}", controller),
-        "regulator": _field(purpose.regulator).rstrip(_TRAILING_STOP) or strings["no_regulator"],
     }
+    # issue-15 point 7: legal basis, DPO, regulator and retention per data kind, by jurisdiction
+    values.update({k: _field(v) for k, v in disclosure_law.values(purpose, org, language).items()})
     return values
 
 
 def render_text(purpose: Purpose, org: Organisation, language: Language) -> str:
     """The normalised disclosure text (see :func:`render_disclosure`)."""
     language = _check_language(language)
+    disclosure_law.require_complete(purpose, org)  # issue-15: nothing the law requires missing
     body = _apply_blocks(
         _template(language).replace("\r\n", "\n"),
         {
             "keep_photos": bool(purpose.keep_photos),
+            **disclosure_law.flags(org),  # issue-15 point 7
         },
     )
     values = _values(purpose, org, language)

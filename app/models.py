@@ -56,6 +56,13 @@ class Organisation:
 
     name: str
     timezone: str = "UTC"
+    # issue-15 point 7: the settings the disclosure states (``app.disclosure_law``). They are part
+    # of the text a person signs, so changing one changes the disclosure's hash.
+    jurisdiction: str = "CN"
+    dpo_contact: str = ""
+    regulator: str = ""
+    inactivity_days: int = 1095
+    backup_days: int = 90
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from app.audit import AuditLog
-from app.db import Connection, fetch_one, transaction
+from app.db import Connection, fetch_all, fetch_one, transaction
 from app.errors import PermissionDenied, VaultCorrupt, VaultError
 from app.models import Organisation, StaffAccount
+from app.settings_schema import DEFAULT_SETTINGS
 from app.vault import Vault
 
 T = TypeVar("T")
@@ -94,5 +95,27 @@ class Session:
         name = self.meta("org_name")
         tz = self.meta("timezone")
         return Organisation(
-            name=name.decode() if name else "", timezone=tz.decode() if tz else "UTC"
+            name=name.decode() if name else "",
+            timezone=tz.decode() if tz else "UTC",
+            **self._disclosure_settings(),
         )
+
+    def _disclosure_settings(self) -> dict[str, Any]:
+        """issue-15 point 7: the settings the disclosure text states (jurisdiction, DPO,
+        regulator, retention caps), read with the organisation so every disclosure, on screen or
+        printed, is rendered from the same values."""
+        keys: tuple[str, ...] = ("jurisdiction", "dpo_contact", "regulator")
+        keys += ("max_inactivity_days", "backup_retention_days")
+        rows = fetch_all(
+            self.conn,
+            f"SELECT key, value FROM settings WHERE key IN ({','.join('?' * len(keys))})",
+            keys,
+        )
+        value = {**DEFAULT_SETTINGS, **{str(r["key"]): str(r["value"]) for r in rows}}
+        return {
+            "jurisdiction": value["jurisdiction"],
+            "dpo_contact": value["dpo_contact"],
+            "regulator": value["regulator"],
+            "inactivity_days": int(float(value["max_inactivity_days"])),
+            "backup_days": int(float(value["backup_retention_days"])),
+        }

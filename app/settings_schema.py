@@ -277,8 +277,34 @@ SCHEMA: tuple[SettingSpec, ...] = (
         None,
         "",
         "admin",
-        "The law the organisation follows; it sets the lowest allowed guardian age.",
+        "The law the organisation follows; it sets the lowest allowed guardian age, the legal "
+        "basis and rights the disclosure states, and which of its fields are required.",
         tuple(GUARDIAN_FLOORS),
+    ),
+    # issue-15 point 7: printed in every disclosure (see app/disclosure_law.py)
+    SettingSpec(
+        "dpo_contact",
+        "text",
+        "",
+        None,
+        None,
+        "",
+        "admin",
+        "The data protection officer (PIPL: personal information protection officer) and how to "
+        "reach them. Required under GDPR and UK GDPR (Art. 13(1)(b); biometric data at scale "
+        "needs one, Art. 37): no disclosure is shown or printed without it there.",
+    ),
+    SettingSpec(
+        "regulator",
+        "text",
+        "",
+        None,
+        None,
+        "",
+        "admin",
+        "The supervisory authority people may complain to, unless a purpose names its own. Empty: "
+        "the jurisdiction's default (CN: the cyberspace administration; GB: the ICO). Required "
+        "in EU jurisdictions (the member state's authority): no disclosure is issued without it.",
     ),
 )
 

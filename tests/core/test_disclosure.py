@@ -87,7 +87,7 @@ def test_chinese_text_covers_the_same_points() -> None:
         "随时撤回同意",
         "本人到本服务台",
         "删除您的全部数据",
-        "查看我们保存的关于您的全部信息",
+        "查阅、复制我们保存的关于您的全部信息",
         "市网信办个人信息保护投诉渠道",
     ]:
         assert needle in text, needle
@@ -107,8 +107,12 @@ def test_photo_paragraph_only_when_the_purpose_keeps_photos(language: str) -> No
 
 
 def test_regulator_fallback_when_purpose_names_none() -> None:
+    """Without a regulator on the purpose or in the settings, the jurisdiction's default is
+    named (CN: the cyberspace administration), or a generic authority where the law has none."""
     p = dataclasses.replace(fx.purpose("en"), regulator="")
-    assert "the data protection authority" in render_text(p, fx.ORG, "en")
+    assert "Cyberspace Administration of China" in render_text(p, fx.ORG, "en")
+    us = dataclasses.replace(fx.ORG, jurisdiction="US")
+    assert "the data protection authority" in render_text(p, us, "en")
 
 
 def test_values_are_not_reinterpreted_as_placeholders_or_lines() -> None:

@@ -38,6 +38,7 @@ from ui.dialogs import detached, error_text
 from ui.integrity_status import full_check_text
 from ui.screens.admin_dialogs import PasswordDialog, PurposeDialog, StaffDialog
 from ui.screens.camera_settings import CameraChoice
+from ui.screens.law_settings import LawFields
 from ui.screens.necessity import enroll_states, necessity_dialog
 from ui.theme import set_role
 
@@ -173,6 +174,7 @@ class SettingsScreen(QWidget):
         camera_label = QLabel()
         i18n.bind(camera_label.setText, "set.camera")
         r_lay.addRow(camera_label, self.camera_choice)
+        self.law = LawFields(desk, ctx, r_lay)  # issue-15 point 7: what disclosures state
         r_lay.addRow(apply, self.settings_message)
         lay.addWidget(rec_box)
 
@@ -276,6 +278,7 @@ class SettingsScreen(QWidget):
         self.camera_choice.load(
             desk.get_setting("camera_file"), int(float(desk.get_setting("camera_index")))
         )
+        self.law.load(desk)
         stats = desk.stats()
         self.stats_label.setText(
             tr(
@@ -400,6 +403,7 @@ class SettingsScreen(QWidget):
             "guardian_age": self.guardian_age.value(),
             "max_inactivity_days": self.inactivity.value(),
             **self.camera_choice.values(),
+            **self.law.values(),
         }
         try:
             for key, value in values.items():
