@@ -44,6 +44,7 @@ from app.desk_types import (
 from app.errors import PermissionDenied, VaultError
 from app.finality import Finality
 from app.integrity import FullCheckResult
+from app.keyslots import Keyslots
 from app.models import (
     AuditEvent,
     AuditVerification,
@@ -67,6 +68,7 @@ from app.models import (
     Stats,
     WithdrawalResult,
 )
+from app.names import name_key
 from app.paths import VaultPaths
 from app.restore import restore_vault
 from app.rooms.archive import Archive
@@ -80,7 +82,7 @@ from app.rooms.purposes import Purposes
 from app.rooms.reconsent import Reconsents
 from app.rooms.retention import Retention
 from app.rooms.settings import Settings
-from app.rooms.staff import STAFF_SQL, Staff, staff_from_row
+from app.rooms.staff import Staff, find_staff, staff_from_row
 from app.session import Session
 from app.settings_schema import DEFAULT_SETTINGS, SettingSpec
 from app.validation import (
@@ -182,7 +184,7 @@ class Desk:
         options = options or DeskOptions()
         org_name = clean_text(org_name, "organisation name", required=True, limit=200) or ""
         check_username(admin_username)
-        check_password(password)
+        check_password(password, admin_username, org_name)
         vault, recovery = Vault.create(
             VaultPaths(Path(home)), admin_username, password, options.kdf
         )
@@ -195,12 +197,14 @@ class Desk:
                 ("timezone", timezone.encode()),
                 ("audit_key", secrets.token_bytes(32)),
                 ("created_at", (_iso(now) or "").encode()),
+                ("vault_id", vault.keyslots.vault_id.encode()),  # issue-11: db <-> keyslots
             ):
                 conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
             store_org_identity(conn, identity)  # issue-15
             conn.execute(
-                "INSERT INTO staff (username, role, created_at, last_login_at) VALUES (?,?,?,?)",
-                (admin_username, "admin", _iso(now), _iso(now)),
+                "INSERT INTO staff (username, username_key, role, created_at, last_login_at) "
+                "VALUES (?,?,?,?,?)",
+                (admin_username, name_key(admin_username), "admin", _iso(now), _iso(now)),
             )
         user = StaffAccount(1, admin_username, "admin", now, now)
         desk = cls(vault, user, options)
@@ -216,9 +220,9 @@ class Desk:
         """Sign in with a staff password. Wrong passwords back off exponentially."""
         options = options or DeskOptions()
         paths = VaultPaths(Path(home))
-        backoff = LoginBackoff(paths.login_state)
+        backoff = login_backoff(paths)
         vault = Vault.unlock_password(paths, username, password, backoff)
-        return cls._signed_in(vault, username, backoff, options, "login.password")
+        return cls._signed_in(vault, username, backoff, options, "login.password", password)
 
     @classmethod
     def unlock_with_recovery(
@@ -227,7 +231,7 @@ class Desk:
         """Sign in with the recovery code, as the first admin (the code belongs to the vault)."""
         options = options or DeskOptions()
         paths = VaultPaths(Path(home))
-        backoff = LoginBackoff(paths.login_state)
+        backoff = login_backoff(paths)
         vault = Vault.unlock_recovery(paths, code, backoff)
         row = fetch_one(
             vault.conn, "SELECT username FROM staff WHERE role = 'admin' ORDER BY id LIMIT 1"
@@ -239,29 +243,40 @@ class Desk:
 
     @classmethod
     def _signed_in(
-        cls, vault: Vault, username: str, backoff: LoginBackoff, options: DeskOptions, action: str
+        cls,
+        vault: Vault,
+        username: str,
+        backoff: LoginBackoff,
+        options: DeskOptions,
+        action: str,
+        password: str | None = None,
     ) -> Desk:
-        row = fetch_one(vault.conn, STAFF_SQL + "WHERE username = ?", (username,))
-        if row is None:
-            # A slot without an account: the account was removed but its slot survived a crash.
-            vault.remove_slot(username)
+        try:
+            row = find_staff(vault.conn, username)
+        except BaseException:
             vault.close()
-            raise VaultError("This account has been removed.")
+            raise
+        if row is None:
+            # A slot without an account. The slot is left alone: this database may be an old
+            # copy, and deleting keys on the word of a database nobody vouched for is how an
+            # empty vault.db once cost an admin their slot (issue 11).
+            vault.close()
+            raise VaultError("This account has been removed.", code="account_removed")
         user = staff_from_row(row, options.clock())
         desk = cls(vault, user, options)
         desk.session.signed_in_with = action
         desk.retention.check_clock()
-        failures = backoff.record_success()
         now = options.clock()
         s = desk.session
-        with s.write() as conn:
+        # The failures recorded before this sign-in leave login-state.json only once they are
+        # committed to the audit log.
+        with backoff.success() as failures, s.write() as conn:
             for failure in failures:
-                s.audit.append(
-                    "?",
-                    "login.failed",
-                    details={"method": failure.kind},
-                    at=dt.datetime.fromtimestamp(failure.at, dt.UTC),
-                )
+                at = dt.datetime.fromtimestamp(failure.at, dt.UTC)
+                if failure.kind == "state_lost":
+                    s.audit.append("?", "login.state_lost", at=at)
+                else:
+                    s.audit.append("?", "login.failed", details={"method": failure.kind}, at=at)
             conn.execute("UPDATE staff SET last_login_at = ? WHERE id = ?", (_iso(now), user.id))
             s.audit.append(user.username, action, at=now)
             # issue-15: a vault from before the organisation root gets one from its first admin.
@@ -270,6 +285,7 @@ class Desk:
 
                 if ensure_org_root(conn, s.organisation.name, now=now):
                     s.audit.append(user.username, "certificate.root_created", at=now)
+        _tidy_keyslots(vault, username, password)
         if options.auto_purge and desk.clock_hold is None:  # held after a clock jump
             desk.purge_expired()
         desk.integrity.apply_recorded()  # a failed full check keeps writes locked
@@ -310,7 +326,7 @@ class Desk:
     @staticmethod
     def retry_after(home: Path) -> float:
         """Seconds before the next sign-in attempt is allowed (so a screen can count down)."""
-        return LoginBackoff(VaultPaths(Path(home)).login_state).retry_after()
+        return login_backoff(VaultPaths(Path(home))).retry_after()
 
     @property
     def documents(self) -> DocumentMaker:
@@ -629,11 +645,11 @@ class Desk:
     ) -> Desk:
         options = options or DeskOptions()
         paths = VaultPaths(Path(home))
-        backoff = LoginBackoff(paths.login_state)
+        backoff = login_backoff(paths)
         # Authorised, ledger-replayed and swapped under a journal (app.restore).
         vault = restore_vault(paths, Path(source), username, password, backoff, clock=options.clock)
         desk = cls._signed_in(
-            vault, username, backoff, replace(options, auto_purge=False), "vault.restore"
+            vault, username, backoff, replace(options, auto_purge=False), "vault.restore", password
         )
         if desk.user.role != "admin":
             desk.lock()
@@ -677,6 +693,37 @@ class Desk:
             )
 
         return self.session.read(q)
+
+
+def login_backoff(paths: VaultPaths) -> LoginBackoff:
+    """The back-off of the vault at ``paths``; its state counts as required (a missing file is a
+    loss, not a fresh start) once keyslots.json says the vault tracks it."""
+
+    def required() -> bool:
+        try:
+            return bool(Keyslots.load(paths.keyslots).extra.get("login_state"))
+        except VaultError:
+            return False
+
+    return LoginBackoff(paths.login_state, required=required)
+
+
+def _tidy_keyslots(vault: Vault, username: str, password: str | None) -> None:
+    """After a verified sign-in: move a slot from before name normalisation to its normalised
+    tag, and mark the vault as tracking login-state.json. Best effort: a failure here changes
+    nothing and is tried again at the next sign-in."""
+    slots = vault.keyslots
+    try:
+        if password is not None and vault.opened is not None and vault.opened.legacy:
+            from app.rooms.staff import key_shared
+
+            if not key_shared(vault.conn, username):  # twins keep their distinct old tags
+                slots.retag_legacy(username, password)
+        if not slots.extra.get("login_state"):
+            with slots.changing():
+                slots.extra["login_state"] = True
+    except (VaultError, OSError):
+        pass
 
 
 __all__ = [

@@ -219,6 +219,31 @@ def _v6_consent_terms(conn: Connection) -> None:
         conn.execute(statement)
 
 
+# issue-11: one account key per staff name (NFKC + casefold, ``app.names``), looked up instead of
+# SQLite's ASCII-only NOCASE; the columns behind admin-signed role grants and signed audit
+# entries (``app.authority``). The key column is not UNIQUE: a vault from before could hold two
+# names that now fold together (``strasse``, ``straße``); the code refuses new ones and asks for
+# the exact spelling where two exist.
+def _v7_accounts(conn: Connection) -> None:
+    from app.names import name_key
+
+    conn.execute("ALTER TABLE staff ADD COLUMN username_key TEXT")
+    conn.execute("ALTER TABLE staff ADD COLUMN grant_sig BLOB")
+    conn.execute("ALTER TABLE audit ADD COLUMN signer TEXT")
+    conn.execute("ALTER TABLE audit ADD COLUMN sig TEXT")
+    conn.execute(
+        "CREATE TABLE signers (key_id TEXT PRIMARY KEY, username TEXT NOT NULL, "
+        "public_key BLOB NOT NULL, created_at TEXT NOT NULL, cert BLOB NOT NULL)"
+    )
+    for row in conn.execute("SELECT id, username FROM staff").fetchall():
+        conn.execute("UPDATE staff SET username_key = ? WHERE id = ?", (name_key(row[1]), row[0]))
+    conn.execute("CREATE INDEX staff_username_key ON staff(username_key)")
+    conn.execute(
+        "CREATE TRIGGER signers_no_update BEFORE UPDATE ON signers "
+        "BEGIN SELECT RAISE(ABORT, 'signing keys are never changed'); END"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
@@ -226,6 +251,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "recognition devices and revocations", _v4_devices),  # issue-17
     Migration(5, "re-consent after a material purpose change", _v5_reconsent),  # issue-13
     Migration(6, "age basis, photo consent, nameless refusals", _v6_consent_terms),  # issue-13
+    Migration(7, "account keys, role grants, signed audit", _v7_accounts),  # issue-11
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -42,6 +42,7 @@ from app.errors import (
     VaultCorrupt,
 )
 from app.keyslots import Keyslots
+from app.names import name_key
 from app.paths import VaultPaths
 from app.restore_journal import Fault, finish, fsync_dir, recover, rollback, swap
 from app.values import _now
@@ -142,8 +143,18 @@ def _peek_role(database: Path, key: bytes, username: str) -> str | None:
         conn.execute(f"PRAGMA key = {key_pragma(key)}")
         conn.execute("PRAGMA cipher_log_level = NONE")
         row = conn.execute(
-            "SELECT role FROM staff WHERE username = ? COLLATE NOCASE", (username,)
+            "SELECT role FROM staff WHERE username = ? COLLATE BINARY", (username,)
         ).fetchone()
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(staff)").fetchall()}
+        if row is None and "username_key" in columns:  # issue-11: one account key per name
+            rows = conn.execute(
+                "SELECT role FROM staff WHERE username_key = ?", (name_key(username),)
+            ).fetchall()
+            row = rows[0] if len(rows) == 1 else None
+        elif row is None:
+            row = conn.execute(
+                "SELECT role FROM staff WHERE username = ? COLLATE NOCASE", (username,)
+            ).fetchone()
     except sqlcipher3.Error:
         raise VaultCorrupt("The vault database cannot be read.") from None
     finally:

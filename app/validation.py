@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy.typing as npt
 
 from app.errors import InvalidInput
 from app.models import Signature
+from app.names import name_problem
 
 Embedding = npt.NDArray[np.float32]
 EMBEDDING_DIM = 128
@@ -80,17 +82,58 @@ def check_signature(signature: Signature, what: str) -> None:
 
 
 def check_username(username: str) -> None:
-    if not isinstance(username, str) or not username.strip():
-        raise InvalidInput("A user name is required.")
-    if len(username) > 64 or any(c.isspace() or c == ":" for c in username) or "\x00" in username:
-        raise InvalidInput("A user name has at most 64 characters, no spaces and no colon.")
+    """Names are checked as typed and as their account key (``app.names``)."""
+    problem = name_problem(username)
+    if problem is not None:
+        raise InvalidInput(problem, code="username_invalid")
 
 
-def check_password(password: str) -> None:
+# zxcvbn's score: 0 too guessable ... 4 very unguessable. 3 ("safely unguessable: moderate
+# protection from offline slow-hash attacks") is the floor: a stolen keyslot file is exactly an
+# offline attack on an Argon2id hash.
+MIN_PASSWORD_SCORE = 3
+_ZXCVBN_INPUT = 100  # zxcvbn's time grows with length; the first 100 characters decide
+
+
+@dataclass(frozen=True)
+class PasswordStrength:
+    """What a strength meter shows: zxcvbn's score (0-4), whether it is enough, and why not."""
+
+    score: int
+    acceptable: bool
+    reason: str
+
+
+def password_strength(password: str, *hints: str) -> PasswordStrength:
+    """Estimate with zxcvbn (dictionaries, keyboard patterns, repeats, dates, the user name)."""
+    from zxcvbn import zxcvbn
+
+    if not password:
+        return PasswordStrength(0, False, "A password is required.")
+    result = zxcvbn(password[:_ZXCVBN_INPUT], user_inputs=[h for h in hints if h])
+    score = int(result["score"])
+    feedback = result.get("feedback") or {}
+    parts = [str(feedback.get("warning") or "")] + [str(x) for x in feedback.get("suggestions", [])]
+    reason = " ".join(p for p in parts if p) or "It is too easy to guess."
+    if len(password) < 8:
+        reason = "A password needs at least 8 characters."
+    ok = score >= MIN_PASSWORD_SCORE and len(password) >= 8
+    return PasswordStrength(score, ok, "" if ok else reason)
+
+
+def check_password(password: str, *hints: str) -> None:
+    """Refuse short and guessable passwords, in the core, for the UI and the CLI alike."""
     if not isinstance(password, str) or len(password) < 8:
         raise InvalidInput("A password needs at least 8 characters.", code="password_short")
     if len(password) > 1024:
         raise InvalidInput("That password is too long.")
+    strength = password_strength(password, *hints)
+    if not strength.acceptable:
+        raise InvalidInput(
+            f"That password is too easy to guess: {strength.reason}",
+            code="password_weak",
+            params={"score": strength.score, "min": MIN_PASSWORD_SCORE},
+        )
 
 
 # Words that name no alternative at all. The CAC face-recognition measures require a real,

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from app.backoff import LoginBackoff
 from app.backups import BACKUP_FORMAT, clean_leftovers, write_backup_file
@@ -25,6 +26,7 @@ from app.db import (
     checkpoint,
     export_copy,
     open_database,
+    transaction,
 )
 from app.devices.marks import reconcile as reconcile_device_marks
 from app.errors import (
@@ -36,7 +38,7 @@ from app.errors import (
     WrongPassword,
 )
 from app.integrity import quick_checks
-from app.keyslots import KdfParams, Keyslots, generate_recovery_code
+from app.keyslots import KdfParams, Keyslots, OpenedSlot, generate_recovery_code
 from app.ledger import ErasureLedger
 from app.migrations import LATEST, MIGRATIONS, Migration, current_version, migrate, pending
 from app.paths import VaultPaths
@@ -45,6 +47,7 @@ from app.restore_journal import recover
 from app.values import _now
 
 __all__ = ["BACKUP_FORMAT", "Vault"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -55,6 +58,9 @@ class Vault:
     conn: Connection
     keyslots: Keyslots
     _key: bytearray
+    # The slot this session was opened with (its private key unseals the account's signing
+    # key and, for admins, the authority secret: app.authority). None after create/restore.
+    opened: OpenedSlot | None = None
 
     @property
     def data_key(self) -> bytes:
@@ -83,6 +89,8 @@ class Vault:
             migrate(conn)
             slots.set_user(username, password, key)
             slots.set_recovery(recovery, key)
+            # keyslots.json says the vault tracks the back-off state, so it must exist from now.
+            LoginBackoff(paths.login_state).record_success()
         except BaseException:
             conn.close()
             for f in (paths.database, paths.keyslots):
@@ -113,10 +121,11 @@ class Vault:
     ) -> Vault:
         cls._require(paths)
         slots = Keyslots.load(paths.keyslots)
-        key = _unwrap(backoff, "password", lambda: slots.unlock_user(username, password))
+        opened = _unwrap(backoff, "password", lambda: slots.open_user(username, password))
         vault = cls._open_or_finish_rekey(
-            paths, slots, key, lambda s: s.unlock_user(username, password)
+            paths, slots, opened.data_key, lambda s: s.unlock_user(username, password)
         )
+        vault.opened = opened
         clean_leftovers(paths, _now(), after_open=True)
         return vault
 
@@ -124,8 +133,11 @@ class Vault:
     def unlock_recovery(cls, paths: VaultPaths, code: str, backoff: LoginBackoff) -> Vault:
         cls._require(paths)
         slots = Keyslots.load(paths.keyslots)
-        key = _unwrap(backoff, "recovery", lambda: slots.unlock_recovery(code))
-        vault = cls._open_or_finish_rekey(paths, slots, key, lambda s: s.unlock_recovery(code))
+        opened = _unwrap(backoff, "recovery", lambda: slots.open_recovery(code))
+        vault = cls._open_or_finish_rekey(
+            paths, slots, opened.data_key, lambda s: s.unlock_recovery(code)
+        )
+        vault.opened = opened
         clean_leftovers(paths, _now(), after_open=True)
         return vault
 
@@ -160,11 +172,17 @@ class Vault:
     ) -> Vault:
         """Open, migrate, then replay the erasure ledger kept in ``ledger_home`` (the home;
         a restore prepares its copy in a staging folder but replays the home's ledger), so no
-        session ever works on a database that still holds someone withdrawn or erased."""
+        session ever works on a database that still holds someone withdrawn or erased.
+
+        A database that is empty, holds no vault, or belongs to another vault than the keyslot
+        file is refused before anything is written to it or to the keyslots (issue 11: an empty
+        ``vault.db`` was "migrated" into a fresh one and the signing-in account's slot deleted)."""
+        _refuse_empty(paths.database)
         conn = open_database(paths.database, key, quick=True)  # full checks: app.integrity
         vault = cls(paths, conn, slots, bytearray(key))
         try:
             version = current_version(conn)
+            _refuse_foreign(conn, version, slots.vault_id)
             if version > LATEST:
                 raise VaultError(
                     "This vault was written by a newer ConsentDesk. Install the newer version."
@@ -172,6 +190,7 @@ class Vault:
             if pending(conn, migrations):
                 vault.backup(paths.backups / f"before-migration-v{version}-{_stamp()}.cdbackup")
                 migrate(conn, migrations)
+            _remember_vault_id(conn, slots.vault_id)
             audit_key = audit_key_of(conn)
             quick_checks(conn, audit_key)
             if audit_key is not None:
@@ -192,11 +211,11 @@ class Vault:
         return vault
 
     # ----------------------------------------------------------------- key management
-    def set_password(self, username: str, password: str) -> None:
-        self.keyslots.set_user(username, password, self.data_key)
+    def set_password(self, username: str, password: str, *, shared: bool = False) -> None:
+        self.keyslots.set_user(username, password, self.data_key, shared=shared)
 
-    def remove_slot(self, username: str) -> bool:
-        return self.keyslots.remove_user(username)
+    def remove_slot(self, username: str, *, shared: bool = False) -> bool:
+        return self.keyslots.remove_user(username, shared)
 
     def new_recovery_code(self) -> str:
         code = generate_recovery_code()
@@ -210,22 +229,40 @@ class Vault:
         ``keyslots.json.next`` before ``PRAGMA rekey``; the rename happens after. ``unlock`` tries
         the pending file when the current one no longer fits the database.
         """
-        self.backup(self.paths.backups / f"before-rekey-{_stamp()}.cdbackup")
-        new_key = secrets.token_bytes(DATA_KEY_BYTES)
-        pending_path = self.paths.keyslots.with_name("keyslots.json.next")
-        staged = Keyslots.load(self.paths.keyslots)
-        staged.path = pending_path
-        staged.reseal_all(new_key)
-        checkpoint(self.conn)
-        self.conn.execute("PRAGMA journal_mode = DELETE")
-        self.conn.execute(f"PRAGMA rekey = \"x'{new_key.hex()}'\"")
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        os.replace(pending_path, self.paths.keyslots)
-        staged.path = self.paths.keyslots
-        self.keyslots = staged
-        self._wipe()
-        self._key = bytearray(new_key)
-        check_integrity(self.conn)
+        with self.keyslots.file_lock():
+            # Under the lock for the whole rekey: a ``user add`` in another process waits, then
+            # finds the new key_check and refuses instead of sealing the old key.
+            with self.keyslots.changing(self.data_key):
+                pass  # refuses when another process re-keyed since this one signed in
+            self.backup(self.paths.backups / f"before-rekey-{_stamp()}.cdbackup")
+            # Re-encrypting needs the database to itself (no WAL, no other connection): a
+            # window or command still open on it is told, before anything is staged.
+            try:
+                checkpoint(self.conn)
+                self.conn.execute("PRAGMA journal_mode = DELETE")
+                if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "delete":
+                    raise DatabaseError("database is locked")
+            except DatabaseError:
+                with contextlib.suppress(DatabaseError):
+                    self.conn.execute("PRAGMA journal_mode = WAL")
+                raise VaultError(
+                    "The vault is open in another window or command; close it and run rekey "
+                    "again. Nothing was changed.",
+                    code="vault_busy",
+                ) from None
+            new_key = secrets.token_bytes(DATA_KEY_BYTES)
+            pending_path = self.paths.keyslots.with_name("keyslots.json.next")
+            staged = Keyslots.load(self.paths.keyslots, self.keyslots.kdf)
+            staged.path = pending_path
+            staged.reseal_all(new_key)
+            self.conn.execute(f"PRAGMA rekey = \"x'{new_key.hex()}'\"")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            os.replace(pending_path, self.paths.keyslots)
+            staged.path = self.paths.keyslots
+            self.keyslots = staged
+            self._wipe()
+            self._key = bytearray(new_key)
+            check_integrity(self.conn)
 
     # ----------------------------------------------------------------- backup / restore
     def backup(self, target: Path) -> Path:
@@ -266,14 +303,57 @@ class Vault:
         self._wipe()
 
 
-def _unwrap(backoff: LoginBackoff, kind: str, unlock: Callable[[], bytes]) -> bytes:
-    """Every attempt passes the back-off first; every failure is counted before it is reported."""
-    backoff.check()
+def _unwrap(backoff: LoginBackoff, kind: str, unlock: Callable[[], T]) -> T:
+    """Every attempt passes the back-off first and runs under its lock; every failure is
+    counted before it is reported."""
+    return backoff.attempt(kind, unlock, WrongPassword)
+
+
+def _refuse_empty(database: Path) -> None:
     try:
-        return unlock()
-    except WrongPassword as exc:
-        delay = backoff.record_failure(kind)
-        raise WrongPassword(str(exc), retry_after=delay) from None
+        size = database.stat().st_size
+    except OSError:
+        raise VaultNotFound(
+            f"No vault database in {database.parent}; nothing was changed. Restore vault.db "
+            "from a backup (consentdesk restore FILE)."
+        ) from None
+    if size == 0 or not database.is_file():
+        raise VaultCorrupt(
+            "The vault database is empty or not a file; nothing was changed. Restore vault.db "
+            "from a backup (consentdesk restore FILE).",
+            code="vault_foreign",
+        )
+
+
+def _refuse_foreign(conn: Connection, version: int, vault_id: str) -> None:
+    """A database the key opens but which holds no vault, or another vault's."""
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    row = (
+        conn.execute("SELECT value FROM meta WHERE key = 'vault_id'").fetchone()
+        if has_meta
+        else None
+    )
+    stored = bytes(row[0]).decode("ascii", "replace") if row else None
+    if version == 0 or not has_meta or (stored is not None and stored != vault_id):
+        raise VaultCorrupt(
+            "vault.db does not belong to this vault's keyslots.json (empty, foreign or from "
+            "another vault); nothing was changed. Put the right vault.db back or restore a "
+            "backup.",
+            code="vault_foreign",
+        )
+
+
+def _remember_vault_id(conn: Connection, vault_id: str) -> None:
+    """Bind the database to its keyslot file (vaults from before issue 11 learn it once)."""
+    if audit_key_of(conn) is None:
+        return
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'vault_id'").fetchone() is None:
+        with transaction(conn):
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('vault_id', ?)", (vault_id.encode(),)
+            )
 
 
 def _stamp() -> str:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 
-from app.db import fetch_one
 from app.errors import InvalidInput, PermissionDenied, WrongPassword
 from app.models import LivenessResult
 from app.rooms.settings import Settings
+from app.rooms.staff import find_staff
 from app.session import Session
 from app.validation import clean_text
 
@@ -33,11 +33,7 @@ class LivenessSkips:
     def approve(self, admin_username: str, admin_password: str) -> str:
         """A token naming the admin whose password was given; refused for anyone else."""
         s = self._s
-        row = s.read(
-            lambda c: fetch_one(
-                c, "SELECT username, role FROM staff WHERE username = ?", (admin_username,)
-            )
-        )
+        row = s.read(lambda c: find_staff(c, admin_username))
         try:
             s.vault.keyslots.unlock_user(admin_username, admin_password)
         except WrongPassword:

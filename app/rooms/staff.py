@@ -4,14 +4,52 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.db import Row, fetch_all, fetch_one, scalar
+from app.db import Connection, Row, fetch_all, fetch_one, scalar
 from app.errors import InvalidInput, NotFound, PermissionDenied, WrongPassword
 from app.models import Role, StaffAccount
+from app.names import name_key
 from app.session import Session
 from app.validation import check_password, check_username
 from app.values import _dt, _iso
 
 STAFF_SQL = "SELECT id, username, role, created_at, last_login_at FROM staff "
+
+
+def find_staff(conn: Connection, username: str) -> Row | None:
+    """The account a typed name means: the exact stored spelling first, else the one account
+    with the same key (NFKC + casefold). Two accounts sharing a key (possible only in a vault
+    from before issue 11) need the exact spelling; guessing one could hand over the other."""
+    exact = fetch_one(conn, STAFF_SQL + "WHERE username = ? COLLATE BINARY", (username,))
+    if exact is not None:
+        return exact
+    rows = fetch_all(conn, STAFF_SQL + "WHERE username_key = ?", (name_key(username),))
+    if len(rows) > 1:
+        raise InvalidInput(
+            "Two accounts share this name when case and width are ignored; type it exactly "
+            "as it was created.",
+            code="username_ambiguous",
+        )
+    return rows[0] if rows else None
+
+
+def _twin(conn: Connection, username: str) -> bool:
+    """After its row is deleted: whether an account with the same key remains."""
+    return (
+        int(
+            scalar(conn, "SELECT count(*) FROM staff WHERE username_key = ?", (name_key(username),))
+        )
+        > 0
+    )
+
+
+def key_shared(conn: Connection, username: str) -> bool:
+    """Whether another account has the same normalised name (a vault from before issue 11)."""
+    return (
+        int(
+            scalar(conn, "SELECT count(*) FROM staff WHERE username_key = ?", (name_key(username),))
+        )
+        > 1
+    )
 
 
 def staff_from_row(row: Row, fallback_created: dt.datetime) -> StaffAccount:
@@ -38,17 +76,24 @@ class Staff:
         s = self._s
         s.require_admin()
         check_username(username)
-        check_password(password)
+        check_password(password, username)
         if role not in ("admin", "operator"):
             raise InvalidInput("The role must be admin or operator.")
         now = s.now()
-        with s.lock:
-            if fetch_one(s.conn, "SELECT 1 AS taken FROM staff WHERE username = ?", (username,)):
+        key = name_key(username)
+        # keyslots lock first, then the database: the same order as rekey, so neither waits on
+        # the other while holding what the other needs.
+        with s.lock, s.vault.keyslots.file_lock():
+            if fetch_one(
+                s.conn,
+                "SELECT 1 AS taken FROM staff WHERE username_key = ? OR username = ?",
+                (key, username),
+            ) or s.vault.keyslots.has_user(username):
                 raise InvalidInput("That user name is already taken.", code="username_taken")
             with s.write() as conn:
                 cur = conn.execute(
-                    "INSERT INTO staff (username, role, created_at) VALUES (?,?,?)",
-                    (username, role, _iso(now)),
+                    "INSERT INTO staff (username, username_key, role, created_at) VALUES (?,?,?,?)",
+                    (username, key, role, _iso(now)),
                 )
                 s.audit.append(s.actor, "staff.add", details={"user": username, "role": role})
                 # Slot after the row, inside the transaction: if writing the slot fails the
@@ -59,8 +104,8 @@ class Staff:
     def remove(self, username: str) -> None:
         s = self._s
         s.require_admin()
-        with s.lock:
-            row = fetch_one(s.conn, "SELECT id, role FROM staff WHERE username = ?", (username,))
+        with s.lock, s.vault.keyslots.file_lock():
+            row = find_staff(s.conn, username)
             if row is None:
                 raise NotFound("No such staff account.")
             if row["id"] == s.user.id:
@@ -68,10 +113,15 @@ class Staff:
             admins = int(scalar(s.conn, "SELECT count(*) FROM staff WHERE role = 'admin'"))
             if row["role"] == "admin" and admins <= 1:
                 raise InvalidInput("The last admin account cannot be removed.")
+            username = str(row["username"])
             with s.write() as conn:
                 conn.execute("DELETE FROM staff WHERE id = ?", (row["id"],))
                 s.audit.append(s.actor, "staff.remove", details={"user": username})
-            s.vault.remove_slot(username)
+                # The slot goes inside the transaction: a crash leaves an account without a
+                # slot (harmless, removable again), never a slot that still opens the vault.
+                s.vault.remove_slot(
+                    username, shared=key_shared(conn, username) or _twin(conn, username)
+                )
 
     def change_password(
         self, username: str, new_password: str, *, current_password: str | None = None
@@ -83,7 +133,13 @@ class Staff:
         recovery code, which exists precisely because the password was lost.
         """
         s = self._s
-        own = username.casefold() == s.user.username.casefold()
+        # Own or not is decided on the account the name resolves to, never on spelling: with
+        # Python's casefold ``strasse`` was "the same" as the admin ``straße``.
+        target = s.read(lambda c: find_staff(c, username))
+        if target is None:
+            raise NotFound("No such staff account.")
+        username = str(target["username"])
+        own = int(target["id"]) == s.user.id
         if not own:
             s.require_admin()
         elif s.signed_in_with != "login.recovery":
@@ -98,13 +154,13 @@ class Staff:
                 raise PermissionDenied(
                     "The current password is not correct.", code="current_password_wrong"
                 ) from None
-        check_password(new_password)
-        with s.lock:
-            if fetch_one(s.conn, "SELECT id FROM staff WHERE username = ?", (username,)) is None:
+        check_password(new_password, username)
+        with s.lock, s.vault.keyslots.file_lock():
+            if find_staff(s.conn, username) is None:
                 raise NotFound("No such staff account.")
-            s.vault.set_password(username, new_password)
             with s.write():
                 s.audit.append(s.actor, "staff.password", details={"user": username})
+                s.vault.set_password(username, new_password, shared=key_shared(s.conn, username))
 
     def new_recovery_code(self) -> str:
         s = self._s

@@ -263,7 +263,8 @@ def test_audit_tampering_is_detected(desk: Desk, purpose, home: Path, options, a
     else:
         conn.execute("UPDATE audit SET seq = seq + 100 WHERE seq >= 5")
         conn.execute(
-            "INSERT INTO audit VALUES (5, ?, 'admin', 'consent.grant', NULL, '{}', ?)",
+            "INSERT INTO audit (seq, at, actor, action, subject, details, mac) "
+            "VALUES (5, ?, 'admin', 'consent.grant', NULL, '{}', ?)",
             (rows[4][1], "0" * 64),
         )
     _put_triggers_back(conn)
