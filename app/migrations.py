@@ -244,6 +244,15 @@ def _v7_accounts(conn: Connection) -> None:
     )
 
 
+# issue 12: retention at 100,000 people. Purging finds what is due through these indexes (a
+# probe each when nothing is due) instead of scanning every person, and receipts and
+# certificates find a person's audit entries without reading the whole log.
+def _v8_retention_indexes(conn: Connection) -> None:
+    conn.execute("CREATE INDEX people_last_interaction ON people(last_interaction_at)")
+    conn.execute("CREATE INDEX audit_subject ON audit(subject, seq)")
+    conn.execute("CREATE INDEX photos_person ON photos(person_id)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
@@ -252,6 +261,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "re-consent after a material purpose change", _v5_reconsent),  # issue-13
     Migration(6, "age basis, photo consent, nameless refusals", _v6_consent_terms),  # issue-13
     Migration(7, "account keys, role grants, signed audit", _v7_accounts),  # issue-11
+    Migration(8, "retention and audit indexes", _v8_retention_indexes),  # issue 12
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -42,6 +42,32 @@ from app.values import _iso
 # The actor written into the audit log for what the clock does on its own.
 RETENTION_ACTOR = "retention"
 
+# issue 12: purging works in transactions of this many consents or people.
+PURGE_BATCH = 200
+# Active consents past their date, oldest first: a range of the consents_status index.
+DUE_CONSENTS_SQL = (
+    "SELECT id FROM consents INDEXED BY consents_status "
+    "WHERE status = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT ?"
+)
+# People to erase: someone with an expired consent (consents_status_person) or not seen since
+# the cut-off (people_last_interaction), unless they still hold an active consent.
+DUE_PEOPLE_SQL = (
+    "SELECT d.id FROM (SELECT person_id AS id FROM consents INDEXED BY consents_status_person "
+    "WHERE status = 'expired' UNION SELECT id FROM people INDEXED BY people_last_interaction "
+    "WHERE last_interaction_at <= ?) d "
+    "WHERE EXISTS (SELECT 1 FROM people p WHERE p.id = d.id) "
+    "AND NOT EXISTS (SELECT 1 FROM consents a INDEXED BY consents_person "
+    "WHERE a.person_id = d.id AND a.status = 'active')"
+)
+# What an erasure deletes, children first (the order of ``_erase``).
+_PERSON_TABLES = (
+    ("templates", "person_id"),
+    ("photos", "person_id"),
+    ("documents", "person_id"),
+    ("consents", "person_id"),
+    ("people", "id"),
+)
+
 
 class Retention:
     """Ends what people agreed to: withdraw, erase, expire; and exports what is held."""
@@ -297,6 +323,10 @@ class Retention:
         """Apply retention: expire consents past their date (templates go at once) and erase
         people whose last consent expired or whom nobody has seen for the maximum period.
 
+        Issue 12: everything due is found through indexes (:data:`DUE_CONSENTS_SQL`,
+        :data:`DUE_PEOPLE_SQL`; nothing due costs a few index probes, whatever the vault's
+        size) and handled in batches of :data:`PURGE_BATCH`, each its own transaction.
+
         ``confirm_clock``: an admin confirms the system date after a clock jump held purging;
         without it a held purge is refused (a wrong clock must not erase people for good)."""
         s = self._s
@@ -304,59 +334,93 @@ class Retention:
         self.clock_hold = None
         now = s.now()
         max_days = self._settings.get_int("max_inactivity_days")
-        with s.write() as conn:
+        with s.write() as conn:  # issue-13: consents whose re-consent period ran out
             lapsed, lapsed_templates = lapse_due(conn, s, self._consents, self._finality, now)
-            due = [
-                r["id"]
-                for r in fetch_all(
-                    conn,
-                    "SELECT id FROM consents WHERE status = 'active' AND expires_at <= ?",
-                    (_iso(now),),
-                )
-            ]
-            templates = 0
-            if due:
-                marks = ",".join("?" * len(due))
-                templates = int(
-                    scalar(
-                        conn, f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", due
-                    )
-                )
-                conn.execute(f"UPDATE consents SET status = 'expired' WHERE id IN ({marks})", due)
-                s.audit.append(
-                    RETENTION_ACTOR,
-                    "consent.expire",
-                    None,
-                    {"consents": due, "templates_deleted": templates},
-                    at=now,
-                )
-                self._finality.record(  # ledger entry, before COMMIT
-                    conn, "expire", actor=RETENTION_ACTOR, at=now, person_id=None,
-                    consent_ids=due, destroyed={"templates": templates},
-                )  # fmt: skip
+        due_all: list[str] = []
+        templates = 0
+        while True:
+            with s.write() as conn:
+                due = [r["id"] for r in fetch_all(conn, DUE_CONSENTS_SQL, (_iso(now), PURGE_BATCH))]
+                if not due:
+                    break
+                templates += self._expire(conn, due, now)
+            due_all += due
         cutoff = _iso(now - dt.timedelta(days=max_days))
-        people = [
-            r["id"]
-            for r in s.read(
-                lambda c: fetch_all(
-                    c,
-                    "SELECT p.id FROM people p WHERE NOT EXISTS (SELECT 1 FROM consents c "
-                    "WHERE c.person_id = p.id AND c.status = 'active') AND (EXISTS (SELECT 1 FROM "
-                    "consents c WHERE c.person_id = p.id AND c.status = 'expired') "
-                    "OR p.last_interaction_at <= ?)",
-                    (cutoff,),
-                )
-            )
-        ]
-        for pid in people:
-            self._erase(pid, "retention period ended", RETENTION_ACTOR, "retention")
-        if due or lapsed:
-            self._faces.reload()  # rebuilt lazily without the expired templates
-        if due or people or lapsed:
+        people = [r["id"] for r in s.read(lambda c: fetch_all(c, DUE_PEOPLE_SQL, (cutoff,)))]
+        for start in range(0, len(people), PURGE_BATCH):
+            self._erase_batch(people[start : start + PURGE_BATCH])
+        if due_all or people or lapsed:
+            self._faces.reload()  # rebuilt lazily without the expired or erased templates
             with s.lock:
                 checkpoint(s.conn)
             self._finality.settle(RETENTION_ACTOR)  # the backups under <home> obey it too
-        return PurgeResult(tuple(due), tuple(people), templates + lapsed_templates, tuple(lapsed))
+        return PurgeResult(
+            tuple(due_all), tuple(people), templates + lapsed_templates, tuple(lapsed)
+        )
+
+    def _expire(self, conn: Connection, due: list[str], now: dt.datetime) -> int:
+        """One batch of consents past their date: status, audit entry, ledger entry."""
+        s = self._s
+        marks = ",".join("?" * len(due))
+        templates = int(
+            scalar(conn, f"SELECT count(*) FROM templates WHERE consent_id IN ({marks})", due)
+        )
+        conn.execute(f"UPDATE consents SET status = 'expired' WHERE id IN ({marks})", due)
+        s.audit.append(
+            RETENTION_ACTOR,
+            "consent.expire",
+            None,
+            {"consents": due, "templates_deleted": templates},
+            at=now,
+        )
+        self._finality.record(  # ledger entry, before COMMIT
+            conn, "expire", actor=RETENTION_ACTOR, at=now, person_id=None,
+            consent_ids=due, destroyed={"templates": templates},
+        )  # fmt: skip
+        return templates
+
+    def _erase_batch(self, person_ids: list[str]) -> None:
+        """Retention erasures, one transaction per batch. Each person still gets their own
+        ``erasures`` row, audit entry and ledger entry; no certificate is made, as nobody is
+        at the desk to receive it (``erasure-certificate`` issues one from the record)."""
+        s = self._s
+        now = s.now()
+        with s.write() as conn:
+            for person_id in person_ids:
+                consent_ids = [
+                    r["id"]
+                    for r in fetch_all(
+                        conn, "SELECT id FROM consents WHERE person_id = ?", (person_id,)
+                    )
+                ]
+                before = person_counts(conn, person_id)
+                for table, column in _PERSON_TABLES:
+                    conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (person_id,))
+                after = person_counts(conn, person_id)
+                if any(after.values()):
+                    raise VaultError("Erasure left rows behind; nothing was changed.")
+                conn.execute(
+                    "INSERT OR REPLACE INTO erasures (person_id, erased_at, erased_by, reason, "
+                    "counts, certificate_sha256) VALUES (?,?,?,?,?,NULL)",
+                    (
+                        person_id,
+                        _iso(now),
+                        RETENTION_ACTOR,
+                        "retention period ended",
+                        json.dumps({"before": before, "after": after}),
+                    ),
+                )
+                s.audit.append(
+                    RETENTION_ACTOR,
+                    "person.erase",
+                    person_id,
+                    {"before": before, "after": after, "certificate_sha256": None},
+                    at=now,
+                )
+                self._finality.record(  # ledger entry, before COMMIT
+                    conn, "erase", actor=RETENTION_ACTOR, at=now, person_id=person_id,
+                    consent_ids=consent_ids, destroyed=before,
+                )  # fmt: skip
 
     # -- access ----------------------------------------------------------------------------
     def export_person(self, person_id: str) -> PersonExport:
