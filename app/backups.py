@@ -29,6 +29,7 @@ from typing import Any
 
 from app.db import checkpoint, open_database
 from app.errors import InvalidInput, StorageError, VaultCorrupt
+from app.filecheck import open_regular
 from app.ledger import ErasureLedger, ledger_path
 from app.paths import VaultPaths
 from app.replay import applied_marker, apply_pending, audit_key_of
@@ -59,6 +60,82 @@ class ReapplyResult:
     destroyed: tuple[str, ...] = ()
     written: tuple[str, ...] = ()
     pruned: tuple[str, ...] = ()
+
+
+# Limits when reading a backup (input validation only; the format is unchanged). Backups are
+# written ZIP_STORED, so an entry that inflates far beyond its stored size is not ours.
+MAX_BACKUP_BYTES = 16 * 1024**3
+MAX_SMALL_ENTRY_BYTES = 4 * 1024 * 1024  # manifest.json, keyslots.json
+MAX_ENTRY_RATIO = 20
+_VAULT_FILES = ("vault.db", "keyslots.json", "login-state.json")
+
+
+# ---------------------------------------------------------------------- target / entry checks
+def check_backup_target(target: Path, home: Path) -> Path:
+    """Refuse a backup target that would overwrite a vault (this one or another) or anything
+    that is not a backup; returns the resolved target.
+
+    Inside this vault's home only ``backups/<name>.cdbackup`` is allowed (the kept backups).
+    Elsewhere, a file named like a vault file, a folder holding a vault, or an existing file
+    that is not a ConsentDesk backup is refused: "written and verified" over ``vault.db`` would
+    have destroyed the vault it claims to protect.
+    """
+    resolved = Path(os.path.abspath(target)).resolve()
+    home_r = Path(home).resolve()
+    refused = InvalidInput(
+        "Refusing to write a backup there: it would overwrite a vault's files. "
+        "Choose a file outside the vault folder (e.g. on another disk).",
+        code="backup_target",
+    )
+    if resolved == home_r or home_r in resolved.parents:
+        kept = resolved.parent == home_r / "backups" and resolved.suffix == BACKUP_SUFFIX
+        if not kept or resolved.name.startswith("."):
+            raise refused
+    if resolved.name in _VAULT_FILES or resolved.name.startswith(
+        tuple(f + "-" for f in _VAULT_FILES)
+    ):
+        raise refused
+    if (resolved.parent / "keyslots.json").exists() or (resolved.parent / "vault.db").exists():
+        raise refused  # another vault's home
+    if resolved.is_dir():
+        raise InvalidInput("The backup target is a folder; name a file.", code="backup_target")
+    if resolved.exists() and not _is_backup(resolved):
+        raise InvalidInput(
+            "The backup target exists and is not a ConsentDesk backup; choose a new file name.",
+            code="backup_target",
+        )
+    return resolved
+
+
+def _is_backup(path: Path) -> bool:
+    try:
+        with (
+            open_regular(path, "The backup file", MAX_BACKUP_BYTES) as fh,
+            zipfile.ZipFile(fh) as zf,
+        ):
+            _check_entries(zf, os.fstat(fh.fileno()).st_size)
+            manifest = json.loads(zf.read("manifest.json"))
+        return isinstance(manifest, dict) and manifest.get("format") == BACKUP_FORMAT
+    except (InvalidInput, VaultCorrupt, zipfile.BadZipFile, KeyError, ValueError, OSError):
+        return False
+
+
+def _check_entries(zf: zipfile.ZipFile, archive_size: int) -> None:
+    """Every entry a backup needs, with sizes and compression ratios a backup can have, checked
+    from the zip directory before anything is inflated (a 4 MB file announcing a 4 GiB entry
+    is refused here, not by a MemoryError)."""
+    names = {"manifest.json": MAX_SMALL_ENTRY_BYTES, "keyslots.json": MAX_SMALL_ENTRY_BYTES}
+    names["vault.db"] = MAX_BACKUP_BYTES
+    total = 0
+    for name, cap in names.items():
+        info = zf.getinfo(name)  # KeyError: not a backup
+        if info.file_size > cap:
+            raise VaultCorrupt("That backup holds an entry larger than a backup can hold.")
+        if info.file_size > max(info.compress_size, 1) * MAX_ENTRY_RATIO + 65536:
+            raise VaultCorrupt("That backup holds an entry that inflates beyond any real backup.")
+        total += info.file_size
+    if total > archive_size * MAX_ENTRY_RATIO + 3 * 65536:
+        raise VaultCorrupt("That backup's entries are far larger than the file itself.")
 
 
 # ---------------------------------------------------------------------- the file format
@@ -96,8 +173,14 @@ def write_backup_file(
 def read_backup_file(source: Path) -> tuple[dict[str, Any], bytes, bytes]:
     """Manifest, database bytes and keyslot bytes, checksums verified."""
     try:
-        with zipfile.ZipFile(source) as zf:
+        with (
+            open_regular(source, "The backup file", MAX_BACKUP_BYTES) as fh,
+            zipfile.ZipFile(fh) as zf,
+        ):
+            _check_entries(zf, os.fstat(fh.fileno()).st_size)
             manifest = json.loads(zf.read("manifest.json"))
+            if not isinstance(manifest, dict):
+                raise ValueError("not a backup")
             if manifest.get("format") != BACKUP_FORMAT:
                 raise ValueError("not a backup")
             db_bytes = zf.read("vault.db")

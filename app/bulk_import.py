@@ -13,27 +13,40 @@ a consent whose retention (counted from the signing date) already ran out is ref
 
 A row is all or nothing: every photo must show exactly one face, the scan must be readable and
 the face must not already be enrolled (a duplicate is skipped, not merged: a person at the desk
-resolves it). Each accepted row is one ``Consents.enroll`` transaction, so a crash mid-import leaves
-only whole people behind. Reasons for skipping never quote personal data beyond the row number.
+resolves it), and several photos in one row must show the same person. Each accepted row is one
+``Consents.enroll`` transaction, so a crash mid-import leaves only whole people behind; the duplicate check is repeated inside that transaction, under the
+vault's writer lock, so two imports of the same file at once enroll nobody twice. Reasons for
+skipping never quote personal data or file names, only the row's line number in the file.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.bio.thresholds import IMAGE_MAX_FILE_BYTES
 from app.desk_types import EnrollmentRequest, PersonDetails
+from app.documents.scans import check_scan
 from app.errors import ConsentDeskError, InvalidInput
+from app.filecheck import read_regular, text_stream
 from app.models import Guardian, Language, Signature
 from app.rooms.consents import Consents
 
 REQUIRED_COLUMNS = ("name", "reference", "photo", "consent_scan", "signed_on")
 MAX_SCAN_BYTES = 50 * 1024 * 1024
+MAX_CSV_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 100_000
+MAX_PHOTOS_PER_ROW = 10
+# No paper consent to face recognition signed before this date is plausible; 0001-01-01 is a
+# typing error, not a date to print on a consent record.
+EARLIEST_SIGNED_ON = dt.date(1990, 1, 1)
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A paper consent has no on-screen strokes: the scan is the signature.
 PAPER_SIGNATURE = Signature(strokes=(), width=0, height=0)
 
@@ -54,11 +67,22 @@ class ImportReport:
     attested_adults: int = 0
 
 
+@dataclass(frozen=True)
+class CsvRow:
+    """One data row and its line number in the file as a text editor shows it (the header is
+    line 1; blank lines count; a quoted field spanning lines is numbered by its first line)."""
+
+    line: int
+    values: dict[str, str]
+
+
 Progress = Callable[[int, int], None]
 
 
 class RowError(Exception):
-    """Why one row is skipped; the message is for the operator's report."""
+    """Why one row is skipped; the message is for the operator's report. It never quotes the
+    row's values or file names (a file name may well be a person's name): "photo 2", not
+    "maria_lopez.jpg"."""
 
 
 def _resolve(base: Path, text: str) -> Path:
@@ -66,27 +90,102 @@ def _resolve(base: Path, text: str) -> Path:
     return path if path.is_absolute() else base / path
 
 
-def read_rows(csv_path: Path) -> list[dict[str, str]]:
+def read_rows(csv_path: Path) -> list[CsvRow]:
+    """Every non-blank data row with its physical line number; the header is checked first."""
+    stream = text_stream(csv_path, "The CSV file", MAX_CSV_BYTES)
     try:
-        with csv_path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip().lower() for h in (reader.fieldnames or [])]
-            missing = [c for c in REQUIRED_COLUMNS if c not in header]
-            if missing:
-                raise InvalidInput(f"The CSV lacks the column(s): {', '.join(missing)}.")
-            reader.fieldnames = header
-            rows = []
-            for i, row in enumerate(reader):
-                if i >= MAX_ROWS:
-                    raise InvalidInput(f"The CSV has more than {MAX_ROWS} rows; split it.")
-                rows.append({k: (v or "") for k, v in row.items() if k is not None})
-            return rows
-    except FileNotFoundError:
-        raise InvalidInput(f"CSV file not found: {csv_path}") from None
+        reader = csv.reader(stream)
+        header: list[str] | None = None
+        rows: list[CsvRow] = []
+        last = 0
+        for fields in reader:
+            first, last = last + 1, reader.line_num
+            if not any(f.strip() for f in fields):
+                continue  # a blank line: counted, not a row
+            if header is None:
+                header = _check_header(fields)
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise InvalidInput(f"The CSV has more than {MAX_ROWS} rows; split it.")
+            values = {h: v for h, v in zip(header, fields, strict=False) if h}
+            rows.append(CsvRow(first, values))
+        if header is None:
+            raise InvalidInput("The CSV is empty: it needs a header line.")
+        return rows
     except UnicodeDecodeError:
         raise InvalidInput("The CSV is not UTF-8 text.") from None
     except csv.Error as exc:
-        raise InvalidInput(f"The CSV cannot be read: {exc}") from None
+        raise InvalidInput(f"The CSV cannot be read (line {last + 1}: {exc}).") from None
+
+
+def _check_header(fields: list[str]) -> list[str]:
+    header = [h.strip().lower() for h in fields]
+    seen: set[str] = set()
+    for h in header:
+        if h and h in seen:
+            # Which one would count? csv.DictReader silently takes the last: refuse instead.
+            raise InvalidInput(f"The CSV has the column {h!r} more than once.")
+        seen.add(h)
+    missing = [c for c in REQUIRED_COLUMNS if c not in seen]
+    if missing:
+        raise InvalidInput(f"The CSV lacks the column(s): {', '.join(missing)}.")
+    return header
+
+
+def parse_signed_on(text: str, today: dt.date) -> dt.date:
+    """A plausible signing date: ``YYYY-MM-DD``, not before 1990, not in the future."""
+    text = text.strip()
+    if not _ISO_DATE.fullmatch(text):
+        raise RowError("signed_on is not an ISO date (YYYY-MM-DD)")
+    try:
+        signed_on = dt.date.fromisoformat(text)
+    except ValueError:
+        raise RowError("signed_on is not an ISO date (YYYY-MM-DD)") from None
+    if signed_on > today:
+        raise RowError("signed_on is in the future")
+    if signed_on < EARLIEST_SIGNED_ON:
+        raise RowError(f"signed_on is before {EARLIEST_SIGNED_ON.isoformat()}; check the date")
+    return signed_on
+
+
+def _read_scan(base: Path, text: str) -> tuple[bytes, str]:
+    """The scan's bytes, parsed and within limits, and the file's extension only."""
+    if not text.strip():
+        raise RowError("no consent_scan: a signed paper consent is required")
+    path = _resolve(base, text)
+    try:
+        scan = read_regular(path, "The consent scan", MAX_SCAN_BYTES)
+        info = check_scan(scan)
+    except InvalidInput as exc:
+        raise RowError(str(exc)) from None
+    return scan, f"scan.{info.kind.lower()}"
+
+
+def _read_photos(consents: Consents, base: Path, field: str) -> list[Any]:
+    photos = [p for p in field.split(";") if p.strip()]
+    if not photos:
+        raise RowError("no photo")
+    if len(photos) > MAX_PHOTOS_PER_ROW:
+        raise RowError(f"more than {MAX_PHOTOS_PER_ROW} photos in one row")
+    embeddings: list[Any] = []
+    for number, text in enumerate(photos, start=1):
+        what = f"photo {number}"
+        try:
+            data = read_regular(_resolve(base, text), what.capitalize(), IMAGE_MAX_FILE_BYTES)
+            analysis = consents.faces.analyse_photo(data)
+        except InvalidInput as exc:
+            detail = str(exc)
+            raise RowError(detail if detail.startswith("Photo ") else f"{what}: {detail}") from None
+        if analysis.face_count == 0:
+            raise RowError(f"no face found in {what}")
+        if analysis.face_count > 1:
+            raise RowError(f"{analysis.face_count} faces in {what}; one person per photo")
+        embeddings.append(analysis.single_encoding())
+    try:
+        consents.faces.check_same_person(embeddings)
+    except InvalidInput as exc:
+        raise RowError(str(exc)) from None
+    return embeddings
 
 
 @dataclass(frozen=True)
@@ -109,10 +208,14 @@ def _age_columns(
     born_text = row.get("date_of_birth", "").strip()
     born = None
     if born_text:
+        if not _ISO_DATE.fullmatch(born_text):
+            raise RowError("date_of_birth is not an ISO date (YYYY-MM-DD)")
         try:
             born = dt.date.fromisoformat(born_text)
         except ValueError:
             raise RowError("date_of_birth is not an ISO date (YYYY-MM-DD)") from None
+        if born < EARLIEST_BIRTH:
+            raise RowError(f"date_of_birth is before {EARLIEST_BIRTH.isoformat()}; check the date")
         if born > consents.now().date():
             raise RowError("date_of_birth is in the future")
     guardian_name = row.get("guardian_name", "").strip()
@@ -129,43 +232,14 @@ def _prepare(consents: Consents, row: dict[str, str], base: Path, purpose_id: in
     name = row.get("name", "").strip()
     if not name:
         raise RowError("no name")
-    try:
-        signed_on = dt.date.fromisoformat(row.get("signed_on", "").strip())
-    except ValueError:
-        raise RowError("signed_on is not an ISO date (YYYY-MM-DD)") from None
-    if signed_on > consents.now().date():
-        raise RowError("signed_on is in the future")
+    signed_on = parse_signed_on(row.get("signed_on", ""), consents.now().date())
     try:  # before the photos are read: the purpose version in force, retention not yet run out
         consents.check_paper_date(purpose_id, signed_on)
     except InvalidInput as exc:
         raise RowError(str(exc)) from None
     born, guardian, language = _age_columns(consents, row)
-    scan_text = row.get("consent_scan", "").strip()
-    if not scan_text:
-        raise RowError("no consent_scan: a signed paper consent is required")
-    scan_path = _resolve(base, scan_text)
-    try:
-        if scan_path.stat().st_size > MAX_SCAN_BYTES:
-            raise RowError("the consent scan is larger than 50 MB")
-        scan = scan_path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError):
-        raise RowError(f"consent scan not found: {scan_text}") from None
-    if not scan:
-        raise RowError("the consent scan is empty")
-    photos = [p for p in row.get("photo", "").split(";") if p.strip()]
-    if not photos:
-        raise RowError("no photo")
-    embeddings = []
-    for text in photos:
-        try:
-            analysis = consents.faces.analyse_photo(_resolve(base, text))
-        except InvalidInput as exc:
-            raise RowError(str(exc)) from None
-        if analysis.face_count == 0:
-            raise RowError(f"no face found in {text.strip()}")
-        if analysis.face_count > 1:
-            raise RowError(f"{analysis.face_count} faces in {text.strip()}; one person per photo")
-        embeddings.append(analysis.single_encoding())
+    scan, scan_name = _read_scan(base, row.get("consent_scan", ""))
+    embeddings = _read_photos(consents, base, row.get("photo", ""))
     reference = row.get("reference", "").strip() or None
     person = PersonDetails(
         name,
@@ -174,7 +248,7 @@ def _prepare(consents: Consents, row: dict[str, str], base: Path, purpose_id: in
         language,
         age_basis=None if born else "organisation_records",
     )
-    return _Row(person, guardian, embeddings, signed_on, scan, scan_path.name)
+    return _Row(person, guardian, embeddings, signed_on, scan, scan_name)
 
 
 def import_people(
@@ -189,10 +263,17 @@ def import_people(
     skipped: list[SkippedRow] = []
     ids: list[str] = []
     attested = 0
-    for number, row in enumerate(rows, start=2):  # row 1 is the header
+    first_line_of: dict[str, int] = {}
+    for done, csv_row in enumerate(rows, start=1):
         if progress:
-            progress(number - 1, len(rows))
+            progress(done, len(rows))
+        number, row = csv_row.line, csv_row.values
         try:
+            reference = row.get("reference", "").strip().casefold()
+            if reference and reference in first_line_of:
+                raise RowError(f"the same reference as row {first_line_of[reference]}")
+            if reference:
+                first_line_of[reference] = number
             item = _prepare(consents, row, base, purpose_id)
             warnings = consents.faces.check_duplicates(item.embeddings)
             if warnings:
@@ -215,7 +296,10 @@ def import_people(
         except RowError as exc:
             skipped.append(SkippedRow(number, str(exc)))
         except ConsentDeskError as exc:
-            skipped.append(SkippedRow(number, str(exc)))
+            if exc.code == "warnings_unacknowledged":  # enrolled meanwhile by another session
+                skipped.append(SkippedRow(number, "already enrolled; resolve it at the desk"))
+            else:
+                skipped.append(SkippedRow(number, str(exc)))
         else:
             ids.append(result.person.id)
             attested += item.person.date_of_birth is None

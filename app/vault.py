@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from app.backoff import LoginBackoff
-from app.backups import BACKUP_FORMAT, clean_leftovers, write_backup_file
+from app.backups import BACKUP_FORMAT, check_backup_target, clean_leftovers, write_backup_file
 from app.db import (
     DATA_KEY_BYTES,
     Connection,
@@ -270,8 +270,11 @@ class Vault:
 
         The manifest records the last erasure-ledger entry the copy has applied, so keeping
         the backups under ``<home>/backups`` up to date can skip those already current."""
-        target = Path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = check_backup_target(Path(target), self.paths.home)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"The backup folder cannot be made ({exc.strerror}).") from None
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".cdbackup-") as tmp:
             copy = Path(tmp) / "vault.db"
             try:

@@ -28,6 +28,8 @@ from app.bio.thresholds import (
     IMAGE_MAX_SIDE,
     IMAGE_MIN_SIDE,
 )
+from app.errors import InvalidInput
+from app.filecheck import read_regular
 
 RGBImage = npt.NDArray[np.uint8]
 """An ``(height, width, 3)`` C-contiguous uint8 array in RGB order."""
@@ -105,8 +107,9 @@ def _read_source(source: ImageInput, label: str | None) -> tuple[bytes, str | No
         size = path.stat().st_size
         if size > IMAGE_MAX_FILE_BYTES:
             raise _fail(shown, "file is too large to be a photo.", "image_too_large")
-        return path.read_bytes(), shown
-    except OSError as exc:  # permission denied, I/O error...
+        # Checked again on the opened descriptor: the path may have become a FIFO or device.
+        return read_regular(path, "The photo", IMAGE_MAX_FILE_BYTES), shown
+    except (OSError, InvalidInput) as exc:  # permission denied, I/O error, swapped file...
         raise _fail(shown, "file could not be read.", "image_unreadable") from exc
 
 
@@ -183,7 +186,7 @@ def load_image(
             # "Corrupt EXIF data" and similar metadata complaints: the pixels still decode,
             # and a warning printed to the desk's console helps nobody.
             warnings.simplefilter("ignore", UserWarning)
-            im: Image.Image = Image.open(io.BytesIO(data))
+            im: Image.Image = Image.open(io.BytesIO(data), formats=sorted(ALLOWED_FORMATS))
             im.seek(0)
             fmt = im.format or ""
             if fmt not in ALLOWED_FORMATS:

@@ -7,6 +7,7 @@ from pathlib import Path
 from app.cli.context import Commands, Context
 from app.desk import Desk
 from app.errors import InvalidInput
+from app.filecheck import read_regular
 
 MAX_PDF_BYTES = 200 * 1024 * 1024
 
@@ -45,15 +46,8 @@ def cmd_verify_document(ctx: Context, desk: Desk) -> int:
         return _verify_printed(ctx, desk)
     if not ctx.args.file:
         raise InvalidInput("Give a PDF file, or --qr with the text of a printed copy's QR code.")
-    path = Path(ctx.args.file)
-    try:
-        if path.stat().st_size > MAX_PDF_BYTES:
-            raise InvalidInput("That file is too large to be a ConsentDesk document.")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInput(f"File not found: {path}") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"That is a folder, not a PDF: {path}") from None
+    # A regular file only, size checked before reading: /dev/zero or a FIFO is refused at once.
+    data = read_regular(Path(ctx.args.file), "The file to verify", MAX_PDF_BYTES)
     check = desk.verify_document(data)
 
     def text() -> str:

@@ -2,7 +2,7 @@
 
 ``identify --json`` prints one JSON object per photo per line, and ``import --json`` one object
 ``{"imported": N, "skipped": [{"row": ..., "reason": ...}], "person_ids": [...]}``: both shapes
-are promises to scripts.
+are promises to scripts. ``import`` exits 10 when the file had rows and none was imported.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from pathlib import Path
 from app.cli.context import Commands, Context
 from app.desk import Desk
 from app.errors import InvalidInput
+
+# Exit code of ``import`` when rows were given and none was imported (the report still prints).
+IMPORT_ALL_FAILED = 10
 
 
 def cmd_import(ctx: Context, desk: Desk) -> int:
@@ -42,7 +45,8 @@ def cmd_import(ctx: Context, desk: Desk) -> int:
         },
         text,
     )
-    return 0
+    # Every row failed: a script must not take "nothing imported" for success.
+    return IMPORT_ALL_FAILED if report.skipped and not report.imported else 0
 
 
 def cmd_identify(ctx: Context, desk: Desk) -> int:

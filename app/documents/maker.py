@@ -36,7 +36,7 @@ from app.documents.outcome import (
     requested_row,
     withdrawal_remains,
 )
-from app.documents.scans import image_format, scan_flowables, scan_pages
+from app.documents.scans import check_scan, scan_flowables, scan_pages
 from app.errors import InvalidInput
 from app.models import (
     AuditEvent,
@@ -625,9 +625,10 @@ class DocumentMaker(DraftingBase):
         self._head(draft, imported_at)
         signed_on = consent.paper_signed_on or consent.signed_at.date()
         scan_hash = hashlib.sha256(scan).hexdigest()
-        is_pdf = scan.lstrip()[:5] == b"%PDF-"
+        # Parsed, not sniffed: a file that merely starts with "%PDF-" is not a PDF.
+        scan_type = check_scan(scan).kind
+        is_pdf = scan_type == "PDF"
         pages: list[bytes] = [] if is_pdf else scan_pages(scan)
-        scan_type = "PDF" if is_pdf else image_format(scan)
         draft.facts.update(
             {
                 "consent_id": consent.id,

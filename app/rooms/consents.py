@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.compliance.necessity import require_necessity
 from app.db import Connection, Row, fetch_all, fetch_one
@@ -22,6 +23,7 @@ from app.models import (
     Disclosure,
     DocumentInfo,
     EnrollmentResult,
+    EnrollmentWarning,
     Guardian,
     Language,
     LivenessResult,
@@ -47,6 +49,9 @@ from app.rooms.settings import Settings
 from app.session import Session
 from app.validation import check_signature, clean_text, embeddings_array
 from app.values import _dt, _iso, _new_id
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CONSENT_SQL = (
     "SELECT c.id, c.person_id, v.purpose_id, v.version, c.purpose_version_id, c.language, "
@@ -267,23 +272,18 @@ class Consents:
                 "being kept.",
                 code="photo_not_allowed",
             )
-        warnings = self.faces.check_duplicates(
-            embeddings, exclude_person=request.existing_person_id
-        )
-        if warnings and not request.acknowledged_warnings:
-            kinds = sorted({w.kind for w in warnings})
-            raise InvalidInput(
-                f"Possible {' and '.join(kinds)} found; the operator must review and "
-                "acknowledge it.",
-                code="warnings_unacknowledged",
-                params={"kinds": kinds},
-            )
+        self.faces.check_same_person(embeddings)
+        warnings = self._unacknowledged(request, embeddings)
         expires = self.expiry(purpose, now)
         version_id, text, sha = purpose.version_id, disclosure.text, disclosure.sha256
         if request.paper_signed_on is not None:
             version_id, text, sha, expires = self._paper_terms(request, purpose, disclosure, now)
         photo_consent = int(request.photo_consent) if purpose.keep_photos else None
         with s.write() as conn:
+            # Checked again under the writer lock (BEGIN IMMEDIATE), against the templates as
+            # committed now: another window or import may have enrolled this face since the
+            # check above, and the check and the insert must be one transaction.
+            warnings = self._unacknowledged(request, embeddings)
             if request.existing_person_id:
                 clash = fetch_one(
                     conn,
@@ -371,6 +371,23 @@ class Consents:
         consent = self.get(consent_id)
         self.faces.added(person.id, embeddings)
         return EnrollmentResult(person, consent, int(embeddings.shape[0]), warnings, docs)
+
+    def _unacknowledged(
+        self, request: EnrollmentRequest, embeddings: np.ndarray
+    ) -> tuple[EnrollmentWarning, ...]:
+        """Duplicate and lookalike warnings; refused unless the operator acknowledged them."""
+        warnings = self.faces.check_duplicates(
+            embeddings, exclude_person=request.existing_person_id
+        )
+        if warnings and not request.acknowledged_warnings:
+            kinds = sorted({w.kind for w in warnings})
+            raise InvalidInput(
+                f"Possible {' and '.join(kinds)} found; the operator must review and "
+                "acknowledge it.",
+                code="warnings_unacknowledged",
+                params={"kinds": kinds},
+            )
+        return warnings
 
     def refuse(self, request: RefusalRequest) -> EnrollmentResult:
         """Record a refusal as fully as a consent: the text shown, the alternative, no face."""

@@ -121,6 +121,24 @@ class Faces:
             self._engine = None
 
     # -- matching --------------------------------------------------------------------------
+    def widest_distance(self, embeddings: Sequence[Sequence[float]] | Embedding) -> float:
+        """The largest distance between any two of one person's templates (0 for one)."""
+        probe = embeddings_array(embeddings)
+        if probe.shape[0] < 2:
+            return 0.0
+        diff = probe[:, None, :] - probe[None, :, :]
+        return float(np.sqrt((diff * diff).sum(axis=2)).max())
+
+    def check_same_person(self, embeddings: Sequence[Sequence[float]] | Embedding) -> None:
+        """Several photos given for one person must show one person: every pair of templates
+        within the match threshold. Otherwise two people would be enrolled as one, and either
+        would then be recognised under the other's consent."""
+        if self.widest_distance(embeddings) >= self._settings.get_float("match_threshold"):
+            raise InvalidInput(
+                "The photos do not show the same person; give photos of one person only.",
+                code="photos_differ",
+            )
+
     def check_duplicates(
         self, embeddings: Sequence[Sequence[float]] | Embedding, exclude_person: str | None = None
     ) -> tuple[EnrollmentWarning, ...]:
