@@ -25,6 +25,7 @@ from tests.core.vaultkit import (
     embedding,
     enroll,
     make_signature,
+    scan_pdf_bytes,
     sign_necessity,
 )
 
@@ -81,7 +82,7 @@ def paper(
         embeddings=[embedding(seed)],
         guardian=Guardian(guardian, PAPER) if guardian else None,
         paper_signed_on=signed_on,
-        paper_scan=b"%PDF-1.4 scanned paper form",
+        paper_scan=scan_pdf_bytes(),
         paper_scan_name="form.pdf",
     )
 
@@ -209,7 +210,7 @@ def test_a_minor_cannot_be_enrolled_without_a_guardian_by_any_path(
     assert info.value.code == "guardian_required"
     # bulk import: a minor's row without guardian_name is refused, with it it is imported
     scan = tmp_path / "form.pdf"
-    scan.write_bytes(b"%PDF-1.4 scanned paper form")
+    scan.write_bytes(scan_pdf_bytes())
     rows = [
         ("Kid Alone", "E-1", str(faces / "obama_1.jpg"), str(scan), "2026-03-14", "2016-02-01", "", "en"),
         ("Kid Guarded", "E-2", str(faces / "biden_2.jpg"), str(scan), "2026-03-14", "2016-02-01", "Pat Parent", "zh"),

@@ -7,6 +7,7 @@ refusal of the whole file, never a hang, an unbounded read or "unexpected ...".
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import os
 import threading
@@ -22,6 +23,7 @@ from app.documents.scans import check_scan
 from app.errors import InvalidInput
 from app.models import Purpose
 
+TODAY = dt.datetime.now(dt.UTC).date().isoformat()  # a purpose made today: no earlier signing
 HEADER = ["name", "reference", "photo", "consent_scan", "signed_on"]
 
 
@@ -141,15 +143,15 @@ def test_bad_scans_and_photos_skip_their_row_only(
         str(faces / f) for f in ("obama_1.jpg", "biden_1.jpg", "kit_harington_1.jpg")
     )
     rows = [
-        ["Fake Pdf", "R1", obama, "fake.pdf", "2025-06-01"],  # line 2
-        ["Eps Scan", "R2", obama, "x.eps", "2025-06-01"],  # 3
-        ["Bomb Scan", "R3", obama, "bomb.png", "2025-06-01"],  # 4
-        ["Truncated", "R4", obama, "trunc.jpg", "2025-06-01"],  # 5
-        ["Fifo Scan", "R5", obama, "fifo", "2025-06-01"],  # 6
-        ["Zero Scan", "R6", obama, "/dev/zero", "2025-06-01"],  # 7
-        ["Fifo Photo", "R7", str(folder / "fifo"), "scan.png", "2025-06-01"],  # 8
-        ["Two People", "R8", f"{obama};{biden}", "scan.png", "2025-06-01"],  # 9
-        ["Kit Harington", "R9", kit, "scan.pdf", "2025-06-01"],  # 10: the only good row
+        ["Fake Pdf", "R1", obama, "fake.pdf", TODAY],  # line 2
+        ["Eps Scan", "R2", obama, "x.eps", TODAY],  # 3
+        ["Bomb Scan", "R3", obama, "bomb.png", TODAY],  # 4
+        ["Truncated", "R4", obama, "trunc.jpg", TODAY],  # 5
+        ["Fifo Scan", "R5", obama, "fifo", TODAY],  # 6
+        ["Zero Scan", "R6", obama, "/dev/zero", TODAY],  # 7
+        ["Fifo Photo", "R7", str(folder / "fifo"), "scan.png", TODAY],  # 8
+        ["Two People", "R8", f"{obama};{biden}", "scan.png", TODAY],  # 9
+        ["Kit Harington", "R9", kit, "scan.pdf", TODAY],  # 10: the only good row
     ]
     started = time.monotonic()
     report = desk.import_people(write_csv(folder / "p.csv", rows), purpose.id)
@@ -175,7 +177,7 @@ def test_same_person_in_several_photos_is_enrolled(
 ) -> None:
     photos = f"{faces / 'obama_1.jpg'};{faces / 'obama_2.jpg'}"
     report = desk.import_people(
-        write_csv(folder / "p.csv", [["Barack Obama", "E1", photos, "scan.png", "2025-06-01"]]),
+        write_csv(folder / "p.csv", [["Barack Obama", "E1", photos, "scan.png", TODAY]]),
         purpose.id,
     )
     assert report.imported == 1, report.skipped
@@ -203,8 +205,8 @@ def test_csv_structure_rules(desk: Desk, purpose: Purpose, folder: Path, faces: 
         f"Odd Date,R2,{kit},scan.png,20250601\n"  # line 4
         f"Future,R3,{kit},scan.png,2999-01-01\n"  # line 5
         "\n"
-        f"Dup Ref,r1,{kit},scan.png,2025-06-01\n"  # line 7: same reference as line 3
-        f'"Multi\nLine",R5,/nowhere/maria.jpg,scan.png,2025-06-01\n'  # line 8 (and 9)
+        f"Dup Ref,r1,{kit},scan.png,{TODAY}\n"  # line 7: same reference as line 3
+        f'"Multi\nLine",R5,/nowhere/maria.jpg,scan.png,{TODAY}\n'  # line 8 (and 9)
     )
     (folder / "lines.csv").write_text(text, encoding="utf-8")
     report = desk.import_people(folder / "lines.csv", purpose.id)
@@ -226,7 +228,7 @@ def test_two_imports_at_once_enroll_nobody_twice(
     from tests.core.vaultkit import ADMIN, PASSWORD
 
     rows = [
-        [n, f"E{i}", str(faces / f), "scan.png", "2025-06-01"]
+        [n, f"E{i}", str(faces / f), "scan.png", TODAY]
         for i, (n, f) in enumerate(
             [
                 ("Barack Obama", "obama_1.jpg"),

@@ -30,6 +30,7 @@ from tests.core.vaultkit import (
     enroll,
     make_signature,
     refuse,
+    scan_pdf_bytes,
     sign_necessity,
 )
 
@@ -397,7 +398,7 @@ def test_paper_consent_of_a_minor_needs_the_guardian_name_not_strokes(desk: Desk
             embeddings=[embedding(77)],
             guardian=guardian,
             paper_signed_on=dt.date.today(),
-            paper_scan=b"%PDF-1.4 scan",
+            paper_scan=scan_pdf_bytes(),
             paper_scan_name="scan.pdf",
         )
 
@@ -451,7 +452,7 @@ def test_paper_record_of_a_minor_names_the_guardian(desk: Desk, purpose) -> None
             embeddings=[embedding(78)],
             guardian=Guardian("Hana Guardian", Signature((), 0, 0)),
             paper_signed_on=dt.date.today(),
-            paper_scan=b"%PDF-1.4 scan",
+            paper_scan=scan_pdf_bytes(),
             paper_scan_name="scan.pdf",
         )
     )

@@ -152,3 +152,15 @@ def decrypt_wal(path: Path, key: bytes) -> bytes:
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def scan_pdf_bytes() -> bytes:
+    """A real one-page PDF standing in for a scanned paper form (issue-11: a file that merely
+    starts with ``%PDF-`` is refused as a scan)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (300, 400), 255).save(buf, format="PDF")
+    return buf.getvalue()
