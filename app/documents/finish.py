@@ -54,11 +54,15 @@ def finish_pdf(
     signer: PdfSigner | None = None,
     now: dt.datetime | None = None,
 ) -> bytes:
-    """Add the ConsentDesk keys and attachments to ``raw``, then sign it if a signer is given."""
+    """Tag ``raw`` for screen readers, add the ConsentDesk keys and attachments, then sign it if
+    a signer is given (tagging first: the signature covers the structure too)."""
     from pyhanko.pdf_utils import embed, generic
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.pdf_utils.writer import copy_into_new_writer
 
+    from app.documents.tagging import tag_pdf  # issue-15 point 9
+
+    raw = tag_pdf(raw)
     reader = PdfFileReader(io.BytesIO(raw), strict=False)
     writer = copy_into_new_writer(reader)
     info = generic.DictionaryObject()  # type: ignore[no-untyped-call]

@@ -45,6 +45,12 @@ FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
 # (reportlab cannot split a row and would fail the whole document).
 MAX_FIELD_CHARS = 1000
 
+# Heading sizes: used by no other style, so the tagger (app/documents/tagging.py) can tell the
+# title (H1), section (H2) and sub-section (H3) headings from body text by size alone.
+TITLE_SIZE = 17.0
+H2_SIZE = 12.0
+H3_SIZE = 10.5
+
 INK = colors.HexColor("#1a1a1a")
 MUTED = colors.HexColor("#5c6370")
 ACCENT = colors.HexColor("#1f4e79")
@@ -115,9 +121,9 @@ class Styles:
             body=style("body", 9.5, spaceAfter=2),
             small=style("small", 8),
             muted=style("muted", 8, textColor=MUTED),
-            title=style("title", 17, textColor=ACCENT, spaceAfter=6, leading=22),
-            h2=style("h2", 12, textColor=ACCENT, spaceBefore=10, spaceAfter=4, keepWithNext=1),
-            h3=style("h3", 10, textColor=ACCENT, spaceBefore=6, spaceAfter=2, keepWithNext=1),
+            title=style("title", TITLE_SIZE, textColor=ACCENT, spaceAfter=6, leading=22),
+            h2=style("h2", H2_SIZE, textColor=ACCENT, spaceBefore=10, spaceAfter=4, keepWithNext=1),
+            h3=style("h3", H3_SIZE, textColor=ACCENT, spaceBefore=6, spaceAfter=2, keepWithNext=1),
             bullet=style("bullet", 9.5, leftIndent=12, firstLineIndent=-8, spaceAfter=1),
             cell_label=style("cell_label", 8.5, textColor=MUTED),
             cell=style("cell", 9),
@@ -359,6 +365,9 @@ def page_canvas(
             super().save()
 
         def _decorate(self, number: int, total: int) -> None:
+            # A pagination artifact: screen readers skip the header and footer, which repeat on
+            # every page (app/documents/tagging.py leaves marked content as it is).
+            self._code.append("/Artifact <</Type /Pagination>> BDC")
             self.saveState()
             top = PAGE_HEIGHT - 14 * mm
             half = FRAME_WIDTH / 2 - 6
@@ -377,5 +386,6 @@ def page_canvas(
             pages = _fit(page_label(number, total), font, 7.5, 86)
             _draw_runs(self, PAGE_WIDTH - MARGIN_X, bottom, pages, 7.5, True)
             self.restoreState()
+            self._code.append("EMC")
 
     return _PageCanvas
