@@ -58,7 +58,8 @@ def main(argv: Sequence[str], home: Path) -> int:
     code = app.exec()
     # A camera thread stopped while busy finishes on its own (ui.camera.dispose); the program
     # must not end under it, or Qt aborts with "QThread: Destroyed while thread is still running".
-    CameraThread.wait_for_all(10000)
+    if CameraThread.stop_all(10000):
+        logging.getLogger(__name__).warning("a camera was still running at exit; stopped it")
     for thread in app.findChildren(QThread):
         thread.wait(10000)
     runner.wait(10000)

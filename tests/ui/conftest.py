@@ -97,9 +97,22 @@ def no_thread_outlives_the_session(qapp: Any) -> Iterator[None]:
 
     from ui.camera import CameraThread
 
-    CameraThread.wait_for_all(30000)
+    CameraThread.stop_all(30000)
     for thread in qapp.findChildren(QThread):
         thread.wait(30000)
+
+
+@pytest.fixture(autouse=True)
+def no_camera_left_running(qapp: Any) -> Iterator[None]:
+    """After each test (and its window's teardown, which locks it): no camera thread may still
+    be running unless it was asked to stop. One that nobody stopped was destroyed running at
+    exit and Qt aborted the process (the 5-minute soak, exit 134); it is stopped here and the
+    test fails, naming the leak instead of a crash far away."""
+    yield
+    from ui.camera import CameraThread
+
+    leaked = CameraThread.stop_all(30000)
+    assert not leaked, f"{len(leaked)} camera thread(s) left running that nobody stopped"
 
 
 @pytest.fixture(scope="session")

@@ -289,3 +289,58 @@ def test_sign_in_failure_asks_the_vault_how_long_to_wait(
     assert asked  # ... but the vault's own count is what the screen believes
     assert "wait 3 s" in screen.login_message.text()
     assert not screen.login_button.isEnabled()
+
+
+def _running_qthreads() -> list[Any]:
+    """Every QThread object Python still knows of whose thread is running (gc, not only the
+    camera registry: whatever kind of thread a screen leaves behind counts)."""
+    import gc
+
+    import shiboken6
+    from PySide6.QtCore import QThread
+
+    return [
+        obj
+        for obj in gc.get_objects()
+        if isinstance(obj, QThread) and shiboken6.isValid(obj) and obj.isRunning()
+    ]
+
+
+def test_retry_after_failed_liveness_and_auto_lock_leaves_no_thread_running(
+    qtbot: Any, window: Any
+) -> None:
+    """The 5-minute soak passed and then aborted at exit ("QThread: Destroyed while thread ''
+    is still running", exit 134): at minute five auto-lock fired on the capture page, whose
+    liveness challenge had failed, and Retry was pressed on that locked-away page. It started
+    a camera that nobody would ever stop; it looped the video until Qt destroyed it at exit."""
+    import dataclasses
+
+    from app.bio.liveness import LivenessChallenge
+    from app.bio.thresholds import LIVENESS
+
+    ws = unlock(qtbot, window)
+    wizard = open_wizard(qtbot, ws)
+    fill_details(qtbot, wizard, "Retry After Lock")
+    read_and_decide(qtbot, wizard, "granted")
+    sign_and_continue(qtbot, wizard)
+    page = wizard.capture_page
+    failed_text = page.i18n.text("live.failed", "en")
+    impatient = dataclasses.replace(LIVENESS, baseline_timeout_s=0.3, prompt_timeout_s=0.3)
+
+    # A video cannot follow the prompts: the (real) challenge fails, as it did in the soak.
+    page.challenge = LivenessChallenge(impatient)
+    qtbot.waitUntil(lambda: page.prompt.text() == failed_text, timeout=30000)
+    # Retry while signed in: a new camera and a fresh challenge.
+    first = page.camera
+    page.retry_live_button.click()
+    assert page.camera is not None and page.camera is not first
+    assert not page.challenge.finished
+    qtbot.waitUntil(lambda: page.camera is not None and page.camera.frames > 0, timeout=20000)
+    page.challenge = LivenessChallenge(impatient)
+    qtbot.waitUntil(lambda: page.prompt.text() == failed_text, timeout=30000)
+
+    window.autolock.expired.emit()  # five minutes without input
+    assert window.workspace is None and page.camera is None
+    page.retry_live_button.click()  # the page is gone from the screen; its Retry starts nothing
+    assert page.camera is None
+    qtbot.waitUntil(lambda: not _running_qthreads(), timeout=10000)

@@ -45,6 +45,11 @@ def test_capture_page_soak(qtbot: Any, window: Any) -> None:
     # while it is busy, the path that once aborted the program at exit).
     restart_every = float(os.environ.get("SOAK_RESTART_SECONDS", "0"))
     ws = unlock(qtbot, window)
+    # Nobody touches the keyboard for the whole run: without this, auto-lock (5 minutes by
+    # default) fired at the very end, Retry was then pressed on the locked-away page and its
+    # camera outlived the test (Qt aborted at exit). Auto-lock has its own tests.
+    window.autolock.set_minutes(seconds / 60 + 5)
+    window.autolock.arm()
     wizard = open_wizard(qtbot, ws)
     fill_details(qtbot, wizard, "Soak Run")
     read_and_decide(qtbot, wizard, "granted")
@@ -67,13 +72,14 @@ def test_capture_page_soak(qtbot: Any, window: Any) -> None:
     deadline = time.monotonic() + seconds - warmup
     while time.monotonic() < deadline:
         qtbot.wait(5000)
+        assert window.workspace is not None, "the workstation locked itself during the soak"
         assert wizard.current == "capture", f"left the capture page: {wizard.current}"
         forced = bool(restart_every) and time.monotonic() >= next_restart
         if forced:
             next_restart = time.monotonic() + restart_every
         if forced or page.camera is None or not page.camera.isRunning():
-            # A failed liveness challenge stops the camera and waits for the operator's Retry,
-            # as at the desk: press it, as the operator would, and go on.
+            # A camera that stopped by itself (lost) shows Retry: press it, as the operator
+            # would, and go on. (A failed liveness challenge does not stop the camera.)
             restarts += 1
             page.restart()
             page.camera.frame_ready.connect(count)  # type: ignore[union-attr]

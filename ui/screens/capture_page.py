@@ -180,6 +180,10 @@ class CapturePage(Page):
         self._encoding = False
         self._done = False
         self._attempt = 0
+        # True between enter() and leave()/shutdown(): only then may a camera start. Retry on
+        # the page of a workspace already locked away once started a camera nobody would stop,
+        # and Qt aborted the program at exit when that running thread was destroyed.
+        self._live = False
 
         # live panel
         self.preview = PreviewWidget()
@@ -267,6 +271,7 @@ class CapturePage(Page):
 
     # -- lifecycle -----------------------------------------------------------------------------
     def enter(self, draft: Draft) -> None:
+        self._live = True
         self.draft = draft
         self.language = draft.language
         if draft.embeddings:
@@ -275,12 +280,14 @@ class CapturePage(Page):
         self.restart()
 
     def leave(self) -> None:
+        self._live = False
         self.stop_camera()
 
     def commit(self, draft: Draft) -> str | None:
         return None if draft.embeddings else self.i18n.tr("cap.title")
 
     def clear(self) -> None:
+        self._live = False
         self.stop_camera()
         self._attempt += 1
         self._encoding = False
@@ -291,6 +298,7 @@ class CapturePage(Page):
             label.clear()
 
     def shutdown(self) -> None:
+        self._live = False
         self.stop_camera()
 
     def stop_camera(self) -> None:
@@ -298,11 +306,15 @@ class CapturePage(Page):
         dispose(camera)
 
     def restart(self) -> None:
-        """(Re)start the camera, the liveness challenge and auto-capture from scratch."""
+        """(Re)start the camera, the liveness challenge and auto-capture from scratch.
+
+        Does nothing on a page that is not shown (left, cleared, or shut down by a lock)."""
         from app.bio.capture import AutoCapture
         from app.bio.liveness import LivenessChallenge
 
         self.stop_camera()
+        if not self._live:
+            return
         if self.draft is not None:
             self.draft.embeddings = []
             self.draft.liveness = None
