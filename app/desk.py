@@ -603,6 +603,9 @@ class Desk:
     def audit_verify(self, expected_head: str | None = None) -> AuditVerification:
         return self.session.read(lambda c: self.session.audit.verify(expected_head))
 
+    def audit_verify_against(self, pdf: bytes) -> AuditVerification:
+        return self.archive.audit_witness(pdf)  # rollback: a document names a lost head
+
     def audit_head(self) -> str:
         return self.session.read(lambda c: self.session.audit.head())
 

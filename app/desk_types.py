@@ -161,10 +161,14 @@ class PersonExport:
 class DocumentCheck:
     """``valid``: the workstation's signature covers the unchanged file. ``status``: whether the
     vault knows this exact file (``stored``), knows the document but holds different bytes
-    (``differs_from_stored``), knows it as an erasure certificate, or does not know it."""
+    (``differs_from_stored``), knows it as an erasure certificate, knows its hash only from the
+    erasure ledger (``ledger_record``: a withdrawal receipt whose stored copy a restore or an
+    erasure removed), or does not know it."""
 
     valid: bool
-    status: Literal["stored", "differs_from_stored", "erasure_certificate", "unknown"]
+    status: Literal[
+        "stored", "differs_from_stored", "erasure_certificate", "ledger_record", "unknown"
+    ]
     document_id: str | None
     kind: str | None
     person_id: str | None

@@ -6,7 +6,8 @@ kept only inside the database is rolled back together with the data it should ke
 The ledger sits next to the vault in the home folder and is never replaced by ``restore``.
 
 What it holds: pseudonymous facts only (the random person ID, consent IDs, counts of what was
-destroyed, when, by which staff account or ``retention``, the erasure certificate's hash). No
+destroyed, when, by which staff account or ``retention``, the SHA-256 of the document handed to
+the person: the erasure certificate or the withdrawal receipt, in ``certificate_sha256``). No
 name, reference or free-text reason ever goes in, so keeping it forever keeps nobody.
 
 Authentication: each line carries an HMAC-SHA256 over its content and the previous line's MAC

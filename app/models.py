@@ -256,6 +256,8 @@ class AuditVerification:
     entries: int
     head: str
     problems: tuple[str, ...] = ()
+    # ``audit verify --against FILE.pdf``: the head the document was issued at.
+    document_head: str | None = None
 
 
 @dataclass(frozen=True)

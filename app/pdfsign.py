@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 INFO_DOCUMENT_ID = "/ConsentDeskID"
 INFO_DOCUMENT_KIND = "/ConsentDeskKind"
 INFO_CONTENT_SHA256 = "/ConsentDeskContentSHA256"
+INFO_AUDIT_HEAD = "/ConsentDeskAuditHead"  # SEQ:MAC of the audit log when it was made
 _FIELD_NAME = "ConsentDeskSignature"
 _CERT_YEARS = 20
 

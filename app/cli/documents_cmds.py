@@ -69,7 +69,8 @@ def cmd_verify_document(ctx: Context, desk: Desk) -> int:
         return "\n".join(lines)
 
     ctx.emit(check, text)
-    return 0 if check.valid and check.status in ("stored", "erasure_certificate") else 9
+    known = ("stored", "erasure_certificate", "ledger_record")
+    return 0 if check.valid and check.status in known else 9
 
 
 def _verify_printed(ctx: Context, desk: Desk) -> int:

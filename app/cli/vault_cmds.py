@@ -113,16 +113,37 @@ def cmd_audit_head(ctx: Context, desk: Desk) -> int:
     return 0
 
 
+def _read_pdf(path: Path) -> bytes:
+    from app.cli.documents_cmds import MAX_PDF_BYTES
+
+    try:
+        if path.stat().st_size > MAX_PDF_BYTES:
+            raise InvalidInput("That file is too large to be a ConsentDesk document.")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"File not found: {path}") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"That is a folder, not a PDF: {path}") from None
+
+
 def cmd_audit_verify(ctx: Context, desk: Desk) -> int:
-    result = desk.audit_verify(ctx.args.head)
-    ctx.emit(
-        result,
-        lambda: (
-            f"Audit log intact: {result.entries} entries, head {result.head}"
-            if result.ok
-            else "Audit log BROKEN:\n" + "\n".join(f"  - {p}" for p in result.problems)
-        ),
-    )
+    against: str | None = ctx.args.against
+    if against and ctx.args.head:
+        raise InvalidInput("Give either --head or --against, not both.")
+    if against:
+        result = desk.audit_verify_against(_read_pdf(Path(against)))
+    else:
+        result = desk.audit_verify(ctx.args.head)
+
+    def text() -> str:
+        if not result.ok:
+            return "Audit log BROKEN:\n" + "\n".join(f"  - {p}" for p in result.problems)
+        line = f"Audit log intact: {result.entries} entries, head {result.head}"
+        if result.document_head:
+            line += f"; it still holds {result.document_head.split(':')[0]}, the document's head"
+        return line
+
+    ctx.emit(result, text)
     return 0 if result.ok else 8
 
 
@@ -179,6 +200,11 @@ def register_care(commands: Commands) -> None:
     audit = commands.group(commands.parser("audit", help="the HMAC-chained audit log"), "audit_cmd")
     x = audit.add_with_desk("verify", cmd_audit_verify)
     x.add_argument("--head", help="a head exported earlier (SEQ:MAC), to detect a cut-off tail")
+    x.add_argument(
+        "--against",
+        metavar="FILE.pdf",
+        help="a document issued by this vault: its printed audit head must still be in the chain",
+    )
     audit.add_with_desk("head", cmd_audit_head)
     x = audit.add_with_desk("export", cmd_audit_export)
     x.add_argument("--out")

@@ -106,10 +106,16 @@ class DraftingBase:
         font_path: Path | None = None,
         font_index: int = 0,
         clock: Callable[[], dt.datetime] | None = None,
+        audit_head: Callable[[], str] | None = None,
     ) -> None:
         self._signer = signer
         self._font = register_font(font_path or default_font_path(), font_index)
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        # The vault's audit head (``SEQ:MAC``) when a document is made: printed on it and kept
+        # in its metadata, every document in a person's hands witnesses the audit chain, and
+        # ``audit verify --against FILE.pdf`` tells when the vault no longer holds that entry
+        # (an older backup restored over it).
+        self._audit_head = audit_head
 
     # ------------------------------------------------------------------ shared plumbing
 
@@ -158,6 +164,9 @@ class DraftingBase:
         stamp and sign."""
         if audit_events is not None:
             draft.facts["audit_seq"] = [e.seq for e in audit_events]
+        audit_head = self._audit_head() if self._audit_head is not None else None
+        if audit_head is not None:
+            draft.facts["audit_head"] = audit_head
         content_hash = content_sha256(draft.facts)
         draft.add(
             Spacer(1, 10),
@@ -171,6 +180,7 @@ class DraftingBase:
                 # issue-15: root fingerprint and trusted-time mode printed on every document
                 root_fingerprint=self._signer.root_fingerprint if self._signer else None,
                 timestamped=self._signer.timestamped if self._signer else False,
+                audit_head=audit_head,
             ),
         )
         draft.add(*appendix)
@@ -210,6 +220,7 @@ class DraftingBase:
             document_id=draft.document_id,
             kind=draft.kind,
             content_hash=content_hash,
+            audit_head=audit_head,
             attachments=draft.attachments,
             signer=self._signer,
             now=self._clock(),

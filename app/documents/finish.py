@@ -17,7 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.pdfsign import INFO_CONTENT_SHA256, INFO_DOCUMENT_ID, INFO_DOCUMENT_KIND, PdfSigner
+from app.pdfsign import (
+    INFO_AUDIT_HEAD,
+    INFO_CONTENT_SHA256,
+    INFO_DOCUMENT_ID,
+    INFO_DOCUMENT_KIND,
+    PdfSigner,
+)
 
 
 @dataclass(frozen=True)
@@ -50,12 +56,14 @@ def finish_pdf(
     document_id: str,
     kind: str,
     content_hash: str,
+    audit_head: str | None = None,
     attachments: Sequence[Attachment] = (),
     signer: PdfSigner | None = None,
     now: dt.datetime | None = None,
 ) -> bytes:
-    """Tag ``raw`` for screen readers, add the ConsentDesk keys and attachments, then sign it if
-    a signer is given (tagging first: the signature covers the structure too)."""
+    """Tag ``raw`` for screen readers, add the ConsentDesk keys (the audit head too, when known)
+    and attachments, then sign it if a signer is given (tagging first: the signature covers the
+    structure too)."""
     from pyhanko.pdf_utils import embed, generic
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.pdf_utils.writer import copy_into_new_writer
@@ -75,6 +83,8 @@ def finish_pdf(
     info[generic.NameObject(INFO_DOCUMENT_ID)] = generic.TextStringObject(document_id)
     info[generic.NameObject(INFO_DOCUMENT_KIND)] = generic.TextStringObject(kind)
     info[generic.NameObject(INFO_CONTENT_SHA256)] = generic.TextStringObject(content_hash)
+    if audit_head is not None:
+        info[generic.NameObject(INFO_AUDIT_HEAD)] = generic.TextStringObject(audit_head)
     writer.set_info(info)
 
     stamp = now or dt.datetime.now(dt.UTC)

@@ -142,8 +142,12 @@ def verification_block(
     styles: Styles,
     root_fingerprint: str | None = None,
     timestamped: bool = False,
+    audit_head: str | None = None,
 ) -> list[Flowable]:
     """QR code (document ID, consent ID, content hash) beside the same values in plain text.
+
+    ``audit_head`` (``SEQ:MAC``, the vault's audit log when the document was made) is printed
+    too: the person's copy then witnesses the chain (``consentdesk audit verify --against``).
 
     issue-15: a signed document also prints the organisation root's fingerprint (so a reader
     can tell which root to trust) and whether its time is certified or only the clock's."""
@@ -161,6 +165,9 @@ def verification_block(
         time_key = "verify.time_tsa" if timestamped else "verify.time_clock"
         rows.append((label(lang, "verify.signing_time"), label(lang, time_key)))
     # issue-15 (end)
+    if audit_head:
+        seq, _, mac = audit_head.partition(":")
+        rows.append((label(lang, "verify.audit_head"), para(f"{seq}:{grouped(mac)}", styles.mono)))
     explain = (
         label(lang, "verify.text", org=org_name) if signed else label(lang, "verify.text_no_signer")
     )

@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING, Literal
 
 from app.db import Connection, Row, fetch_all, fetch_one
 from app.desk_types import DocumentCheck
-from app.errors import NotFound, VaultError
-from app.models import DocumentInfo, DocumentKind, Language
+from app.errors import InvalidInput, NotFound, VaultError
+from app.models import AuditVerification, DocumentInfo, DocumentKind, Language
 from app.rooms.purposes import Purposes
 from app.session import Session
 from app.values import _dt, _iso
 
 if TYPE_CHECKING:  # building the maker registers fonts: imported on first use only
     from app.documents.maker import DocumentMaker
+    from app.ledger import LedgerEntry
     from app.org_authority import RootCertificate
     from app.printed_check import PrintedCheck
 
@@ -50,8 +51,12 @@ class Archive:
                 # issue-15: the workstation key with its chain to the organisation root, and a
                 # timestamper when the organisation has a TSA
                 signer = self._s.read(make_signer)
-                self._maker = DocumentMaker(signer, clock=self._s.clock)
+                self._maker = DocumentMaker(signer, clock=self._s.clock, audit_head=self._head)
             return self._maker
+
+    def _head(self) -> str:
+        """The audit head as this session sees it (inside a write: with its own entries)."""
+        return self._s.read(lambda c: self._s.audit.head())
 
     def forget(self) -> None:
         """Drop the maker (it holds the signing key) when the desk locks."""
@@ -162,6 +167,47 @@ class Archive:
             )
         return pdf
 
+    def audit_witness(self, pdf: bytes) -> AuditVerification:
+        """The audit chain checked against the head a document was issued at.
+
+        Why: restoring an older backup rolls the audit log back with the data, and the rolled
+        back chain verifies as intact. A document issued later names an entry the vault no
+        longer holds (or holds differently, once new entries reused its number): the rollback
+        shows."""
+        import dataclasses
+
+        from app.pdfsign import INFO_AUDIT_HEAD, INFO_DOCUMENT_ID, read_info_value
+
+        head = read_info_value(pdf, INFO_AUDIT_HEAD)
+        if not head:
+            raise InvalidInput(
+                "This file names no audit head: it is not a document issued by ConsentDesk "
+                "(or it was issued before documents carried one).",
+                code="no_audit_head",
+            )
+        result = self._s.read(lambda c: self._s.audit.verify(head))
+        if not result.ok and not self._s.read(lambda c: self._s.audit.verify()).ok:
+            return dataclasses.replace(result, document_head=head)
+        problems = result.problems
+        if problems:
+            doc_id = read_info_value(pdf, INFO_DOCUMENT_ID) or "?"
+            seq = head.split(":", 1)[0]
+            problems = (
+                f"document {doc_id} was issued when the audit log stood at entry {seq}; this "
+                "vault no longer holds that entry as it was: the vault was rolled back (an "
+                "older backup restored) or the document comes from another vault",
+                *problems,
+            )
+        return dataclasses.replace(result, problems=problems, document_head=head)
+
+    def _in_ledger(self, sha: str) -> LedgerEntry | None:
+        """The erasure-ledger entry that recorded a document with this hash, if any."""
+        from app.ledger import ErasureLedger
+
+        key = self._s.meta("audit_key") or b""
+        ledger = ErasureLedger(self._s.vault.paths.home, key)
+        return next((e for e in ledger.read().entries if e.certificate_sha256 == sha), None)
+
     def verify(self, pdf: bytes) -> DocumentCheck:
         """Check a PDF's signature against this workstation's certificate and look it up."""
         from app.org_authority import trust_anchors
@@ -184,9 +230,14 @@ class Archive:
             return row, erased
 
         row, erased = self._s.read(lookup)
-        status: Literal["stored", "differs_from_stored", "erasure_certificate", "unknown"]
+        status: Literal[
+            "stored", "differs_from_stored", "erasure_certificate", "ledger_record", "unknown"
+        ]
+        in_ledger = None if row is not None or erased is not None else self._in_ledger(sha)
         if erased is not None:
             status = "erasure_certificate"
+        elif in_ledger is not None:
+            status = "erasure_certificate" if in_ledger.kind == "erase" else "ledger_record"
         elif row is None:
             status = "unknown"
         elif row["sha256"] == sha:
@@ -199,7 +250,8 @@ class Archive:
             document_id=result.document_id or (row["id"] if row else None),
             kind=(row["kind"] if row else None) or result.document_kind,
             person_id=(row["person_id"] if row else None)
-            or (erased["person_id"] if erased else None),
+            or (erased["person_id"] if erased else None)
+            or (in_ledger.person_id if in_ledger else None),
             signer=result.signer,
             signed_at=result.signed_at,
             sha256=sha,

@@ -145,10 +145,6 @@ class Retention:
                 {"consents": ids, "templates_deleted": templates, "reason_given": True},
                 at=now,
             )
-            self._finality.record(  # ledger entry, before COMMIT
-                conn, "withdraw", actor=s.actor, at=now, person_id=person_id,
-                consent_ids=ids, destroyed={"templates": templates, "photos": photos},
-            )  # fmt: skip
             still = int(scalar(
                 conn, "SELECT count(*) FROM consents WHERE person_id = ? AND status = 'active'",
                 (person_id,),
@@ -162,6 +158,13 @@ class Retention:
             receipt = self._withdrawal_document(
                 conn, person, tuple(ids), templates, reason_text, now, outcome,
                 photos={c.id: c.photo_count for c in with_photo},
+            )  # fmt: skip
+            # Ledger entry, before COMMIT, with the receipt's hash like a certificate's: a
+            # restore (or a later erasure) that loses the stored receipt cannot unmake it.
+            self._finality.record(
+                conn, "withdraw", actor=s.actor, at=now, person_id=person_id,
+                consent_ids=ids, destroyed={"templates": templates, "photos": photos},
+                certificate_sha256=receipt.sha256,
             )  # fmt: skip
         self._faces.forget(person_id)
         self._finality.settle(s.actor)  # the backups under <home> obey the withdrawal

@@ -79,3 +79,53 @@ def test_cli_erase_requested_by_representative(
     assert _has(_flat(out.read_bytes()), "A representative acting for the person")
     proc = run(home, "erase", r.person.id, "--yes", "--requested-by", "retention", env=env)
     assert proc.returncode == 2  # not a choice a person can make
+
+
+def test_every_document_carries_the_audit_head_and_reveals_a_rollback(
+    desk: Desk, purpose: Purpose, home: Path, tmp_path: Path
+) -> None:
+    """Issue 10: each document in a person's hands witnesses the audit chain. After an older
+    backup is restored, a document issued later names a head the vault no longer holds."""
+    from app.pdfsign import INFO_AUDIT_HEAD, read_info_value
+    from tests.core.test_cli import run
+
+    early = enroll(desk, purpose, name="Early Person", seed=11)
+    form = desk.document_pdf(early.documents[0].id)
+    form_head = read_info_value(form, INFO_AUDIT_HEAD)
+    assert form_head is not None and form_head.split(":")[0].isdigit()
+    assert _has(_flat(form), "Audit log head when issued")
+    backup = desk.backup(tmp_path / "before.cdbackup")
+    later = enroll(desk, purpose, name="Later Person", seed=12)
+    receipt = desk.withdraw(later.person.id, "changed my mind").receipt
+    assert receipt is not None
+    receipt_pdf = desk.document_pdf(receipt.id)
+    receipt_head = read_info_value(receipt_pdf, INFO_AUDIT_HEAD)
+    assert receipt_head is not None and receipt_head != form_head
+    seq = receipt_head.split(":")[0]
+    assert _has(_flat(receipt_pdf), f"{seq}:")  # printed too, not only in the metadata
+    assert desk.audit_verify_against(receipt_pdf).ok
+    (tmp_path / "receipt.pdf").write_bytes(receipt_pdf)
+    (tmp_path / "form.pdf").write_bytes(form)
+    desk.lock()
+
+    env = {"CONSENTDESK_USER": ADMIN, "CONSENTDESK_PASSWORD": PASSWORD}
+    proc = run(home, "audit", "verify", "--against", str(tmp_path / "receipt.pdf"), env=env)
+    assert proc.returncode == 0 and f"still holds {seq}" in proc.stdout, proc.stderr
+    # The rollback: restore the backup taken before the receipt was issued.
+    proc = run(home, "restore", str(backup), env=env)
+    assert proc.returncode == 0, proc.stderr
+    proc = run(home, "audit", "verify", "--against", str(tmp_path / "receipt.pdf"), env=env)
+    assert proc.returncode == 8, proc.stdout
+    assert "rolled back" in proc.stdout and f"entry {seq}" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    # The form issued before the backup still matches the restored chain.
+    proc = run(home, "audit", "verify", "--against", str(tmp_path / "form.pdf"), env=env)
+    assert proc.returncode == 0, proc.stdout
+    # Not a ConsentDesk document at all: one clear line, no traceback.
+    (tmp_path / "other.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    proc = run(home, "audit", "verify", "--against", str(tmp_path / "other.pdf"), env=env)
+    assert (
+        proc.returncode == 2 and "no audit head" in proc.stderr and "Traceback" not in proc.stderr
+    )
+    proc = run(home, "audit", "verify", "--against", str(tmp_path / "missing.pdf"), env=env)
+    assert proc.returncode == 2 and "not found" in proc.stderr

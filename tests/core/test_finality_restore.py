@@ -30,6 +30,14 @@ from tests.core.vaultkit import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def digest_bytes(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
 OPERATOR, OPERATOR_PW = "olga", "operator password 1"
 
 
@@ -62,7 +70,11 @@ def test_restore_replays_withdrawals_and_erasures(
     keep = enroll(desk, purpose, name="Staying Person", seed=3)
     backup = desk.backup(tmp_path / "before.cdbackup")
     erased = desk.erase(p.person.id)
-    desk.withdraw(q.person.id, "changed my mind")
+    receipt = desk.withdraw(q.person.id, "changed my mind").receipt
+    assert receipt is not None
+    receipt_pdf = desk.document_pdf(receipt.id)
+    # The receipt's hash is in the ledger, like a certificate's.
+    assert desk.finality.ledger.read().entries[-1].certificate_sha256 == digest_bytes(receipt_pdf)
     late = enroll(desk, purpose, name="Late Person", seed=4)
     desk.erase(late.person.id)  # enrolled and erased after the backup: never in it
     assert erased.certificate_pdf is not None
@@ -93,6 +105,11 @@ def test_restore_replays_withdrawals_and_erasures(
         check = restored.verify_document(erased.certificate_pdf)
         assert check.valid and check.status == "erasure_certificate"
         assert check.person_id == p.person.id
+        # The backup predates the receipt, so the restored vault never stored it; the ledger
+        # still knows it: the person's receipt is not "unknown" after the restore.
+        check = restored.verify_document(receipt_pdf)
+        assert check.valid and check.status == "ledger_record", check
+        assert check.person_id == q.person.id
     finally:
         restored.lock()
     # Replaying again changes nothing: the next unlock adds no replay entries.

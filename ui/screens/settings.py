@@ -495,6 +495,8 @@ class SettingsScreen(QWidget):
                 return tr("set.doc_verify.ok", kind=tr(f"kind.{check.kind}") if check.kind else "—")
             if check.valid and check.status == "erasure_certificate":
                 return tr("set.doc_verify.erasure")
+            if check.valid and check.status == "ledger_record":
+                return tr("set.doc_verify.ledger")
             if check.status == "unknown":
                 return tr(
                     "set.doc_verify.unknown",
