@@ -70,6 +70,7 @@ from app.models import (
 )
 from app.names import name_key
 from app.paths import VaultPaths
+from app.permissions import allowed
 from app.restore import restore_vault
 from app.rooms.archive import Archive
 from app.rooms.consents import Consents
@@ -287,7 +288,7 @@ class Desk:
                     s.audit.append(user.username, "certificate.root_created", at=now)
         _tidy_keyslots(vault, username, password)
         if options.auto_purge and desk.clock_hold is None:  # held after a clock jump
-            desk.purge_expired()
+            desk.retention.purge_expired()  # retention is the vault's duty, whoever signs in
         desk.integrity.apply_recorded()  # a failed full check keeps writes locked
         return desk
 
@@ -480,7 +481,8 @@ class Desk:
         self, csv_path: Path, purpose_id: int, progress: Callable[[int, int], None] | None = None
     ) -> ImportReport:
         """HR bulk enrollment from photos with signed paper consents (see ``app.bulk_import``).
-        Each row is its own transaction: all or nothing."""
+        Each row is its own transaction: all or nothing. Admins only (``app.permissions``)."""
+        self.session.require("import")
         self.consents.require_necessity(self.get_purpose(purpose_id))  # before any photo is read
         report = import_people(self.consents, Path(csv_path), purpose_id, progress)
         with self.session.write():
@@ -572,7 +574,9 @@ class Desk:
         return ErasureReissue(self.session, self.archive).certificate(person_id, language)
 
     def purge_expired(self, confirm_clock: bool = False) -> PurgeResult:
-        """``confirm_clock``: an admin confirms the system date after a clock jump."""
+        """Purge now, on request: admins only (``app.permissions``); the purge at every sign-in
+        runs for anyone. ``confirm_clock``: an admin confirms the date after a clock jump."""
+        self.session.require("purge-expired")
         return self.retention.purge_expired(confirm_clock)
 
     # ================================================================== enrollment drafts
@@ -591,7 +595,7 @@ class Desk:
     def can_erase(self) -> bool:
         """Whether the signed-in account may erase people: the rule :meth:`erase` enforces, so
         a screen offers the button, or says to fetch an administrator, without its own rule."""
-        return self.user.role == "admin"
+        return self.may("erase")
 
     def export_person(self, person_id: str) -> PersonExport:
         return self.retention.export_person(person_id)
@@ -608,6 +612,16 @@ class Desk:
 
     def audit_head(self) -> str:
         return self.session.read(lambda c: self.session.audit.head())
+
+    def export_audit(self) -> list[AuditEvent]:
+        """Every audit entry, for ``audit export``: admins only (``app.permissions``)."""
+        self.session.require("audit export")
+        return self.audit_events()
+
+    def may(self, verb: str) -> bool:
+        """Whether the signed-in account may run ``verb`` (a CLI command name): the table the
+        core enforces, so a screen offers exactly what will be allowed."""
+        return allowed(self.user.role, verb)
 
     def audit_events(self, limit: int | None = None, offset: int = 0) -> list[AuditEvent]:
         return self.session.read(lambda c: self.session.audit.events(limit=limit, offset=offset))

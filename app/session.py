@@ -18,6 +18,7 @@ from app.audit import AuditLog
 from app.db import Connection, fetch_all, fetch_one, transaction
 from app.errors import PermissionDenied, VaultCorrupt, VaultError
 from app.models import Organisation, StaffAccount
+from app.permissions import allowed
 from app.settings_schema import DEFAULT_SETTINGS
 from app.vault import Vault
 
@@ -88,6 +89,11 @@ class Session:
     def require_admin(self) -> None:
         """Roles are decided here, before anything changes."""
         if self.user.role != "admin":
+            raise PermissionDenied("Only an admin can do this.")
+
+    def require(self, verb: str) -> None:
+        """The permission table (``app.permissions``) decides, for the CLI and the window."""
+        if not allowed(self.user.role, verb):
             raise PermissionDenied("Only an admin can do this.")
 
     @property

@@ -149,7 +149,7 @@ def cmd_audit_verify(ctx: Context, desk: Desk) -> int:
 
 def cmd_audit_export(ctx: Context, desk: Desk) -> int:
     out: str | None = ctx.args.out
-    events = desk.audit_events()
+    events = desk.export_audit()
     lines = [json.dumps(to_jsonable(e), ensure_ascii=False) for e in events]
     if out:
         Path(out).write_text("\n".join(lines) + "\n", encoding="utf-8")
