@@ -39,7 +39,9 @@ from app.desk_types import (
     PersonExport,
     PersonSummary,
     ReconsentRequest,
+    RectificationResult,
     RefusalRequest,
+    RefusalResult,
 )
 from app.errors import PermissionDenied, VaultError
 from app.finality import Finality
@@ -81,6 +83,8 @@ from app.rooms.materiality import PurposeDifference
 from app.rooms.people import People
 from app.rooms.purposes import Purposes
 from app.rooms.reconsent import Reconsents
+from app.rooms.rectify import Rectifications
+from app.rooms.refusals import Refusals
 from app.rooms.retention import Retention
 from app.rooms.settings import Settings
 from app.rooms.staff import Staff, find_staff, staff_from_row
@@ -141,6 +145,8 @@ class Desk:
         )
         self.retention = Retention(s, self.consents, self.finality, self.clockguard)
         self.reconsents = Reconsents(s, self.consents)  # issue-13
+        self.refusals = Refusals(self.consents)  # issue-13
+        self.rectifications = Rectifications(s, self.people, self.archive)  # issue-13
         self.drafts = Drafts(s)
         self.integrity = Integrity(s)  # issue 12: the full check, in the background
 
@@ -473,9 +479,22 @@ class Desk:
         """What changed since the version the consent was given to (highlighted on screen)."""
         return self.reconsents.differences(consent_id)
 
-    def refuse(self, request: RefusalRequest) -> EnrollmentResult:
-        """Record a refusal as fully as a consent: the text shown, the alternative, no face."""
-        return self.consents.refuse(request)
+    def rectify_person(
+        self,
+        person_id: str,
+        *,
+        name: str | None = None,
+        reference: str | None = None,
+        language: Language | None = None,
+    ) -> RectificationResult:
+        """Correct a person's name or reference; the person gets a receipt (issue 13)."""
+        return self.rectifications.rectify(
+            person_id, name=name, reference=reference, language=language
+        )
+
+    def refuse(self, request: RefusalRequest) -> RefusalResult:
+        """Record a refusal: nameless (the person takes the record home) unless they ask."""
+        return self.refusals.refuse(request)
 
     def import_people(
         self, csv_path: Path, purpose_id: int, progress: Callable[[int, int], None] | None = None
@@ -699,7 +718,7 @@ class Desk:
                     "SELECT count(*) FROM consents WHERE status = 'active' "
                     "AND reconsent_due_at IS NULL"
                 ),
-                refusals=one("SELECT count(*) FROM consents WHERE status = 'refused'"),
+                refusals=self.refusals.count(),
                 withdrawn=one("SELECT count(*) FROM consents WHERE status = 'withdrawn'"),
                 expired=one("SELECT count(*) FROM consents WHERE status = 'expired'"),
                 templates=one("SELECT count(*) FROM templates"),
@@ -758,7 +777,9 @@ __all__ = [
     "PersonExport",
     "PersonSummary",
     "ReconsentRequest",
+    "RectificationResult",
     "RefusalRequest",
+    "RefusalResult",
     "SettingSpec",
     "clean_text",
     "fold",

@@ -136,6 +136,8 @@ class PeoplePage:
     total: int
     offset: int
     limit: int
+    # issue-13: refusals an operator asked to list, counted but never named
+    refusals_withheld: int = 0
 
 
 @dataclass(frozen=True)

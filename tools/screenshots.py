@@ -169,7 +169,12 @@ def seed(home: Path, engine: Any, faces: Path | None) -> None:
         if n == 2:
             desk.refuse(
                 RefusalRequest(
-                    details, purpose.id, disclosure.sha256, purpose.alternative, signature
+                    details,
+                    purpose.id,
+                    disclosure.sha256,
+                    purpose.alternative,
+                    signature,
+                    in_name=True,
                 )
             )
             continue

@@ -50,6 +50,11 @@ def cmd_people(ctx: Context, desk: Desk) -> int:
                 for s in page.items
             )
             + f"\n({len(page.items)} of {page.total})"
+            + (
+                f"\n{page.refusals_withheld} refusal(s) recorded; operators do not see who refused."
+                if page.refusals_withheld
+                else ""
+            )
         ),
     )
     return 0
@@ -99,10 +104,44 @@ def cmd_erasure_certificate(ctx: Context, desk: Desk) -> int:
     return 0
 
 
+def cmd_person_edit(ctx: Context, desk: Desk) -> int:
+    """issue-13: rectification; the receipt goes to --receipt when given."""
+    a = ctx.args
+    if a.name is None and a.reference is None:
+        raise InvalidInput("Say what to correct: --name and/or --reference.")
+    r = desk.rectify_person(
+        a.person_id.strip().upper(), name=a.name, reference=a.reference, language=a.language
+    )
+    written = None
+    if a.receipt and r.receipt is not None:
+        write_private(Path(a.receipt), desk.document_pdf(r.receipt.id))
+        written = a.receipt
+    ctx.emit(
+        {
+            "person_id": r.person.id,
+            "fields": list(r.fields),
+            "receipt": r.receipt.id if r.receipt else None,
+            "receipt_file": written,
+        },
+        f"Corrected {', '.join(r.fields)} of person {r.person.id}"
+        + (f"; receipt written to {written}" if written else ""),
+    )
+    return 0
+
+
 def register(commands: Commands) -> None:
     p = commands.add_with_desk("export", cmd_export, help="everything held about a person")
     p.add_argument("person_id")
     p.add_argument("--out", required=True)
+    person = commands.group(
+        commands.parser("person", help="one person's record (rectification)"), "person_cmd"
+    )
+    p = person.add_with_desk("edit", cmd_person_edit, help="correct a person's details")
+    p.add_argument("person_id")
+    p.add_argument("--name", help="the corrected name")
+    p.add_argument("--reference", help="the corrected reference ('' removes it)")
+    p.add_argument("--receipt", help="write the rectification receipt PDF here")
+    p.add_argument("--language", choices=["en", "zh"], help="of the receipt (default: person's)")
     p = commands.add_with_desk("people", cmd_people, help="find people by name or reference")
     p.add_argument("query", nargs="?", default="")
     p.add_argument("--status", choices=CONSENT_STATUSES)

@@ -282,6 +282,7 @@ class DraftingBase:
         photo_option: bool | None,
         signature: Signature | None,
         guardian: Guardian | None,
+        own_photo_tick: bool = False,
     ) -> None:
         lang = draft.language
         s = draft.styles
@@ -289,7 +290,11 @@ class DraftingBase:
         chosen = labels.consent if decision == "granted" else labels.refuse
         draft.add(para(label(lang, "section.signature"), s.h2))
         rows: list[tuple[str, object]] = [(label(lang, "decision"), f"✓ {chosen}")]
-        if photo_option is not None:
+        if photo_option is not None and own_photo_tick:
+            # issue-13: the person's own act before capture, not the operator's review
+            answer = "photo_option.own.yes" if photo_option else "photo_option.own.no"
+            rows.append((labels.photo_option, label(lang, answer)))
+        elif photo_option is not None:
             rows.append((labels.photo_option, label(lang, "yes" if photo_option else "no")))
         draft.add(kv_table(rows, s), Spacer(1, 10))
         draft.add(

@@ -8,7 +8,6 @@ metadata and, when the maker has a signer, a PAdES signature over the whole file
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Sequence
 
@@ -17,7 +16,7 @@ from reportlab.platypus import Spacer
 from app.disclosure import render_disclosure
 from app.documents import sections
 from app.documents.access_rights import access_rights_block  # issue-15
-from app.documents.drafting import DraftingBase, document_filename, new_document_id
+from app.documents.drafting import document_filename, new_document_id
 from app.documents.finish import Attachment
 from app.documents.labels import LABELS, label
 from app.documents.layout import (
@@ -36,7 +35,8 @@ from app.documents.outcome import (
     requested_row,
     withdrawal_remains,
 )
-from app.documents.scans import check_scan, scan_flowables, scan_pages
+from app.documents.paper import PaperDrafting
+from app.documents.rectification import RectificationDrafting
 from app.errors import InvalidInput
 from app.models import (
     AuditEvent,
@@ -56,7 +56,7 @@ from app.models import (
 from app.signature import validate_signature
 
 
-class DocumentMaker(DraftingBase):
+class DocumentMaker(PaperDrafting, RectificationDrafting):
     """Builds ConsentDesk's PDFs (the shared plumbing is in ``DraftingBase``).
 
     Dependencies come in through the constructor (signer, font, clock): see ``DraftingBase``.
@@ -159,6 +159,7 @@ class DocumentMaker(DraftingBase):
             else None,
             signature=signature,
             guardian=guardian,
+            own_photo_tick=consent.photo_consent is not None,
         )
         if photo is not None:
             draft.add(para(label(lang, "photo"), s.h3), image_flowable(photo, 120, 150))
@@ -177,9 +178,12 @@ class DocumentMaker(DraftingBase):
         guardian: Guardian | None = None,
         audit_events: Sequence[AuditEvent] = (),
         document_id: str | None = None,
+        kept_in_name: bool = True,
     ) -> bytes:
         """Record that the person said no, which alternative they use, and that no face was
-        captured. ``signature`` is optional: nobody is made to sign in order to refuse."""
+        captured. ``signature`` is optional: nobody is made to sign in order to refuse.
+        ``kept_in_name=False``: the person takes this record home and the workstation keeps
+        no name with the refusal, only this file's SHA-256 (issue 13); the record says so."""
         if consent.decision != "refused":
             raise InvalidInput("A refusal record needs a refused decision.")
         if consent.template_count or consent.photo_count:
@@ -203,6 +207,14 @@ class DocumentMaker(DraftingBase):
             }
         )
         draft.add(para(label(lang, "refusal.statement", name=clean(person.name, 300)), s.statement))
+        draft.facts["kept_in_name"] = kept_in_name
+        draft.add(
+            para(
+                label(lang, "refusal.kept_in_name" if kept_in_name else "refusal.nameless"),
+                s.body,
+            ),
+            Spacer(1, 4),
+        )
         rows = [
             (label(lang, "organisation"), org.name),
             (label(lang, "purpose"), sections.purpose_value(lang, purpose, consent)),
@@ -211,7 +223,7 @@ class DocumentMaker(DraftingBase):
             (label(lang, "alternative_chosen"), alternative),
             (label(lang, "signed_at"), draft.when(consent.signed_at)),
             (label(lang, "operator"), consent.operator),
-            (label(lang, "consent_id"), consent.id),
+            (label(lang, "consent_id" if kept_in_name else "refusal_id"), consent.id),
             (label(lang, "text_sha256"), para(disclosure.sha256, s.mono)),
         ]
         draft.add(kv_table(rows, s))
@@ -588,140 +600,6 @@ class DocumentMaker(DraftingBase):
             )
         )
         return self._finish(draft, consent_id=None, audit_events=None)
-
-    def paper_consent_record(
-        self,
-        *,
-        org: Organisation,
-        purpose: Purpose,
-        person: Person,
-        consent: Consent,
-        scan: bytes,
-        imported_by: str,
-        imported_at: dt.datetime | None = None,
-        record_text: str | None = None,
-        reference: Disclosure | None = None,
-        reference_version: int | None = None,
-        audit_events: Sequence[AuditEvent] = (),
-        language: Language | None = None,
-        document_id: str | None = None,
-    ) -> bytes:
-        """Record that a person signed the attached paper form on a given date (issue 13).
-
-        ``purpose`` is the version in force on the signing date. The record claims nothing the
-        workstation did not see: no disclosure "shown word for word" (today's text, ``reference``,
-        is attached as a file for reference only) and, for templates made from a supplied photo,
-        no camera capture. An image scan is reproduced one page per frame; a PDF scan is attached
-        unchanged; the original bytes are attached in both cases.
-        """
-        self._check_consent(consent, person, purpose, None)
-        if not scan:
-            raise InvalidInput("The paper scan is empty.")
-        lang = language or consent.language
-        # Not "paper_scan": in the vault that kind is the raw scan file itself, not this record.
-        draft = self._draft("paper_consent_record", lang, org, document_id)
-        s = draft.styles
-        imported_at = imported_at or self._clock()
-        self._head(draft, imported_at)
-        signed_on = consent.paper_signed_on or consent.signed_at.date()
-        scan_hash = hashlib.sha256(scan).hexdigest()
-        # Parsed, not sniffed: a file that merely starts with "%PDF-" is not a PDF.
-        scan_type = check_scan(scan).kind
-        is_pdf = scan_type == "PDF"
-        pages: list[bytes] = [] if is_pdf else scan_pages(scan)
-        draft.facts.update(
-            {
-                "consent_id": consent.id,
-                "purpose_version_id": purpose.version_id,
-                "paper_signed_on": signed_on.isoformat(),
-                "imported_by": imported_by,
-                "scan_sha256": scan_hash,
-                "text_sha256": consent.text_sha256,
-            }
-        )
-        draft.add(
-            para(
-                label(
-                    lang,
-                    "paper.statement",
-                    name=clean(person.name, 300),
-                    date=format_date(signed_on, lang),
-                ),
-                s.statement,
-            )
-        )
-        rows: list[tuple[str, object]] = [
-            (label(lang, "organisation"), org.name),
-            (label(lang, "paper.version_in_force"), sections.purpose_value(lang, purpose, consent)),
-            *self._person_rows(draft, person),
-            (label(lang, "paper_signed_on"), format_date(signed_on, lang)),
-            *sections.age_rows(consent, person, lang),
-            # A minor's guardian signed the same paper; their name is on the consent record.
-            *([(label(lang, "guardian"), consent.guardian_name)] if consent.guardian_name else []),
-            (label(lang, "consent_id"), consent.id),
-            (label(lang, "paper.record_sha256"), para(consent.text_sha256, s.mono)),
-            (label(lang, "imported_at"), draft.when(imported_at)),
-            (label(lang, "imported_by"), imported_by),
-            (label(lang, "scan_type"), scan_type),
-            (label(lang, "scan_sha256"), para(scan_hash, s.mono)),
-        ]
-        if consent.liveness is None:
-            rows.append((label(lang, "paper.templates"), label(lang, "paper.templates.supplied")))
-        if consent.expires_at is not None:
-            rows.append((label(lang, "paper.expires_at"), draft.when(consent.expires_at)))
-        draft.add(kv_table(rows, s))
-        if record_text:
-            draft.add(
-                para(label(lang, "paper.section.record"), s.h2),
-                *disclosure_flowables(record_text, s),
-            )
-        if reference is not None:
-            name = f"disclosure-for-reference-{reference.language}.txt"
-            draft.facts["reference_sha256"] = reference.sha256
-            draft.add(
-                para(
-                    label(
-                        lang,
-                        "paper.reference",
-                        version=reference_version or purpose.version,
-                        filename=name,
-                    ),
-                    s.muted,
-                ),
-                para(reference.sha256, s.mono),
-            )
-            draft.attachments.append(
-                Attachment(
-                    filename=name,
-                    data=reference.text.encode("utf-8"),
-                    mime_type="text/plain",
-                    description="Current disclosure text, for reference only: not what the "
-                    "person signed (the paper form is)",
-                )
-            )
-        if consent.liveness is not None:
-            draft.add(*sections.liveness_block(consent.liveness, s))
-        extension = "pdf" if is_pdf else scan_type.lower()
-        attachment_name = f"paper-consent-scan.{extension}"
-        draft.attachments.append(
-            Attachment(
-                filename=attachment_name,
-                data=scan,
-                mime_type="application/pdf" if is_pdf else f"image/{extension}",
-                description="Original scan of the paper consent form, unchanged",
-            )
-        )
-        if is_pdf:
-            draft.add(
-                para(label(lang, "scan"), s.h2),
-                para(label(lang, "scan.attached", filename=attachment_name), s.body),
-            )
-        return self._finish(
-            draft,
-            consent_id=consent.id,
-            audit_events=audit_events,
-            appendix=scan_flowables(draft, pages),
-        )
 
 
 __all__ = ["DocumentMaker", "document_filename", "new_document_id"]

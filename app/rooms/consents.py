@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from app.compliance.necessity import require_necessity
 from app.db import Connection, Row, fetch_all, fetch_one
-from app.desk_types import EnrollmentRequest, PersonDetails, RefusalRequest
+from app.desk_types import EnrollmentRequest, PersonDetails
 from app.disclosure import render_disclosure
 from app.errors import InvalidInput, NotFound
 from app.models import (
@@ -184,7 +184,7 @@ class Consents:
             if not paper:
                 check_signature(guardian.signature, "guardian's signature")
 
-    def _check_disclosure(self, purpose: Purpose, language: Language, sha: str) -> Disclosure:
+    def check_disclosure(self, purpose: Purpose, language: Language, sha: str) -> Disclosure:
         disclosure = render_disclosure(purpose, self._s.organisation, language)
         if disclosure.sha256 != sha:
             raise InvalidInput(
@@ -239,7 +239,7 @@ class Consents:
         now = s.now()
         purpose = self.purposes.get(request.purpose_id)
         self.require_necessity(purpose)  # issue-16
-        disclosure = self._check_disclosure(
+        disclosure = self.check_disclosure(
             purpose, request.person.language, request.disclosure_sha256
         )
         paper = request.paper_signed_on is not None
@@ -389,56 +389,6 @@ class Consents:
             )
         return warnings
 
-    def refuse(self, request: RefusalRequest) -> EnrollmentResult:
-        """Record a refusal as fully as a consent: the text shown, the alternative, no face."""
-        s = self._s
-        now = s.now()
-        purpose = self.purposes.get(request.purpose_id)
-        self.require_necessity(purpose)  # issue-16
-        disclosure = self._check_disclosure(
-            purpose, request.person.language, request.disclosure_sha256
-        )
-        alternative = clean_text(request.alternative, "alternative", required=True, limit=500)
-        if request.signature is not None:
-            check_signature(request.signature, "signature")
-        with s.write() as conn:
-            person = self.people.resolve(conn, request.person, request.existing_person_id, now)
-            consent_id = _new_id("C")
-            conn.execute(
-                "INSERT INTO consents (id, person_id, purpose_version_id, language, "
-                "disclosure_text, text_sha256, decision, alternative, status, signature, "
-                "guardian_name, guardian_signature, operator, signed_at) "
-                "VALUES (?,?,?,?,?,?,'refused',?,'refused',?,?,?,?,?)",
-                (
-                    consent_id,
-                    person.id,
-                    purpose.version_id,
-                    request.person.language,
-                    disclosure.text,
-                    disclosure.sha256,
-                    alternative,
-                    json.dumps(request.signature.to_json()) if request.signature else None,
-                    request.guardian.name if request.guardian else None,
-                    json.dumps(request.guardian.signature.to_json()) if request.guardian else None,
-                    s.actor,
-                    _iso(now),
-                ),
-            )
-            s.audit.append(
-                s.actor,
-                "consent.refuse",
-                person.id,
-                {
-                    "consent": consent_id,
-                    "purpose": purpose.id,
-                    "purpose_version": purpose.version,
-                    "text_sha256": disclosure.sha256,
-                },
-                at=now,
-            )
-            docs = self._refusal_documents(conn, person, consent_id, purpose, request)
-        return EnrollmentResult(person, self.get(consent_id), 0, (), docs)
-
     @staticmethod
     def _awaiting(conn: Connection, person_id: str, purpose_id: int) -> list[str]:
         """The person's consents to this purpose that wait for re-consent (issue 13)."""
@@ -538,38 +488,3 @@ class Consents:
             )
         )
         return tuple(docs)
-
-    def _refusal_documents(
-        self,
-        conn: Connection,
-        person: Person,
-        consent_id: str,
-        purpose: Purpose,
-        request: RefusalRequest,
-    ) -> tuple[DocumentInfo, ...]:
-        s, archive = self._s, self.archive
-        consent = self.get(consent_id)
-        doc_id = archive.new_id()
-        pdf = archive.maker.refusal_record(
-            org=s.organisation,
-            purpose=purpose,
-            person=person,
-            consent=consent,
-            disclosure=render_disclosure(purpose, s.organisation, consent.language),
-            signature=request.signature,
-            guardian=request.guardian,
-            audit_events=s.audit.events(subject=person.id),
-            document_id=doc_id,
-        )
-        info = archive.store(
-            conn,
-            doc_id=doc_id,
-            kind="refusal_record",
-            person_id=person.id,
-            consent_id=consent_id,
-            language=consent.language,
-            filename=archive.filename("refusal_record", doc_id),
-            content=pdf,
-            purpose_version_id=purpose.version_id,
-        )
-        return (info,)

@@ -74,9 +74,26 @@ class People:
         offset: int = 0,
         limit: int = 50,
     ) -> PeoplePage:
-        """Search by name, reference or person ID; filter by consent status and purpose."""
+        """Search by name, reference or person ID; filter by consent status and purpose.
+
+        issue-13: an operator never sees who refused. Asking for refusals gives their count
+        only, and people whose only records are refusals (kept in their name because they
+        asked) are left out of every search; admins see those named refusals."""
         where: list[str] = []
         args: list[Any] = []
+        operator = self._s.user.role != "admin"
+        if operator and status == "refused":
+            withheld = self._s.read(
+                lambda c: int(
+                    c.execute(
+                        "SELECT (SELECT count(*) FROM consents WHERE status = 'refused') "
+                        "+ (SELECT count(*) FROM refusals)"
+                    ).fetchone()[0]
+                )
+            )
+            return PeoplePage((), 0, max(0, int(offset)), limit, refusals_withheld=withheld)
+        if operator:
+            where.append("p.id IN (SELECT r.person_id FROM consents r WHERE r.status <> 'refused')")
         q = fold(query or "")
         if q:
             where.append(
@@ -125,7 +142,8 @@ class People:
                     "SELECT c.person_id, CASE WHEN c.status = 'active' AND c.reconsent_due_at "
                     "IS NOT NULL THEN 'reconsent' ELSE c.status END AS status, v.title "
                     "FROM consents c JOIN purpose_versions v "
-                    f"ON v.id = c.purpose_version_id WHERE c.person_id IN ({marks})",
+                    f"ON v.id = c.purpose_version_id WHERE c.person_id IN ({marks})"
+                    + (" AND c.status <> 'refused'" if operator else ""),
                     ids,
                 ):
                     statuses[r["person_id"]].append((r["status"], r["title"]))

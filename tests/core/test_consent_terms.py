@@ -259,3 +259,103 @@ def test_only_an_admin_may_attest_from_the_organisations_records(
             operator.enroll(paper(operator, purpose, dt.date(2026, 3, 14)))
     finally:
         operator.lock()
+
+
+# ---------------------------------------------------------------------------- refusals
+
+
+def test_a_refusal_keeps_no_name_unless_the_person_asks(desk: Desk, purpose: Purpose) -> None:
+    from tests.core.vaultkit import refuse
+
+    nameless = refuse(desk, purpose, name="Quiet Refuser", in_name=False)
+    assert nameless.person is None and nameless.consent is None and not nameless.documents
+    text = " ".join(pdf_text(nameless.pdf).split())
+    assert "Quiet Refuser" in text and "keeps no name" in text  # the person's own copy
+    assert desk.find_people("Quiet").total == 0 and desk.stats().people == 0
+    assert desk.stats().refusals == 1
+    # what the vault keeps: purpose version, time, alternative, operator and the record's hash
+    from app.db import fetch_one
+
+    row = desk.session.read(
+        lambda c: fetch_one(c, "SELECT * FROM refusals WHERE id = ?", (nameless.refusal_id,))
+    )
+    assert row is not None and row["record_sha256"] == nameless.pdf_sha256
+    assert row["alternative"] == purpose.alternative and row["operator"] == ADMIN
+    assert "Quiet" not in " ".join(str(v) for v in tuple(row))
+    event = next(e for e in desk.audit_events() if e.action == "refusal.record")
+    assert event.subject is None and "Quiet" not in str(event.details)
+    named = refuse(desk, purpose, name="Loud Refuser", in_name=True)
+    assert named.person is not None and named.consent is not None
+    assert desk.find_people("Loud").total == 1
+    assert desk.stats().refusals == 2
+
+
+def test_operators_cannot_list_refusers_by_name(
+    desk: Desk, purpose: Purpose, clock: FakeClock, tmp_path: Path
+) -> None:
+    from tests.core.test_cli import run
+    from tests.core.vaultkit import refuse
+
+    refuse(desk, purpose, name="Named Refuser", in_name=True)
+    refuse(desk, purpose, name="Nameless Refuser", in_name=False)
+    enroll(desk, purpose, name="Active Person", seed=60)
+    admin_view = desk.find_people(status="refused")
+    assert [s.person.name for s in admin_view.items] == ["Named Refuser"]
+    desk.add_user("frontdesk", PASSWORD, "operator")
+    home = desk.home
+    desk.lock()
+    operator = Desk.unlock(home, "frontdesk", PASSWORD, options=DeskOptions(FAST_KDF, clock))
+    try:
+        page = operator.find_people(status="refused")
+        assert page.items == () and page.total == 0 and page.refusals_withheld == 2
+        assert operator.find_people("Refuser").total == 0  # nor by searching a name
+        assert [s.person.name for s in operator.find_people().items] == ["Active Person"]
+    finally:
+        operator.lock()
+    # the CLI, as an operator
+    operator_env = {"CONSENTDESK_USER": "frontdesk", "CONSENTDESK_PASSWORD": PASSWORD}
+    proc = run(home, "people", "--status", "refused", env=operator_env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Refuser" not in proc.stdout and "2 refusal(s) recorded" in proc.stdout
+
+
+# ---------------------------------------------------------------------------- rectification
+
+
+def test_rectification_corrects_documents_after_and_keeps_no_names_in_the_audit(
+    desk: Desk, purpose: Purpose, tmp_path: Path
+) -> None:
+    from tests.core.test_cli import run
+
+    r = enroll(desk, purpose, name="Jon Smiht", seed=70, reference="E-70", language="zh")
+    pid = r.person.id
+    with pytest.raises(InvalidInput) as info:
+        desk.rectify_person(pid, name="Jon Smiht")
+    assert info.value.code == "rectify_nothing"
+    fixed = desk.rectify_person(pid, name="Jon Smith", reference="E-071")
+    assert fixed.fields == ("name", "reference") and fixed.person.name == "Jon Smith"
+    assert desk.find_people("Smith").total == 1 and desk.find_people("Smiht").total == 0
+    assert fixed.receipt is not None and fixed.receipt.kind == "rectification_receipt"
+    receipt = " ".join(pdf_text(desk.document_pdf(fixed.receipt.id)).split())
+    assert "Jon Smiht" in receipt and "Jon Smith" in receipt and "更正" in receipt  # zh
+    english = desk.rectify_person(pid, reference="E-71", language="en")
+    assert english.receipt is not None
+    text = " ".join(pdf_text(desk.document_pdf(english.receipt.id)).split())
+    assert "E-071" in text and "E-71" in text and "corrected" in text
+    # the audit says which fields changed, never the values
+    events = [e for e in desk.person_audit(pid) if e.action == "person.rectify"]
+    assert [e.details["fields"] for e in events] == [["name", "reference"], ["reference"]]
+    assert not any("Smi" in str(e.details) or "E-07" in str(e.details) for e in events)
+    # a document issued after shows the new name
+    export = desk.access_report_pdf(pid)
+    assert "Jon Smith" in pdf_text(export) and "Smiht" not in pdf_text(export)
+    # the CLI verb
+    home = desk.home
+    desk.lock()
+    out = tmp_path / "receipt.pdf"
+    env = {"CONSENTDESK_PASSWORD": PASSWORD}
+    proc = run(home, "person", "edit", pid, "--name", "John Smith", "--receipt", str(out), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "John Smith" in pdf_text(out.read_bytes())
+    bad = run(home, "person", "edit", pid, env=env)
+    assert bad.returncode != 0 and "--name" in bad.stderr and "Traceback" not in bad.stderr

@@ -11,7 +11,14 @@ from pathlib import Path
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from app.desk import Desk, EnrollmentRequest, EnrollmentResult, PersonDetails, RefusalRequest
+from app.desk import (
+    Desk,
+    EnrollmentRequest,
+    EnrollmentResult,
+    PersonDetails,
+    RefusalRequest,
+    RefusalResult,
+)
 from app.keyslots import KdfParams
 from app.models import Purpose, Signature, SignaturePoint
 
@@ -103,7 +110,9 @@ def enroll(
     )
 
 
-def refuse(desk: Desk, purpose: Purpose, name: str = "Refusing Rita") -> EnrollmentResult:
+def refuse(
+    desk: Desk, purpose: Purpose, name: str = "Refusing Rita", in_name: bool = True
+) -> RefusalResult:
     disclosure = desk.disclosure(purpose.id, "en")
     return desk.refuse(
         RefusalRequest(
@@ -112,6 +121,7 @@ def refuse(desk: Desk, purpose: Purpose, name: str = "Refusing Rita") -> Enrollm
             disclosure_sha256=disclosure.sha256,
             alternative=purpose.alternative,
             signature=make_signature(5),
+            in_name=in_name,
         )
     )
 

@@ -28,7 +28,7 @@ def fill_details(
     assert wizard.current == "disclosure", wizard.message.text()
 
 
-def read_and_decide(qtbot: Any, wizard: Any, decision: str) -> None:
+def read_and_decide(qtbot: Any, wizard: Any, decision: str, photo: bool = False) -> None:
     assert wizard.pages["disclosure"].text.toPlainText()
     wizard.next_button.click()
     assert wizard.current == "decision"
@@ -37,6 +37,9 @@ def read_and_decide(qtbot: Any, wizard: Any, decision: str) -> None:
     assert page.consent_button.size() == page.refuse_button.size()
     assert page.consent_button.styleSheet() == page.refuse_button.styleSheet()
     assert not page.consent_button.isDefault() and not page.refuse_button.isDefault()
+    if photo:  # the person's own tick, before capture (issue 13)
+        assert page.photo_box.isVisibleTo(page) and not page.photo_box.isChecked()
+        page.photo_box.setChecked(True)
     (page.consent_button if decision == "granted" else page.refuse_button).click()
     assert wizard.current == "signature"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.core.pdftools import pdf_text
 from tests.core.vaultkit import sign_necessity  # issue-16
 from tests.ui.conftest import ADMIN, PASSWORD, cheap_options, unlock
 from tests.ui.helpers import (
@@ -72,15 +73,17 @@ def test_refusal_skips_capture_and_is_recorded(qtbot: Any, window: Any, home: Pa
     fill_details(qtbot, wizard, "Sam Okafor")
     read_and_decide(qtbot, wizard, "refused")
     assert wizard.path()[4] == "review"  # no capture step on the refusal path
+    signature = wizard.pages["signature"]
+    assert signature.in_name.isVisibleTo(signature) and not signature.in_name.isChecked()
     sign_and_continue(qtbot, wizard)
     assert wizard.current == "review"
     result = save_review(qtbot, wizard)
-    assert result.consent.decision == "refused"
-    assert result.templates_stored == 0
+    # issue-13: no name kept unless asked; the person's copy is on screen to print
+    assert result.person is None and result.pdf
+    assert wizard.done_page.document.pdf == result.pdf
     window.lock()
     desk = _desk(home)
-    page = desk.find_people("Okafor")
-    assert page.total == 1 and page.items[0].status == "refused"
+    assert desk.find_people("Okafor").total == 0 and desk.stats().refusals == 1
     desk.lock()
 
 
@@ -206,6 +209,7 @@ def test_returning_person_is_linked_not_duplicated(qtbot: Any, window: Any, home
     wizard = open_wizard(qtbot, ws)
     fill_details(qtbot, wizard, "Lena Fischer", reference="Unit 4A")
     read_and_decide(qtbot, wizard, "refused")
+    wizard.pages["signature"].in_name.setChecked(True)  # she asks for a record in her name
     sign_and_continue(qtbot, wizard)
     first = save_review(qtbot, wizard)
 
@@ -218,6 +222,7 @@ def test_returning_person_is_linked_not_duplicated(qtbot: Any, window: Any, home
     details.purpose.setCurrentIndex(details.purpose.findText("Gym access (v1)"))
     wizard.next_button.click()
     read_and_decide(qtbot, wizard, "refused")
+    wizard.pages["signature"].in_name.setChecked(True)
     sign_and_continue(qtbot, wizard)
     second = save_review(qtbot, wizard)
     assert second.person.id == first.person.id
@@ -266,14 +271,19 @@ def test_photo_kept_only_with_the_persons_agreement(qtbot: Any, window: Any, hom
     details.enter(wizard.draft)
     details.purpose.setCurrentIndex(details.purpose.findText("Visitor badge (v1)"))
     fill_details(qtbot, wizard, "Photo Kept")
-    read_and_decide(qtbot, wizard, "granted")
+    read_and_decide(qtbot, wizard, "granted", photo=True)
     sign_and_continue(qtbot, wizard)
     capture_manually(qtbot, wizard)
     review = wizard.review_page
-    assert review.photo_box.isVisibleTo(review) and not review.photo_box.isChecked()
-    review.photo_box.setChecked(True)
+    assert not hasattr(review, "photo_box")  # the operator no longer ticks it for the person
     result = save_review(qtbot, wizard)
-    assert result.consent.photo_count == 1
+    assert result.consent.photo_count == 1 and result.consent.photo_consent is True
+    window.lock()
+    desk = _desk(home)
+    form = next(d for d in desk.person_documents(result.person.id) if d.kind == "consent_form")
+    text = " ".join(pdf_text(desk.document_pdf(form.id)).split())
+    assert "ticked by the person on the decision screen, before capture" in text
+    desk.lock()
 
 
 def test_withdraw_by_face_from_camera(qtbot: Any, window: Any, home: Path) -> None:

@@ -90,7 +90,9 @@ def test_registry_model_pages_lazily(qtbot: Any, themed: Any, tmp_path: Path) ->
     sig = Signature(strokes, 600, 200)
     for n in range(25):
         desk.refuse(
-            RefusalRequest(PersonDetails(f"Person {n:03d}"), purpose.id, sha, "Key card", sig)
+            RefusalRequest(
+                PersonDetails(f"Person {n:03d}"), purpose.id, sha, "Key card", sig, in_name=True
+            )
         )
     model = PeopleModel(desk, I18n("en"), page_size=10)
     model.search()

@@ -50,7 +50,8 @@ class Draft:
     paper_signed_on: dt.date | None = None  # signed on the printed form instead of the pad
     paper_scan: tuple[str, bytes] | None = None  # (file name, bytes) of that form's scan
     photo_jpeg: bytes | None = None  # only for purposes that keep photos
-    photo_consent: bool = False  # the person agreed on the review page that it is kept
+    photo_consent: bool = False  # the person's own tick on the decision page, before capture
+    refusal_in_name: bool = False  # the person asked for their refusal to be kept in their name
     liveness_approval: str | None = None  # the core's token when an admin approved a skip
     thumbnail: QImage | None = None  # the captured face, shown on the review page only
 
@@ -79,6 +80,7 @@ class Draft:
                 signature=self.signature,
                 guardian=self.guardian,
                 existing_person_id=self.existing_person_id,
+                in_name=self.refusal_in_name,
             )
         assert self.signature is not None
         return EnrollmentRequest(

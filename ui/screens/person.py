@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ui.context import UiContext
 from ui.document_view import DocumentView
+from ui.screens.rectify_dialog import RectifyDialog
 from ui.theme import set_role
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
 
 class PersonPanel(QWidget):
     withdraw_requested = Signal(str)  # person id: open them at the withdrawal desk
+    corrected = Signal(object)  # Person, after a rectification
 
     def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +81,11 @@ class PersonPanel(QWidget):
         self.withdraw_button.clicked.connect(
             lambda: self.person is not None and self.withdraw_requested.emit(self.person.id)
         )
+        # issue-13: rectification; the receipt is shown on the documents tab to hand over
+        self.rectify_button = QPushButton()
+        i18n.bind(self.rectify_button.setText, "person.rectify")
+        self.rectify_button.clicked.connect(self.open_rectify)
+        self.rectify_dialog: RectifyDialog | None = None
         self.tabs = QTabWidget()
         self.consents = _table(5)
         self.docs = _table(2)
@@ -129,6 +136,7 @@ class PersonPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
+        top.addWidget(self.rectify_button)
         top.addWidget(self.withdraw_button)
         lay.addLayout(top)
         lay.addWidget(self.tabs, 1)
@@ -169,6 +177,7 @@ class PersonPanel(QWidget):
         self.show_doc.setEnabled(bool(self.documents))
         self.access_report.setEnabled(True)
         self.withdraw_button.setEnabled(True)
+        self.rectify_button.setEnabled(True)
 
     def _retranslate(self, _lang: str) -> None:
         if self.person is not None:
@@ -197,6 +206,28 @@ class PersonPanel(QWidget):
             on_error=lambda e: self.ctx.prompts.error(self, e),
         )
 
+    def open_rectify(self) -> RectifyDialog | None:
+        """Correct the name or reference; on success the page shows the new values and the
+        receipt for the person (non-modal ``open`` so tests and the keyboard drive it alike)."""
+        if self.person is None:
+            return None
+        person_id = self.person.id
+
+        def save(name: str, reference: str) -> None:
+            result = self.desk.rectify_person(person_id, name=name, reference=reference)
+            self.show_person(person_id)
+            self.corrected.emit(result.person)
+            if result.receipt is not None:
+                receipt = result.receipt
+                self.tabs.setCurrentIndex(1)
+                self.document_view.set_document(
+                    self.desk.document_pdf(receipt.id), receipt.filename
+                )
+
+        self.rectify_dialog = RectifyDialog(self.ctx.i18n, self.person, save, self)
+        self.rectify_dialog.open()
+        return self.rectify_dialog
+
     def make_access_report(self) -> None:
         """Everything held about the person, as a signed PDF to hand over (access request)."""
         if self.person is None:
@@ -221,3 +252,4 @@ class PersonPanel(QWidget):
         self.show_doc.setEnabled(False)
         self.access_report.setEnabled(False)
         self.withdraw_button.setEnabled(False)
+        self.rectify_button.setEnabled(False)

@@ -8,6 +8,7 @@ query, never a full load.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models import CONSENT_STATUSES, ConsentStatus
+from app.models import CONSENT_STATUSES, ConsentStatus, Person
 from ui.context import UiContext
 from ui.i18n import I18n
 from ui.screens.person import PersonPanel, fmt_time
@@ -78,6 +79,14 @@ class PeopleModel(QAbstractTableModel):
         self.beginResetModel()
         self.rows, self.total = [], 0
         self.endResetModel()
+
+    def update_person(self, person: Person) -> None:
+        """A corrected person (rectification): their row shows the new details at once, without
+        a new search that would close the page showing their receipt."""
+        for i, summary in enumerate(self.rows):
+            if summary.person.id == person.id:
+                self.rows[i] = dataclasses.replace(summary, person=person)
+                self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
 
     # -- Qt model API --------------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -173,6 +182,7 @@ class RegistryScreen(QWidget):
         self.model.rowsInserted.connect(lambda *_a: self._update_count())
         self.model.modelReset.connect(self._update_count)
         self.person = PersonPanel(desk, ctx)
+        self.person.corrected.connect(self.model.update_person)
 
         filters = QHBoxLayout()
         filters.addWidget(self.search, 3)

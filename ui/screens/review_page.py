@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.desk_types import RefusalRequest
+from app.desk_types import RefusalRequest, RefusalResult
 from app.models import EnrollmentResult, EnrollmentWarning
 from ui.context import UiContext
 from ui.dialogs import error_text
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 class ReviewPage(Page):
     title_key = "wiz.review"
-    saved = Signal(object)  # EnrollmentResult
+    saved = Signal(object)  # EnrollmentResult | RefusalResult
 
     def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
@@ -56,17 +56,12 @@ class ReviewPage(Page):
         self.message = QLabel()
         self.message.setWordWrap(True)
         set_role(self.message, "error")
-        self.photo_box = QCheckBox()
-        self.i18n.bind(self.photo_box.setText, "review.photo")
-        self.photo_box.toggled.connect(self._photo_toggled)
-        self.photo_box.hide()
         title = QLabel()
         set_role(title, "title")
         self.i18n.bind(title.setText, "review.title")
         lay = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addLayout(self.summary)
-        lay.addWidget(self.photo_box)
         lay.addWidget(self.checking)
         lay.addLayout(self.warnings_box)
         lay.addStretch(1)
@@ -84,8 +79,6 @@ class ReviewPage(Page):
         self.draft = draft
         self._summarise(draft)
         tr = self.i18n.tr
-        self.photo_box.setVisible(bool(draft.photo_jpeg) and not draft.refused)
-        self.photo_box.setChecked(draft.photo_consent)
         if draft.refused:
             self.checking.clear()
             self.save_button.setEnabled(True)
@@ -130,6 +123,11 @@ class ReviewPage(Page):
         )
         if draft.guardian is not None:
             self._row("review.guardian", draft.guardian.name)
+        if draft.refused:
+            self._row(
+                "review.in_name",
+                tr("review.in_name.yes" if draft.refusal_in_name else "review.in_name.no"),
+            )
         if draft.paper_signed_on is not None and draft.paper_scan is not None:
             self._row(
                 "review.paper", f"{draft.paper_signed_on.isoformat()} · {draft.paper_scan[0]}"
@@ -143,6 +141,12 @@ class ReviewPage(Page):
                 self.thumbnail = picture
                 self.summary.addRow(tr("review.captured"), picture)
             self._row("review.templates", str(len(draft.embeddings)))
+            if purpose is not None and purpose.keep_photos:
+                # The person's own tick on the decision page, shown here, not asked again.
+                self._row(
+                    "review.photo_kept",
+                    tr("review.photo_kept.yes" if draft.photo_consent else "review.photo_kept.no"),
+                )
             live = draft.liveness
             text = tr("live.passed") if live and live.passed else tr("live.failed")
             if live is not None and live.method != "active-challenge-v1":
@@ -154,10 +158,6 @@ class ReviewPage(Page):
         self.save_button.setText(
             tr("review.save.refusal" if draft.refused else "review.save.consent")
         )
-
-    def _photo_toggled(self, on: bool) -> None:
-        if self.draft is not None:
-            self.draft.photo_consent = on
 
     def _show_warnings(self, warnings: tuple[EnrollmentWarning, ...]) -> None:
         if self.draft is None:
@@ -214,7 +214,7 @@ class ReviewPage(Page):
             set_role(self.message, "error")
             self._failed(exc)
 
-        def done(result: EnrollmentResult) -> None:
+        def done(result: EnrollmentResult | RefusalResult) -> None:
             self.saving = False
             self.saved.emit(result)
 
@@ -228,8 +228,6 @@ class ReviewPage(Page):
         self.draft = None
         self.thumbnail = None
         self.saving = False
-        self.photo_box.setChecked(False)
-        self.photo_box.hide()
         while self.summary.rowCount():
             self.summary.removeRow(0)
         self._clear_warnings()
@@ -247,7 +245,7 @@ class DonePage(Page):
 
     def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(desk, ctx, parent)
-        self.result: EnrollmentResult | None = None
+        self.result: EnrollmentResult | RefusalResult | None = None
         self.message = QLabel()
         self.message.setWordWrap(True)
         set_role(self.message, "title")
@@ -261,10 +259,16 @@ class DonePage(Page):
         lay.addWidget(self.document, 1)
         lay.addWidget(self.next_button)
 
-    def show_result(self, result: EnrollmentResult) -> None:
+    def show_result(self, result: EnrollmentResult | RefusalResult) -> None:
         self.result = result
-        refused = result.consent.decision == "refused"
-        self.message.setText(self.i18n.tr("done.refusal" if refused else "done.consent"))
+        if isinstance(result, RefusalResult):
+            # The record to hand over; without a name kept, this is the only copy with it.
+            key = "done.refusal" if result.in_name else "done.refusal.nameless"
+            self.message.setText(self.i18n.tr(key))
+            self.document.set_document(result.pdf, result.filename)
+            self.next_button.setFocus()
+            return
+        self.message.setText(self.i18n.tr("done.consent"))
         docs = [
             d for d in result.documents if d.kind in ("consent_form", "refusal_record")
         ] or list(result.documents)

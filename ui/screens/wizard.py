@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from app.desk import Desk
+    from app.desk_types import RefusalResult
     from app.models import EnrollmentResult, Language
 
 CONSENT_PATH = ("details", "disclosure", "decision", "signature", "capture", "review", "done")
@@ -272,7 +273,7 @@ class EnrollmentWizard(QWidget):
         self.draft.guardian = None
         self._go("signature")
 
-    def _saved(self, result: EnrollmentResult) -> None:
+    def _saved(self, result: EnrollmentResult | RefusalResult) -> None:
         self._go("done")
         self.done_page.show_result(result)
         self.draft = None  # the record is stored; keep no copy of the request around

@@ -335,6 +335,12 @@ class DecisionPage(Page):
         self.free = QLabel()
         self.free.setWordWrap(True)
         set_role(self.free, "reading")
+        # issue-13: keeping a photo is the person's own separate act, before any capture: their
+        # tick here, in their language (the operator's review page no longer asks it).
+        self.photo_box = QCheckBox()
+        set_role(self.photo_box, "reading")
+        self.photo_box.hide()
+        self._draft: Draft | None = None
         self.consent_button = QPushButton()
         self.refuse_button = QPushButton()
         row = QHBoxLayout()
@@ -351,6 +357,7 @@ class DecisionPage(Page):
         lay.addWidget(self.alternative)
         lay.addWidget(self.free)
         lay.addStretch(1)
+        lay.addWidget(self.photo_box)
         lay.addLayout(row)
         lay.addStretch(1)
 
@@ -365,6 +372,12 @@ class DecisionPage(Page):
         self.refuse_button.setText(text("decision.refuse", lang))
         self.consent_button.setAccessibleName(text("decision.consent", lang))
         self.refuse_button.setAccessibleName(text("decision.refuse", lang))
+        keeps_photos = bool(draft.purpose and draft.purpose.keep_photos)
+        self.photo_box.setText(text("decision.photo", lang))
+        self.photo_box.setAccessibleName(text("decision.photo", lang))
+        self.photo_box.setVisible(keeps_photos)
+        self.photo_box.setChecked(keeps_photos and draft.photo_consent)
+        self._draft = draft
         # Coming back here means deciding again: no earlier answer is shown highlighted.
         draft.decision = None
         # Neither is the default: Enter must not pick an answer for the person.
@@ -372,7 +385,15 @@ class DecisionPage(Page):
         self.refuse_button.setAutoDefault(False)
 
     def _decide(self, decision: str) -> None:
+        if self._draft is not None:
+            self._draft.photo_consent = (
+                decision == "granted" and self.photo_box.isVisible() and self.photo_box.isChecked()
+            )
         self.decided.emit(decision)
+
+    def clear(self) -> None:
+        self.photo_box.setChecked(False)
+        self._draft = None
 
     def commit(self, draft: Draft) -> str | None:
         return None if draft.decision else self.i18n.tr("wiz.decision")
@@ -439,12 +460,16 @@ class SignaturePage(Page):
         paper_lay.addStretch(1)
         self.paper_box.hide()
         self.paper_scan: tuple[str, bytes] | None = None
+        # issue-13: a refusal keeps no name unless the person asks (their choice, their language)
+        self.in_name = QCheckBox()
+        set_role(self.in_name, "reading")
         self._layout = lay = QVBoxLayout(self)
         lay.addWidget(self.prompt)
         lay.addWidget(self.pad, 2)
         lay.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignLeft)
         lay.addWidget(self.paper)
         lay.addWidget(self.paper_box)
+        lay.addWidget(self.in_name)
         lay.addWidget(self.guardian_box, 2)
         lay.addWidget(self.message)
         self.pad.changed.connect(self.message.clear)
@@ -458,6 +483,10 @@ class SignaturePage(Page):
         self.paper.setVisible(draft.decision == "granted")  # the core takes paper consents only
         if draft.decision != "granted":
             self.paper.setChecked(False)
+        self.in_name.setText(self.i18n.text("sig.refusal_in_name", draft.language))
+        self.in_name.setAccessibleName(self.i18n.text("sig.refusal_in_name", draft.language))
+        self.in_name.setVisible(draft.decision == "refused")
+        self.in_name.setChecked(draft.refusal_in_name)
         self.message.clear()
         self.pad.setFocus()
 
@@ -512,6 +541,7 @@ class SignaturePage(Page):
             guardian = Guardian(gname, gsig)
         draft.signature = signature
         draft.guardian = guardian
+        draft.refusal_in_name = draft.decision == "refused" and self.in_name.isChecked()
         return None
 
     def _commit_paper(self, draft: Draft) -> str | None:
@@ -544,6 +574,7 @@ class SignaturePage(Page):
         return None
 
     def clear(self) -> None:
+        self.in_name.setChecked(False)
         self.paper.setChecked(False)
         self.paper_scan = None
         self.paper_scan_label.clear()

@@ -1,0 +1,97 @@
+"""Rectification (issue 13; GDPR Art. 16, PIPL Art. 46): correcting a person's details.
+
+Why a verb of its own: a misspelt name would otherwise stay on every document issued from now on.
+The correction changes the person's record (documents issued after it carry the new value; those
+issued before stay as they were, evidence of what was signed), the audit log records which fields
+changed under the person's pseudonymous ID but never the old or new values (the log outlives an
+erasure), and the person receives a signed receipt in their language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from app.desk_types import RectificationResult
+from app.errors import InvalidInput
+from app.models import Language, Person
+from app.rooms.archive import Archive
+from app.rooms.people import People
+from app.session import Session
+from app.validation import clean_text, fold
+
+FIELDS = ("name", "reference")
+
+
+class Rectifications:
+    """Corrects a person's name or reference and hands them a receipt."""
+
+    def __init__(self, session: Session, people: People, archive: Archive) -> None:
+        self._s = session
+        self.people = people
+        self.archive = archive
+
+    def rectify(
+        self,
+        person_id: str,
+        *,
+        name: str | None = None,
+        reference: str | None = None,
+        language: Language | None = None,
+    ) -> RectificationResult:
+        """``None`` leaves a field as it is; an empty ``reference`` removes it. Any staff member
+        may correct details (the person is at the desk); nothing changes if nothing differs."""
+        s = self._s
+        before = self.people.get(person_id)
+        after = before
+        if name is not None:
+            after = replace(after, name=clean_text(name, "name", required=True, limit=300) or "")
+        if reference is not None:
+            after = replace(after, reference=clean_text(reference, "reference", limit=200) or None)
+        fields = tuple(f for f in FIELDS if getattr(before, f) != getattr(after, f))
+        if not fields:
+            raise InvalidInput(
+                "Nothing to correct: the details given are the ones already held.",
+                code="rectify_nothing",
+            )
+        lang = language or before.language
+        if lang not in ("en", "zh"):
+            raise InvalidInput("The language must be en or zh.")
+        now = s.now()
+        doc_id = self.archive.new_id()
+        with s.write() as conn:
+            conn.execute(
+                "UPDATE people SET name = ?, name_fold = ?, reference = ? WHERE id = ?",
+                (after.name, fold(after.name), after.reference, person_id),
+            )
+            self.people.touch(conn, person_id, now)
+            s.audit.append(
+                s.actor,
+                "person.rectify",
+                person_id,
+                {"fields": list(fields), "receipt": doc_id},
+                at=now,
+            )
+            pdf = self.archive.maker.rectification_receipt(
+                org=s.organisation,
+                before=before,
+                after=after,
+                fields=fields,
+                operator=s.actor,
+                corrected_at=now,
+                language=lang,
+                audit_events=s.audit.events(subject=person_id),
+                document_id=doc_id,
+            )
+            receipt = self.archive.store(
+                conn,
+                doc_id=doc_id,
+                kind="rectification_receipt",
+                person_id=person_id,
+                consent_id=None,
+                language=lang,
+                filename=self.archive.filename("rectification_receipt", doc_id),
+                content=pdf,
+                purpose_version_id=None,
+            )
+        person: Person = self.people.get(person_id)
+        return RectificationResult(person=person, fields=fields, receipt=receipt)
