@@ -44,7 +44,8 @@ PERMISSIONS: Mapping[str, Need] = {
     "audit export": "admin",
     "purge-expired": "admin",
     # people
-    "people": "anyone",
+    "people": "anyone",  # refusers never listed by name for operators (issue 13)
+    "person edit": "anyone",  # rectification: the person is at the desk (issue 13)
     "export": "anyone",
     "withdraw": "anyone",
     "erase": "admin",
