@@ -139,23 +139,59 @@ def _check_entries(zf: zipfile.ZipFile, archive_size: int) -> None:
 
 
 # ---------------------------------------------------------------------- the file format
+# issue 12: the database inside a backup is streamed in chunks of this size, never read whole
+# (a 10 GB vault used to need 10 GB of memory to back up and 20 GB to restore).
+CHUNK = 1 << 20
+Progress = Callable[[float], None]
+
+
+def _sha256_file(path: Path, progress: Progress | None = None) -> str:
+    digest = hashlib.sha256()
+    size = max(1, path.stat().st_size)
+    done = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done / size)
+    return digest.hexdigest()
+
+
 def write_backup_file(
-    db_copy: Path, slots_bytes: bytes, manifest: Mapping[str, Any], target: Path
+    db_copy: Path,
+    slots_bytes: bytes,
+    manifest: Mapping[str, Any],
+    target: Path,
+    progress: Progress | None = None,
 ) -> Path:
-    """Zip a verified database copy with its keyslots next to ``target``, fsync, rename."""
-    db_bytes = db_copy.read_bytes()
+    """Zip a verified database copy with its keyslots next to ``target``, fsync, rename.
+
+    The copy is hashed, then streamed into the zip, in :data:`CHUNK` pieces: memory stays
+    bounded whatever the vault's size. The zip is written beside the target and renamed over
+    it only when complete, so a cancel or a crash never leaves half a backup under its name."""
+    report = progress or (lambda _f: None)
     doc = {
         "format": BACKUP_FORMAT,
         "version": 1,
         **manifest,
-        "vault.db": hashlib.sha256(db_bytes).hexdigest(),
+        "vault.db": _sha256_file(db_copy, lambda f: report(0.5 * f)),
         "keyslots.json": hashlib.sha256(slots_bytes).hexdigest(),
     }
     staged = db_copy.with_name(db_copy.name + ".zip")
     try:
-        with zipfile.ZipFile(staged, "w", zipfile.ZIP_STORED) as zf:
+        size = max(1, db_copy.stat().st_size)
+        with zipfile.ZipFile(staged, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
             zf.writestr("manifest.json", json.dumps(doc, indent=1))
-            zf.writestr("vault.db", db_bytes)
+            info = zipfile.ZipInfo("vault.db", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            info.file_size = db_copy.stat().st_size
+            with open(db_copy, "rb") as src, zf.open(info, "w", force_zip64=True) as dst:
+                done = 0
+                while chunk := src.read(CHUNK):
+                    dst.write(chunk)
+                    done += len(chunk)
+                    report(0.5 + 0.5 * done / size)
             zf.writestr("keyslots.json", slots_bytes)
         fd = os.open(staged, os.O_RDONLY)
         try:
@@ -167,49 +203,92 @@ def write_backup_file(
     except OSError as exc:
         staged.unlink(missing_ok=True)
         raise StorageError(f"The backup could not be written ({exc.strerror}).") from None
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
     return target
 
 
-def read_backup_file(source: Path) -> tuple[dict[str, Any], bytes, bytes]:
-    """Manifest, database bytes and keyslot bytes, checksums verified."""
+def _open_backup(source: Path) -> tuple[zipfile.ZipFile, dict[str, Any], bytes]:
+    """The open zip, its manifest and the keyslot bytes, sizes checked before reading."""
     try:
-        with (
-            open_regular(source, "The backup file", MAX_BACKUP_BYTES) as fh,
-            zipfile.ZipFile(fh) as zf,
-        ):
-            _check_entries(zf, os.fstat(fh.fileno()).st_size)
-            manifest = json.loads(zf.read("manifest.json"))
-            if not isinstance(manifest, dict):
-                raise ValueError("not a backup")
-            if manifest.get("format") != BACKUP_FORMAT:
-                raise ValueError("not a backup")
-            db_bytes = zf.read("vault.db")
-            slots_bytes = zf.read("keyslots.json")
+        with open_regular(source, "The backup file", MAX_BACKUP_BYTES) as fh:
+            archive_size = os.fstat(fh.fileno()).st_size  # a regular file, size capped (issue 11)
+        zf = zipfile.ZipFile(source)
     except FileNotFoundError:
         raise InvalidInput(f"Backup file not found: {source}") from None
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+    except (zipfile.BadZipFile, OSError, ValueError):
         raise VaultCorrupt("That file is not a readable ConsentDesk backup.") from None
-    if hashlib.sha256(db_bytes).hexdigest() != manifest.get("vault.db") or hashlib.sha256(
-        slots_bytes
-    ).hexdigest() != manifest.get("keyslots.json"):
-        raise VaultCorrupt("The backup file is damaged (its checksums do not match).")
-    return manifest, db_bytes, slots_bytes
-
-
-def extract_backup(source: Path, into: VaultPaths) -> dict[str, Any]:
-    """Write the backup's files into ``into`` (a staging folder); disk full is a StorageError."""
-    manifest, db_bytes, slots_bytes = read_backup_file(source)
     try:
-        for path, data in ((into.database, db_bytes), (into.keyslots, slots_bytes)):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+        _check_entries(zf, archive_size)
+        entries = {i.filename: i for i in zf.infolist()}
+        db, slots, man = entries["vault.db"], entries["keyslots.json"], entries["manifest.json"]
+        if (
+            any(i.compress_type != zipfile.ZIP_STORED for i in (db, slots, man))
+            or db.file_size > MAX_BACKUP_BYTES
+            or max(slots.file_size, man.file_size) > MAX_SMALL_ENTRY_BYTES
+        ):
+            raise ValueError("unexpected entry")
+        manifest = json.loads(zf.read(man))
+        if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT:
+            raise ValueError("not a backup")
+        slots_bytes = zf.read(slots)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        zf.close()
+        raise VaultCorrupt("That file is not a readable ConsentDesk backup.") from None
+    except VaultCorrupt:
+        zf.close()
+        raise
+    if hashlib.sha256(slots_bytes).hexdigest() != manifest.get("keyslots.json"):
+        zf.close()
+        raise VaultCorrupt("The backup file is damaged (its checksums do not match).")
+    return zf, manifest, slots_bytes
+
+
+def read_backup_manifest(source: Path) -> tuple[dict[str, Any], bytes]:
+    """Manifest and keyslot bytes (the database entry is not read)."""
+    zf, manifest, slots_bytes = _open_backup(source)
+    zf.close()
+    return manifest, slots_bytes
+
+
+def extract_backup(
+    source: Path, into: VaultPaths, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Write the backup's files into ``into`` (a staging folder), the database streamed in
+    chunks and its checksum verified as it goes; disk full is a StorageError."""
+    zf, manifest, slots_bytes = _open_backup(source)
+    report = progress or (lambda _f: None)
+    try:
+        digest = hashlib.sha256()
+        info = zf.getinfo("vault.db")
+        size = max(1, info.file_size)
+        fd = os.open(into.database, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh, zf.open(info) as src:
+            done = 0
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                fh.write(chunk)
+                done += len(chunk)
+                report(done / size)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if digest.hexdigest() != manifest.get("vault.db"):
+            into.database.unlink(missing_ok=True)
+            raise VaultCorrupt("The backup file is damaged (its checksums do not match).")
+        fd = os.open(into.keyslots, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(slots_bytes)
+            fh.flush()
+            os.fsync(fh.fileno())
     except OSError as exc:
         raise StorageError(
             f"The backup could not be unpacked ({exc.strerror}); the vault was not changed."
         ) from None
+    except (zipfile.BadZipFile, EOFError):
+        raise VaultCorrupt("That file is not a readable ConsentDesk backup.") from None
+    finally:
+        zf.close()
     return manifest
 
 
@@ -284,13 +363,13 @@ def reapply(
 
 
 def _reapply_one(path: Path, data_key: bytes, ledger: ErasureLedger, now: dt.datetime) -> str:
-    try:
-        manifest, _db, slots_bytes = read_backup_file(path)
-    except (VaultCorrupt, InvalidInput):
-        return "destroyed"  # unreadable: it can neither be restored nor brought up to date
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".cdbackup-") as tmp:
         staging = VaultPaths(Path(tmp))
-        extract_backup(path, staging)
+        try:
+            manifest = extract_backup(path, staging)
+        except (VaultCorrupt, InvalidInput):
+            return "destroyed"  # unreadable: it can neither be restored nor brought up to date
+        slots_bytes = staging.keyslots.read_bytes()
         try:
             conn = open_database(staging.database, data_key)
         except VaultCorrupt:

@@ -9,7 +9,7 @@ connection because SQLite does not persist them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,15 +130,31 @@ def checkpoint(conn: Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
-def export_copy(conn: Connection, target: Path, key: bytes) -> None:
-    """Write an encrypted copy of the whole database to ``target`` keyed with ``key``."""
-    conn.execute(f"ATTACH DATABASE ? AS export KEY {key_pragma(key)}", (str(target),))
+BACKUP_STEP_PAGES = 256  # 1 MiB per step: memory stays bounded, progress moves
+
+
+def backup_copy(
+    conn: Connection,
+    target: Path,
+    key: bytes,
+    progress: Callable[[float], None] | None = None,
+) -> None:
+    """Copy the whole database to ``target`` (keyed with ``key``) page by page through
+    SQLite's online backup API (issue 12: ``sqlcipher_export`` into memory cost a vault's
+    size in RAM). ``progress`` may raise to cancel; the caller removes the partial copy."""
+    dest = sqlcipher3.connect(str(target), isolation_level=None, check_same_thread=False)
     try:
-        conn.execute("SELECT sqlcipher_export('export')").fetchall()
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        conn.execute(f"PRAGMA export.user_version = {int(version)}")
+        dest.execute(f"PRAGMA key = {key_pragma(key)}")
+        dest.execute("PRAGMA cipher_log_level = NONE")
+
+        def step(_status: int, remaining: int, total: int) -> None:
+            if progress is not None and total:
+                progress((total - remaining) / total)
+
+        conn.backup(dest, pages=BACKUP_STEP_PAGES, progress=step)
+        dest.execute("PRAGMA journal_mode = DELETE")  # a backup is one self-contained file
     finally:
-        conn.execute("DETACH DATABASE export")
+        dest.close()
 
 
 Row = Any  # sqlcipher3.Row: read by column name (``row["id"]``), never by position

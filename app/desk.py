@@ -653,12 +653,13 @@ class Desk:
             self.session.audit.append(self.user.username, action, subject, details)
 
     # ================================================================== backup
-    def backup(self, target: Path) -> Path:
+    def backup(self, target: Path, progress: Callable[[float], None] | None = None) -> Path:
+        """Streamed, verified backup; ``progress`` gets 0..1 and may raise to cancel."""
         s = self.session
         s.require_admin()
         with s.lock:
-            path = s.vault.backup(Path(target))
-            with s.write():
+            path = s.vault.backup(Path(target), progress)
+            with s.write(despite_damage=True):  # a damaged vault is still backed up
                 s.audit.append(s.actor, "vault.backup")
             if self.finality.holds_backup(path):  # retention limits of <home>/backups
                 self.finality.prune()
@@ -678,12 +679,16 @@ class Desk:
         password: str,
         *,
         options: DeskOptions | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> Desk:
         options = options or DeskOptions()
         paths = VaultPaths(Path(home))
         backoff = login_backoff(paths)
-        # Authorised, ledger-replayed and swapped under a journal (app.restore).
-        vault = restore_vault(paths, Path(source), username, password, backoff, clock=options.clock)
+        # Authorised, ledger-replayed and swapped under a journal (app.restore); streamed.
+        vault = restore_vault(
+            paths, Path(source), username, password, backoff, clock=options.clock,
+            progress=progress,
+        )  # fmt: skip
         desk = cls._signed_in(
             vault, username, backoff, replace(options, auto_purge=False), "vault.restore", password
         )

@@ -58,9 +58,15 @@ def restore_vault(
     *,
     clock: Callable[[], dt.datetime] = _now,
     fault: Fault | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Vault:
-    """Replace the vault at ``paths`` with the backup ``source``; returns the restored vault open."""
+    """Replace the vault at ``paths`` with the backup ``source``; returns the restored vault open.
+
+    Streamed (issue 12): the database is unpacked in chunks and checked page by page, so
+    memory stays bounded; ``progress`` gets 0..1 and may raise to cancel before the swap
+    (the staging folder is removed, the vault untouched)."""
     step: Fault = fault or (lambda _name: None)
+    report = progress or (lambda _f: None)
     recover(paths)
     _authorise_current(paths, username, password, backoff)
     step("authorised")
@@ -71,7 +77,7 @@ def restore_vault(
         raise StorageError(f"The restore could not start ({exc.strerror}).") from None
     staging = VaultPaths(staging_dir)
     try:
-        extract_backup(Path(source), staging)
+        extract_backup(Path(source), staging, lambda f: report(0.6 * f))
         step("extracted")
         slots = Keyslots.load(staging.keyslots)
         key = _unwrap(backoff, "password", lambda: slots.unlock_user(username, password))
@@ -83,7 +89,9 @@ def restore_vault(
         prepared = Vault._open(staging, slots, key, ledger_home=paths.home, clock=clock)
         prepared.close()
         step("prepared")
+        report(0.7)
         open_database(staging.database, key).close()  # integrity after the replay
+        report(0.95)
         fsync_dir(staging_dir)
         step("verified")
         journal = swap(paths, staging_dir, step)

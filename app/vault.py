@@ -16,15 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import sqlcipher3
+
 from app.backoff import LoginBackoff
 from app.backups import BACKUP_FORMAT, check_backup_target, clean_leftovers, write_backup_file
 from app.db import (
     DATA_KEY_BYTES,
     Connection,
     DatabaseError,
+    backup_copy,
     check_integrity,
     checkpoint,
-    export_copy,
     open_database,
     transaction,
 )
@@ -265,8 +267,13 @@ class Vault:
             check_integrity(self.conn)
 
     # ----------------------------------------------------------------- backup / restore
-    def backup(self, target: Path) -> Path:
+    def backup(self, target: Path, progress: Callable[[float], None] | None = None) -> Path:
         """Write an encrypted backup (database copy + keyslots) and verify it by reopening it.
+
+        Streamed (issue 12): the copy is made page by page with SQLite's backup API, verified
+        page by page, and zipped in chunks, so memory stays bounded whatever the vault's size.
+        ``progress`` gets 0..1 and may raise to cancel: the temporary copy goes with its
+        folder and the target is only ever renamed into place complete.
 
         The manifest records the last erasure-ledger entry the copy has applied, so keeping
         the backups under ``<home>/backups`` up to date can skip those already current."""
@@ -275,20 +282,28 @@ class Vault:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"The backup folder cannot be made ({exc.strerror}).") from None
+        report = progress or (lambda _f: None)
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".cdbackup-") as tmp:
             copy = Path(tmp) / "vault.db"
             try:
-                export_copy(self.conn, copy, self.data_key)
-            except Exception as exc:
+                backup_copy(self.conn, copy, self.data_key, lambda f: report(0.4 * f))
+            except sqlcipher3.Error as exc:
                 raise StorageError(f"The backup could not be written: {_short(exc)}") from None
-            verify = open_database(copy, self.data_key)
+            verify = open_database(copy, self.data_key)  # every page, before it counts
             verify.close()
+            report(0.6)
             manifest = {
                 "schema": current_version(self.conn),
                 "created_at": dt.datetime.now(dt.UTC).isoformat(),
                 "ledger_applied": applied_marker(self.conn),
             }
-            write_backup_file(copy, self.paths.keyslots.read_bytes(), manifest, target)
+            write_backup_file(
+                copy,
+                self.paths.keyslots.read_bytes(),
+                manifest,
+                target,
+                lambda f: report(0.6 + 0.4 * f),
+            )
         return target
 
     # ----------------------------------------------------------------- closing

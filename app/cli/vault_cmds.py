@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from app.cli.context import Commands, Context, to_jsonable
@@ -80,14 +81,16 @@ def cmd_backup(ctx: Context, desk: Desk) -> int:
         return cmd_backup_list(ctx, desk)
     if not ctx.args.file:
         raise InvalidInput("Name the backup file to write, or use --list.")
-    path = desk.backup(Path(ctx.args.file))
+    path = desk.backup(Path(ctx.args.file), _progress(ctx, "backup"))
     ctx.emit({"backup": str(path)}, f"Encrypted backup written and verified: {path}")
     return 0
 
 
 def cmd_restore(ctx: Context) -> int:
     user, password = ctx.credentials()
-    desk = Desk.restore(ctx.home, Path(ctx.args.file), user, password)
+    desk = Desk.restore(
+        ctx.home, Path(ctx.args.file), user, password, progress=_progress(ctx, "restore")
+    )
     try:
         stats = desk.stats()
         ctx.emit(
@@ -97,6 +100,20 @@ def cmd_restore(ctx: Context) -> int:
     finally:
         desk.lock()
     return 0
+
+
+def _progress(ctx: Context, what: str) -> Callable[[float], None]:
+    """Progress on stderr in steps of 10% (not with --json: scripts read stdout only).
+    Ctrl+C cancels: the temporary copy is removed and nothing is left half-written."""
+    shown = [-1]
+
+    def report(fraction: float) -> None:
+        tenth = int(fraction * 10)
+        if not ctx.json and tenth != shown[0]:
+            ctx.info(f"  {what}: {tenth * 10}%")
+        shown[0] = tenth
+
+    return report
 
 
 def cmd_rekey(ctx: Context, desk: Desk) -> int:

@@ -455,7 +455,15 @@ class SettingsScreen(QWidget):
         path = self.ctx.prompts.save_path(self, "consentdesk-backup.cdbak", "*")
         if not path:
             return
-        self._background(lambda: self.desk.backup(Path(path)), self.ctx.i18n.tr("set.backup.done"))
+        tr = self.ctx.i18n.tr
+
+        def run(progress: Callable[[int, int], None]) -> Path:  # issue 12: streamed, with progress
+            return self.desk.backup(Path(path), lambda f: progress(int(f * 100), 100))
+
+        def shown(done: int, _total: int) -> None:
+            self.maintenance_message.setText(tr("set.backup.progress", percent=done))
+
+        self._background(run, tr("set.backup.done"), on_progress=shown)
 
     def verify(self) -> None:
         tr = self.ctx.i18n.tr
