@@ -13,10 +13,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli.context import Commands, Context, Json, json_object, to_jsonable, with_desk
-from app.compliance.service import Compliance
 from app.compliance.types import (
     JURISDICTIONS,
     REQUEST_KINDS,
@@ -29,6 +28,17 @@ from app.desk import Desk
 from app.errors import InvalidInput
 from app.models import Language
 from app.paths import write_private
+
+if TYPE_CHECKING:
+    from app.compliance.service import Compliance
+
+
+def _service(desk: Desk) -> Compliance:
+    """Imported on use (issue 12): governance documents load reportlab, which every other
+    command (``stats`` at the desk) must not pay for at start."""
+    from app.compliance.service import Compliance
+
+    return Compliance(desk)
 
 
 def _when(text: str | None, what: str) -> dt.datetime | None:
@@ -56,7 +66,7 @@ def _write(path: str, doc: IssuedDocument) -> dict[str, Any]:
 
 def cmd_purpose_assess(ctx: Context, desk: Desk) -> int:
     a = ctx.args
-    test = Compliance(desk).assess_purpose(
+    test = _service(desk).assess_purpose(
         a.purpose_id,
         NecessityAnswers(a.necessity, a.why_not_alternative, a.scenario, a.access),
     )
@@ -69,7 +79,7 @@ def cmd_purpose_assess(ctx: Context, desk: Desk) -> int:
 
 
 def cmd_compliance(ctx: Context, desk: Desk) -> int:
-    o = Compliance(desk).overview(verify_audit=ctx.args.verify_audit)
+    o = _service(desk).overview(verify_audit=ctx.args.verify_audit)
     check = desk.full_check_status()  # issue 12: when the vault was last fully checked
     out = json_object(o)
     out["last_full_check"] = check.at.isoformat() if check.at else None
@@ -117,27 +127,27 @@ def cmd_assessment(ctx: Context, desk: Desk) -> int:
         for k in ("risks_to_people", "residual_risk", "measures_planned", "conclusion")
         if getattr(a, k)
     }
-    doc = Compliance(desk).impact_assessment(a.purpose_id, a.language, answers)
+    doc = _service(desk).impact_assessment(a.purpose_id, a.language, answers)
     info = _write(a.out, doc)
     ctx.emit(info, f"Impact assessment written to {info['out']}")
     return 0
 
 
 def cmd_records(ctx: Context, desk: Desk) -> int:
-    doc, record = Compliance(desk).records_pdf(ctx.args.language)
+    doc, record = _service(desk).records_pdf(ctx.args.language)
     info = _write(ctx.args.out, doc)
     ctx.emit({**info, "records": record}, f"Records of processing written to {info['out']}")
     return 0
 
 
 def cmd_filing_pack(ctx: Context, desk: Desk) -> int:
-    info = _write(ctx.args.out, Compliance(desk).filing_pack(ctx.args.language))
+    info = _write(ctx.args.out, _service(desk).filing_pack(ctx.args.language))
     ctx.emit(info, f"Filing pack written to {info['out']}")
     return 0
 
 
 def cmd_complaint_form(ctx: Context, desk: Desk) -> int:
-    doc = Compliance(desk).registers.complaint_form(ctx.args.purpose, ctx.args.language)
+    doc = _service(desk).registers.complaint_form(ctx.args.purpose, ctx.args.language)
     info = _write(ctx.args.out, doc)
     ctx.emit(info, f"Complaint form written to {info['out']}")
     return 0
@@ -145,7 +155,7 @@ def cmd_complaint_form(ctx: Context, desk: Desk) -> int:
 
 def cmd_request(ctx: Context, desk: Desk) -> int:
     a = ctx.args
-    compliance = Compliance(desk)
+    compliance = _service(desk)
     reg = compliance.registers
     if a.request_cmd == "add":
         r = reg.add_request(
@@ -188,7 +198,7 @@ def cmd_request(ctx: Context, desk: Desk) -> int:
 
 def cmd_breach(ctx: Context, desk: Desk) -> int:
     a = ctx.args
-    reg = Compliance(desk).registers
+    reg = _service(desk).registers
     if a.breach_cmd == "add":
         discovered = _when(a.discovered, "discovery date") or desk.options.clock()
         b = reg.add_breach(

@@ -91,6 +91,17 @@ def cmd_bench(ctx: Context) -> int:
         default = Path(__file__).resolve().parents[3] / "shared" / "testdata"
         data_dir = str(default) if default.is_dir() else None
 
+    if ctx.args.scale is not None:  # issue 12: sign-in, commands, purge, backups at N people
+        from app.vault_bench import run_vault_bench
+
+        scale = run_vault_bench(
+            ctx.args.scale,
+            testdata=Path(data_dir) if data_dir else None,
+            progress=lambda m: None if ctx.json else ctx.info(f"  {m}"),
+        )
+        ctx.emit(scale, lambda: "\n".join(f"{k}: {v}" for k, v in scale.items()))
+        return 0
+
     def progress(message: str, _fraction: float) -> None:
         if not ctx.json:
             ctx.info(f"  {message}")
@@ -122,6 +133,12 @@ def register(commands: Commands) -> None:
     p = commands.add("bench", cmd_bench, help="face pipeline benchmark")
     p.add_argument("--testdata", help="folder with faces/ (default: $CONSENTDESK_TESTDATA)")
     p.add_argument(
+        "--scale",
+        type=_people_count,
+        metavar="N",
+        help="build a temporary vault of N people and time sign-in, commands, purge, backups",
+    )
+    p.add_argument(
         "--only", choices=("face", "scale"), help="only the face pipeline or only the vault scale"
     )
     p.add_argument(
@@ -130,3 +147,16 @@ def register(commands: Commands) -> None:
         default=100_000,
         help="vault size for the scale benchmarks (compliance overview, handoff; 100000)",
     )
+
+
+def _people_count(text: str) -> int:
+    """argparse type for ``--scale``: a whole number of people, 1 to 1,000,000."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("N must be a whole number of people") from None
+    if not 1 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError("N must be between 1 and 1000000")
+    return value

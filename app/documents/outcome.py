@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from app.documents.drafting import Draft
 from app.documents.labels import label
-from app.documents.layout import grid_table, para
 from app.models import Language, RequestedBy
+
+if TYPE_CHECKING:  # issue 12: the verbs import Outcome; reportlab loads only to render
+    from app.documents.drafting import Draft
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ def requested_row(draft: Draft, outcome: Outcome) -> tuple[str, str]:
 
 
 def withdrawal_remains(draft: Draft, outcome: Outcome) -> None:
+    from app.documents.layout import para
+
     """What the workstation still holds after a withdrawal, why, and until when."""
     lang, s = draft.language, draft.styles
     draft.facts["backups_brought_in_line"] = outcome.backups
@@ -70,6 +74,8 @@ def withdrawal_remains(draft: Draft, outcome: Outcome) -> None:
 
 
 def devices_told(draft: Draft, outcome: Outcome) -> None:
+    from app.documents.layout import grid_table, para
+
     """Which recognition devices held the template, were told to delete it, and whether the
     revocation has been collected yet. Nothing is printed when no device held it."""
     if not outcome.devices:
@@ -106,6 +112,8 @@ def devices_told(draft: Draft, outcome: Outcome) -> None:
 
 
 def erasure_remains(draft: Draft, outcome: Outcome) -> None:
+    from app.documents.layout import para
+
     """What is kept after an erasure (nothing that names the person) and why."""
     lang, s = draft.language, draft.styles
     draft.facts["backups_brought_in_line"] = outcome.backups

@@ -1,0 +1,287 @@
+"""``consentdesk bench --scale N``: how sign-in, commands, purge and backups behave with N people.
+
+Why built in (issue 12): 100,000 people is the size at which filing with the regulator is
+required and a large employer reaches it; what does not scale shows only there. The vault is
+built the way real vaults grow: a few people through the real enrollment code (signed consent
+forms, templates, audit entries), the rest with the same rows through the same SQL in bulk,
+copying the real consent form's bytes so every person carries a real-sized PDF. Then every
+figure is measured the way an operator meets it: sign-in with the production KDF, whole CLI
+processes (start included) for ``stats``, ``identify``, ``backup`` and ``restore``, peak memory
+of the backup process from the kernel (``wait4``).
+
+The keys of :func:`run_vault_bench`'s result are a promise (README table, tests).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.desk import Desk, DeskOptions, EnrollmentRequest, PersonDetails
+from app.models import Signature, SignaturePoint
+from app.values import _iso, _new_id
+
+KEYS = (
+    "people",
+    "vault_kb_per_person",
+    "unlock_ms",
+    "cli_command_ms",
+    "identify_cli_ms",
+    "purge_ms_none",
+    "purge_ms_1000_expired",
+    "backup_ms",
+    "backup_peak_rss_mb",
+    "restore_ms",
+    "full_check_ms",
+)
+REAL_ENROLLMENTS = 5
+BATCH = 1000
+ADMIN = "bench-admin"
+PASSWORD = "bench scale password 4 vault"
+Progress = Callable[[str], None]
+
+
+def _signature(seed: int) -> Signature:
+    stroke = tuple(
+        SignaturePoint(40 + i * 10, 100 + 50 * math.sin(i / 3 + seed), i * 15) for i in range(50)
+    )
+    return Signature(strokes=(stroke,), width=600, height=200)
+
+
+def _embedding(rng: np.random.Generator) -> np.ndarray:
+    v = rng.normal(size=128).astype(np.float32)
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+def _median_ms(fn: Callable[[], object], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000.0)
+    return round(statistics.median(samples), 1)
+
+
+class _Builder:
+    """Fills a fresh vault: a few real enrollments, then the same rows in bulk."""
+
+    def __init__(self, home: Path, progress: Progress) -> None:
+        self.home = home
+        self.progress = progress
+        self.options = DeskOptions()  # the production KDF: sign-in is measured as it is
+        self.rng = np.random.default_rng(12)
+
+    def build(self, people: int) -> None:
+        from app.compliance.service import Compliance
+        from app.compliance.types import NecessityAnswers
+
+        desk, _ = Desk.initialise(self.home, "Scale Bench", ADMIN, PASSWORD, options=self.options)
+        try:
+            purpose = desk.add_purpose(
+                title="Building entrance",
+                controller="Scale Bench",
+                contact="privacy@bench.example",
+                retention_days=3650,
+                alternative="Access card from the front desk",
+            )
+            Compliance(desk).assess_purpose(
+                purpose.id,
+                NecessityAnswers(
+                    necessity="Hands-free entry at all hours; the lobby has no night staff.",
+                    why_not_alternative="Cards are lent and lost; cards remain available.",
+                    scenario="building_access",
+                    access="Front-desk staff only",
+                ),
+            )
+            real = min(REAL_ENROLLMENTS, people)
+            for i in range(real):
+                self._enroll(desk, purpose.id, i)
+            self.progress(f"{real} people enrolled through the real code")
+            self._bulk(desk, people - real)
+        finally:
+            desk.lock()
+
+    def _enroll(self, desk: Desk, purpose_id: int, i: int) -> None:
+        disclosure = desk.disclosure(purpose_id, "en")
+        desk.enroll(
+            EnrollmentRequest(
+                person=PersonDetails(
+                    f"Bench Person {i:06d}", f"REF-{i:06d}", None, "en", "id_document_seen"
+                ),
+                purpose_id=purpose_id,
+                disclosure_sha256=disclosure.sha256,
+                signature=_signature(i),
+                embeddings=[_embedding(self.rng).tolist(), _embedding(self.rng).tolist()],
+                acknowledged_warnings=True,
+            )
+        )
+
+    def _bulk(self, desk: Desk, count: int) -> None:
+        """The rows an enrollment writes, copied from a real one with new IDs and names."""
+        s = desk.session
+        conn = s.conn
+        tables = {"people": "id = ?", "consents": "person_id = ?", "documents": "person_id = ?"}
+        model_id = conn.execute("SELECT id FROM people ORDER BY created_at LIMIT 1").fetchone()[0]
+        models: dict[str, list[dict[str, Any]]] = {}
+        for table, where in tables.items():
+            cur = conn.execute(f"SELECT * FROM {table} WHERE {where}", (model_id,))
+            names = [d[0] for d in cur.description]
+            models[table] = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        done = 0
+        now = s.now()
+        while done < count:
+            n = min(BATCH, count - done)
+            with s.write() as c:
+                for k in range(done, done + n):
+                    self._copy_person(c, s, models, k + REAL_ENROLLMENTS, now)
+            done += n
+            if done % 10000 == 0 or done == count:
+                self.progress(f"{done + REAL_ENROLLMENTS} people in the vault")
+
+    def _copy_person(
+        self,
+        conn: Any,
+        s: Any,
+        models: Mapping[str, list[dict[str, Any]]],
+        i: int,
+        now: Any,
+    ) -> None:
+        pid = _new_id("P")
+        name = f"Bench Person {i:06d}"
+        person = dict(models["people"][0], id=pid, name=name, reference=f"REF-{i:06d}")
+        if "name_fold" in person:
+            person["name_fold"] = name.casefold()
+        _insert(conn, "people", person)
+        for consent in models["consents"]:
+            cid = _new_id("C")
+            _insert(conn, "consents", dict(consent, id=cid, person_id=pid))
+            conn.executemany(
+                "INSERT INTO templates (consent_id, person_id, embedding, created_at) "
+                "VALUES (?,?,?,?)",
+                [(cid, pid, _embedding(self.rng).tobytes(), _iso(now)) for _ in range(2)],
+            )
+            for doc in models["documents"]:
+                if doc.get("consent_id") == consent["id"]:
+                    _insert(
+                        conn,
+                        "documents",
+                        dict(doc, id=secrets.token_hex(8), person_id=pid, consent_id=cid),
+                    )
+            s.audit.append(ADMIN, "consent.grant", pid, {"consent": cid, "bulk": True}, at=now)
+
+
+def _insert(conn: Any, table: str, row: Mapping[str, Any]) -> None:
+    cols = ",".join(row)
+    marks = ",".join("?" * len(row))
+    conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
+
+
+# ---------------------------------------------------------------------- measuring
+def _peak_rss_of(home: Path, *args: str) -> tuple[float, float]:
+    """Run one CLI process and return (wall ms, its own peak RSS in MB via wait4)."""
+    env = {
+        **os.environ,
+        "CONSENTDESK_USER": ADMIN,
+        "CONSENTDESK_PASSWORD": PASSWORD,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    cmd = [sys.executable, "-m", "app", "--home", str(home), "--json", *args]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    assert proc.stderr is not None
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = (time.perf_counter() - t0) * 1000.0
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed: {err.strip()[-300:]}")
+    return wall, usage.ru_maxrss / 1024.0
+
+
+def _face_photo(testdata: Path | None) -> Path | None:
+    for folder in (testdata, Path(os.environ.get("CONSENTDESK_TESTDATA", ""))):
+        if folder and (Path(folder) / "faces" / "obama_1.jpg").is_file():
+            return Path(folder) / "faces" / "obama_1.jpg"
+    return None
+
+
+def run_vault_bench(
+    people: int,
+    *,
+    testdata: Path | None = None,
+    workdir: Path | None = None,
+    progress: Progress | None = None,
+) -> dict[str, float | int | None]:
+    """Build a vault of ``people`` in a temporary folder, measure, delete it; see :data:`KEYS`."""
+    say = progress or (lambda _m: None)
+    if people < 1:
+        raise ValueError("people must be at least 1")
+    root = Path(tempfile.mkdtemp(prefix="consentdesk-scale-", dir=workdir))
+    try:
+        home = root / "vault"
+        _Builder(home, say).build(people)
+        result: dict[str, float | int | None] = dict.fromkeys(KEYS)
+        result["people"] = people
+        db = home / "vault.db"
+        result["vault_kb_per_person"] = round(db.stat().st_size / 1024 / people, 1)
+        opts = DeskOptions(auto_purge=True)
+        say("measuring sign-in")
+        result["unlock_ms"] = _median_ms(
+            lambda: Desk.unlock(home, ADMIN, PASSWORD, options=opts).lock(), 3
+        )
+        say("measuring a whole 'stats' process")
+        result["cli_command_ms"] = round(
+            statistics.median(_peak_rss_of(home, "stats")[0] for _ in range(3)), 1
+        )
+        photo = _face_photo(testdata)
+        if photo is not None:
+            say("measuring a whole 'identify' process")
+            result["identify_cli_ms"] = round(_peak_rss_of(home, "identify", str(photo))[0], 1)
+        desk = Desk.unlock(home, ADMIN, PASSWORD, options=DeskOptions(auto_purge=False))
+        try:
+            say("measuring purges")
+            result["purge_ms_none"] = _median_ms(desk.purge_expired, 5)
+            expire = min(1000, people)
+            with desk.session.write() as conn:
+                conn.execute(
+                    "UPDATE consents SET expires_at = ? WHERE id IN (SELECT id FROM consents "
+                    "WHERE status = 'active' ORDER BY id LIMIT ?)",
+                    (_iso(desk.session.now().replace(year=2000)), expire),
+                )
+            t0 = time.perf_counter()
+            purged = desk.purge_expired()
+            result["purge_ms_1000_expired"] = round((time.perf_counter() - t0) * 1000.0, 1)
+            if len(purged.expired_consents) != expire:
+                raise RuntimeError("the purge did not expire what was due")
+            say("measuring the full integrity check")
+            result["full_check_ms"] = round(desk.full_check().seconds * 1000.0, 1)
+        finally:
+            desk.lock()
+        backup = root / "scale.cdbackup"
+        say("measuring backup and restore")
+        result["backup_ms"], rss = _peak_rss_of(home, "backup", str(backup))
+        result["backup_ms"] = round(float(result["backup_ms"] or 0), 1)
+        result["backup_peak_rss_mb"] = round(rss, 1)
+        restore_ms, _ = _peak_rss_of(home, "restore", str(backup))
+        result["restore_ms"] = round(restore_ms, 1)
+        return result
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def result_json(result: Mapping[str, object]) -> str:
+    return json.dumps({k: result[k] for k in KEYS})
