@@ -245,6 +245,24 @@ def _open_backup(source: Path) -> tuple[zipfile.ZipFile, dict[str, Any], bytes]:
     return zf, manifest, slots_bytes
 
 
+def read_backup_file(source: Path) -> tuple[dict[str, Any], bytes]:
+    """Manifest and keyslot bytes of a backup whose every checksum verifies; the database
+    entry is hashed in chunks, never held in memory (issue 12)."""
+    zf, manifest, slots_bytes = _open_backup(source)
+    try:
+        digest = hashlib.sha256()
+        with zf.open("vault.db") as src:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError):
+        raise VaultCorrupt("That file is not a readable ConsentDesk backup.") from None
+    finally:
+        zf.close()
+    if digest.hexdigest() != manifest.get("vault.db"):
+        raise VaultCorrupt("The backup file is damaged (its checksums do not match).")
+    return manifest, slots_bytes
+
+
 def read_backup_manifest(source: Path) -> tuple[dict[str, Any], bytes]:
     """Manifest and keyslot bytes (the database entry is not read)."""
     zf, manifest, slots_bytes = _open_backup(source)
