@@ -626,6 +626,10 @@ class Desk:
     def audit_verify(self, expected_head: str | None = None) -> AuditVerification:
         return self.session.read(lambda c: self.session.audit.verify(expected_head))
 
+    @property
+    def ledger_problem(self) -> str | None:
+        return self.session.vault.ledger_problem  # ledger deleted or cut short (at unlock)
+
     def audit_verify_against(self, pdf: bytes) -> AuditVerification:
         return self.archive.audit_witness(pdf)  # rollback: a document names a lost head
 

@@ -25,7 +25,7 @@ from app.audit import AuditLog
 from app.backups import ReapplyResult, clean_leftovers, list_backups, prune, reapply
 from app.db import Connection
 from app.ledger import ErasureLedger, LedgerEntry, LedgerKind
-from app.replay import mark_applied
+from app.replay import ledger_gap, mark_applied
 from app.session import Session
 from app.vault import Vault
 
@@ -78,6 +78,9 @@ class Finality:
         destroyed: Mapping[str, int] | None = None,
         certificate_sha256: str | None = None,
     ) -> LedgerEntry:
+        gap = ledger_gap(conn, self.ledger)
+        if gap is not None:  # deleted while this session ran: the new entry would hide it
+            self._audit.append(actor, "ledger.missing", details={"problem": gap}, at=at)
         entry = self.ledger.append(
             kind=kind,
             at=at,

@@ -72,6 +72,67 @@ def pending(conn: Connection, read: LedgerRead) -> tuple[LedgerEntry, ...]:
     return read.entries
 
 
+META_GAP_REPORTED = "ledger_gap_reported"
+
+
+def ledger_gap(conn: Connection, ledger: ErasureLedger) -> str | None:
+    """What is wrong when the ledger no longer holds the last entry this database applied.
+
+    Why: the database remembers that entry (``meta.ledger_applied``), so a ledger file that
+    was deleted, emptied, cut short or replaced cannot pass unnoticed: without it a restored
+    older backup would silently keep the people withdrawn or erased since. An older database
+    (a restored backup) simply has entries still to replay: that is no gap."""
+    marker = applied_marker(conn)
+    if not marker:
+        return None
+    applied = int(marker.split(":", 1)[0])
+    if not ledger.path.exists():
+        return (
+            f"the erasure ledger {ledger.path.name} is missing (deleted?), although this vault "
+            f"has applied {applied} entries of it: withdrawals and erasures it recorded can "
+            "no longer be re-applied to a restored backup"
+        )
+    newest = ledger.last()
+    if newest is not None and newest.marker == marker:
+        return None
+    read = ledger.read()
+    if any(entry.marker == marker for entry in read.entries):
+        return None
+    last = read.entries[-1].seq if read.entries else 0
+    if last < applied:
+        return (
+            f"the erasure ledger was cut short: it ends at entry {last}, but this vault has "
+            f"applied {applied} entries of it"
+        )
+    return (
+        f"the erasure ledger no longer holds entry {applied}, the last one this vault applied: "
+        "it was replaced or rewritten"
+    )
+
+
+def report_gap(
+    conn: Connection, ledger: ErasureLedger, now: dt.datetime, actor: str = REPLAY_ACTOR
+) -> str | None:
+    """:func:`ledger_gap`, audited once per state of the ledger (not at every unlock)."""
+    gap = ledger_gap(conn, ledger)
+    audit_key = audit_key_of(conn)
+    if gap is None or audit_key is None:
+        return gap
+    newest = ledger.last()
+    seen = f"{applied_marker(conn)}|{newest.marker if newest else ''}"
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (META_GAP_REPORTED,)).fetchone()
+    if row is not None and bytes(row[0]).decode() == seen:
+        return gap
+    with transaction(conn):
+        AuditLog(conn, audit_key).append(actor, "ledger.missing", details={"problem": gap}, at=now)
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (META_GAP_REPORTED, seen.encode()),
+        )
+    return gap
+
+
 def apply_pending(conn: Connection, home_ledger: ErasureLedger, now: dt.datetime) -> ReplayResult:
     """Apply every ledger entry this database has not applied yet; one transaction."""
     audit_key = audit_key_of(conn)
@@ -104,7 +165,11 @@ def apply_pending(conn: Connection, home_ledger: ErasureLedger, now: dt.datetime
                 ids, count = _replay_status(conn, audit, entry, now)
                 (withdrawn if entry.kind == "withdraw" else expired).extend(ids)
                 templates += count
-        mark_applied(conn, todo[-1])
+        marker = applied_marker(conn)
+        if not marker or todo[-1].seq > int(marker.split(":", 1)[0]):
+            # Never backwards: a ledger cut short or replaced must keep showing as such
+            # (ledger_gap) instead of being adopted at the first replay.
+            mark_applied(conn, todo[-1])
     return ReplayResult(
         tuple(erased), tuple(withdrawn), tuple(expired), templates, len(todo), read.problems
     )

@@ -44,7 +44,7 @@ from app.keyslots import KdfParams, Keyslots, OpenedSlot, generate_recovery_code
 from app.ledger import ErasureLedger
 from app.migrations import LATEST, MIGRATIONS, Migration, current_version, migrate, pending
 from app.paths import VaultPaths
-from app.replay import applied_marker, apply_pending, audit_key_of
+from app.replay import applied_marker, apply_pending, audit_key_of, report_gap
 from app.restore_journal import recover
 from app.values import _now
 
@@ -63,6 +63,9 @@ class Vault:
     # The slot this session was opened with (its private key unseals the account's signing
     # key and, for admins, the authority secret: app.authority). None after create/restore.
     opened: OpenedSlot | None = None
+    # Set at unlock when the erasure ledger lost entries this database applied (deleted,
+    # emptied, cut short): shown at sign-in and by ``unlock-check`` (app.replay.ledger_gap).
+    ledger_problem: str | None = None
 
     @property
     def data_key(self) -> bytes:
@@ -198,7 +201,9 @@ class Vault:
             if audit_key is not None:
                 # issue-17: device numbers first, so revocations the replay adds take new ones
                 reconcile_device_marks(conn, ledger_home or paths.home, audit_key, clock())
-                apply_pending(conn, ErasureLedger(ledger_home or paths.home, audit_key), clock())
+                ledger = ErasureLedger(ledger_home or paths.home, audit_key)
+                vault.ledger_problem = report_gap(conn, ledger, clock())
+                apply_pending(conn, ledger, clock())
         except DatabaseError:
             # A page read at sign-in failed its HMAC (SQLCipher authenticates every page it
             # reads): the same verdict as the full check, in the same words.

@@ -254,6 +254,8 @@ class MainWindow(QMainWindow):
         # face search at the counter does not wait for it.
         self.ctx.runner.submit(desk.gallery, on_error=lambda _e: None)
         self.integrity_status.start(desk)  # when due (at least daily), never blocking work
+        if desk.ledger_problem:  # the erasure ledger was deleted or cut short (issue 10)
+            self.ctx.prompts.info(self, self.ctx.i18n.tr("app.ledger_gap"), warning=True)
         self._offer_draft(desk)
 
     def _offer_draft(self, desk: Desk) -> None:

@@ -44,6 +44,11 @@ def cmd_unlock_check(ctx: Context) -> int:
     desk = ctx.open()
     try:
         out: dict[str, object] = {"ok": True, "user": desk.user.username, "role": desk.user.role}
+        problem = desk.ledger_problem
+        if problem:  # the erasure ledger lost entries this vault applied: never silently
+            out.update(ok=False, ledger_problem=problem)
+            ctx.emit(out, f"Unlocked as {desk.user.username}, but the check FAILED: {problem}.")
+            return 8
         if not ctx.args.full:
             ctx.emit(
                 out,

@@ -364,3 +364,66 @@ def test_restore_on_another_machine_with_the_ledger(
     d.lock()
     key = Keyslots.load(VaultPaths(other).keyslots).unlock_user(ADMIN, PASSWORD)
     open_database(other / "vault.db", key).close()
+
+
+def test_deleting_or_cutting_the_ledger_is_reported_at_unlock(
+    desk: Desk, purpose, home: Path
+) -> None:
+    """Issue 10: without its ledger a restored older backup would silently keep everyone
+    withdrawn or erased since; the vault remembers the last entry it applied, so a deleted,
+    emptied or shortened ledger is reported at sign-in and by unlock-check, and audited once."""
+    from tests.core.test_cli import run
+
+    q = enroll(desk, purpose, name="Ledger Person", seed=5)
+    r = enroll(desk, purpose, name="Other Ledger Person", seed=6)
+    desk.withdraw(q.person.id, "no longer")
+    desk.erase(r.person.id)
+    ledger = desk.finality.ledger.path
+    full = ledger.read_bytes()
+    assert desk.ledger_problem is None
+    desk.lock()
+    env = {"CONSENTDESK_USER": ADMIN, "CONSENTDESK_PASSWORD": PASSWORD}
+    assert run(home, "unlock-check", env=env).returncode == 0  # intact: no false alarm
+
+    ledger.unlink()
+    d = Desk.unlock(home, ADMIN, PASSWORD, options=_opts())
+    assert d.ledger_problem is not None and "missing" in d.ledger_problem
+    reported = [e for e in d.audit_events() if e.action == "ledger.missing"]
+    assert len(reported) == 1 and "missing" in reported[0].details["problem"]
+    d.lock()
+    proc = run(home, "unlock-check", env=env)
+    assert proc.returncode == 8 and "missing" in proc.stdout and "Traceback" not in proc.stderr
+    d = Desk.unlock(home, ADMIN, PASSWORD, options=_opts())
+    assert len([e for e in d.audit_events() if e.action == "ledger.missing"]) == 1  # once
+    d.lock()
+
+    ledger.write_bytes(full.split(b"\n")[0] + b"\n")  # cut back to its first entry
+    d = Desk.unlock(home, ADMIN, PASSWORD, options=_opts())
+    assert d.ledger_problem is not None and "cut short" in d.ledger_problem
+    d.lock()
+    proc = run(home, "--json", "unlock-check", env=env)
+    assert proc.returncode == 8
+    out = json.loads(proc.stdout)
+    assert out["ok"] is False and "ends at entry 1" in out["ledger_problem"]
+
+    ledger.write_bytes(b"")  # emptied
+    d = Desk.unlock(home, ADMIN, PASSWORD, options=_opts())
+    assert d.ledger_problem is not None and "ends at entry 0" in d.ledger_problem
+    assert len([e for e in d.audit_events() if e.action == "ledger.missing"]) == 3
+
+    # Put back, the ledger matches again: nothing to report.
+    d.lock()
+    ledger.write_bytes(full)
+    d = Desk.unlock(home, ADMIN, PASSWORD, options=_opts())
+    assert d.ledger_problem is None
+    # Deleted while a session runs: the next withdrawal would start a new ledger and hide the
+    # loss, so the loss is audited in that withdrawal's transaction.
+    s = enroll(d, purpose, name="Third Ledger Person", seed=7)
+    ledger.unlink()
+    d.withdraw(s.person.id, "no longer")
+    events = [e.action for e in d.audit_events()]
+    last_withdraw = len(events) - 1 - events[::-1].index("consent.withdraw")
+    assert "ledger.missing" in events[last_withdraw:]
+    assert events.count("ledger.missing") == 4
+    assert d.audit_verify().ok
+    d.lock()

@@ -224,7 +224,12 @@ def test_cli_backup_list_and_confirm_clock(tmp_path: Path) -> None:
     proc = run(home, "backup")
     assert proc.returncode == 2 and "--list" in proc.stderr
     out = ok_json(home, "purge-expired", "--confirm-clock")
-    assert out == {"expired_consents": [], "erased_people": [], "templates_deleted": 0}
+    assert out == {
+        "expired_consents": [],
+        "erased_people": [],
+        "templates_deleted": 0,
+        "reconsent_lapsed": [],  # issue 13 added it; the keys issue 10 named are unchanged
+    }
     events = run(home, "audit", "export")
     assert '"clock.confirm"' in events.stdout
     slots = Keyslots.load(home / "keyslots.json")
