@@ -31,7 +31,6 @@ from typing import Any
 
 from app.bio.thresholds import IMAGE_MAX_FILE_BYTES
 from app.desk_types import EnrollmentRequest, PersonDetails
-from app.documents.scans import check_scan
 from app.errors import ConsentDeskError, InvalidInput
 from app.filecheck import read_regular, text_stream
 from app.models import Guardian, Language, Signature
@@ -155,6 +154,8 @@ def _read_scan(base: Path, text: str) -> tuple[bytes, str]:
     path = _resolve(base, text)
     try:
         scan = read_regular(path, "The consent scan", MAX_SCAN_BYTES)
+        from app.documents.scans import check_scan  # reportlab: loaded by imports only
+
         info = check_scan(scan)
     except InvalidInput as exc:
         raise RowError(str(exc)) from None

@@ -114,6 +114,13 @@ class _Builder:
         finally:
             desk.lock()
 
+    def _pair(self) -> list[list[float]]:
+        """Two captures of one face: the same template with a little noise (several photos
+        of two different people are refused, issue 11)."""
+        first = _embedding(self.rng)
+        second = first + self.rng.normal(scale=0.005, size=128).astype(np.float32)
+        return [first.tolist(), second.tolist()]
+
     def _enroll(self, desk: Desk, purpose_id: int, i: int) -> None:
         disclosure = desk.disclosure(purpose_id, "en")
         desk.enroll(
@@ -124,7 +131,7 @@ class _Builder:
                 purpose_id=purpose_id,
                 disclosure_sha256=disclosure.sha256,
                 signature=_signature(i),
-                embeddings=[_embedding(self.rng).tolist(), _embedding(self.rng).tolist()],
+                embeddings=self._pair(),
                 acknowledged_warnings=True,
             )
         )
@@ -171,7 +178,7 @@ class _Builder:
             conn.executemany(
                 "INSERT INTO templates (consent_id, person_id, embedding, created_at) "
                 "VALUES (?,?,?,?)",
-                [(cid, pid, _embedding(self.rng).tobytes(), _iso(now)) for _ in range(2)],
+                [(cid, pid, np.asarray(e, dtype="<f4").tobytes(), _iso(now)) for e in self._pair()],
             )
             for doc in models["documents"]:
                 if doc.get("consent_id") == consent["id"]:

@@ -17,10 +17,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from app.errors import VaultCorrupt
+
+if TYPE_CHECKING:  # loaded only when a WAL needs checking: CLI start stays light
+    import numpy as np
 
 WAL_MAGIC = (0x377F0682, 0x377F0683)  # little-endian / big-endian checksums
 WAL_HEADER = 32
@@ -41,6 +43,8 @@ class WalReport:
 
 def _powers(n: int) -> np.ndarray:
     """``M**(n-1-k)`` for k in 0..n-1, M = [[1,1],[1,2]], modulo 2**64 (wraps; we keep 32 bits)."""
+    import numpy as np
+
     out = np.empty((n, 2, 2), dtype=np.uint64)
     m = np.array([[1, 0], [0, 1]], dtype=np.uint64)
     step = np.array([[1, 1], [1, 2]], dtype=np.uint64)
@@ -60,6 +64,8 @@ def _checksum(data: bytes, big_endian: bool, s0: int, s1: int) -> tuple[int, int
     v' = M v + (x0, x0 + x1), M = [[1,1],[1,2]], so after n steps
     v_n = M^n v_0 + sum_k M^(n-1-k) b_k, computed at once with precomputed powers of M.
     """
+    import numpy as np
+
     words = np.frombuffer(data, dtype=">u4" if big_endian else "<u4").astype(np.uint64)
     x0, x1 = words[0::2], words[1::2]
     n = x0.shape[0]

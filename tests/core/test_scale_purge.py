@@ -28,7 +28,11 @@ def test_purge_queries_use_the_expiry_and_interaction_indexes(desk: Desk) -> Non
     assert "USING INDEX people_last_interaction (last_interaction_at<?)" in joined
     assert "USING COVERING INDEX consents_status_person (status=?)" in joined
     assert "USING INDEX consents_person (person_id=?)" in joined
-    for line in consents + people:
+    from app.rooms.reconsent import LAPSE_DUE_SQL
+
+    lapsed = _plan(desk, LAPSE_DUE_SQL, ("2026-01-01",))
+    assert any("SEARCH consents USING INDEX consents_reconsent (" in line for line in lapsed)
+    for line in consents + people + lapsed:
         assert not _TABLE_SCAN.search(line), line  # never a walk over a whole table
 
 
