@@ -117,6 +117,18 @@ def _apply_blocks(template: str, flags: dict[str, bool]) -> str:
     return "\n".join(out)
 
 
+def _device_list(purpose: Purpose, language: Language) -> str:
+    """The devices of the version with where they stand: "North door (Building A); Lift" in
+    English, "东门（A座）、电梯" in Chinese (issue 17: which devices, where they stand)."""
+    names = []
+    for device in purpose.devices:
+        name, where = _field(device.name), _field(device.location).rstrip(_TRAILING_STOP)
+        if where:
+            name += f"（{where}）" if language == "zh" else f" ({where})"
+        names.append(name)
+    return ("、" if language == "zh" else "; ").join(names)
+
+
 def _values(purpose: Purpose, org: Organisation, language: Language) -> dict[str, str]:
     strings = _strings(language)
     controller = _field(purpose.controller) or _field(org.name)
@@ -131,6 +143,8 @@ def _values(purpose: Purpose, org: Organisation, language: Language) -> dict[str
         "description": _field(purpose.description) or strings["no_description"],
         "recipients": _field(purpose.recipients)
         or strings["no_recipients"].replace("{controller}", controller),
+        "devices": _device_list(purpose, language),
+        "revocation_hours": str(int(purpose.revocation_hours)),
     }
     # issue-15 point 7: legal basis, DPO, regulator and retention per data kind, by jurisdiction
     values.update({k: _field(v) for k, v in disclosure_law.values(purpose, org, language).items()})
@@ -146,6 +160,7 @@ def render_text(purpose: Purpose, org: Organisation, language: Language) -> str:
         {
             "keep_photos": bool(purpose.keep_photos),
             **disclosure_law.flags(org),  # issue-15 point 7
+            "devices": bool(purpose.devices),
         },
     )
     values = _values(purpose, org, language)

@@ -253,6 +253,14 @@ def _v8_retention_indexes(conn: Connection) -> None:
     conn.execute("CREATE INDEX photos_person ON photos(person_id)")
 
 
+# issue-17: the devices each purpose version's disclosure names (a snapshot per version).
+def _v9_purpose_devices(conn: Connection) -> None:
+    from app.devices.schema import DEVICES_V9_SQL
+
+    for statement in split_sql(DEVICES_V9_SQL):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
@@ -262,6 +270,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "age basis, photo consent, nameless refusals", _v6_consent_terms),  # issue-13
     Migration(7, "account keys, role grants, signed audit", _v7_accounts),  # issue-11
     Migration(8, "retention and audit indexes", _v8_retention_indexes),  # issue 12
+    Migration(9, "devices named by each purpose version", _v9_purpose_devices),  # issue-17
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -75,6 +75,15 @@ class StaffAccount:
 
 
 @dataclass(frozen=True)
+class PurposeDevice:
+    """A recognition device (door, terminal) a purpose version gives templates to, as its
+    disclosure names it: the name and where it stands (issue 17)."""
+
+    name: str
+    location: str = ""
+
+
+@dataclass(frozen=True)
 class Purpose:
     """One version of a purpose. Editing a purpose creates a new version; consents point at the
     version the person actually saw (``version_id``)."""
@@ -92,6 +101,10 @@ class Purpose:
     regulator: str = ""
     keep_photos: bool = False
     created_at: dt.datetime | None = None
+    # issue-17: the devices this version hands templates to, and the longest a revocation may
+    # take to reach them (both printed in the disclosure; a snapshot, fixed per version).
+    devices: tuple[PurposeDevice, ...] = ()
+    revocation_hours: int = 24
 
     @property
     def collected(self) -> Collected:

@@ -31,11 +31,13 @@ def cmd_device(ctx: Context, desk: Desk) -> int:
     devices = _devices(desk)
     if a.device_cmd == "add":
         raw = parse_public_key(Path(a.public_key).read_bytes())
-        device = devices.add(a.name, a.purpose, raw)
+        device = devices.add(a.name, a.purpose, raw, a.location or "")
         ctx.emit(
             device,
             f"Registered {device.name} ({device.id}) for purpose {a.purpose}; "
-            f"key {key_fingerprint(raw)}.",
+            f"key {key_fingerprint(raw)}. Purpose {a.purpose} is now version "
+            f"{device.purpose_version}, whose disclosure names the device (a material change: "
+            f"{device.reconsent_needed} consents need re-consent).",
         )
     elif a.device_cmd == "list":
         found = list(devices.list(include_removed=a.all))
@@ -120,6 +122,7 @@ def register(commands: Commands) -> None:
     x.add_argument("name")
     x.add_argument("--purpose", type=int, required=True)
     x.add_argument("--public-key", required=True, help="the device.pub from `device keygen`")
+    x.add_argument("--location", help="where it stands, named in the disclosure")
     x = ds.add_parser("list", parents=[common])
     x.add_argument("--all", action="store_true", help="include removed devices")
     x = ds.add_parser("remove", parents=[common])

@@ -21,13 +21,14 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.devices import marks
+from app.devices.disclosure import new_device_version
 from app.devices.format import b64, key_fingerprint, pack_payload, seal
 from app.errors import InvalidInput, NotFound
 from app.replay import audit_key_of
@@ -54,6 +55,11 @@ class Device:
     templates_held: int
     revocations_issued: int
     revocations_unsent: int
+    location: str = ""
+    # Set by ``add`` and ``remove``: the purpose version that now names (or no longer names)
+    # the device, and how many consents need re-consent because of it.
+    purpose_version: int | None = None
+    reconsent_needed: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,7 @@ def rows(cursor: Any) -> list[dict[str, Any]]:
 _DEVICE_SQL = (
     "SELECT d.id, d.name, d.purpose_id, d.public_key, d.created_at, d.created_by, d.removed_at, "
     "d.bundle_seq, d.revocation_seq, d.last_bundle_at, d.last_revocations_at, "
-    "d.revocations_written, "
+    "d.revocations_written, d.location, "
     "(SELECT count(*) FROM device_handed h WHERE h.device_id = d.id) AS templates_held, "
     "(SELECT count(*) FROM device_revocations r WHERE r.device_id = d.id) AS revocations_issued, "
     "(SELECT count(*) FROM device_revocations r WHERE r.device_id = d.id "
@@ -140,6 +146,7 @@ def _device(row: dict[str, Any]) -> Device:
         templates_held=int(row["templates_held"]),
         revocations_issued=int(row["revocations_issued"]),
         revocations_unsent=int(row["revocations_unsent"]),
+        location=row["location"],
     )
 
 
@@ -212,10 +219,14 @@ class Devices:
             raise NotFound(f"No registered device is called {name!r}.", code="no_device")
         return _device(found[0])
 
-    def add(self, name: str, purpose_id: int, public_key: bytes) -> Device:
-        """Register a door for one purpose. Admin only: from now on templates may leave."""
+    def add(self, name: str, purpose_id: int, public_key: bytes, location: str = "") -> Device:
+        """Register a door for one purpose. Admin only: from now on templates may leave.
+
+        A material change of the purpose (see :mod:`app.devices.disclosure`): a new version
+        whose disclosure names the device; consents to older versions need re-consent."""
         self._desk.session.require_admin()
         label = clean_text(name, "device name", required=True, limit=100) or ""
+        where = clean_text(location, "device location", limit=200) or ""
         if len(public_key) != 32:
             raise InvalidInput("A device public key is 32 bytes (X25519).")
         self._desk.get_purpose(purpose_id)
@@ -232,10 +243,11 @@ class Devices:
                 )
             device_id = _new_id("D")
             conn.execute(
-                "INSERT INTO devices (id, name, purpose_id, public_key, created_at, created_by) "
-                "VALUES (?,?,?,?,?,?)",
-                (device_id, label, purpose_id, public_key, now, self._desk.user.username),
+                "INSERT INTO devices (id, name, purpose_id, public_key, created_at, created_by, "
+                "location) VALUES (?,?,?,?,?,?,?)",
+                (device_id, label, purpose_id, public_key, now, self._desk.user.username, where),
             )
+            version = new_device_version(self._desk, conn, purpose_id, self._clock(), add=device_id)
             self._desk.session.audit.append(
                 self._desk.user.username,
                 "device.add",
@@ -245,10 +257,17 @@ class Devices:
                     "name": label,
                     "purpose": purpose_id,
                     "key": key_fingerprint(public_key),
+                    "purpose_version": version.version,
+                    "material": True,
                 },
                 at=self._clock(),
             )
-            return self._active(conn, label)
+            added = self._active(conn, label)
+        if version.reconsent_needed:
+            self._desk.faces.reload()  # those templates must not match one second longer
+        return replace(
+            added, purpose_version=version.version, reconsent_needed=version.reconsent_needed
+        )
 
     def list(self, include_removed: bool = False) -> Sequence[Device]:
         self._desk.session.require_admin()
@@ -277,6 +296,7 @@ class Devices:
                 "UPDATE devices SET removed_at = ?, removed_by = ? WHERE id = ?",
                 (_iso(now), self._desk.user.username, device.id),
             )
+            version = new_device_version(self._desk, conn, device.purpose_id, now, remove=device.id)
             self._desk.session.audit.append(
                 self._desk.user.username,
                 "device.remove",
@@ -285,7 +305,7 @@ class Devices:
                 at=now,
             )
             found = rows(conn.execute(_DEVICE_SQL + "WHERE d.id = ?", (device.id,)))
-        return _device(found[0])
+        return replace(_device(found[0]), purpose_version=version.version)
 
     # ------------------------------------------------------------------------- handoff
     def handoff(self, name: str, full: bool = False) -> HandoffResult:

@@ -90,3 +90,27 @@ BEGIN
     DELETE FROM device_person_log WHERE person_id = OLD.id;
 END;
 """
+
+
+# Migration 9 (issue 17): the devices a purpose version's disclosure names. A device joins or
+# leaves a purpose through a new purpose version whose rows here are a snapshot (name, where it
+# stands, the revocation delay promised), so the disclosure of a version renders the same words
+# forever, whatever happens to the devices afterwards. Existing devices are written into each
+# purpose's newest version, so the text people read from now on names them.
+DEVICES_V9_SQL = """
+ALTER TABLE devices ADD COLUMN location TEXT NOT NULL DEFAULT '';
+CREATE TABLE purpose_version_devices (
+    purpose_version_id INTEGER NOT NULL REFERENCES purpose_versions(id),
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    name TEXT NOT NULL,
+    location TEXT NOT NULL DEFAULT '',
+    revocation_hours INTEGER NOT NULL CHECK (revocation_hours > 0),
+    PRIMARY KEY (purpose_version_id, device_id)
+) WITHOUT ROWID;
+INSERT INTO purpose_version_devices (purpose_version_id, device_id, name, location,
+        revocation_hours)
+    SELECT v.id, d.id, d.name, '', 24 FROM devices d
+    JOIN purpose_versions v ON v.purpose_id = d.purpose_id
+    WHERE d.removed_at IS NULL
+    AND v.version = (SELECT max(version) FROM purpose_versions w WHERE w.purpose_id = v.purpose_id);
+"""

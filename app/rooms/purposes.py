@@ -7,13 +7,14 @@ version whose text the person was shown.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.db import Connection, Row, fetch_all, fetch_one
 from app.disclosure import render_disclosure
 from app.errors import InvalidInput, NotFound
-from app.models import Disclosure, Language, Purpose
+from app.models import Disclosure, Language, Purpose, PurposeDevice
 from app.rooms.materiality import decide, mark_for_reconsent
 from app.rooms.settings import Settings
 from app.session import Session
@@ -34,11 +35,23 @@ PURPOSE_FIELDS = (
 
 PURPOSE_SQL = (
     "SELECT purpose_id, version, id, title, controller, contact, retention_days, alternative, "
-    "description, recipients, regulator, keep_photos, created_at FROM purpose_versions "
+    "description, recipients, regulator, keep_photos, created_at, "
+    # issue-17: the version's device snapshot (app.devices.schema, migration 9)
+    "(SELECT json_group_array(json_array(d.name, d.location, d.revocation_hours)) "
+    "FROM purpose_version_devices d WHERE d.purpose_version_id = purpose_versions.id) AS devices "
+    "FROM purpose_versions "
 )
 
 
+def _devices(raw: str | None) -> tuple[tuple[PurposeDevice, ...], int]:
+    """The device snapshot of a version, by name, and the delay it promised."""
+    found = sorted(json.loads(raw or "[]"), key=lambda d: (str(d[0]).casefold(), str(d[1])))
+    hours = max((int(d[2]) for d in found), default=24)
+    return tuple(PurposeDevice(str(d[0]), str(d[1])) for d in found), hours
+
+
 def purpose_from_row(r: Row) -> Purpose:
+    devices, hours = _devices(r["devices"])
     return Purpose(
         id=r["purpose_id"],
         version=r["version"],
@@ -53,6 +66,8 @@ def purpose_from_row(r: Row) -> Purpose:
         regulator=r["regulator"],
         keep_photos=bool(r["keep_photos"]),
         created_at=_dt(r["created_at"]),
+        devices=devices,
+        revocation_hours=hours,
     )
 
 
@@ -128,6 +143,18 @@ class Purposes:
                 now,
                 self._s.actor,
             ),
+        )
+        # issue-17: a new version names the same devices as the one before it (a device joins
+        # or leaves only through app.devices.disclosure), so editing the wording or signing the
+        # necessity test again never silently drops a door from the disclosure.
+        conn.execute(
+            "INSERT INTO purpose_version_devices (purpose_version_id, device_id, name, location, "
+            "revocation_hours) SELECT n.id, d.device_id, d.name, d.location, d.revocation_hours "
+            "FROM purpose_version_devices d "
+            "JOIN purpose_versions o ON o.id = d.purpose_version_id "
+            "JOIN purpose_versions n ON n.purpose_id = o.purpose_id AND n.version = o.version + 1 "
+            "WHERE n.purpose_id = ? AND n.version = ?",
+            (pid, version),
         )
 
     def edit(self, purpose_id: int, material: bool | None = None, **changes: Any) -> Purpose:
