@@ -10,15 +10,19 @@ from typing import Any
 from tests.core.pdftools import pdf_text
 from tests.core.vaultkit import embedding, make_signature, sign_necessity
 from tests.ui.conftest import ADMIN, PASSWORD, cheap_options, unlock
-from tests.ui.helpers import open_wizard
+from tests.ui.helpers import open_wizard, save_review, sign_and_continue
 
 SHOTS = os.environ.get("CONSENT_SHOTS")  # a folder: also save screenshots to look at
 
 
 def _shoot(widget: Any, name: str) -> None:
     if SHOTS:
+        from PySide6.QtWidgets import QApplication
+
         for size in ((1366, 768), (1920, 1080)):
             widget.resize(*size)
+            for _ in range(3):  # let the layouts settle before the grab
+                QApplication.processEvents()
             widget.grab().save(str(Path(SHOTS) / f"{name}-{size[0]}.png"))
 
 
@@ -80,7 +84,15 @@ def test_photo_tick_and_nameless_refusal_choice_are_the_persons(
         signature = wizard.pages["signature"]
         assert signature.in_name.isVisibleTo(signature)
         _shoot(window, f"refusal-signature-{lang}")
-        wizard.cancel()
+        if lang == "zh":
+            window.language_button.click()  # and the operator's screens in Chinese
+        sign_and_continue(qtbot, wizard)
+        _shoot(window, f"refusal-review-{lang}")
+        done = save_review(qtbot, wizard)
+        assert done.person is None
+        assert wizard.done_page.message.text() == window.ctx.i18n.tr("done.refusal.nameless")
+        _shoot(window, f"refusal-done-{lang}")
+        wizard.done_page.next_button.click()
 
 
 def test_rectification_from_the_persons_page(qtbot: Any, window: Any, home: Path) -> None:
