@@ -165,11 +165,17 @@ class DocumentCheck:
     vault knows this exact file (``stored``), knows the document but holds different bytes
     (``differs_from_stored``), knows it as an erasure certificate, knows its hash only from the
     erasure ledger (``ledger_record``: a withdrawal receipt whose stored copy a restore or an
-    erasure removed), or does not know it."""
+    erasure removed), knows it as a refusal record kept without a name (``refusal_record``:
+    the person holds the only copy; the vault its hash, issue 13), or does not know it."""
 
     valid: bool
     status: Literal[
-        "stored", "differs_from_stored", "erasure_certificate", "ledger_record", "unknown"
+        "stored",
+        "differs_from_stored",
+        "erasure_certificate",
+        "ledger_record",
+        "refusal_record",
+        "unknown",
     ]
     document_id: str | None
     kind: str | None

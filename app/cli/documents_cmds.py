@@ -69,7 +69,7 @@ def cmd_verify_document(ctx: Context, desk: Desk) -> int:
         return "\n".join(lines)
 
     ctx.emit(check, text)
-    known = ("stored", "erasure_certificate", "ledger_record")
+    known = ("stored", "erasure_certificate", "ledger_record", "refusal_record")
     return 0 if check.valid and check.status in known else 9
 
 

@@ -230,11 +230,22 @@ class Archive:
             return row, erased
 
         row, erased = self._s.read(lookup)
+        # issue-13: a refusal kept without a name: the person holds the record, the vault its hash
+        nameless = self._s.read(
+            lambda c: fetch_one(c, "SELECT id FROM refusals WHERE record_sha256 = ?", (sha,))
+        )
         status: Literal[
-            "stored", "differs_from_stored", "erasure_certificate", "ledger_record", "unknown"
+            "stored",
+            "differs_from_stored",
+            "erasure_certificate",
+            "ledger_record",
+            "refusal_record",
+            "unknown",
         ]
         in_ledger = None if row is not None or erased is not None else self._in_ledger(sha)
-        if erased is not None:
+        if nameless is not None:
+            status = "refusal_record"
+        elif erased is not None:
             status = "erasure_certificate"
         elif in_ledger is not None:
             status = "erasure_certificate" if in_ledger.kind == "erase" else "ledger_record"

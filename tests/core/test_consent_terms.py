@@ -282,6 +282,8 @@ def test_a_refusal_keeps_no_name_unless_the_person_asks(desk: Desk, purpose: Pur
     assert row is not None and row["record_sha256"] == nameless.pdf_sha256
     assert row["alternative"] == purpose.alternative and row["operator"] == ADMIN
     assert "Quiet" not in " ".join(str(v) for v in tuple(row))
+    check = desk.verify_document(nameless.pdf)  # the person's copy is recognised by its hash
+    assert check.valid and check.status == "refusal_record" and check.kind == "refusal_record"
     event = next(e for e in desk.audit_events() if e.action == "refusal.record")
     assert event.subject is None and "Quiet" not in str(event.details)
     named = refuse(desk, purpose, name="Loud Refuser", in_name=True)

@@ -505,6 +505,8 @@ class SettingsScreen(QWidget):
                 return tr("set.doc_verify.erasure")
             if check.valid and check.status == "ledger_record":
                 return tr("set.doc_verify.ledger")
+            if check.valid and check.status == "refusal_record":
+                return tr("set.doc_verify.refusal")
             if check.status == "unknown":
                 return tr(
                     "set.doc_verify.unknown",
