@@ -276,7 +276,7 @@ def import_people(
             if reference:
                 first_line_of[reference] = number
             item = _prepare(consents, row, base, purpose_id)
-            warnings = consents.faces.check_duplicates(item.embeddings)
+            warnings = consents.faces.check_duplicates(item.embeddings, purpose_id=purpose_id)
             if warnings:
                 kinds = {w.kind for w in warnings}
                 what = "already enrolled" if "duplicate" in kinds else "looks like someone enrolled"

@@ -77,7 +77,7 @@ from app.restore import restore_vault
 from app.rooms.archive import Archive
 from app.rooms.consents import Consents
 from app.rooms.drafts import Drafts, EnrollmentDraft
-from app.rooms.faces import Faces
+from app.rooms.faces import Faces, Scope, SearchTask
 from app.rooms.integrity import FullCheckStatus, Integrity
 from app.rooms.materiality import PurposeDifference
 from app.rooms.people import People
@@ -541,16 +541,29 @@ class Desk:
         return self.archive.verify_printed(qr_text)
 
     # ================================================================== faces
+    # issue-13: every search is bound to what its task allows (a purpose, the withdrawal desk,
+    # or an admin's search of every purpose when ``purpose_id`` is None) and is audited.
     def check_duplicates(
-        self, embeddings: Sequence[Sequence[float]] | Embedding, exclude_person: str | None = None
+        self,
+        embeddings: Sequence[Sequence[float]] | Embedding,
+        exclude_person: str | None = None,
+        purpose_id: int | None = None,
+        origin: str = "core",
     ) -> tuple[EnrollmentWarning, ...]:
-        return self.faces.check_duplicates(embeddings, exclude_person)
+        return self.faces.check_duplicates(embeddings, exclude_person, purpose_id, origin)
 
-    def identify_embedding(self, embedding: Sequence[float] | Embedding, k: int = 5) -> list[Match]:
-        return self.faces.identify_embedding(embedding, k)
+    def identify_embedding(
+        self,
+        embedding: Sequence[float] | Embedding,
+        k: int = 5,
+        purpose_id: int | None = None,
+        task: SearchTask = "identify",
+        origin: str = "core",
+    ) -> list[Match]:
+        return self.faces.identify_embedding(embedding, k, purpose_id, task, origin)
 
-    def gallery(self) -> Gallery:
-        return self.faces.gallery()
+    def gallery(self, scope: Scope = "all") -> Gallery:
+        return self.faces.gallery(scope)
 
     @property
     def face_engine(self) -> BioEngine:
@@ -559,11 +572,23 @@ class Desk:
     def analyse_photo(self, source: Path | bytes) -> PhotoAnalysis:
         return self.faces.analyse_photo(source)
 
-    def identify_image(self, rgb: RGBImage) -> IdentifyResult:
-        return self.faces.identify_image(rgb)
+    def identify_image(
+        self,
+        rgb: RGBImage,
+        purpose_id: int | None = None,
+        task: SearchTask = "identify",
+        origin: str = "core",
+    ) -> IdentifyResult:
+        return self.faces.identify_image(rgb, purpose_id, task, origin)
 
-    def identify_photo(self, source: Path | bytes) -> IdentifyResult:
-        return self.faces.identify_photo(source)
+    def identify_photo(
+        self,
+        source: Path | bytes,
+        purpose_id: int | None = None,
+        task: SearchTask = "identify",
+        origin: str = "core",
+    ) -> IdentifyResult:
+        return self.faces.identify_photo(source, purpose_id, task, origin)
 
     # ================================================================== retention
     def withdraw(

@@ -18,6 +18,7 @@ from app.models import (
     Consent,
     ConsentStatus,
     DocumentInfo,
+    FaceSearch,
     Guardian,
     Language,
     LivenessResult,
@@ -157,6 +158,7 @@ class PersonExport:
     audit: tuple[AuditEvent, ...]
     templates: int
     photos: int
+    face_searches: tuple[FaceSearch, ...] = ()  # issue-13: who looked the person up
 
 
 @dataclass(frozen=True)

@@ -241,6 +241,35 @@ class Consent:
 
 
 @dataclass(frozen=True)
+class FaceSearch:
+    """issue-13: one face search that returned this person as a candidate ("who looked you
+    up"): who searched, when, for which task and purpose, and how many candidates came back.
+    The probe face is never kept, so it is not here either."""
+
+    at: dt.datetime
+    actor: str
+    task: str
+    purpose_id: int | None
+    candidates: int
+    rank: int
+    origin: str
+
+    @classmethod
+    def from_event(cls, event: AuditEvent) -> FaceSearch:
+        d = event.details
+        purpose = d.get("purpose")
+        return cls(
+            at=event.at,
+            actor=event.actor,
+            task=str(d.get("task", "identify")),
+            purpose_id=int(purpose) if purpose is not None else None,
+            candidates=int(d.get("candidates", 0)),
+            rank=int(d.get("rank", 0)),
+            origin=str(d.get("source", "core")),
+        )
+
+
+@dataclass(frozen=True)
 class DocumentInfo:
     id: str
     kind: DocumentKind

@@ -52,7 +52,7 @@ def cmd_import(ctx: Context, desk: Desk) -> int:
 def cmd_identify(ctx: Context, desk: Desk) -> int:
     worst = 0
     for photo in ctx.args.photos:
-        result = desk.identify_photo(Path(photo))
+        result = desk.identify_photo(Path(photo), ctx.args.purpose, origin="cli")
         record = {
             "photo": photo,
             "decision": result.decision,
@@ -75,7 +75,9 @@ def cmd_identify(ctx: Context, desk: Desk) -> int:
             print(f"{photo}: {result.decision}{who}", file=ctx.stdout)
         if result.decision == "error":
             worst = 2
-    desk.record_event("identify.cli", None, {"photos": len(ctx.args.photos)})
+    desk.record_event(
+        "identify.cli", None, {"photos": len(ctx.args.photos), "purpose": ctx.args.purpose}
+    )
     return worst
 
 
@@ -130,6 +132,11 @@ def register(commands: Commands) -> None:
     p.add_argument("--purpose", type=int, required=True)
     p = commands.add_with_desk("identify", cmd_identify, help="who is in these photos")
     p.add_argument("photos", nargs="+")
+    p.add_argument(  # issue-13: searches only this purpose's people
+        "--purpose",
+        type=int,
+        help="search only the people who consented to this purpose (without it: admins only)",
+    )
     p = commands.add("bench", cmd_bench, help="face pipeline benchmark")
     p.add_argument("--testdata", help="folder with faces/ (default: $CONSENTDESK_TESTDATA)")
     p.add_argument(

@@ -17,6 +17,7 @@ from app.disclosure import render_disclosure
 from app.documents import sections
 from app.documents.access_rights import access_rights_block  # issue-15
 from app.documents.drafting import document_filename, new_document_id
+from app.documents.face_searches import face_search_block  # issue-13
 from app.documents.finish import Attachment
 from app.documents.labels import LABELS, label
 from app.documents.layout import (
@@ -44,6 +45,7 @@ from app.models import (
     Disclosure,
     DocumentInfo,
     ErasureResult,
+    FaceSearch,
     Guardian,
     Language,
     LivenessResult,
@@ -451,9 +453,10 @@ class DocumentMaker(PaperDrafting, RectificationDrafting):
         photo_count: int = 0,
         language: Language | None = None,
         document_id: str | None = None,
+        face_searches: Sequence[FaceSearch] = (),
     ) -> bytes:
         """Everything held about a person (subject access). Template *values* are never passed
-        in and never printed: only how many exist."""
+        in and never printed: only how many exist. ``face_searches``: who looked them up."""
         lang = language or person.language
         draft = self._draft("access_report", lang, org, document_id)
         s = draft.styles
@@ -523,6 +526,7 @@ class DocumentMaker(PaperDrafting, RectificationDrafting):
                 styles=s,
             )
         )
+        draft.add(*face_search_block(face_searches, purposes, draft))  # issue-13
         draft.add(para(label(lang, "section.documents"), s.h2))
         if not documents:
             draft.add(para(label(lang, "documents.none"), s.body))

@@ -369,7 +369,7 @@ class Consents:
             )
             docs = self._consent_documents(conn, person, consent_id, purpose, request, paper)
         consent = self.get(consent_id)
-        self.faces.added(person.id, embeddings)
+        self.faces.added(person.id, embeddings, purpose.id)
         return EnrollmentResult(person, consent, int(embeddings.shape[0]), warnings, docs)
 
     def _unacknowledged(
@@ -377,7 +377,7 @@ class Consents:
     ) -> tuple[EnrollmentWarning, ...]:
         """Duplicate and lookalike warnings; refused unless the operator acknowledged them."""
         warnings = self.faces.check_duplicates(
-            embeddings, exclude_person=request.existing_person_id
+            embeddings, exclude_person=request.existing_person_id, purpose_id=request.purpose_id
         )
         if warnings and not request.acknowledged_warnings:
             kinds = sorted({w.kind for w in warnings})

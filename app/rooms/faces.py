@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -27,8 +27,16 @@ if TYPE_CHECKING:  # dlib and the gallery load on first use only
     from app.bio.images import RGBImage
 
 
+# What a face search may look at (issue 13): one purpose's people (identification, duplicate
+# checks), everyone's own templates at the withdrawal desk (to confirm who wants to withdraw,
+# re-consent ones included), or every purpose (an admin's audited search, "all").
+Scope = int | Literal["all", "withdrawal"]
+SearchTask = Literal["identify", "duplicate_check", "withdrawal"]
+
+
 class Faces:
-    """Matches faces against the people who consented (active consents only)."""
+    """Matches faces against the people who consented (active consents only), within the
+    scope the task allows; every search leaves an audit entry (never the face)."""
 
     def __init__(
         self,
@@ -46,59 +54,105 @@ class Faces:
         self._people = people
         self._engine = engine
         self._owns_engine = False
-        self._gallery: Gallery | None = None
+        self._galleries: dict[Scope, Gallery] = {}
 
     # -- gallery ---------------------------------------------------------------------------
-    def gallery(self) -> Gallery:
-        """The in-memory matrix of active templates, loaded on first use after unlock."""
+    @staticmethod
+    def _scope_sql(scope: Scope) -> tuple[str, list[Any]]:
+        sql = (
+            "SELECT t.person_id, t.embedding FROM templates t JOIN consents c "
+            "ON c.id = t.consent_id JOIN purpose_versions v ON v.id = c.purpose_version_id "
+            "WHERE c.status = 'active'"
+        )
+        if scope != "withdrawal":  # issue-13: waiting for re-consent matches nothing else
+            sql += " AND c.reconsent_due_at IS NULL"
+        if isinstance(scope, int):
+            return sql + " AND v.purpose_id = ?", [scope]
+        return sql, []
+
+    def gallery(self, scope: Scope = "all") -> Gallery:
+        """The in-memory matrix of the scope's active templates, loaded on first use."""
         with self._s.lock:
             if self._changed_elsewhere():
-                self._gallery = None
-            if self._gallery is None:
+                self._galleries.clear()
+            gallery = self._galleries.get(scope)
+            if gallery is None:
                 from app.bio.gallery import Gallery
 
-                rows = fetch_all(
-                    self._s.conn,
-                    "SELECT t.person_id, t.embedding FROM templates t JOIN consents c "
-                    "ON c.id = t.consent_id WHERE c.status = 'active' "
-                    "AND c.reconsent_due_at IS NULL",
-                )
-                self._gallery = Gallery.from_blobs(
-                    (r["person_id"], bytes(r["embedding"])) for r in rows
-                )
-            return self._gallery
+                sql, args = self._scope_sql(scope)
+                rows = fetch_all(self._s.conn, sql, args)
+                gallery = Gallery.from_blobs((r["person_id"], bytes(r["embedding"])) for r in rows)
+                self._galleries[scope] = gallery
+            return gallery
 
-    def added(self, person_id: str, embeddings: np.ndarray) -> None:
-        """Templates just committed for a person join the gallery (if it is loaded)."""
-        if self._gallery is not None:
-            self._gallery.add(person_id, embeddings)
+    def added(self, person_id: str, embeddings: np.ndarray, purpose_id: int) -> None:
+        """Templates just committed for a person join the loaded galleries they belong to."""
+        for scope in ("all", "withdrawal", purpose_id):
+            gallery = self._galleries.get(scope)
+            if gallery is not None:
+                gallery.add(person_id, embeddings)
 
     def reload(self) -> None:
-        """Forget the gallery; it is rebuilt from the vault on next use."""
-        self._gallery = None
+        """Forget every gallery; each is rebuilt from the vault on next use."""
+        self._galleries.clear()
 
-    def active_templates(self, person_id: str) -> list[Embedding]:
+    def active_templates(self, person_id: str, scope: Scope = "all") -> list[Embedding]:
         from app.bio.gallery import template_from_blob
 
-        rows = fetch_all(
-            self._s.conn,
-            "SELECT t.embedding FROM templates t JOIN consents c ON c.id = t.consent_id "
-            "WHERE c.status = 'active' AND c.reconsent_due_at IS NULL AND t.person_id = ?",
-            (person_id,),
-        )
+        sql, args = self._scope_sql(scope)
+        rows = fetch_all(self._s.conn, sql + " AND t.person_id = ?", [*args, person_id])
         return [template_from_blob(bytes(r["embedding"])) for r in rows]
 
     def forget(self, person_id: str) -> None:
         """Drop the person's withdrawn templates from memory (keeping those of other purposes
         still active) and fold the WAL so the deleted pages leave no copy behind."""
         with self._s.lock:
-            if self._gallery is not None:
-                remaining = self.active_templates(person_id)
+            for scope, gallery in self._galleries.items():
+                remaining = self.active_templates(person_id, scope)
                 if remaining:
-                    self._gallery.replace(person_id, remaining)
+                    gallery.replace(person_id, remaining)
                 else:
-                    self._gallery.remove(person_id)
+                    gallery.remove(person_id)
             checkpoint(self._s.conn)
+
+    def _scope(self, task: SearchTask, purpose_id: int | None) -> Scope:
+        """Decided in the core, for the UI and the CLI alike: identification and duplicate
+        checks see one purpose's people; only an admin may search every purpose at once."""
+        if task == "withdrawal":
+            return "withdrawal"
+        if purpose_id is None:
+            self._s.require_admin()
+            return "all"
+        return int(purpose_id)
+
+    def _audit_search(
+        self, task: SearchTask, scope: Scope, person_ids: Sequence[str], source: str
+    ) -> None:
+        """Who searched, when, for which purpose and how many candidates came back: one entry
+        for the search, and one per candidate under that person (their access report lists
+        them as "who looked you up"). The face itself is never written anywhere."""
+        s = self._s
+        details = {
+            "task": task,
+            "purpose": scope if isinstance(scope, int) else None,
+            "scope": scope if isinstance(scope, str) else "purpose",
+            "candidates": len(person_ids),
+            "source": source,
+        }
+
+        def write() -> None:
+            seq = s.audit.append(s.actor, "face.search", None, details)
+            for rank, pid in enumerate(person_ids, 1):
+                s.audit.append(
+                    s.actor, "face.search.hit", pid, {**details, "search": seq, "rank": rank}
+                )
+
+        with s.lock:
+            if s.conn.in_transaction:  # a verb's own re-check: commits (or not) with it
+                write()
+                return
+            with s.write():
+                write()
 
     # -- engine ----------------------------------------------------------------------------
     @property
@@ -140,19 +194,25 @@ class Faces:
             )
 
     def check_duplicates(
-        self, embeddings: Sequence[Sequence[float]] | Embedding, exclude_person: str | None = None
+        self,
+        embeddings: Sequence[Sequence[float]] | Embedding,
+        exclude_person: str | None = None,
+        purpose_id: int | None = None,
+        source: str = "core",
     ) -> tuple[EnrollmentWarning, ...]:
-        """Duplicate: the face is already enrolled (under the match threshold). Lookalike: someone
-        else within the threshold plus a margin (twins, relatives)."""
+        """Duplicate: the face is already enrolled for this purpose (under the match threshold).
+        Lookalike: someone else within the threshold plus a margin (twins, relatives)."""
         probe = embeddings_array(embeddings)
         if not probe.shape[0]:
             return ()
-        hits = self.gallery().enrollment_warnings(
+        scope = self._scope("duplicate_check", purpose_id)
+        hits = self.gallery(scope).enrollment_warnings(
             probe,
             person_id=exclude_person,
             threshold=self._settings.get_float("match_threshold"),
             margin=self._settings.get_float("lookalike_margin"),
         )
+        self._audit_search("duplicate_check", scope, [h.person_id for h in hits], source)
         return tuple(
             EnrollmentWarning(
                 h.kind, h.person_id, self._people.get(h.person_id).name, round(h.distance, 4)
@@ -160,17 +220,28 @@ class Faces:
             for h in hits
         )
 
-    def identify_embedding(self, embedding: Sequence[float] | Embedding, k: int = 5) -> list[Match]:
-        """Candidates within the match threshold, best first (active consents only)."""
+    def identify_embedding(
+        self,
+        embedding: Sequence[float] | Embedding,
+        k: int = 5,
+        purpose_id: int | None = None,
+        task: SearchTask = "identify",
+        source: str = "core",
+    ) -> list[Match]:
+        """Candidates within the match threshold, best first, in the task's scope. At the
+        withdrawal desk only the best one comes back: it is shown to confirm the person."""
+        scope = self._scope(task, purpose_id)
         probe = embeddings_array(np.asarray(embedding, dtype=np.float32).reshape(1, -1))[0]
         out = []
         threshold = self._settings.get_float("match_threshold")
-        for hit in self.gallery().identify(probe, threshold=threshold, k=k):
+        k = 1 if task == "withdrawal" else k
+        for hit in self.gallery(scope).identify(probe, threshold=threshold, k=k):
             try:  # erased by another session since the gallery was read: no longer held
                 person = self._people.get(hit.person_id)
             except NotFound:
                 continue
             out.append(Match(hit.person_id, person.name, person.reference, round(hit.distance, 4)))
+        self._audit_search(task, scope, [m.person_id for m in out], source)
         return out
 
     def analyse_photo(self, source: Path | bytes) -> PhotoAnalysis:
@@ -188,25 +259,49 @@ class Faces:
             raise InvalidInput(exc.message, code=f"bio_{exc.code}") from None
         return self.engine.analyse_photo(rgb)
 
-    def identify_image(self, rgb: RGBImage) -> IdentifyResult:
+    def identify_image(
+        self,
+        rgb: RGBImage,
+        purpose_id: int | None = None,
+        task: SearchTask = "identify",
+        origin: str = "core",
+    ) -> IdentifyResult:
         """1:N identification of the face in an RGB image (a photo or a camera frame)."""
-        return self.identify_analysis(self.engine.analyse_photo(rgb))
+        self._scope(task, purpose_id)  # refused before any work
+        return self.identify_analysis(self.engine.analyse_photo(rgb), purpose_id, task, origin)
 
-    def identify_photo(self, source: Path | bytes) -> IdentifyResult:
+    def identify_photo(
+        self,
+        source: Path | bytes,
+        purpose_id: int | None = None,
+        task: SearchTask = "identify",
+        origin: str = "core",
+    ) -> IdentifyResult:
+        self._scope(task, purpose_id)  # refused before the photo is read
         try:
             analysis = self.analyse_photo(source)
         except InvalidInput as exc:
             return IdentifyResult("error", (), str(exc))
-        return self.identify_analysis(analysis)
+        return self.identify_analysis(analysis, purpose_id, task, origin)
 
-    def identify_analysis(self, analysis: PhotoAnalysis) -> IdentifyResult:
+    def identify_analysis(
+        self,
+        analysis: PhotoAnalysis,
+        purpose_id: int | None = None,
+        task: SearchTask = "identify",
+        origin: str = "core",
+    ) -> IdentifyResult:
         if analysis.face_count == 0:
             return IdentifyResult("no_face", (), "No face was found.")
         if analysis.face_count > 1:
             return IdentifyResult(
                 "several_faces", (), f"{analysis.face_count} faces were found; show one person."
             )
-        candidates = tuple(self.identify_embedding(analysis.single_encoding()))
+        candidates = tuple(
+            self.identify_embedding(
+                analysis.single_encoding(), purpose_id=purpose_id, task=task, source=origin
+            )
+        )
         if candidates:
             return IdentifyResult(
                 "match", candidates, f"Best match at distance {candidates[0].distance:.3f}."

@@ -26,6 +26,7 @@ from app.models import (
     Consent,
     DocumentInfo,
     ErasureResult,
+    FaceSearch,
     Person,
     PurgeResult,
     RequestedBy,
@@ -434,10 +435,11 @@ class Retention:
         documents = tuple(self._archive.of_person(person_id))
         audit = tuple(self._people.audit(person_id))
         counts = self._people.counts(person_id)
+        searches = tuple(FaceSearch.from_event(e) for e in audit if e.action == "face.search.hit")
         with s.write():
             s.audit.append(s.actor, "person.access_export", person_id)
         return PersonExport(
-            person, consents, documents, audit, counts["templates"], counts["photos"]
+            person, consents, documents, audit, counts["templates"], counts["photos"], searches
         )
 
     def access_report_pdf(self, person_id: str, export: PersonExport | None = None) -> bytes:
@@ -459,6 +461,7 @@ class Retention:
             audit_events=export.audit,
             template_count=export.templates,
             photo_count=export.photos,
+            face_searches=export.face_searches,
             operator=self._s.actor,
             language=export.person.language,
             document_id=doc_id,

@@ -188,3 +188,49 @@ def test_people_search(imported) -> None:
     assert found["total"] == 1 and found["items"][0]["person"]["name"] == "Kit Harington"
     active = ok_json(home, "people", "--status", "active")
     assert {i["person"]["id"] for i in active["items"]} <= set(report["person_ids"])
+
+
+def test_identify_purpose_returns_only_that_purposes_people_and_is_audited(
+    imported, faces: Path, tmp_path: Path
+) -> None:
+    """issue-13: templates are bound to the purpose they were given for."""
+    home, _, purpose, report = imported
+    gym = ok_json(
+        home, "purpose", "add", "--title", "Gym", "--controller", "Acme HR", "--contact",
+        "hr@acme.example", "--retention-days", "30", "--alternative", "Show the membership card",
+    )  # fmt: skip
+    probe = str(faces / "obama_3.jpg")
+    own = json.loads(run(home, "identify", probe, "--purpose", str(purpose["id"]), "--json").stdout)
+    other = json.loads(run(home, "identify", probe, "--purpose", str(gym["id"]), "--json").stdout)
+    assert own["decision"] == "match" and own["candidates"][0]["name"] == "Barack Obama"
+    assert other["decision"] == "no_match" and other["candidates"] == []
+    log = tmp_path / "audit.jsonl"
+    ok_json(home, "audit", "export", "--out", str(log))
+    events = [json.loads(x) for x in log.read_text().splitlines()]
+    searches = [e for e in events if e["action"] == "face.search"]
+    by_purpose = {e["details"]["purpose"]: e["details"] for e in searches[-2:]}
+    assert by_purpose[purpose["id"]]["candidates"] == 1
+    assert by_purpose[gym["id"]]["candidates"] == 0
+    assert all(e["actor"] == "admin" and e["details"]["source"] == "cli" for e in searches[-2:])
+    assert not any("embedding" in json.dumps(e) for e in searches)
+    # An operator must name the purpose; a search of every purpose is an admin's.
+    env = {"CONSENTDESK_NEW_PASSWORD": "operator password 1"}
+    ok_json(home, "user", "add", "olga", "--role", "operator", env=env)
+    op = {"CONSENTDESK_USER": "olga", "CONSENTDESK_PASSWORD": "operator password 1"}
+    refused = run(home, "identify", probe, env=op)
+    assert refused.returncode == 5 and "Traceback" not in refused.stderr
+    allowed = run(home, "identify", probe, "--purpose", str(purpose["id"]), "--json", env=op)
+    assert json.loads(allowed.stdout)["decision"] == "match"
+    # The person's export lists who looked them up, and each consent's purpose version.
+    obama = report["person_ids"][0]
+    ok_json(home, "export", obama, "--out", str(tmp_path / "sar"))
+    data = json.loads((tmp_path / "sar" / "person.json").read_text())
+    assert [c["purpose_version"] for c in data["consents"]] == [1]
+    mine = [f for f in data["face_searches"] if f["task"] == "identify"]
+    assert {f["actor"] for f in mine} >= {"admin", "olga"}
+    assert {f["purpose_id"] for f in mine} >= {purpose["id"]}
+    assert all(f["candidates"] == 1 for f in mine if f["purpose_id"] == purpose["id"])
+    # the import's duplicate check of "Obama Again" found him too, and says so
+    assert any(f["task"] == "duplicate_check" for f in data["face_searches"])
+    report_text = pdf_text((tmp_path / "sar" / "access-report.pdf").read_bytes())
+    assert "Who looked you up" in report_text and "olga" in report_text

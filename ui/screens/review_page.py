@@ -90,6 +90,8 @@ class ReviewPage(Page):
             self.desk.check_duplicates,
             embeddings,
             exclude_person=draft.existing_person_id,
+            purpose_id=draft.purpose.id if draft.purpose is not None else None,
+            origin="ui",
             on_done=self._show_warnings,
             on_error=self._failed,
         )

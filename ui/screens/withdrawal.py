@@ -7,7 +7,9 @@ once, after one confirmation. Erasure of everything is a separate, admin-only ac
 typing a word, because it cannot be undone.
 
 Face search uses the live camera (or a photo) only to compute a probe template; the probe is
-matched by the core (``Desk.identify_embedding``) and never stored.
+matched by the core (``Desk.identify_embedding``, task "withdrawal": against everyone's own
+templates, only the best match comes back, to confirm the person) and never stored; the core
+audits the search.
 """
 
 from __future__ import annotations
@@ -262,7 +264,7 @@ class WithdrawalScreen(QWidget):
             return
         desk = self.desk
         self._forget_name_search()
-        self._identify(lambda: desk.identify_photo(Path(path)))
+        self._identify(lambda: desk.identify_photo(Path(path), task="withdrawal", origin="ui"))
 
     def _forget_name_search(self) -> None:
         """Searching by face replaces a name search (a pending one must not fire later)."""
@@ -333,7 +335,9 @@ class WithdrawalScreen(QWidget):
         self._identifying = True
         image = frame.image
         desk = self.desk
-        self._identify(lambda: desk.identify_image(image), from_camera=True)
+        self._identify(
+            lambda: desk.identify_image(image, task="withdrawal", origin="ui"), from_camera=True
+        )
 
     def _identify(self, run: Callable[[], IdentifyResult], from_camera: bool = False) -> None:
         """``run`` returns the core's ``IdentifyResult``; it runs in the background."""
