@@ -6,12 +6,11 @@ readable sequence of blocks and the same fact is always printed the same way.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
 
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table
 
+from app.documents.audit_words import sentence
 from app.documents.labels import label, term
 from app.documents.layout import (
     FRAME_WIDTH,
@@ -189,15 +188,6 @@ def verification_block(
     return [KeepTogether(block)]
 
 
-def _details(details: Any) -> str:
-    if not details:
-        return ""
-    try:
-        return json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)[:600]
-    except (TypeError, ValueError):
-        return str(details)[:600]
-
-
 def audit_block(
     events: Sequence[AuditEvent], tz_name: str, styles: Styles, *, new_page: bool = True
 ) -> list[Flowable]:
@@ -216,9 +206,8 @@ def audit_block(
             str(event.seq),
             format_datetime(event.at, tz_name, lang),
             event.actor,
-            term(lang, "audit.", event.action),
             event.subject or "",
-            _details(event.details),
+            sentence(event, lang),  # issue-15: the details in words, not JSON
         ]
         for event in sorted(events, key=lambda e: (e.seq, e.at))
     ]
@@ -226,12 +215,11 @@ def audit_block(
         label(lang, "audit.seq"),
         label(lang, "audit.at"),
         label(lang, "audit.actor"),
-        label(lang, "audit.action"),
         label(lang, "audit.subject"),
-        label(lang, "audit.details"),
+        label(lang, "audit.event"),
     ]
     out.append(Spacer(1, 4))
-    out.append(grid_table(header, rows, styles, [0.5, 2.3, 1.2, 1.6, 1.6, 2.6]))
+    out.append(grid_table(header, rows, styles, [0.6, 2.0, 1.2, 1.5, 4.5]))
     return out
 
 
