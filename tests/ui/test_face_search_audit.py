@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ def test_withdrawal_desk_face_search_is_audited_and_confirms_one_person(
     template = desk.analyse_photo(faces / "obama_1.jpg").single_encoding()
     person = desk.enroll(
         EnrollmentRequest(
-            person=PersonDetails("Barack Obama", None, None, "en"),
+            person=PersonDetails("Barack Obama", None, dt.date(1961, 8, 4), "en"),
             purpose_id=purpose.id,
             disclosure_sha256=desk.disclosure(purpose.id, "en").sha256,
             signature=make_signature(1),
