@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from ui.context import UiContext
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from ui.i18n import I18n
 
 log = logging.getLogger(__name__)
+
+# The check starts this long after sign-in, so the first screens and the face gallery load on
+# an idle machine (2 cores): a front-desk worker sees the registry first.
+START_DELAY_MS = 45_000
 
 
 class IntegrityStatus(QObject):
@@ -37,9 +41,13 @@ class IntegrityStatus(QObject):
         self.label = QLabel()
         bar.addPermanentWidget(self.label)
         self.label.hide()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._begin)
 
-    def start(self, desk: Desk, *, force: bool = False) -> bool:
-        """Run the full check in the background when it is due (or ``force``); True if started."""
+    def start(self, desk: Desk, *, force: bool = False, delay_ms: int = START_DELAY_MS) -> bool:
+        """Run the full check in the background when it is due (or ``force``), ``delay_ms``
+        after sign-in; True if it was scheduled."""
         self._desk = desk
         try:
             due = force or desk.full_check_status().due
@@ -50,12 +58,18 @@ class IntegrityStatus(QObject):
             self._show_failed()
         if not due:
             return False
+        self._timer.start(max(0, delay_ms))
+        return True
+
+    def _begin(self) -> None:
+        desk = self._desk
+        if desk is None or desk.locked:
+            return
         self._progress(0, 100)
         self.label.show()
         self._ctx.runner.submit(
             self._run, desk, on_done=self._done, on_error=self._failed, on_progress=self._progress
         )
-        return True
 
     @staticmethod
     def _run(desk: Desk, progress: object = None) -> FullCheckResult:
@@ -66,6 +80,7 @@ class IntegrityStatus(QObject):
 
     def stop(self) -> None:
         """At lock: the check stops early (the next sign-in starts it again)."""
+        self._timer.stop()
         if self._desk is not None:
             self._desk.integrity.cancel()
         self._desk = None
