@@ -51,6 +51,9 @@ class AuditLog:
         self._conn = conn
         self._key = key
         self._clock = clock
+        # issue-11: signs each new entry's chained MAC with the signed-in account's key
+        # (``app.authority``); None writes HMAC-only entries (replay at unlock, old vaults).
+        self.signer: Callable[[int, str], tuple[str, str] | None] | None = None
 
     def append(
         self,
@@ -65,10 +68,19 @@ class AuditLog:
         when = (at or self._clock()).astimezone(dt.UTC).isoformat(timespec="microseconds")
         body = json.dumps(dict(details or {}), ensure_ascii=False, sort_keys=True, default=str)
         mac = compute_mac(self._key, previous, canonical(seq, when, actor, action, subject, body))
-        self._conn.execute(
-            "INSERT INTO audit (seq, at, actor, action, subject, details, mac) VALUES (?,?,?,?,?,?,?)",
-            (seq, when, actor, action, subject, body, mac),
-        )
+        signed = self.signer(int(seq), mac) if self.signer is not None else None
+        if signed is None:
+            self._conn.execute(
+                "INSERT INTO audit (seq, at, actor, action, subject, details, mac) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (seq, when, actor, action, subject, body, mac),
+            )
+        else:
+            self._conn.execute(
+                "INSERT INTO audit (seq, at, actor, action, subject, details, mac, signer, sig) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (seq, when, actor, action, subject, body, mac, signed[0], signed[1]),
+            )
         return int(seq)
 
     def head(self) -> str:
@@ -103,16 +115,30 @@ class AuditLog:
     def count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM audit").fetchone()[0])
 
-    def verify(self, expected_head: str | None = None) -> AuditVerification:
+    def verify(
+        self,
+        expected_head: str | None = None,
+        check_signature: Callable[[int, str, str, Any, Any], str | None] | None = None,
+    ) -> AuditVerification:
+        """The chain, the signatures (``check_signature``, from ``app.authority``) and, given an
+        exported head, the tail."""
         problems: list[str] = []
         previous = GENESIS
         expected_seq = 1
         entries = 0
         last_mac = GENESIS
+        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(audit)").fetchall()}
+        signed = "sig" in columns
         cursor = self._conn.execute(
-            "SELECT seq, at, actor, action, subject, details, mac FROM audit ORDER BY seq"
+            "SELECT seq, at, actor, action, subject, details, mac"
+            + (", signer, sig" if signed else ", NULL, NULL")
+            + " FROM audit ORDER BY seq"
         )
-        for seq, at, actor, action, subject, details, mac in cursor:
+        for seq, at, actor, action, subject, details, mac, signer, sig in cursor:
+            if check_signature is not None:
+                problem = check_signature(int(seq), str(action), str(mac), signer, sig)
+                if problem is not None:
+                    problems.append(problem)
             entries += 1
             if seq != expected_seq:
                 problems.append(f"entry {expected_seq} is missing (next present entry is {seq})")

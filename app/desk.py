@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.authority import at_sign_in, establish, signature_checker
 from app.backoff import LoginBackoff
 from app.backups import BackupInfo, list_backups
 from app.bulk_import import ImportReport, import_people
@@ -214,7 +215,12 @@ class Desk:
                 (admin_username, name_key(admin_username), "admin", _iso(now), _iso(now)),
             )
         user = StaffAccount(1, admin_username, "admin", now, now)
+        # issue-11: the administrators' authority, from the first entry on (app.authority).
+        opened = vault.keyslots.open_user(admin_username, password)
+        with transaction(vault.conn) as conn:
+            authority = establish(vault, conn, opened, admin_username, _iso(now) or "")
         desk = cls(vault, user, options)
+        desk.session.set_authority(authority)
         with desk.session.write() as conn:
             desk.session.audit.append(admin_username, "vault.init", details={"schema": 1}, at=now)
             desk.clockguard.remember(conn, now)  # the first "last time seen"
@@ -272,9 +278,16 @@ class Desk:
         user = staff_from_row(row, options.clock())
         desk = cls(vault, user, options)
         desk.session.signed_in_with = action
-        desk.retention.check_clock()
         now = options.clock()
         s = desk.session
+        try:
+            # issue-11: the role counts only with an administrator's signature on it.
+            with s.write() as conn:
+                s.set_authority(at_sign_in(vault, conn, row, vault.opened, _iso(now) or ""))
+        except BaseException:
+            desk.lock()
+            raise
+        desk.retention.check_clock()
         # The failures recorded before this sign-in leave login-state.json only once they are
         # committed to the audit log.
         with backoff.success() as failures, s.write() as conn:
@@ -649,7 +662,15 @@ class Desk:
 
     # ================================================================== audit
     def audit_verify(self, expected_head: str | None = None) -> AuditVerification:
-        return self.session.read(lambda c: self.session.audit.verify(expected_head))
+        """The HMAC chain, and every entry's signature against a key an administrator
+        certified (``app.authority``), read from the keyslot file as it is now."""
+        s = self.session
+
+        def check(conn: Connection) -> AuditVerification:
+            slots = Keyslots.load(s.vault.paths.keyslots)
+            return s.audit.verify(expected_head, signature_checker(conn, slots))
+
+        return s.read(check)
 
     @property
     def ledger_problem(self) -> str | None:

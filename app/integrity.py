@@ -43,6 +43,8 @@ _TRIGGERS: tuple[tuple[str, int], ...] = (
     ("audit_no_delete", 1),
     ("templates_deleted_revoke", 4),
     ("people_deleted_forget_device_log", 4),
+    ("signers_no_update", 7),  # issue-11: certified signing keys are append-only
+    ("signers_no_delete", 7),
 )
 
 
@@ -52,10 +54,11 @@ def _normal(sql: str) -> str:
 
 def _expected_triggers() -> dict[str, str]:
     from app.devices.schema import DEVICES_SQL
-    from app.migrations import _V1_SQL
+    from app.migrations import _V1_SQL, ACCOUNTS_TRIGGERS_SQL
 
     out: dict[str, str] = {}
-    for statement in split_sql(_V1_SQL) + split_sql(DEVICES_SQL):
+    sql = split_sql(_V1_SQL) + split_sql(DEVICES_SQL) + split_sql(ACCOUNTS_TRIGGERS_SQL)
+    for statement in sql:
         words = statement.split()
         if len(words) > 2 and words[0].upper() == "CREATE" and words[1].upper() == "TRIGGER":
             out[words[2]] = _normal(statement)

@@ -35,7 +35,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -553,6 +553,11 @@ class Keyslots:
         """Store a changed slot (same id), e.g. one with a secret sealed to it."""
         with self.changing():
             self._slots = [slot if s.id == slot.id else s for s in self._slots]
+
+    def update_slot(self, slot_id: str, change: Callable[[Slot], Slot]) -> None:
+        """Apply ``change`` to the slot as the file holds it now (under the lock)."""
+        with self.changing():
+            self._slots = [change(s) if s.id == slot_id else s for s in self._slots]
 
     def open_user(self, username: str, password: str) -> OpenedSlot:
         candidates = self._user_slots(username)

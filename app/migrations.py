@@ -238,10 +238,17 @@ def _v7_accounts(conn: Connection) -> None:
     for row in conn.execute("SELECT id, username FROM staff").fetchall():
         conn.execute("UPDATE staff SET username_key = ? WHERE id = ?", (name_key(row[1]), row[0]))
     conn.execute("CREATE INDEX staff_username_key ON staff(username_key)")
-    conn.execute(
-        "CREATE TRIGGER signers_no_update BEFORE UPDATE ON signers "
-        "BEGIN SELECT RAISE(ABORT, 'signing keys are never changed'); END"
-    )
+    for statement in split_sql(ACCOUNTS_TRIGGERS_SQL):
+        conn.execute(statement)
+
+
+# Checked at every unlock with the other triggers (``app.integrity``).
+ACCOUNTS_TRIGGERS_SQL = """
+CREATE TRIGGER signers_no_update BEFORE UPDATE ON signers
+BEGIN SELECT RAISE(ABORT, 'signing keys are never changed'); END;
+CREATE TRIGGER signers_no_delete BEFORE DELETE ON signers
+BEGIN SELECT RAISE(ABORT, 'signing keys are never removed'); END;
+"""
 
 
 # issue 12: retention at 100,000 people. Purging finds what is due through these indexes (a

@@ -80,7 +80,8 @@ def restore_vault(
         extract_backup(Path(source), staging, lambda f: report(0.6 * f))
         step("extracted")
         slots = Keyslots.load(staging.keyslots)
-        key = _unwrap(backoff, "password", lambda: slots.unlock_user(username, password))
+        opened = _unwrap(backoff, "password", lambda: slots.open_user(username, password))
+        key = opened.data_key
         role = _peek_role(staging.database, key, username)
         if role != "admin":
             raise PermissionDenied(
@@ -107,6 +108,7 @@ def restore_vault(
     except BaseException:
         rollback(paths, journal)
         raise
+    vault.opened = opened  # the same slot, now live: the role is checked at sign-in
     step("opened")
     # The new vault is in place; if tidying up fails, recover() finishes it at the next open.
     with contextlib.suppress(OSError):

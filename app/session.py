@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from app.audit import AuditLog
+from app.authority import SessionAuthority
 from app.db import Connection, fetch_all, fetch_one, transaction
 from app.errors import PermissionDenied, VaultCorrupt, VaultError
 from app.models import Organisation, StaffAccount
@@ -42,9 +43,16 @@ class Session:
         if audit_key is None:
             raise VaultError("The vault has no audit key; it was not created by ConsentDesk.")
         self.audit = AuditLog(self.conn, audit_key, clock)
+        # issue-11: the verified role's keys (signing key; for admins the authority key), set
+        # at sign-in by ``app.authority``; None in a vault that has no authority yet.
+        self.authority: SessionAuthority | None = None
         # Set when the background full integrity check failed (issue 12): reading goes on so
         # the admin can export and back up, but nothing more is written to a damaged file.
         self.writes_locked: str | None = None
+
+    def set_authority(self, authority: SessionAuthority | None) -> None:
+        self.authority = authority
+        self.audit.signer = authority.sign_entry if authority is not None else None
 
     @property
     def locked(self) -> bool:

@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -218,15 +218,30 @@ class Vault:
         return vault
 
     # ----------------------------------------------------------------- key management
-    def set_password(self, username: str, password: str, *, shared: bool = False) -> None:
-        self.keyslots.set_user(username, password, self.data_key, shared=shared)
+    def set_password(
+        self,
+        username: str,
+        password: str,
+        *,
+        shared: bool = False,
+        sealed: Mapping[str, tuple[bytes, bytes]] | None = None,
+        pin_to: bytes | None = None,
+    ) -> None:
+        self.keyslots.set_user(
+            username, password, self.data_key, shared=shared, sealed=sealed, pin_to=pin_to
+        )
 
     def remove_slot(self, username: str, *, shared: bool = False) -> bool:
         return self.keyslots.remove_user(username, shared)
 
-    def new_recovery_code(self) -> str:
+    def new_recovery_code(
+        self,
+        *,
+        sealed: Mapping[str, tuple[bytes, bytes]] | None = None,
+        pin_to: bytes | None = None,
+    ) -> str:
         code = generate_recovery_code()
-        self.keyslots.set_recovery(code, self.data_key)
+        self.keyslots.set_recovery(code, self.data_key, sealed=sealed, pin_to=pin_to)
         return code
 
     def rekey(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from app.db import Connection, Row, fetch_all, fetch_one, scalar
 from app.errors import InvalidInput, NotFound, PermissionDenied, WrongPassword
 from app.models import Role, StaffAccount
@@ -12,7 +14,9 @@ from app.session import Session
 from app.validation import check_password, check_username
 from app.values import _dt, _iso
 
-STAFF_SQL = "SELECT id, username, role, created_at, last_login_at FROM staff "
+STAFF_SQL = (
+    "SELECT id, username, username_key, role, created_at, last_login_at, grant_sig FROM staff "
+)
 
 
 def find_staff(conn: Connection, username: str) -> Row | None:
@@ -97,8 +101,10 @@ class Staff:
                 )
                 s.audit.append(s.actor, "staff.add", details={"user": username, "role": role})
                 # Slot after the row, inside the transaction: if writing the slot fails the
-                # account is rolled back too.
-                s.vault.set_password(username, password)
+                # account is rolled back too. With an authority (issue 11) the role is signed
+                # and the account gets its own certified signing key, sealed to its slot.
+                sealed, pin = self._grant(conn, int(cur.lastrowid), username, role, None)
+                s.vault.set_password(username, password, sealed=sealed, pin_to=pin)
             return StaffAccount(int(cur.lastrowid), username, role, now, None)
 
     def remove(self, username: str) -> None:
@@ -158,15 +164,53 @@ class Staff:
         with s.lock, s.vault.keyslots.file_lock():
             if find_staff(s.conn, username) is None:
                 raise NotFound("No such staff account.")
-            with s.write():
+            with s.write() as conn:
                 s.audit.append(s.actor, "staff.password", details={"user": username})
-                s.vault.set_password(username, new_password, shared=key_shared(s.conn, username))
+                # Own password: the slot keeps this account's signing key; anyone else's (an
+                # admin's reset): a fresh key, certified now.
+                own_key = s.authority.signing if (own and s.authority is not None) else None
+                sealed, pin = self._grant(
+                    conn, int(target["id"]), username, str(target["role"]), own_key, regrant=False
+                )
+                s.vault.set_password(
+                    username,
+                    new_password,
+                    shared=key_shared(s.conn, username),
+                    sealed=sealed,
+                    pin_to=pin,
+                )
+
+    def _grant(
+        self,
+        conn: Connection,
+        staff_id: int,
+        username: str,
+        role: str,
+        signing: Ed25519PrivateKey | None,
+        *,
+        regrant: bool = True,
+    ) -> tuple[dict[str, tuple[bytes, bytes]] | None, bytes | None]:
+        """Sign the role (``regrant``) and prepare what the account's new slot carries."""
+        auth = self._s.authority
+        if auth is None:
+            return None, None  # a vault with no authority yet (before an admin's sign-in)
+        if signing is None:
+            if auth.private is None:
+                return None, auth.public  # an operator's own change without a key: none
+            signing = auth.new_signing_key(conn, username, _iso(self._s.now()) or "")
+        if regrant:
+            auth.grant(conn, staff_id, username, role)
+        return auth.sealed_for(signing, role == "admin"), auth.public
 
     def new_recovery_code(self) -> str:
         s = self._s
         s.require_admin()
         with s.lock:
-            code = s.vault.new_recovery_code()
+            auth = s.authority
+            code = s.vault.new_recovery_code(
+                sealed=auth.sealed_for(None, True) if auth is not None else None,
+                pin_to=auth.public if auth is not None else None,
+            )
             with s.write():
                 s.audit.append(s.actor, "vault.recovery_code")
             return code

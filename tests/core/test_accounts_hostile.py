@@ -163,10 +163,12 @@ def test_strasse_cannot_take_over_strasse_sharp_s(tmp_path: Path, options: DeskO
         slot = ks._new_slot("user", legacy, OP_PW, d._vault.data_key, X25519PrivateKey.generate())
         ks._slots.append(slot)
     with d.session.write() as conn:
-        conn.execute(
+        cur = conn.execute(
             "INSERT INTO staff (username, username_key, role, created_at) "
             "VALUES ('strasse', 'strasse', 'operator', '2026-01-01T00:00:00+00:00')"
         )
+        assert d.session.authority is not None  # the admin signed that account's role
+        d.session.authority.grant(conn, int(cur.lastrowid), "strasse", "operator")
     d.lock()
     op = Desk.unlock(home, "strasse", OP_PW, options=options)
     assert op.user.role == "operator"

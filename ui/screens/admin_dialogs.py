@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.models import Purpose, Role
 from ui.dialogs import error_text
 from ui.i18n import I18n
+from ui.password_meter import PasswordMeter
 from ui.theme import set_role
 from ui.worker import Runner
 
@@ -181,10 +182,16 @@ class PasswordFields:
         for key, edit in (("init.password", self.password), ("init.password2", self.repeat)):
             edit.setAccessibleName(self.i18n.tr(key))
             dialog.form.addRow(self.i18n.tr(key), edit)
+            if edit is self.password:  # issue-11: strength as one types, the core's measure
+                self.meter = PasswordMeter(self.i18n, self.password)
+                dialog.form.addRow("", self.meter)
 
     def problem(self) -> str | None:
         if len(self.password.text()) < MIN_PASSWORD:
             return self.i18n.tr("init.short")
+        weak = self.meter.problem()
+        if weak is not None:
+            return weak
         if self.password.text() != self.repeat.text():
             return self.i18n.tr("init.mismatch")
         return None

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.errors import ConsentDeskError, LockedOut, WrongPassword
 from ui.dialogs import Prompts, detached, error_text
 from ui.i18n import I18n
+from ui.password_meter import PasswordMeter
 from ui.theme import set_role
 from ui.worker import Runner
 
@@ -172,6 +173,11 @@ class UnlockScreen(QWidget):
             self.i18n.bind(widget.setAccessibleName, key)
             label.setBuddy(widget)
             form.addRow(label, widget)
+            if widget is self.init_pw:  # issue-11: strength as one types, the core's measure
+                self.init_meter = PasswordMeter(
+                    self.i18n, self.init_pw, lambda: [self.admin.text(), self.org.text()]
+                )
+                form.addRow("", self.init_meter)
         self.init_button = QPushButton()
         set_role(self.init_button, "primary")
         self.i18n.bind(self.init_button.setText, "init.submit")
@@ -348,6 +354,10 @@ class UnlockScreen(QWidget):
             return
         if len(pw) < MIN_PASSWORD:
             self.init_message.setText(self.i18n.tr("init.short"))
+            return
+        weak = self.init_meter.problem()
+        if weak is not None:
+            self.init_message.setText(weak)
             return
         self._set_busy(True)
 
