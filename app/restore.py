@@ -29,6 +29,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import sqlcipher3
 
@@ -129,7 +130,7 @@ def _authorise_current(
         return  # keyslots lost or damaged: only the backup can vouch for the role
     key = _unwrap(backoff, "password", lambda: slots.unlock_user(username, password))
     try:
-        role = _peek_role(paths.database, key, username)
+        role = _peek_role(paths.database, key, username, slots)
     except VaultCorrupt:
         return  # the vault being restored over cannot be read: the backup's role decides
     if role != "admin":
@@ -138,7 +139,9 @@ def _authorise_current(
         )
 
 
-def _peek_role(database: Path, key: bytes, username: str) -> str | None:
+def _peek_role(
+    database: Path, key: bytes, username: str, slots: Keyslots | None = None
+) -> str | None:
     """Read one staff role without changing any file: read-only, no pragmas that write. With
     no WAL file the main file is complete, so it is opened ``immutable`` (SQLite then creates
     no ``-wal``/``-shm`` either); with one, the WAL must be read and its files already exist."""
@@ -165,8 +168,31 @@ def _peek_role(database: Path, key: bytes, username: str) -> str | None:
             row = conn.execute(
                 "SELECT role FROM staff WHERE username = ? COLLATE NOCASE", (username,)
             ).fetchone()
+        if row is not None and slots is not None and not _grant_holds(conn, slots, username):
+            row = None  # issue-11: a role without an administrator's signature is no role
     except sqlcipher3.Error:
         raise VaultCorrupt("The vault database cannot be read.") from None
     finally:
         conn.close()
     return str(row[0]) if row else None
+
+
+def _grant_holds(conn: Any, slots: Keyslots, username: str) -> bool:
+    """Whether the account's role carries the authority's signature (true in a vault that has
+    no authority yet)."""
+    from app.authority import grant_valid, pinned_public
+
+    try:
+        public = pinned_public(slots, conn)
+    except VaultCorrupt:
+        return False
+    if public is None:
+        return True
+    cur = conn.cursor()
+    cur.row_factory = sqlcipher3.Row
+    rows = cur.execute(
+        "SELECT id, username, role, grant_sig FROM staff WHERE username = ? COLLATE BINARY "
+        "OR username_key = ?",
+        (username, name_key(username)),
+    ).fetchall()
+    return len(rows) >= 1 and all(grant_valid(public, slots.vault_id, r) for r in rows)

@@ -231,3 +231,19 @@ def test_a_vault_from_before_gets_its_authority_at_the_first_admin_sign_in(
     admin = Desk.unlock(home, ADMIN, PASSWORD, options=options)
     assert admin.audit_verify().ok, admin.audit_verify().problems
     admin.lock()
+
+
+def test_a_self_promoted_operator_cannot_restore(
+    with_operator: Path, options: DeskOptions, tmp_path: Path
+) -> None:
+    home = with_operator
+    admin = Desk.unlock(home, ADMIN, PASSWORD, options=options)
+    backup = admin.backup(tmp_path / "b.cdbackup")
+    admin.lock()
+    conn, _ = operator_db(home)
+    conn.execute("UPDATE staff SET role = 'admin' WHERE username = ?", (OP,))
+    conn.close()
+    before = (home / "vault.db").read_bytes()
+    proc = cli(home, "restore", str(backup), user=OP, password=OP_PW)
+    assert proc.returncode == 5 and "admin" in one_line(proc.stderr)
+    assert (home / "vault.db").read_bytes() == before
