@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QWid
 from app.validation import MIN_PASSWORD_SCORE, PasswordStrength, password_strength
 from ui.i18n import I18n
 
-
 # zxcvbn's score 0..4, named
 _LEVELS = ("pw.strength.0", "pw.strength.1", "pw.strength.2", "pw.strength.3", "pw.strength.4")
 
