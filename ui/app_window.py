@@ -37,6 +37,7 @@ from ui.theme import set_role
 
 if TYPE_CHECKING:
     from app.desk import Desk
+    from ui.screens.compliance import ComplianceScreen
     from ui.screens.settings import SettingsScreen
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class Workspace(QWidget):
 
     def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        from ui.compliance_banner import ComplianceBanner
+        from ui.screens.compliance import ComplianceScreen
         from ui.screens.registry import RegistryScreen
         from ui.screens.settings import SettingsScreen
         from ui.screens.withdrawal import WithdrawalScreen
@@ -64,10 +67,15 @@ class Workspace(QWidget):
         self.tabs.addTab(self.withdrawal, "")
         keys = ["tab.enroll", "tab.registry", "tab.withdraw"]
         self.settings: SettingsScreen | None = None
+        self.compliance: ComplianceScreen | None = None
         if desk.user.role == "admin":
             self.settings = SettingsScreen(desk, ctx)
             self.tabs.addTab(self.settings, "")
             keys.append("tab.settings")
+            # issue-16/17: the regulator's questions and the doors' freshness, admins only
+            self.compliance = ComplianceScreen(desk, ctx)
+            self.tabs.addTab(self.compliance, "")
+            keys.append("tab.compliance")
         tabs = self.tabs
         for index, key in enumerate(keys):
             ctx.i18n.bind(functools.partial(_set_tab_text, tabs, index), key)
@@ -75,10 +83,18 @@ class Workspace(QWidget):
         self.registry.person.withdraw_requested.connect(self._to_withdrawal)
         # Shown only while a clock jump holds automatic purging (issue 10).
         self.clock_banner = ClockHoldBanner(desk, ctx)
+        # Overdue requests and devices, the filing threshold: seen at sign-in (issues 16, 17).
+        self.compliance_banner = ComplianceBanner(desk, ctx, self.show_compliance)
+        self.compliance_banner.refresh()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.clock_banner)
+        lay.addWidget(self.compliance_banner)
         lay.addWidget(self.tabs)
+
+    def show_compliance(self) -> None:
+        if self.compliance is not None:
+            self.tabs.setCurrentWidget(self.compliance)
 
     def _to_withdrawal(self, person_id: str) -> None:
         self.tabs.setCurrentWidget(self.withdrawal)
@@ -96,6 +112,9 @@ class Workspace(QWidget):
             self.withdrawal.activated()
         elif self.settings is not None and widget is self.settings:
             self.settings.activated()
+        elif self.compliance is not None and widget is self.compliance:
+            self.compliance.activated()
+            self.compliance_banner.refresh()
 
     def shutdown(self) -> None:
         """Stop cameras and forget pending results before the widgets go away."""
