@@ -672,6 +672,9 @@ class Desk:
 
         return s.read(check)
 
+    def seen_version(self) -> int | None:
+        return self.finality.seen_version()  # changes when another session commits
+
     @property
     def ledger_problem(self) -> str | None:
         return self.session.vault.ledger_problem  # ledger deleted or cut short (at unlock)

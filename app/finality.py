@@ -19,7 +19,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol
 
 from app.audit import AuditLog
 from app.backups import ReapplyResult, clean_leftovers, list_backups, prune, reapply
@@ -28,6 +29,22 @@ from app.ledger import ErasureLedger, LedgerEntry, LedgerKind
 from app.replay import ledger_gap, mark_applied
 from app.session import Session
 from app.vault import Vault
+
+
+class _Lock(Protocol):
+    """The session's lock (a ``threading.RLock``): used as a context manager, and tried
+    without waiting by :meth:`Finality.seen_version`."""
+
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+    def release(self) -> None: ...
+    def __enter__(self) -> bool: ...
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
 
 
 class Finality:
@@ -40,7 +57,7 @@ class Finality:
         write: Callable[[], AbstractContextManager[Any]],
         setting: Callable[[str], str],
         clock: Callable[[], dt.datetime],
-        lock: AbstractContextManager[Any],
+        lock: _Lock,
     ) -> None:
         self._vault = vault
         self._lock = lock  # the desk's: backups read the shared connection
@@ -139,6 +156,21 @@ class Finality:
     # ------------------------------------------------------------------ other sessions
     def _version(self) -> int:
         return int(self._vault.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def seen_version(self) -> int | None:
+        """``PRAGMA data_version`` now, or None when the session is busy or locked.
+
+        For a screen polling from the GUI thread: it must never wait for the session lock
+        while a background task (a save, a backup) holds it. Unlike :meth:`others_changed` it
+        consumes nothing, so the gallery's own check is not disturbed."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if not self._vault._key:
+                return None
+            return self._version()
+        finally:
+            self._lock.release()
 
     def others_changed(self) -> bool:
         """True once after another connection committed to the vault since the last call.

@@ -35,6 +35,8 @@ from ui.integrity_status import IntegrityStatus
 from ui.screens.unlock import UnlockScreen
 from ui.theme import set_role
 
+ELSEWHERE_POLL_MS = 2000  # how often a workspace looks for changes made by another session
+
 if TYPE_CHECKING:
     from app.desk import Desk
     from ui.screens.compliance import ComplianceScreen
@@ -91,6 +93,27 @@ class Workspace(QWidget):
         lay.addWidget(self.clock_banner)
         lay.addWidget(self.compliance_banner)
         lay.addWidget(self.tabs)
+        # Another window or the CLI on the same vault may withdraw or erase the person shown
+        # here: look every few seconds (a cheap, non-blocking PRAGMA) and refresh what shows
+        # them, instead of offering actions on stale data or failing with "not found".
+        self._seen_version = desk.seen_version()
+        self.elsewhere = QTimer(self)
+        self.elsewhere.setInterval(ELSEWHERE_POLL_MS)
+        self.elsewhere.timeout.connect(self.check_elsewhere)
+        self.elsewhere.start()
+
+    def check_elsewhere(self) -> bool:
+        """Refresh the screens showing a person when another session changed the vault."""
+        try:
+            version = self.desk.seen_version()
+        except Exception:  # locked meanwhile: the workspace is going away
+            return False
+        if version is None or version == self._seen_version:
+            return False
+        self._seen_version = version
+        self.registry.changed_elsewhere()
+        self.withdrawal.changed_elsewhere()
+        return True
 
     def show_compliance(self) -> None:
         if self.compliance is not None:
@@ -118,6 +141,7 @@ class Workspace(QWidget):
 
     def shutdown(self) -> None:
         """Stop cameras and forget pending results before the widgets go away."""
+        self.elsewhere.stop()
         self.wizard.shutdown()
         self.registry.shutdown()
         self.withdrawal.shutdown()

@@ -555,6 +555,10 @@ def test_enrollment_end_to_end_by_keyboard_only(qtbot: Any, window: Any) -> None
     QTest.keyClicks(details.name, "Keyboard Person")
     _tab_to(qtbot, details.reference)
     QTest.keyClicks(details.reference, "K-1")
+    _tab_to(qtbot, details.adult_seen)  # issue 13: no date of birth, so the operator attests
+    _key(qtbot, Qt.Key.Key_Space)
+    assert details.adult_seen.isChecked()
+    _tab_to(qtbot, wizard.next_button)
     _key(qtbot, Qt.Key.Key_Return)
     assert wizard.current == "disclosure", wizard.message.text()
     # The disclosure is read (focus in the text), then Tab reaches Next first.
@@ -775,3 +779,86 @@ def test_autolock_mid_enrollment_keeps_a_draft_to_resume_after_sign_in(
     asked = len(prompts.confirms)
     unlock(qtbot, window)
     assert len(prompts.confirms) == asked
+
+
+def test_a_person_withdrawn_or_erased_in_another_window_is_refreshed_here(
+    qtbot: Any, window: Any, home: Any
+) -> None:
+    """Issue 10: a second Desk on the same vault (another window, the CLI) withdraws or erases
+    the person this window shows; the screens refresh or say so, never act on stale data."""
+    from app.desk import Desk
+    from tests.core.vaultkit import enroll
+    from tests.ui.conftest import ADMIN, PASSWORD, cheap_options, unlock
+
+    ws = unlock(qtbot, window)
+    other = Desk.unlock(home, ADMIN, PASSWORD, options=cheap_options())
+    try:
+        purpose = other.list_purposes()[0]
+        gone = enroll(other, purpose, name="Erased Elsewhere", seed=21, reference=None)
+        moved = enroll(other, purpose, name="Withdrawn Elsewhere", seed=22, reference=None)
+        tr = window.ctx.i18n.tr
+
+        # The withdrawal desk shows a person; the other window erases them.
+        screen = ws.withdrawal
+        ws.tabs.setCurrentWidget(screen)
+        screen.search.setText("Erased Elsewhere")
+        qtbot.waitUntil(lambda: not screen._timer.isActive(), timeout=5000)  # typed search ran
+        assert screen.selected_id == gone.person.id and screen.erase_button.isEnabled()
+        other.erase(gone.person.id)
+        qtbot.waitUntil(lambda: screen.selected_id is None, timeout=10000)
+        assert screen.message.text() == tr("person.gone_elsewhere")
+        assert not screen.erase_button.isEnabled() and not screen.withdraw_button.isEnabled()
+        assert screen.results.count() == 0
+
+        # The same desk shows someone active; withdrawn elsewhere, the desk says so.
+        screen.search.setText("Withdrawn Elsewhere")
+        qtbot.waitUntil(lambda: not screen._timer.isActive(), timeout=5000)  # typed search ran
+        assert screen.withdraw_button.isEnabled()
+        other.withdraw(moved.person.id, "moved away")
+        qtbot.waitUntil(lambda: not screen.withdraw_button.isEnabled(), timeout=10000)
+        assert screen.message.text() == tr("wd.changed_elsewhere")
+        assert tr("status.withdrawn") in screen.selected_label.text()
+
+        # The registry's person panel: the status changes in place, then "no longer held".
+        registry = ws.registry
+        ws.tabs.setCurrentWidget(registry)
+        registry.search.setText("Withdrawn Elsewhere")
+        qtbot.waitUntil(lambda: not registry._timer.isActive(), timeout=5000)  # typed search ran
+        assert registry.model.rowCount() == 1
+        registry.open_row(0)
+        assert registry.person.person is not None
+        assert registry.person.consents.item(0, 2).text() == tr("status.withdrawn")
+        other.erase(moved.person.id)
+        gone_text = tr("person.gone_elsewhere")
+        qtbot.waitUntil(lambda: registry.person.notice.text() == gone_text, timeout=10000)
+        assert registry.person.notice.isVisibleTo(registry)
+        window.ctx.i18n.set_language("zh")
+        assert registry.person.notice.text() == window.ctx.i18n.tr("person.gone_elsewhere")
+        assert "另一个窗口" in registry.person.notice.text()
+        window.ctx.i18n.set_language("en")
+        assert registry.person.person is None and not registry.person.withdraw_button.isEnabled()
+        assert registry.model.rowCount() == 0
+        # This window's own desk works on: a name search finds nobody, nothing crashed.
+        assert window.desk.find_people(query="Elsewhere").total == 0
+    finally:
+        other.lock()
+
+
+def test_sign_in_warns_when_the_erasure_ledger_was_deleted(
+    qtbot: Any, window: Any, home: Any
+) -> None:
+    """Issue 10: the ledger that keeps withdrawals final across restores was deleted; the
+    operator signing in is told (the core audits it and unlock-check fails on it)."""
+    from app.desk import Desk
+    from tests.core.vaultkit import enroll
+    from tests.ui.conftest import ADMIN, PASSWORD, cheap_options, unlock
+
+    other = Desk.unlock(home, ADMIN, PASSWORD, options=cheap_options())
+    person = enroll(other, other.list_purposes()[0], name="Ledger Gap", seed=23)
+    other.withdraw(person.person.id, "no longer")
+    ledger = other.finality.ledger.path
+    other.lock()
+    ledger.unlink()
+    unlock(qtbot, window)
+    assert window.ctx.prompts.infos == [window.ctx.i18n.tr("app.ledger_gap")]
+    assert "ledger.missing" in [e.action for e in window.desk.audit_events()]

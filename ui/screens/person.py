@@ -76,6 +76,11 @@ class PersonPanel(QWidget):
         self.header = QLabel()
         self.header.setWordWrap(True)
         set_role(self.header, "title")
+        # Said when the person shown was erased in another window (issue 10).
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        set_role(self.notice, "warning")
+        self.notice.hide()
         self.withdraw_button = QPushButton()
         i18n.bind(self.withdraw_button.setText, "person.to_withdrawal")
         self.withdraw_button.clicked.connect(
@@ -139,6 +144,7 @@ class PersonPanel(QWidget):
         top.addWidget(self.rectify_button)
         top.addWidget(self.withdraw_button)
         lay.addLayout(top)
+        lay.addWidget(self.notice)
         lay.addWidget(self.tabs, 1)
 
     def show_person(self, person_id: str | None) -> None:
@@ -180,6 +186,8 @@ class PersonPanel(QWidget):
         self.rectify_button.setEnabled(True)
 
     def _retranslate(self, _lang: str) -> None:
+        if not self.notice.isHidden():
+            self.notice.setText(self.ctx.i18n.tr("person.gone_elsewhere"))
         if self.person is not None:
             keep = self.tabs.currentIndex()
             pdf, name = self.document_view.pdf, self.document_view.filename
@@ -242,8 +250,27 @@ class PersonPanel(QWidget):
             on_error=lambda e: self.ctx.prompts.error(self, e),
         )
 
+    def changed_elsewhere(self, person_id: str | None = None) -> None:
+        """Another session changed the vault: show the person (``person_id``, else the one
+        shown) anew, or say they are gone."""
+        person_id = person_id or (self.person.id if self.person is not None else None)
+        if person_id is None:
+            return
+        from app.errors import NotFound
+
+        keep = self.tabs.currentIndex()
+        try:
+            self.show_person(person_id)
+        except NotFound:
+            self.clear()
+            self.notice.setText(self.ctx.i18n.tr("person.gone_elsewhere"))
+            self.notice.show()
+            return
+        self.tabs.setCurrentIndex(keep)
+
     def clear(self) -> None:
         self.person = None
+        self.notice.hide()
         self.documents = []
         self.header.clear()
         for table in (self.consents, self.docs, self.audit):

@@ -241,6 +241,20 @@ class RegistryScreen(QWidget):
         self._fill_filters()
         self.refresh()
 
+    def changed_elsewhere(self) -> None:
+        """Another session changed the vault: fresh results, and the person shown anew (or
+        "no longer held" when they were erased there)."""
+        if self._filling:
+            return
+        shown = self.person.person.id if self.person.person is not None else None
+        try:
+            self.model.search(
+                self.search.text().strip(), self.status.currentData(), self.purpose.currentData()
+            )
+        except Exception:  # the next look will try again; never a dialog from a timer
+            return
+        self.person.changed_elsewhere(shown)  # new results reset the selection
+
     def refresh(self) -> None:
         if self._filling:
             return

@@ -502,6 +502,41 @@ class WithdrawalScreen(QWidget):
         self.message.setText(error_text(exc, self.ctx.i18n))
         set_role(self.message, "error")
         self.withdraw_button.setEnabled(self.selected_id is not None)
+        from app.errors import InvalidInput, NotFound
+
+        if isinstance(exc, NotFound | InvalidInput):  # changed in another window meanwhile?
+            self.changed_elsewhere()
+
+    def changed_elsewhere(self) -> None:
+        """Another session changed the vault: the person shown is refreshed, or, erased
+        there, dropped with a word saying so (their documents leave the screen too)."""
+        person_id = self.selected_id
+        if person_id is None:
+            if self.search.text().strip():
+                self.find_by_name()
+            return
+        from app.errors import NotFound
+
+        was_active = self.withdraw_button.isEnabled()
+        try:
+            self.desk.get_person(person_id)
+        except NotFound:
+            self.results.clear()
+            self.selected_id = None
+            self.withdraw_button.setEnabled(False)
+            self.erase_button.setEnabled(False)
+            self.document.clear()
+            self.selected_label.setText(self.ctx.i18n.tr("wd.nothing"))
+            set_role(self.selected_label, "hint")
+            self.message.setText(self.ctx.i18n.tr("person.gone_elsewhere"))
+            set_role(self.message, "warning")
+            return
+        except Exception:  # the next look will try again; never a dialog from a timer
+            return
+        self._refresh_selected(person_id)
+        if was_active and not self.withdraw_button.isEnabled():
+            self.message.setText(self.ctx.i18n.tr("wd.changed_elsewhere"))
+            set_role(self.message, "warning")
 
     def activated(self) -> None:
         self.message.clear()
