@@ -60,8 +60,15 @@ def _table(columns: int) -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     table.horizontalHeader().setStretchLastSection(True)
-    table.setMaximumHeight(150)
     return table
+
+
+def _fit(table: QTableWidget, most: int = 6) -> None:
+    """As tall as its rows (up to ``most``; it scrolls beyond), so short lists leave no gap."""
+    rows = min(max(table.rowCount(), 1), most)
+    height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
+    height += sum(table.rowHeight(r) for r in range(rows)) if table.rowCount() else 24
+    table.setFixedHeight(height + 2)
 
 
 def _when(text: str | dt.datetime | None) -> str:
@@ -259,6 +266,7 @@ class ComplianceScreen(QWidget):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, p.purpose_id)
                 self.purposes.setItem(r, c, item)
+        _fit(self.purposes)
         if o.per_purpose and not self.purposes.selectedItems():
             self.purposes.selectRow(0)
         self.assessment_button.setEnabled(bool(o.per_purpose))
@@ -292,6 +300,7 @@ class ComplianceScreen(QWidget):
             ]
             for c, text in enumerate(cells):
                 self.requests.setItem(r, c, QTableWidgetItem(text))
+        _fit(self.requests)
         self.requests.setVisible(bool(self.overdue))
 
     def _show_devices(self, o: ComplianceOverview) -> None:
@@ -333,6 +342,7 @@ class ComplianceScreen(QWidget):
             ]
             for c, text in enumerate(cells):
                 self.devices.setItem(r, c, QTableWidgetItem(text))
+        _fit(self.devices)
         self.devices.setVisible(bool(o.devices))
 
     # -- actions -----------------------------------------------------------------------------
