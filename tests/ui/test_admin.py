@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -290,10 +291,11 @@ def test_settings_bulk_import_with_progress(
     ws.tabs.setCurrentWidget(settings)
     Image.new("L", (400, 500), 255).save(tmp_path / "scan.png")
     csv_file = tmp_path / "people.csv"
+    day = dt.date.today().isoformat()  # issue-13: not before the purpose existed
     csv_file.write_text(
         "name,reference,photo,consent_scan,signed_on\n"
-        f"Kit Harington,E-1,{faces / 'kit_harington_1.jpg'},scan.png,2026-02-01\n"
-        f"Two People,E-2,{faces / 'group_two_people.jpg'},scan.png,2026-02-01\n",
+        f"Kit Harington,E-1,{faces / 'kit_harington_1.jpg'},scan.png,{day}\n"
+        f"Two People,E-2,{faces / 'group_two_people.jpg'},scan.png,{day}\n",
         encoding="utf-8",
     )
     settings.purposes.setCurrentRow(-1)

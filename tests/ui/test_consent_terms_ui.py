@@ -140,3 +140,36 @@ def test_rectification_from_the_persons_page(qtbot: Any, window: Any, home: Path
         text = pdf_text(panel.document_view.pdf)
         assert fixed in text and old in text
         _shoot(window, f"rectified-{query}")
+
+
+def test_operators_registry_counts_refusals_without_names(
+    qtbot: Any, window: Any, home: Path
+) -> None:
+    from app.desk import Desk, PersonDetails, RefusalRequest
+
+    desk = Desk.unlock(home, ADMIN, PASSWORD, options=cheap_options())
+    purpose = desk.list_purposes()[0]
+    for name, in_name in (("Asked For Record", True), ("Took It Home", False)):
+        desk.refuse(
+            RefusalRequest(
+                PersonDetails(name),
+                purpose.id,
+                desk.disclosure(purpose.id, "en").sha256,
+                purpose.alternative,
+                make_signature(4),
+                in_name=in_name,
+            )
+        )
+    desk.add_user("frontdesk", PASSWORD, "operator")
+    desk.lock()
+    ws = unlock(qtbot, window, "frontdesk", PASSWORD)
+    registry = ws.registry
+    ws.tabs.setCurrentWidget(registry)
+    registry.status.setCurrentIndex(registry.status.findData("refused"))
+    qtbot.waitUntil(lambda: registry.model.refusals_withheld == 2, timeout=5000)
+    assert registry.model.rowCount() == 0
+    assert "2 refusal(s) recorded" in registry.count.text()
+    _shoot(window, "operator-refusals-en")
+    window.language_button.click()
+    qtbot.waitUntil(lambda: "已记录 2 项拒绝" in registry.count.text(), timeout=5000)
+    _shoot(window, "operator-refusals-zh")

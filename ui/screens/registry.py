@@ -50,6 +50,7 @@ class PeopleModel(QAbstractTableModel):
         self.page_size = page_size
         self.rows: list[PersonSummary] = []
         self.total = 0
+        self.refusals_withheld = 0
         self.query = ""
         self.status: ConsentStatus | None = None
         self.purpose_id: int | None = None
@@ -73,11 +74,12 @@ class PeopleModel(QAbstractTableModel):
         )
         self.rows = list(page.items)
         self.total = page.total
+        self.refusals_withheld = page.refusals_withheld  # issue-13: counted, never named
         self.endResetModel()
 
     def clear(self) -> None:
         self.beginResetModel()
-        self.rows, self.total = [], 0
+        self.rows, self.total, self.refusals_withheld = [], 0, 0
         self.endResetModel()
 
     def update_person(self, person: Person) -> None:
@@ -267,9 +269,12 @@ class RegistryScreen(QWidget):
             self.ctx.prompts.error(self, exc)
 
     def _update_count(self) -> None:
-        self.count.setText(
-            self.ctx.i18n.tr("reg.count", shown=len(self.model.rows), total=self.model.total)
-        )
+        text = self.ctx.i18n.tr("reg.count", shown=len(self.model.rows), total=self.model.total)
+        if self.model.refusals_withheld:
+            text += " · " + self.ctx.i18n.tr(
+                "reg.refusals_withheld", count=self.model.refusals_withheld
+            )
+        self.count.setText(text)
 
     def open_row(self, row: int) -> None:
         person_id = self.model.person_id(row)
