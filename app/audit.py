@@ -100,17 +100,7 @@ class AuditLog:
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]
-        return [
-            AuditEvent(
-                seq=int(r[0]),
-                at=dt.datetime.fromisoformat(r[1]),
-                actor=r[2],
-                action=r[3],
-                subject=r[4],
-                details=json.loads(r[5]),
-            )
-            for r in self._conn.execute(sql, args)
-        ]
+        return [_event(r) for r in self._conn.execute(sql, args)]
 
     def count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM audit").fetchone()[0])
@@ -174,3 +164,28 @@ class AuditLog:
             head=f"{last_seq}:{last_mac}",
             problems=tuple(problems),
         )
+
+
+def _event(r: Any) -> AuditEvent:
+    """One entry as stored. A row damaged outside ConsentDesk (details that are not JSON, a
+    time that is not ISO) is still listed and exported, marked ``damaged``, instead of the
+    whole export failing: ``audit verify`` is what reports the break."""
+    try:
+        details = json.loads(r[5])
+        if not isinstance(details, dict):
+            raise ValueError("not an object")
+    except (TypeError, ValueError):
+        details = {"damaged": "details unreadable"}
+    try:
+        at = dt.datetime.fromisoformat(str(r[1]))
+    except (TypeError, ValueError):
+        at = dt.datetime.min.replace(tzinfo=dt.UTC)
+        details = {**details, "damaged": "time unreadable"}
+    return AuditEvent(
+        seq=int(r[0]),
+        at=at,
+        actor=str(r[2]),
+        action=str(r[3]),
+        subject=None if r[4] is None else str(r[4]),
+        details=details,
+    )

@@ -96,6 +96,7 @@ from app.validation import (
     Embedding,
     check_password,
     check_username,
+    clean_name,
     clean_text,
     fold,
 )
@@ -190,7 +191,7 @@ class Desk:
         from app.org_authority import create_org_identity, store_org_identity
 
         options = options or DeskOptions()
-        org_name = clean_text(org_name, "organisation name", required=True, limit=200) or ""
+        org_name = clean_name(org_name, "organisation name", limit=200)
         check_username(admin_username)
         check_password(password, admin_username, org_name)
         vault, recovery = Vault.create(
@@ -337,7 +338,7 @@ class Desk:
         """Documents issued from now on carry the new name; issued ones keep theirs."""
         s = self.session
         s.require_admin()
-        new = clean_text(name, "organisation name", required=True, limit=200) or ""
+        new = clean_name(name, "organisation name", limit=200)
         with s.write() as conn:
             conn.execute("UPDATE meta SET value = ? WHERE key = 'org_name'", (new.encode(),))
             s.audit.append(s.actor, "organisation.rename")

@@ -56,6 +56,42 @@ def clean_text(
     return value
 
 
+# Characters that render as nothing (or as blank) although they are letters or symbols to Unicode.
+_BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e\u17b4\u17b5")
+
+
+def _visible(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_LOOKING
+
+
+def clean_name(value: str | None, what: str, *, limit: int = 300) -> str:
+    """A name as typed, for a person, guardian, requester, organisation or device.
+
+    Why stricter than :func:`clean_text`: a name is printed in lists, on a terminal and on
+    documents. Control characters (escape sequences, newlines, tabs) and bidi overrides could
+    clear a screen, fake a row or reorder what a reader sees; a name made only of invisible
+    characters (zero-width spaces, Hangul fillers) identifies nobody and looks empty on paper.
+    """
+    text = clean_text(value, what, required=True, limit=limit) or ""
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS:
+            raise InvalidInput(
+                f"The {what} contains a control character (e.g. a line break or escape code).",
+                code="control_character",
+                params={"field": what},
+            )
+    if not any(_visible(ch) for ch in text):
+        raise InvalidInput(
+            f"The {what} has no visible character.", code="name_invisible", params={"field": what}
+        )
+    return text
+
+
+_BIDI_CONTROLS = frozenset(
+    chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)
+)
+
+
 def embeddings_array(values: Sequence[Sequence[float]] | Embedding) -> Embedding:
     try:
         arr = np.asarray(values, dtype=np.float32)

@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from app.cli.context import Commands, Context
+from app.cli.output import IDENT, shown, whole
 from app.desk import Desk
 from app.models import Purpose
 from app.rooms.materiality import material_fields_in
@@ -29,7 +30,7 @@ _PURPOSE_FIELDS = (
 
 def cmd_user_list(ctx: Context, desk: Desk) -> int:
     users = desk.list_users()
-    ctx.emit(users, lambda: "\n".join(f"{u.id}\t{u.username}\t{u.role}" for u in users))
+    ctx.emit(users, lambda: "\n".join(f"{u.id}\t{shown(u.username)}\t{u.role}" for u in users))
     return 0
 
 
@@ -73,7 +74,7 @@ def cmd_purpose_list(ctx: Context, desk: Desk) -> int:
     ctx.emit(
         items,
         lambda: (
-            "\n".join(f"{p.id}\tv{p.version}\t{p.retention_days}d\t{p.title}" for p in items)
+            "\n".join(f"{p.id}\tv{p.version}\t{p.retention_days}d\t{shown(p.title)}" for p in items)
             or "No purposes yet."
         ),
     )
@@ -131,7 +132,7 @@ def _purpose_flags(x: argparse.ArgumentParser, *, required: bool) -> None:
     x.add_argument("--title", required=required)
     x.add_argument("--controller", required=required)
     x.add_argument("--contact", required=required)
-    x.add_argument("--retention-days", type=int, required=required)
+    x.add_argument("--retention-days", type=whole(), required=required)
     x.add_argument("--alternative", required=required)
     x.add_argument("--description")
     x.add_argument("--recipients")
@@ -159,7 +160,7 @@ def register(commands: Commands) -> None:
     x = purposes.add_with_desk("add", cmd_purpose_add)
     _purpose_flags(x, required=True)
     x = purposes.add_with_desk("edit", cmd_purpose_edit)
-    x.add_argument("purpose_id", type=int)
+    x.add_argument("purpose_id", type=IDENT)
     _purpose_flags(x, required=False)
     x.add_argument(  # issue-13: asked interactively when neither is given
         "--material",
@@ -170,4 +171,4 @@ def register(commands: Commands) -> None:
     x.add_argument("--not-material", dest="material", action="store_false")
     purposes.add_with_desk("list", cmd_purpose_list)
     x = purposes.add_with_desk("show", cmd_purpose_show)
-    x.add_argument("purpose_id", type=int)
+    x.add_argument("purpose_id", type=IDENT)

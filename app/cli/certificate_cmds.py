@@ -15,25 +15,21 @@ organisation's TSA (PAdES B-T); ``--timestamp-authority ""`` goes back to the wo
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from app.cli.context import Commands, Context
 from app.desk import Desk
 
 
 def cmd_certificate(ctx: Context, desk: Desk) -> int:
     tsa = ctx.args.timestamp_authority
+    if ctx.args.out:
+        ctx.out_file(ctx.args.out)  # before the time-stamping setting changes
     if tsa is not None:
         desk.set_timestamp_authority(tsa or None)
     root = desk.organisation_root()
     out = ctx.args.out
     if out:
-        path = Path(out)
-        # Public data, but written with a temp-and-rename so a crash never leaves half a PEM.
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(root.pem)
-        os.replace(tmp, path)
+        # Public data, still written like every output: temp-and-rename, 0600, never into a vault.
+        ctx.write(out, root.pem)
     result = {
         "out": str(out) if out else None,
         "sha256": root.sha256,

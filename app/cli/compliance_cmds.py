@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.cli.context import Commands, Context, Json, json_object, to_jsonable, with_desk
+from app.cli.output import IDENT, shown, whole
 from app.compliance.types import (
     JURISDICTIONS,
     REQUEST_KINDS,
@@ -27,7 +28,6 @@ from app.compliance.types import (
 from app.desk import Desk
 from app.errors import InvalidInput
 from app.models import Language
-from app.paths import write_private
 
 if TYPE_CHECKING:
     from app.compliance.service import Compliance
@@ -52,9 +52,8 @@ def _when(text: str | None, what: str) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _write(path: str, doc: IssuedDocument) -> dict[str, Any]:
-    out = Path(path)
-    write_private(out, doc.pdf)
+def _write(ctx: Context, path: str | Path, doc: IssuedDocument) -> dict[str, Any]:
+    out = ctx.write(path, doc.pdf)
     return {
         "document_id": doc.document_id,
         "kind": doc.kind,
@@ -127,28 +126,32 @@ def cmd_assessment(ctx: Context, desk: Desk) -> int:
         for k in ("risks_to_people", "residual_risk", "measures_planned", "conclusion")
         if getattr(a, k)
     }
+    ctx.out_file(a.out)  # checked before the document is made and stored
     doc = _service(desk).impact_assessment(a.purpose_id, a.language, answers)
-    info = _write(a.out, doc)
+    info = _write(ctx, a.out, doc)
     ctx.emit(info, f"Impact assessment written to {info['out']}")
     return 0
 
 
 def cmd_records(ctx: Context, desk: Desk) -> int:
+    ctx.out_file(ctx.args.out)
     doc, record = _service(desk).records_pdf(ctx.args.language)
-    info = _write(ctx.args.out, doc)
+    info = _write(ctx, ctx.args.out, doc)
     ctx.emit({**info, "records": record}, f"Records of processing written to {info['out']}")
     return 0
 
 
 def cmd_filing_pack(ctx: Context, desk: Desk) -> int:
-    info = _write(ctx.args.out, _service(desk).filing_pack(ctx.args.language))
+    ctx.out_file(ctx.args.out)
+    info = _write(ctx, ctx.args.out, _service(desk).filing_pack(ctx.args.language))
     ctx.emit(info, f"Filing pack written to {info['out']}")
     return 0
 
 
 def cmd_complaint_form(ctx: Context, desk: Desk) -> int:
+    ctx.out_file(ctx.args.out)
     doc = _service(desk).registers.complaint_form(ctx.args.purpose, ctx.args.language)
-    info = _write(ctx.args.out, doc)
+    info = _write(ctx, ctx.args.out, doc)
     ctx.emit(info, f"Complaint form written to {info['out']}")
     return 0
 
@@ -174,7 +177,7 @@ def cmd_request(ctx: Context, desk: Desk) -> int:
             items,
             lambda: (
                 "\n".join(
-                    f"{r.id}\t{r.kind}\t{r.status}{' OVERDUE' if r.overdue else ''}\tdue {r.due_on}"
+                    f"{shown(r.id)}\t{r.kind}\t{r.status}{' OVERDUE' if r.overdue else ''}\tdue {r.due_on}"
                     for r in items
                 )
                 or "No requests."
@@ -182,13 +185,15 @@ def cmd_request(ctx: Context, desk: Desk) -> int:
         )
     else:
         certificate = None
+        if a.erase and a.certificate:
+            ctx.out_file(a.certificate, "the certificate file")  # before anything is erased
         if a.erase:
             request = reg.get_request(a.request_id)
             if request.kind != "erasure" or not request.person_id:
                 raise InvalidInput("--erase closes an erasure request for a person in the vault.")
             result = desk.erase(request.person_id, a.outcome)
             if a.certificate and result.certificate_pdf:
-                write_private(Path(a.certificate), result.certificate_pdf)
+                ctx.write(a.certificate, result.certificate_pdf)
                 certificate = a.certificate
         r = reg.close_request(a.request_id, a.outcome, a.document or ())
         payload = {**json_object(r), "certificate_out": certificate}
@@ -230,10 +235,9 @@ def cmd_breach(ctx: Context, desk: Desk) -> int:
         )
     else:
         languages: tuple[Language, ...] = ("en", "zh") if a.language == "both" else (a.language,)
-        out = Path(a.out_dir)
-        out.mkdir(parents=True, exist_ok=True, mode=0o700)
+        out = ctx.out_folder(a.out_dir)
         written = [
-            _write(str(out / d.filename), d) for d in reg.breach_letters(a.breach_id, languages)
+            _write(ctx, out / d.filename, d) for d in reg.breach_letters(a.breach_id, languages)
         ]
         ctx.emit(
             {"breach_id": a.breach_id, "letters": written},
@@ -255,7 +259,7 @@ def register(commands: Commands) -> None:
         x = actions[0].add_parser(
             "assess", parents=[common], help="sign the necessity and proportionality test"
         )
-        x.add_argument("purpose_id", type=int)
+        x.add_argument("purpose_id", type=IDENT)
         x.add_argument("--necessity", required=True, help="why face recognition is needed")
         x.add_argument("--why-not-alternative", required=True)
         x.add_argument("--scenario", required=True, choices=SCENARIOS)
@@ -267,7 +271,7 @@ def register(commands: Commands) -> None:
     p.set_defaults(fn=with_desk(cmd_compliance))
 
     p = sub.add_parser("assessment", parents=[common], help="issue a purpose's impact assessment")
-    p.add_argument("purpose_id", type=int)
+    p.add_argument("purpose_id", type=IDENT)
     p.add_argument("--out", required=True)
     p.add_argument("--language", choices=["en", "zh"], default="en")
     for q in ("risks-to-people", "residual-risk", "measures-planned", "conclusion"):
@@ -283,7 +287,7 @@ def register(commands: Commands) -> None:
         p.add_argument("--out", required=True)
         p.add_argument("--language", choices=["en", "zh"], default="en")
         if name == "complaint-form":
-            p.add_argument("--purpose", type=int)
+            p.add_argument("--purpose", type=IDENT)
         p.set_defaults(fn=with_desk(fn))
 
     p = sub.add_parser("request", parents=[common], help="the requests register")
@@ -314,8 +318,10 @@ def register(commands: Commands) -> None:
     x.add_argument("--discovered", help="ISO date-time (default: now)")
     x.add_argument("--occurred")
     x.add_argument("--data", required=True, help="categories of data concerned")
-    x.add_argument("--people", type=int, required=True, help="number of people affected")
-    x.add_argument("--records", type=int, required=True)
+    x.add_argument(
+        "--people", type=whole(0, 10**12), required=True, help="number of people affected"
+    )
+    x.add_argument("--records", type=whole(0, 10**12), required=True)
     x.add_argument("--consequences", required=True)
     x.add_argument("--measures", required=True)
     x.add_argument("--regulator-notified")

@@ -18,6 +18,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO, TypeAlias
 
+from app.cli.output import (
+    escape_json,
+    escape_text,
+    prepare_file,
+    prepare_folder,
+    write_file,
+)
 from app.desk import Desk
 from app.errors import InvalidInput
 from app.paths import resolve_home
@@ -79,12 +86,22 @@ class Context:
     def emit(self, obj: object, text: str | Callable[[], str]) -> None:
         """``obj`` as one JSON line with ``--json``, otherwise the human-readable ``text``."""
         if self.json:
-            print(json.dumps(to_jsonable(obj), ensure_ascii=False), file=self.stdout)
+            print(escape_json(json.dumps(to_jsonable(obj), ensure_ascii=False)), file=self.stdout)
         else:
-            print(text() if callable(text) else text, file=self.stdout)
+            print(escape_text(text() if callable(text) else text), file=self.stdout)
 
     def info(self, text: str) -> None:
-        print(text, file=self.stderr)
+        print(escape_text(text), file=self.stderr)
+
+    # -- output files (issue-11): checked before the command changes anything, written 0600 --
+    def out_file(self, raw: str | Path, what: str = "the output file") -> Path:
+        return prepare_file(raw, self.home, what)
+
+    def out_folder(self, raw: str | Path, what: str = "the output folder") -> Path:
+        return prepare_folder(raw, self.home, what)
+
+    def write(self, path: str | Path, data: bytes) -> Path:
+        return write_file(Path(path), data, self.home)
 
     def ask(self, prompt: str, secret: bool = False) -> str:
         if not self.stdin.isatty():

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.context import Commands, Context, with_desk
+from app.cli.output import IDENT
 from app.desk import Desk
 from app.devices.registry import Devices
-from app.paths import write_private
 
 
 def _devices(desk: Desk) -> Devices:
@@ -62,7 +62,7 @@ def cmd_device(ctx: Context, desk: Desk) -> int:
         )
     else:  # org-key
         pem = devices.organisation_key_pem()
-        Path(a.out).write_bytes(pem)
+        ctx.write(a.out, pem)
         ctx.emit(
             {"out": a.out},
             f"Organisation signing key written to {a.out} "
@@ -75,7 +75,7 @@ def cmd_keygen(ctx: Context) -> int:
     """Needs no vault: the key pair is made for (and ideally on) the device."""
     from app.devices.format import generate_device_keys, key_fingerprint
 
-    out = Path(ctx.args.out)
+    out = ctx.out_folder(ctx.args.out)
     raw = generate_device_keys(out)
     ctx.emit(
         {"folder": str(out), "public_key": str(out / "device.pub"), "key": key_fingerprint(raw)},
@@ -86,7 +86,7 @@ def cmd_keygen(ctx: Context) -> int:
 
 
 def _write(ctx: Context, result: Any, what: str) -> None:
-    write_private(Path(ctx.args.out), result.data)
+    ctx.write(ctx.args.out, result.data)
     sha = hashlib.sha256(result.data).hexdigest()
     ctx.emit(
         {
@@ -101,6 +101,7 @@ def _write(ctx: Context, result: Any, what: str) -> None:
 
 
 def cmd_handoff(ctx: Context, desk: Desk) -> int:
+    ctx.out_file(ctx.args.out)  # before a sequence number is spent on the bundle
     result = _devices(desk).handoff(ctx.args.device, full=ctx.args.full)
     _write(ctx, result, "Bundle" + (" (full)" if result.full else " (delta)"))
     if result.revocations_through:
@@ -109,6 +110,7 @@ def cmd_handoff(ctx: Context, desk: Desk) -> int:
 
 
 def cmd_revocations(ctx: Context, desk: Desk) -> int:
+    ctx.out_file(ctx.args.out)
     _write(ctx, _devices(desk).revocations(ctx.args.device), "Revocation list")
     return 0
 
@@ -120,7 +122,7 @@ def register(commands: Commands) -> None:
     ds = p.add_subparsers(dest="device_cmd", required=True)
     x = ds.add_parser("add", parents=[common])
     x.add_argument("name")
-    x.add_argument("--purpose", type=int, required=True)
+    x.add_argument("--purpose", type=IDENT, required=True)
     x.add_argument("--public-key", required=True, help="the device.pub from `device keygen`")
     x.add_argument("--location", help="where it stands, named in the disclosure")
     x = ds.add_parser("list", parents=[common])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.cli.context import Commands, Context
+from app.cli.output import IDENT
 from app.desk import Desk
 from app.errors import InvalidInput
 from app.filecheck import read_regular
@@ -13,14 +14,13 @@ MAX_PDF_BYTES = 200 * 1024 * 1024
 
 
 def cmd_documents(ctx: Context, desk: Desk) -> int:
-    out = Path(ctx.args.out)
-    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    out = ctx.out_folder(ctx.args.out)
     docs = desk.person_documents(ctx.args.person_id)
     if not docs:
         desk.get_person(ctx.args.person_id)  # a clear "No such person" if that is the reason
     written: list[dict[str, str]] = []
     for doc in docs:
-        (out / doc.filename).write_bytes(desk.document_pdf(doc.id))
+        ctx.write(out / doc.filename, desk.document_pdf(doc.id))
         written.append({"id": doc.id, "kind": doc.kind, "file": str(out / doc.filename)})
     desk.record_event("document.export", ctx.args.person_id, {"count": len(written)})
     ctx.emit(
@@ -91,9 +91,9 @@ def _verify_printed(ctx: Context, desk: Desk) -> int:
 
 
 def cmd_policy(ctx: Context, desk: Desk) -> int:
+    out = ctx.out_file(ctx.args.out)
     pdf = desk.retention_notice(ctx.args.purpose_id, ctx.args.language)
-    out = Path(ctx.args.out)
-    out.write_bytes(pdf)
+    ctx.write(out, pdf)
     ctx.emit(
         {"purpose_id": ctx.args.purpose_id, "out": str(out), "bytes": len(pdf)},
         f"Retention notice written to {out}",
@@ -115,6 +115,6 @@ def register(commands: Commands) -> None:
     p.add_argument("file", nargs="?")
     p.add_argument("--qr", metavar="TEXT", help="check a printed copy by the text of its QR code")
     p = commands.add_with_desk("policy", cmd_policy, help="a purpose's printable retention notice")
-    p.add_argument("purpose_id", type=int)
+    p.add_argument("purpose_id", type=IDENT)
     p.add_argument("--out", required=True)
     p.add_argument("--language", choices=["en", "zh"], default="en")

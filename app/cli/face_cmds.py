@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from app.cli.context import Commands, Context
+from app.cli.output import IDENT, escape_json, shown, whole
 from app.desk import Desk
 from app.errors import InvalidInput
 
@@ -32,7 +33,7 @@ def cmd_import(ctx: Context, desk: Desk) -> int:
                 f"  {report.attested_adults} without a date of birth: recorded as adults "
                 "according to the organisation's records, attested by you"
             )
-        lines += [f"  row {s.row}: {s.reason}" for s in report.skipped]
+        lines += [f"  row {s.row}: {shown(s.reason)}" for s in report.skipped]
         lines += [f"  new person {pid}" for pid in report.person_ids]
         return "\n".join(lines)
 
@@ -68,11 +69,11 @@ def cmd_identify(ctx: Context, desk: Desk) -> int:
             "message": result.message,
         }
         if ctx.json:
-            print(json.dumps(record, ensure_ascii=False), file=ctx.stdout, flush=True)
+            print(escape_json(json.dumps(record, ensure_ascii=False)), file=ctx.stdout, flush=True)
         else:
             best = result.candidates[0] if result.candidates else None
-            who = f" → {best.name} ({best.person_id}, {best.distance:.3f})" if best else ""
-            print(f"{photo}: {result.decision}{who}", file=ctx.stdout)
+            who = f" → {shown(best.name)} ({best.person_id}, {best.distance:.3f})" if best else ""
+            print(f"{shown(photo)}: {result.decision}{who}", file=ctx.stdout)
         if result.decision == "error":
             worst = 2
     desk.record_event(
@@ -129,7 +130,7 @@ def cmd_bench(ctx: Context) -> int:
 def register(commands: Commands) -> None:
     p = commands.add_with_desk("import", cmd_import, help="bulk enrollment with paper consents")
     p.add_argument("csv")
-    p.add_argument("--purpose", type=int, required=True)
+    p.add_argument("--purpose", type=IDENT, required=True)
     p = commands.add_with_desk("identify", cmd_identify, help="who is in these photos")
     p.add_argument("photos", nargs="+")
     p.add_argument(  # issue-13: searches only this purpose's people
@@ -150,7 +151,7 @@ def register(commands: Commands) -> None:
     )
     p.add_argument(
         "--people",
-        type=int,
+        type=whole(1, 10_000_000),
         default=100_000,
         help="vault size for the scale benchmarks (compliance overview, handoff; 100000)",
     )

@@ -7,30 +7,26 @@ command that cannot be undone, and a script has to say so explicitly.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from app.cli.context import Commands, Context, json_object, to_jsonable
+from app.cli.output import IDENT, shown, whole
 from app.desk import Desk
 from app.errors import InvalidInput
 from app.models import CONSENT_STATUSES
-from app.paths import write_private
 
 
 def cmd_export(ctx: Context, desk: Desk) -> int:
-    out = Path(ctx.args.out)
-    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    out = ctx.out_folder(ctx.args.out)
     export = desk.export_person(ctx.args.person_id)
     data = to_jsonable(export)
-    (out / "person.json").write_text(
-        json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8"
-    )
+    ctx.write(out / "person.json", json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
     files = ["person.json"]
     for doc in export.documents:
-        (out / doc.filename).write_bytes(desk.document_pdf(doc.id))
+        ctx.write(out / doc.filename, desk.document_pdf(doc.id))
         files.append(doc.filename)
     # issue-15: the report reuses this export, so the request leaves one access audit entry
     report = desk.access_report_pdf(ctx.args.person_id, export=export)
-    (out / "access-report.pdf").write_bytes(report)
+    ctx.write(out / "access-report.pdf", report)
     files.append("access-report.pdf")
     ctx.emit(
         {"person_id": export.person.id, "out": str(out), "files": files},
@@ -46,7 +42,7 @@ def cmd_people(ctx: Context, desk: Desk) -> int:
         page,
         lambda: (
             "\n".join(
-                f"{s.person.id}\t{s.status}\t{s.person.reference or '-'}\t{s.person.name}"
+                f"{s.person.id}\t{s.status}\t{shown(s.person.reference or '-')}\t{shown(s.person.name)}"
                 for s in page.items
             )
             + f"\n({len(page.items)} of {page.total})"
@@ -62,9 +58,11 @@ def cmd_people(ctx: Context, desk: Desk) -> int:
 
 def cmd_withdraw(ctx: Context, desk: Desk) -> int:
     a = ctx.args
+    if a.receipt:
+        ctx.out_file(a.receipt, "the receipt file")  # before anything is withdrawn
     r = desk.withdraw(a.person_id, a.reason, a.purpose, a.requested_by)
     if a.receipt and r.receipt is not None:
-        Path(a.receipt).write_bytes(desk.document_pdf(r.receipt.id))
+        ctx.write(a.receipt, desk.document_pdf(r.receipt.id))
     ctx.emit(
         r,
         f"Withdrawn {len(r.consent_ids)} consent(s); {r.templates_deleted} face template(s) destroyed.",
@@ -74,6 +72,8 @@ def cmd_withdraw(ctx: Context, desk: Desk) -> int:
 
 def cmd_erase(ctx: Context, desk: Desk) -> int:
     a = ctx.args
+    if a.certificate:
+        ctx.out_file(a.certificate, "the certificate file")  # before anything is erased
     person = desk.get_person(a.person_id)
     if not a.yes:
         answer = ctx.ask(f"Erase everything about person {person.id}? Type the ID to confirm: ")
@@ -82,7 +82,7 @@ def cmd_erase(ctx: Context, desk: Desk) -> int:
     r = desk.erase(a.person_id, a.reason, a.requested_by)
     written = None
     if a.certificate and r.certificate_pdf:
-        Path(a.certificate).write_bytes(r.certificate_pdf)
+        ctx.write(a.certificate, r.certificate_pdf)
         written = a.certificate
     ctx.emit(
         {**json_object(r), "certificate_file": written},
@@ -94,9 +94,9 @@ def cmd_erase(ctx: Context, desk: Desk) -> int:
 
 def cmd_erasure_certificate(ctx: Context, desk: Desk) -> int:
     a = ctx.args
+    out = ctx.out_file(a.out)
     pdf = desk.reissue_erasure_certificate(a.person_id.strip().upper(), a.language)
-    out = Path(a.out)
-    write_private(out, pdf)
+    ctx.write(out, pdf)
     ctx.emit(
         {"person_id": a.person_id.strip().upper(), "out": str(out), "bytes": len(pdf)},
         f"Erasure certificate of {a.person_id.strip().upper()} issued again: {out}",
@@ -145,13 +145,13 @@ def register(commands: Commands) -> None:
     p = commands.add_with_desk("people", cmd_people, help="find people by name or reference")
     p.add_argument("query", nargs="?", default="")
     p.add_argument("--status", choices=CONSENT_STATUSES)
-    p.add_argument("--purpose", type=int)
-    p.add_argument("--offset", type=int, default=0)
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--purpose", type=IDENT)
+    p.add_argument("--offset", type=whole(0), default=0)
+    p.add_argument("--limit", type=whole(1, 10_000), default=50)
     p = commands.add_with_desk("withdraw", cmd_withdraw, help="withdraw a person's consent")
     p.add_argument("person_id")
     p.add_argument("--reason", required=True)
-    p.add_argument("--purpose", type=int, help="only this purpose (default: every active one)")
+    p.add_argument("--purpose", type=IDENT, help="only this purpose (default: every active one)")
     p.add_argument("--receipt", help="write the withdrawal receipt PDF here")
     p.add_argument(
         "--requested-by",

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from app.cli import (
     admin_cmds,
@@ -23,18 +24,27 @@ from app.cli import (
     people_cmds,
     vault_cmds,
 )
-from app.cli.context import Command, Commands, Context, add_global_options
+from app.cli.context import Command, Commands, Context, SubParsers, add_global_options
+from app.cli.output import escape_text, shown
 from app.errors import ConsentDeskError
 
 # ``start_ui(argv, home)``: run the workstation window on the vault in ``home``, return its code.
 UiStarter = Callable[[Sequence[str], Path], int]
 
 
+class CliParser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (issue-11: bad input is one clear line); the
+    subcommand parsers are of this class too (argparse makes them like their parent)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {escape_text(message)} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every command, in the order ``--help`` lists them."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = CliParser(add_help=False)
     add_global_options(common, after_command=True)
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="consentdesk",
         description="ConsentDesk: consent-first face enrollment. No command starts the workstation UI.",
     )
@@ -44,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check that this installation works (temporary vault, models, PDF, Qt) and exit",
     )
-    commands = Commands(parser.add_subparsers(dest="command", metavar="COMMAND"), common)
+    sub: SubParsers = parser.add_subparsers(  # type: ignore[assignment]
+        dest="command", metavar="COMMAND", parser_class=CliParser
+    )
+    commands = Commands(sub, common)
     vault_cmds.register_setup(commands)
     admin_cmds.register(commands)
     vault_cmds.register_care(commands)
@@ -82,7 +95,7 @@ def main(argv: Sequence[str] | None = None, *, start_ui: UiStarter | None = None
         fn: Command = args.fn
         return int(fn(ctx))
     except ConsentDeskError as exc:
-        print(f"consentdesk: {exc}", file=sys.stderr)
+        print(f"consentdesk: {shown(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("consentdesk: interrupted", file=sys.stderr)

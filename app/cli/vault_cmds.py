@@ -14,6 +14,7 @@ from pathlib import Path
 
 from app.cli.context import Commands, Context, to_jsonable
 from app.cli.finality_cmds import cmd_backup_list
+from app.cli.output import escape_json
 from app.desk import Desk
 from app.errors import InvalidInput
 
@@ -171,13 +172,15 @@ def cmd_audit_verify(ctx: Context, desk: Desk) -> int:
 
 def cmd_audit_export(ctx: Context, desk: Desk) -> int:
     out: str | None = ctx.args.out
+    if out:
+        ctx.out_file(out)
     events = desk.export_audit()
     lines = [json.dumps(to_jsonable(e), ensure_ascii=False) for e in events]
     if out:
-        Path(out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        ctx.write(out, ("\n".join(lines) + "\n").encode("utf-8"))
         ctx.emit({"exported": len(events), "out": out}, f"Exported {len(events)} entries to {out}")
     else:
-        print("\n".join(lines), file=ctx.stdout)
+        print(escape_json("\n".join(lines)), file=ctx.stdout)
     return 0
 
 

@@ -28,7 +28,7 @@ from app.compliance.types import (
 from app.db import Connection
 from app.errors import InvalidInput, NotFound
 from app.models import Language
-from app.validation import clean_text
+from app.validation import clean_name, clean_text
 from app.values import _dt, _iso, _new_id
 
 # The audit actions that answer each kind of request (a complaint or an explanation is answered
@@ -172,7 +172,7 @@ class Registers(GovernanceBase):
         if person_id:
             self._desk.get_person(person_id)
         else:
-            name = clean_text(requester, "requester", required=True, limit=300)
+            name = clean_name(requester, "requester", limit=300)
         received = received_at or self._now()
         due = due_date(
             received.date(),

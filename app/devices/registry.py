@@ -32,7 +32,7 @@ from app.devices.disclosure import new_device_version
 from app.devices.format import b64, key_fingerprint, pack_payload, seal
 from app.errors import InvalidInput, NotFound
 from app.replay import audit_key_of
-from app.validation import clean_text
+from app.validation import clean_name
 from app.values import _iso, _new_id
 
 SIGNING_META = "handoff_signing_key"
@@ -225,7 +225,7 @@ class Devices:
         A material change of the purpose (see :mod:`app.devices.disclosure`): a new version
         whose disclosure names the device; consents to older versions need re-consent."""
         self._desk.session.require_admin()
-        label = clean_text(name, "device name", required=True, limit=100) or ""
+        label = clean_name(name, "device name", limit=100)
         where = clean_text(location, "device location", limit=200) or ""
         if len(public_key) != 32:
             raise InvalidInput("A device public key is 32 bytes (X25519).")

@@ -47,7 +47,7 @@ from app.rooms.people import People
 from app.rooms.purposes import Purposes
 from app.rooms.settings import Settings
 from app.session import Session
-from app.validation import check_signature, clean_text, embeddings_array
+from app.validation import check_signature, clean_name, clean_text, embeddings_array
 from app.values import _dt, _iso, _new_id
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ class Consents:
                     code="guardian_required",
                     params={"age": age},
                 )
-            clean_text(guardian.name, "guardian's name", required=True, limit=300)
+            clean_name(guardian.name, "guardian's name", limit=300)
             if not paper:
                 check_signature(guardian.signature, "guardian's signature")
 

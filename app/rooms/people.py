@@ -11,7 +11,7 @@ from app.desk_types import PeoplePage, PersonDetails, PersonSummary
 from app.errors import InvalidInput, NotFound
 from app.models import CONSENT_STATUSES, AuditEvent, ConsentStatus, Person
 from app.session import Session
-from app.validation import clean_text, fold
+from app.validation import clean_name, clean_text, fold
 from app.values import _dt, _iso, _new_id
 
 PERSON_SQL = (
@@ -188,7 +188,7 @@ class People:
         self, conn: Connection, details: PersonDetails, existing_id: str | None, now: dt.datetime
     ) -> Person:
         """The existing person (touched) or a new one, inside the caller's transaction."""
-        name = clean_text(details.name, "name", required=True, limit=300) or ""
+        name = clean_name(details.name, "name", limit=300)
         reference = clean_text(details.reference, "reference", limit=200)
         if details.language not in ("en", "zh"):
             raise InvalidInput("The language must be en or zh.")
