@@ -109,12 +109,14 @@ def cmd_person_edit(ctx: Context, desk: Desk) -> int:
     a = ctx.args
     if a.name is None and a.reference is None:
         raise InvalidInput("Say what to correct: --name and/or --reference.")
+    if a.receipt:
+        ctx.out_file(a.receipt, "the receipt file")  # before anything is corrected
     r = desk.rectify_person(
         a.person_id.strip().upper(), name=a.name, reference=a.reference, language=a.language
     )
     written = None
     if a.receipt and r.receipt is not None:
-        write_private(Path(a.receipt), desk.document_pdf(r.receipt.id))
+        ctx.write(a.receipt, desk.document_pdf(r.receipt.id))
         written = a.receipt
     ctx.emit(
         {

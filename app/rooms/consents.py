@@ -47,7 +47,7 @@ from app.rooms.people import People
 from app.rooms.purposes import Purposes
 from app.rooms.settings import Settings
 from app.session import Session
-from app.validation import check_signature, clean_name, clean_text, embeddings_array
+from app.validation import check_signature, clean_name, embeddings_array
 from app.values import _dt, _iso, _new_id
 
 if TYPE_CHECKING:

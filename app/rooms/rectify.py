@@ -17,7 +17,7 @@ from app.models import Language, Person
 from app.rooms.archive import Archive
 from app.rooms.people import People
 from app.session import Session
-from app.validation import clean_text, fold
+from app.validation import clean_name, clean_text, fold
 
 FIELDS = ("name", "reference")
 
@@ -44,7 +44,7 @@ class Rectifications:
         before = self.people.get(person_id)
         after = before
         if name is not None:
-            after = replace(after, name=clean_text(name, "name", required=True, limit=300) or "")
+            after = replace(after, name=clean_name(name, "name", limit=300))
         if reference is not None:
             after = replace(after, reference=clean_text(reference, "reference", limit=200) or None)
         fields = tuple(f for f in FIELDS if getattr(before, f) != getattr(after, f))
