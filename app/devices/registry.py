@@ -32,7 +32,7 @@ from app.devices.disclosure import new_device_version
 from app.devices.format import b64, key_fingerprint, pack_payload, seal
 from app.errors import InvalidInput, NotFound
 from app.replay import audit_key_of
-from app.validation import clean_name
+from app.validation import clean_name, clean_text
 from app.values import _iso, _new_id
 
 SIGNING_META = "handoff_signing_key"
