@@ -136,7 +136,8 @@ def test_retention_is_stated_for_every_kind_of_data(language: Language) -> None:
             "Your name, your date of birth (if given), your signature with its timing, the "
             "results of the liveness check and this signed form",
             "at most 730 days after your last visit",
-            "If you say no: your name and the signed record of your refusal",
+            "If you say no: we keep no name. We keep only the purpose version",
+            "Only if you ask for a record in your name",
             "The log of what is done with your record",
             "Encrypted backups on this workstation: at most 45 days",
         ]
@@ -146,7 +147,8 @@ def test_retention_is_stated_for_every_kind_of_data(language: Language) -> None:
             "人脸模板：自签字之日起保存365天（最长不超过730天）",
             "您的姓名、出生日期（如提供）、签名及其书写时间、活体检测结果和本签字文件",
             "最长不超过您最后一次到访后730天",
-            "如您拒绝：您的姓名和签字的拒绝记录",
+            "如您拒绝：我们不保存您的姓名",
+            "仅当您要求以您的名义保存记录时",
             "对您的记录所做操作的日志",
             "本工作站上的加密备份：最长保存45天",
         ]
