@@ -33,7 +33,7 @@ from app.bio.thresholds import IMAGE_MAX_FILE_BYTES
 from app.desk_types import EnrollmentRequest, PersonDetails
 from app.errors import ConsentDeskError, InvalidInput
 from app.filecheck import read_regular, text_stream
-from app.models import Guardian, Language, Signature
+from app.models import Disclosure, Guardian, Language, Signature
 from app.rooms.consents import Consents
 
 REQUIRED_COLUMNS = ("name", "reference", "photo", "consent_scan", "signed_on")
@@ -252,6 +252,14 @@ def _prepare(consents: Consents, row: dict[str, str], base: Path, purpose_id: in
     return _Row(person, guardian, embeddings, signed_on, scan, scan_name)
 
 
+def _disclosure(
+    consents: Consents, purpose_id: int, language: Language, cache: dict[Language, Disclosure]
+) -> Disclosure:
+    if language not in cache:
+        cache[language] = consents.purposes.disclosure(purpose_id, language)
+    return cache[language]
+
+
 def import_people(
     consents: Consents, csv_path: Path, purpose_id: int, progress: Progress | None = None
 ) -> ImportReport:
@@ -260,7 +268,8 @@ def import_people(
     consents.purposes.get(purpose_id)  # fail before reading photos if the purpose is wrong
     rows = read_rows(Path(csv_path))
     base = Path(csv_path).resolve().parent
-    disclosures = {lang: consents.purposes.disclosure(purpose_id, lang) for lang in ("en", "zh")}
+    disclosures: dict[Language, Disclosure] = {}  # issue-13: a language the purpose lacks
+    # refuses only the rows in that language, when they come
     skipped: list[SkippedRow] = []
     ids: list[str] = []
     attested = 0
@@ -285,7 +294,9 @@ def import_people(
                 EnrollmentRequest(
                     person=item.person,
                     purpose_id=purpose_id,
-                    disclosure_sha256=disclosures[item.person.language].sha256,
+                    disclosure_sha256=_disclosure(
+                        consents, purpose_id, item.person.language, disclosures
+                    ).sha256,
                     signature=PAPER_SIGNATURE,
                     embeddings=item.embeddings,
                     guardian=item.guardian,

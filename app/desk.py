@@ -418,8 +418,11 @@ class Desk:
         recipients: str = "",
         regulator: str = "",
         keep_photos: bool = False,
+        **texts_zh: str,
     ) -> Purpose:
+        """``texts_zh``: ``title_zh``, ``description_zh``... (issue 13, see app.purpose_texts)."""
         return self.purposes.add(
+            **texts_zh,
             title=title,
             controller=controller,
             contact=contact,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from app import disclosure_law
 from app.i18n import shipped_catalog
 from app.models import LANGUAGES, Disclosure, Language, Organisation, Purpose
+from app.purpose_texts import localized
 from app.resources import resource_path
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -131,6 +132,7 @@ def _device_list(purpose: Purpose, language: Language) -> str:
 
 def _values(purpose: Purpose, org: Organisation, language: Language) -> dict[str, str]:
     strings = _strings(language)
+    purpose = localized(purpose, language)  # issue-13: the purpose's texts in this language
     controller = _field(purpose.controller) or _field(org.name)
     values = {
         "organisation": _field(org.name),

@@ -268,6 +268,14 @@ def _v9_purpose_devices(conn: Connection) -> None:
         conn.execute(statement)
 
 
+# issue-13: every person-facing text of a purpose in Chinese too. Existing versions get none: a
+# machine cannot translate what a person consents to, so an admin adds them (``purpose edit``)
+# before the purpose is shown in Chinese again.
+def _v10_purpose_texts_zh(conn: Connection) -> None:
+    for field in ("title", "controller", "description", "recipients", "regulator", "alternative"):
+        conn.execute(f"ALTER TABLE purpose_versions ADD COLUMN {field}_zh TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
@@ -278,6 +286,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "account keys, role grants, signed audit", _v7_accounts),  # issue-11
     Migration(8, "retention and audit indexes", _v8_retention_indexes),  # issue 12
     Migration(9, "devices named by each purpose version", _v9_purpose_devices),  # issue-17
+    Migration(10, "purpose texts in Chinese", _v10_purpose_texts_zh),  # issue-13
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -82,6 +82,9 @@ def check_vault(state: State) -> str:
         contact="selftest@example.invalid",
         retention_days=30,
         alternative="None (self-test)",
+        title_zh="自检用途",  # issue-13: shown in Chinese only with its Chinese texts
+        controller_zh="ConsentDesk 自检",
+        alternative_zh="无需（自检）",
     )
     from app.compliance.service import Compliance  # issue-16: enrolment needs a signed test
     from app.compliance.types import NecessityAnswers

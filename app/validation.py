@@ -229,4 +229,13 @@ def purpose_values(**values: Any) -> dict[str, Any]:
         raise InvalidInput("The retention period must be between 1 and 3650 days.")
     out["retention_days"] = days
     out["keep_photos"] = bool(values.get("keep_photos", False))
+    # issue-13: the Chinese texts ("" = not given yet; the purpose then cannot be shown in
+    # Chinese). A Chinese alternative, when given, must be a real one too.
+    for name in ("title", "controller", "description", "recipients", "regulator"):
+        limit = 500 if name in ("title", "controller") else 4000
+        out[f"{name}_zh"] = (
+            clean_text(values.get(f"{name}_zh") or "", f"{name}_zh", limit=limit) or ""
+        )
+    alternative_zh = values.get("alternative_zh") or ""
+    out["alternative_zh"] = check_alternative(alternative_zh) if alternative_zh else ""
     return out

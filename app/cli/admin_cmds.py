@@ -13,9 +13,11 @@ from app.cli.context import Commands, Context
 from app.cli.output import IDENT, shown, whole
 from app.desk import Desk
 from app.models import Purpose
+from app.purpose_texts import ZH_FIELDS
 from app.rooms.materiality import material_fields_in
 
-# The purpose fields ``purpose edit`` can change, as flags (``--retention-days`` ...).
+# The purpose fields ``purpose edit`` can change, as flags (``--retention-days`` ...), with the
+# Chinese texts (``--title-zh`` ...; issue 13).
 _PURPOSE_FIELDS = (
     "title",
     "controller",
@@ -25,6 +27,7 @@ _PURPOSE_FIELDS = (
     "description",
     "recipients",
     "regulator",
+    *ZH_FIELDS,
 )
 
 
@@ -99,6 +102,7 @@ def cmd_purpose_add(ctx: Context, desk: Desk) -> int:
         recipients=a.recipients or "",
         regulator=a.regulator or "",
         keep_photos=a.keep_photos,
+        **{f: getattr(a, f) for f in ZH_FIELDS if getattr(a, f)},
     )
     ctx.emit(p, f"Added purpose {p.id}: {p.title}")
     return 0
@@ -137,6 +141,8 @@ def _purpose_flags(x: argparse.ArgumentParser, *, required: bool) -> None:
     x.add_argument("--description")
     x.add_argument("--recipients")
     x.add_argument("--regulator")
+    for field in ZH_FIELDS:  # issue-13: the Chinese texts
+        x.add_argument("--" + field.replace("_", "-"))
     if required:
         x.add_argument("--keep-photos", action="store_true")
     else:

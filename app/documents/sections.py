@@ -34,6 +34,7 @@ from app.models import (
     Signature,
 )
 from app.org_authority import grouped  # issue-15
+from app.purpose_texts import localized
 from app.signature import signature_sha256
 
 SIGNATURE_WIDTH = 210.0
@@ -42,7 +43,8 @@ SIGNATURE_WIDTH = 210.0
 def purpose_value(language: Language, purpose: Purpose | None, consent: Consent | None) -> str:
     """ "Title (version N)", or the bare version reference when the purpose row is gone."""
     if purpose is not None:
-        return label(language, "purpose_value", title=purpose.title, version=purpose.version)
+        title = localized(purpose, language).title  # issue-13: in the document's language
+        return label(language, "purpose_value", title=title, version=purpose.version)
     if consent is not None:
         return label(
             language,

@@ -30,6 +30,7 @@ from app.models import (
     Person,
     Purpose,
 )
+from app.purpose_texts import require_language
 from app.rooms.archive import Archive
 from app.rooms.consent_terms import (
     age_basis,
@@ -185,6 +186,7 @@ class Consents:
                 check_signature(guardian.signature, "guardian's signature")
 
     def check_disclosure(self, purpose: Purpose, language: Language, sha: str) -> Disclosure:
+        require_language(purpose, language)  # issue-13: never used in a language it lacks
         disclosure = render_disclosure(purpose, self._s.organisation, language)
         if disclosure.sha256 != sha:
             raise InvalidInput(

@@ -15,6 +15,7 @@ from app.db import Connection, Row, fetch_all, fetch_one
 from app.disclosure import render_disclosure
 from app.errors import InvalidInput, NotFound
 from app.models import Disclosure, Language, Purpose, PurposeDevice
+from app.purpose_texts import ZH_FIELDS, require_language
 from app.rooms.materiality import decide, mark_for_reconsent
 from app.rooms.settings import Settings
 from app.session import Session
@@ -31,11 +32,13 @@ PURPOSE_FIELDS = (
     "retention_days",
     "alternative",
     "keep_photos",
+    *ZH_FIELDS,  # issue-13
 )
 
 PURPOSE_SQL = (
     "SELECT purpose_id, version, id, title, controller, contact, retention_days, alternative, "
-    "description, recipients, regulator, keep_photos, created_at, "
+    "description, recipients, regulator, keep_photos, created_at, title_zh, controller_zh, "
+    "description_zh, recipients_zh, regulator_zh, alternative_zh, "
     # issue-17: the version's device snapshot (app.devices.schema, migration 9)
     "(SELECT json_group_array(json_array(d.name, d.location, d.revocation_hours)) "
     "FROM purpose_version_devices d WHERE d.purpose_version_id = purpose_versions.id) AS devices "
@@ -66,6 +69,7 @@ def purpose_from_row(r: Row) -> Purpose:
         regulator=r["regulator"],
         keep_photos=bool(r["keep_photos"]),
         created_at=_dt(r["created_at"]),
+        **{f: r[f] or "" for f in ZH_FIELDS},
         devices=devices,
         revocation_hours=hours,
     )
@@ -98,10 +102,15 @@ class Purposes:
         recipients: str = "",
         regulator: str = "",
         keep_photos: bool = False,
+        **texts_zh: str,
     ) -> Purpose:
         s = self._s
         s.require_admin()
+        unknown = set(texts_zh) - set(ZH_FIELDS)
+        if unknown:
+            raise InvalidInput(f"Unknown purpose field: {', '.join(sorted(unknown))}")
         values = purpose_values(
+            **texts_zh,
             title=title,
             controller=controller,
             contact=contact,
@@ -144,6 +153,13 @@ class Purposes:
                 self._s.actor,
             ),
         )
+        texts = [values.get(f) or "" for f in ZH_FIELDS]  # issue-13
+        conn.execute(
+            "UPDATE purpose_versions SET "
+            + ", ".join(f"{f} = ?" for f in ZH_FIELDS)
+            + " WHERE purpose_id = ? AND version = ?",
+            (*texts, pid, version),
+        )
         # issue-17: a new version names the same devices as the one before it (a device joins
         # or leaves only through app.devices.disclosure), so editing the wording or signing the
         # necessity test again never silently drops a door from the disclosure.
@@ -175,7 +191,10 @@ class Purposes:
         changed = [f for f in PURPOSE_FIELDS if values[f] != getattr(current, f)]
         if not changed:
             return current
-        is_material = decide(changed, material)
+        # A Chinese text given for the first time changes nothing anyone read in Chinese.
+        is_material = decide(
+            [f for f in changed if not (f.endswith("_zh") and not getattr(current, f))], material
+        )
         now = s.now()
         version = current.version + 1
         due = now + dt.timedelta(days=self._settings.get_int("reconsent_grace_days"))
@@ -254,5 +273,8 @@ class Purposes:
         return [purpose_from_row(r) for r in rows]
 
     def disclosure(self, purpose_id: int, language: Language) -> Disclosure:
-        """The exact text to show the person, for the purpose's current version."""
-        return render_disclosure(self.get(purpose_id), self._s.organisation, language)
+        """The exact text to show the person, for the purpose's current version; refused in a
+        language the purpose has no texts in (issue 13)."""
+        purpose = self.get(purpose_id)
+        require_language(purpose, language)
+        return render_disclosure(purpose, self._s.organisation, language)

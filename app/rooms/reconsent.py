@@ -19,6 +19,7 @@ from app.errors import InvalidInput, VaultError
 from app.finality import Finality
 from app.models import Consent, DocumentInfo, EnrollmentResult
 from app.photoscrub import reissue_without_photos
+from app.purpose_texts import require_language
 from app.rooms.consents import Consents
 from app.rooms.materiality import (
     PURPOSE_TEXT_FIELDS,
@@ -67,6 +68,7 @@ class Reconsents:
         consents.require_necessity(purpose)
         person = consents.people.get(old.person_id)
         language = old.language
+        require_language(purpose, language)
         disclosure = render_disclosure(purpose, s.organisation, language)
         if disclosure.sha256 != request.disclosure_sha256:
             raise InvalidInput(

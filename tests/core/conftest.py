@@ -9,7 +9,7 @@ import pytest
 
 from app.desk import Desk, DeskOptions
 from app.models import Purpose
-from tests.core.vaultkit import ADMIN, FAST_KDF, PASSWORD, sign_necessity
+from tests.core.vaultkit import ADMIN, FAST_KDF, PASSWORD, PURPOSE_ZH, sign_necessity
 
 
 @pytest.fixture
@@ -40,5 +40,6 @@ def purpose(desk: Desk) -> Purpose:
         alternative="Access card from the front desk",
         recipients="Front-desk staff only",
         regulator="The data protection authority",
+        **PURPOSE_ZH,
     )
     return sign_necessity(desk, added)  # issue-16: enrolment needs a signed necessity test

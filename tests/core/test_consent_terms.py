@@ -55,6 +55,9 @@ def purpose(desk: Desk, clock: FakeClock) -> Purpose:
         contact="hr@acme.example",
         retention_days=365,
         alternative="Badge from reception",
+        title_zh="办公室入口",  # issue-13: Chinese rows need the purpose's Chinese texts
+        controller_zh="Acme 人力资源部",
+        alternative_zh="在前台领取工牌",
     )
     signed = sign_necessity(desk, added)
     clock.now = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.UTC)

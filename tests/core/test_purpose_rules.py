@@ -38,3 +38,45 @@ def test_a_real_alternative_is_kept_as_typed(desk: Desk, alternative: str) -> No
         title="Gym", controller="Acme", contact="c@x", retention_days=30, alternative=alternative
     )
     assert p.alternative == alternative
+
+
+def test_a_purpose_without_chinese_texts_cannot_be_shown_in_chinese(desk: Desk) -> None:
+    """issue-13, point 7."""
+    from tests.core.vaultkit import sign_necessity
+
+    bare = sign_necessity(
+        desk,
+        desk.add_purpose(
+            title="Gym", controller="Acme", contact="c@x", retention_days=30,
+            alternative="Show the membership card", description="Opening the gym door",
+        ),
+    )  # fmt: skip
+    assert desk.disclosure(bare.id, "en").text
+    with pytest.raises(InvalidInput) as err:
+        desk.disclosure(bare.id, "zh")
+    assert err.value.code == "purpose_language_missing"
+    assert "title" in str(err.value) and "alternative" in str(err.value)
+    # Half a translation is still no translation: the description has English text.
+    desk.edit_purpose(
+        bare.id,
+        material=False,
+        title_zh="健身房",
+        controller_zh="Acme",
+        alternative_zh="出示会员卡",
+    )
+    with pytest.raises(InvalidInput) as err:
+        desk.disclosure(bare.id, "zh")
+    assert "description" in str(err.value)
+    done = desk.edit_purpose(bare.id, description_zh="开启健身房门")
+    zh = desk.disclosure(done.id, "zh").text
+    assert "健身房" in zh and "出示会员卡" in zh and "开启健身房门" in zh
+    assert not any(w in zh for w in ("Gym", "Show the membership card", "Opening the gym"))
+
+
+def test_purpose_fixture_disclosure_in_chinese_has_no_english_purpose_text(
+    desk: Desk, purpose: Purpose
+) -> None:
+    zh = desk.disclosure(purpose.id, "zh").text
+    for english in (purpose.title, purpose.alternative, purpose.recipients, purpose.regulator):
+        assert english not in zh
+    assert purpose.title_zh in zh

@@ -25,6 +25,15 @@ from app.models import Purpose, Signature, SignaturePoint
 # Cheaper Argon2 for speed; the format and code path are the same as production's.
 FAST_KDF = KdfParams(time_cost=1, memory_cost=8192, parallelism=1)
 ADMIN = "admin"
+# issue-13: the Chinese texts of the fixtures' purpose (a purpose without them cannot be shown
+# in Chinese).
+PURPOSE_ZH = {
+    "title_zh": "大楼入口",
+    "controller_zh": "Acme 物业管理",
+    "recipients_zh": "仅限前台工作人员",
+    "regulator_zh": "个人信息保护主管部门",
+    "alternative_zh": "在前台领取门禁卡",
+}
 PASSWORD = "correct horse battery"
 
 

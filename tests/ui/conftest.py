@@ -144,6 +144,10 @@ def home(tmp_path: Path) -> Path:
         retention_days=365,
         alternative="A key card from the front desk",
         description="Opening the lobby doors for residents.",
+        title_zh="大楼入口",  # issue-13: shown in Chinese only with its Chinese texts
+        controller_zh="海港物业",
+        alternative_zh="在前台领取门禁卡",
+        description_zh="为住户开启大堂门。",
     )
     sign_necessity(desk, purpose)  # issue-16: enrolment needs a signed necessity test
     desk.lock()
