@@ -61,6 +61,9 @@ def test_photo_tick_and_nameless_refusal_choice_are_the_persons(
         retention_days=30,
         alternative="A paper badge",
         keep_photos=True,
+        title_zh="访客证",  # issue-13: the zh pass needs the purpose's Chinese texts
+        controller_zh="海港物业",
+        alternative_zh="纸质访客证",
     )
     sign_necessity(desk, purpose)
     desk.lock()
