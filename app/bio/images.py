@@ -41,6 +41,10 @@ ImageInput = str | os.PathLike[str] | bytes | bytearray | memoryview
 ALLOWED_FORMATS: Final[frozenset[str]] = frozenset(
     {"JPEG", "MPO", "PNG", "BMP", "TIFF", "WEBP", "GIF", "PPM", "DIB"}
 )
+# What Image.open is asked to try. MPO (a phone's multi-picture JPEG) has no opener of its own:
+# the JPEG plugin opens it and returns an MpoImageFile, and asking Pillow for "MPO" by name
+# raises KeyError, which broke every format sorted after it (PNG, TIFF, WEBP).
+_OPEN_FORMATS: Final[tuple[str, ...]] = tuple(sorted(ALLOWED_FORMATS - {"MPO"}))
 
 # EXIF Orientation tag (0x0112) -> Pillow transpose op that makes the pixels upright.
 _ORIENTATION_OPS: Final[dict[int, tuple[Image.Transpose, ...]]] = {
@@ -186,7 +190,7 @@ def load_image(
             # "Corrupt EXIF data" and similar metadata complaints: the pixels still decode,
             # and a warning printed to the desk's console helps nobody.
             warnings.simplefilter("ignore", UserWarning)
-            im: Image.Image = Image.open(io.BytesIO(data), formats=sorted(ALLOWED_FORMATS))
+            im: Image.Image = Image.open(io.BytesIO(data), formats=_OPEN_FORMATS)
             im.seek(0)
             fmt = im.format or ""
             if fmt not in ALLOWED_FORMATS:
