@@ -47,6 +47,17 @@ def open_database(path: Path, key: bytes, *, check: bool = True, quick: bool = F
         conn.execute("PRAGMA cipher_log_level = NONE")
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlcipher3.OperationalError as exc:
+            if not _is_storage_error(exc):
+                raise VaultCorrupt(
+                    "The vault database cannot be decrypted: it is damaged or was changed "
+                    "outside ConsentDesk. Restore the latest backup (consentdesk restore FILE)."
+                ) from None
+            # issue-11: a full or read-only disk is not a damaged vault; say which it is.
+            raise StorageError(
+                "The vault cannot be opened: nothing can be written to its disk (full, "
+                "read-only or over a file-size limit). Free some space; no data was changed."
+            ) from None
         except sqlcipher3.DatabaseError:
             raise VaultCorrupt(
                 "The vault database cannot be decrypted: it is damaged or was changed outside "
@@ -121,7 +132,18 @@ def transaction(conn: Connection) -> Iterator[Connection]:
 
 def _is_storage_error(exc: BaseException) -> bool:
     text = str(exc).lower()
-    return any(s in text for s in ("full", "disk i/o", "too large", "file size", "no space"))
+    return any(
+        s in text
+        for s in (
+            "full",
+            "disk i/o",
+            "too large",
+            "file size",
+            "no space",
+            "readonly",
+            "unable to open",
+        )
+    )
 
 
 def checkpoint(conn: Connection) -> None:
