@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -125,27 +126,44 @@ class PurposeDialog(SavingDialog):
         title = "set.purpose.edit" if purpose else "set.purpose.add"
         super().__init__(i18n, title, lambda: save(self.values()), None, parent)
         self.fields: dict[str, QLineEdit | QPlainTextEdit] = {}
-        for name in PURPOSE_TEXT_FIELDS:
-            self.fields[name] = QLineEdit(getattr(purpose, name, "") if purpose else "")
-        for name in PURPOSE_LONG_FIELDS:
-            edit = QPlainTextEdit(getattr(purpose, name, "") if purpose else "")
-            edit.setMaximumHeight(80)
-            # Tab moves on, as in every other field; a tab character has no place in a purpose.
-            edit.setTabChangesFocus(True)
-            self.fields[name] = edit
+        # issue-13: every person-facing text in English and in Chinese, side by side (the
+        # contact is the same in both); a purpose is shown in Chinese only with its Chinese texts.
+        names = [*PURPOSE_TEXT_FIELDS, *PURPOSE_LONG_FIELDS]
+        for name in [*names, *(f"{n}_zh" for n in names if n != "contact")]:
+            value = str(getattr(purpose, name, "") or "") if purpose else ""
+            if name.removesuffix("_zh") in PURPOSE_TEXT_FIELDS:
+                self.fields[name] = QLineEdit(value)
+            else:
+                edit = QPlainTextEdit(value)
+                edit.setMaximumHeight(56)
+                # Tab moves on, as in every other field; a tab has no place in a purpose.
+                edit.setTabChangesFocus(True)
+                self.fields[name] = edit
         self.retention = QSpinBox()
         self.retention.setRange(1, 3650)
         self.retention.setValue(purpose.retention_days if purpose else 365)
         self.keep_photos = QCheckBox()
         self.keep_photos.setChecked(bool(purpose and purpose.keep_photos))
-        for name in (*PURPOSE_TEXT_FIELDS, *PURPOSE_LONG_FIELDS):
+        for name in names:
             label = QLabel(i18n.tr(f"set.purpose.{name}"))
             self.fields[name].setAccessibleName(label.text())
-            self.form.addRow(label, self.fields[name])
+            zh = self.fields.get(f"{name}_zh")
+            if zh is None:
+                self.form.addRow(label, self.fields[name])
+                continue
+            self.fields[name].setPlaceholderText(i18n.tr("set.purpose.in_en"))
+            zh.setPlaceholderText(i18n.tr("set.purpose.in_zh"))
+            zh.setAccessibleName(f"{label.text()} ({i18n.tr('set.purpose.in_zh')})")
+            pair = QWidget()
+            row = QHBoxLayout(pair)
+            row.setContentsMargins(0, 0, 0, 0)
+            row.addWidget(self.fields[name], 1)
+            row.addWidget(zh, 1)
+            self.form.addRow(label, pair)
         self.form.addRow(i18n.tr("set.purpose.retention"), self.retention)
         self.form.addRow(i18n.tr("set.purpose.keep_photos"), self.keep_photos)
         self.finish_form()
-        self.resize(640, 560)
+        self.resize(900, 600)
 
     def set_retention_range(self, low: int, high: int) -> None:
         """The core's limits (settings schema), so the spin box cannot offer a refused value."""
@@ -153,14 +171,9 @@ class PurposeDialog(SavingDialog):
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in PURPOSE_TEXT_FIELDS:
-            line = self.fields[name]
-            assert isinstance(line, QLineEdit)
-            out[name] = line.text().strip()
-        for name in PURPOSE_LONG_FIELDS:
-            text = self.fields[name]
-            assert isinstance(text, QPlainTextEdit)
-            out[name] = text.toPlainText().strip()
+        for name, field in self.fields.items():
+            text = field.text() if isinstance(field, QLineEdit) else field.toPlainText()
+            out[name] = text.strip()
         out["retention_days"] = self.retention.value()
         out["keep_photos"] = self.keep_photos.isChecked()
         return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import ConsentDeskError
-from app.models import LANGUAGES
+from app.models import LANGUAGES, Purpose
+from app.rooms.materiality import material_fields_in
 from ui.context import UiContext
 from ui.dialogs import detached, error_text
 from ui.integrity_status import full_check_text
@@ -340,12 +341,20 @@ class SettingsScreen(QWidget):
         purpose_id = self._selected_purpose()
         if purpose_id is None:
             return
-        dialog = PurposeDialog(
-            self.ctx.i18n,
-            self.desk.get_purpose(purpose_id),
-            lambda values: self.desk.edit_purpose(purpose_id, **values),
-            self,
-        )
+        current = self.desk.get_purpose(purpose_id)
+
+        def save(values: dict[str, Any]) -> Purpose:
+            """issue-13: the admin is asked whether the change is material unless a field the
+            core calls material changed (then it is, and consents of older versions wait)."""
+            changed = [k for k, v in values.items() if getattr(current, k) != v]
+            material: bool | None = None
+            if changed and not material_fields_in(changed):
+                material = self.ctx.prompts.confirm(
+                    self, self.ctx.i18n.tr("set.purpose.material_q")
+                )
+            return self.desk.edit_purpose(purpose_id, material, **values)
+
+        dialog = PurposeDialog(self.ctx.i18n, current, save, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.reload()
 
