@@ -52,7 +52,9 @@ if TYPE_CHECKING:
 
 SIGNING = "signing-key"
 SECRET = "authority-secret"
-UNSIGNED_OK = frozenset({"ledger.replay"})  # written while opening, before anyone signs in
+# Written while opening, before anyone signs in (replaying, or reporting a damaged or lost
+# erasure ledger: app.replay).
+UNSIGNED_OK = frozenset({"ledger.replay", "ledger.problem", "ledger.missing"})
 
 _TAMPERED = (
     "The administrators' authority key of this vault was replaced or removed outside "
