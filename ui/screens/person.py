@@ -24,12 +24,13 @@ from PySide6.QtWidgets import (
 
 from ui.context import UiContext
 from ui.document_view import DocumentView
+from ui.screens.reconsent_dialog import ReconsentDialog
 from ui.screens.rectify_dialog import RectifyDialog
 from ui.theme import set_role
 
 if TYPE_CHECKING:
     from app.desk import Desk
-    from app.models import DocumentInfo, Person
+    from app.models import Consent, DocumentInfo, EnrollmentResult, Person
 
 
 def fmt_time(value: dt.datetime | dt.date | None) -> str:
@@ -91,6 +92,13 @@ class PersonPanel(QWidget):
         i18n.bind(self.rectify_button.setText, "person.rectify")
         self.rectify_button.clicked.connect(self.open_rectify)
         self.rectify_dialog: RectifyDialog | None = None
+        # issue-13: re-consent after a material purpose change, without a new capture
+        self.reconsent_button = QPushButton()
+        i18n.bind(self.reconsent_button.setText, "person.reconsent")
+        self.reconsent_button.clicked.connect(self.open_reconsent)
+        self.reconsent_button.setEnabled(False)
+        self.reconsent_dialog: ReconsentDialog | None = None
+        self.waiting: list[Consent] = []
         self.tabs = QTabWidget()
         self.consents = _table(5)
         self.docs = _table(2)
@@ -141,6 +149,7 @@ class PersonPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
+        top.addWidget(self.reconsent_button)
         top.addWidget(self.rectify_button)
         top.addWidget(self.withdraw_button)
         lay.addLayout(top)
@@ -158,6 +167,8 @@ class PersonPanel(QWidget):
         ref = f" · {person.reference}" if person.reference else ""
         self.header.setText(f"{person.name}{ref}")
         purposes = {p.id: p.title for p in desk.list_purposes()}
+        consents = desk.person_consents(person_id)
+        self.waiting = [c for c in consents if c.status == "reconsent" and c.template_count > 0]
         _fill(
             self.consents,
             [
@@ -168,7 +179,7 @@ class PersonPanel(QWidget):
                     fmt_time(c.signed_at),
                     fmt_time(c.expires_at),
                 ]
-                for c in desk.person_consents(person_id)
+                for c in consents
             ],
         )
         self.documents = list(desk.person_documents(person_id))
@@ -184,6 +195,7 @@ class PersonPanel(QWidget):
         self.access_report.setEnabled(True)
         self.withdraw_button.setEnabled(True)
         self.rectify_button.setEnabled(True)
+        self.reconsent_button.setEnabled(bool(self.waiting))
 
     def _retranslate(self, _lang: str) -> None:
         if not self.notice.isHidden():
@@ -236,6 +248,29 @@ class PersonPanel(QWidget):
         self.rectify_dialog.open()
         return self.rectify_dialog
 
+    def open_reconsent(self) -> ReconsentDialog | None:
+        """The short path: the new disclosure with the changes marked, one signature; the new
+        consent form is then shown on the documents tab to hand over."""
+        if self.person is None or not self.waiting:
+            return None
+        person_id = self.person.id
+
+        def done(result: EnrollmentResult) -> None:
+            self.show_person(person_id)
+            if result.documents:
+                form = result.documents[0]
+                self.tabs.setCurrentIndex(1)
+                self.document_view.set_document(self.desk.document_pdf(form.id), form.filename)
+
+        try:
+            dialog = ReconsentDialog(self.ctx.i18n, self.desk, self.waiting[0], done, self)
+        except Exception as exc:  # e.g. the purpose lacks the person's language
+            self.ctx.prompts.error(self, exc)
+            return None
+        self.reconsent_dialog = dialog
+        dialog.open()
+        return dialog
+
     def make_access_report(self) -> None:
         """Everything held about the person, as a signed PDF to hand over (access request)."""
         if self.person is None:
@@ -280,3 +315,5 @@ class PersonPanel(QWidget):
         self.access_report.setEnabled(False)
         self.withdraw_button.setEnabled(False)
         self.rectify_button.setEnabled(False)
+        self.reconsent_button.setEnabled(False)
+        self.waiting = []
