@@ -55,7 +55,7 @@ def test_reconsent_short_path_from_the_registry(qtbot: Any, window: Any, home: P
     panel = registry.person
     for row, name in ((0, "Ada Again"), (1, "李再签")):
         registry.refresh()  # the renewed person leaves the "re-consent needed" list
-        qtbot.waitUntil(lambda: registry.model.rowCount() == 2 - row, timeout=5000)
+        qtbot.waitUntil(lambda r=row: registry.model.rowCount() == 2 - r, timeout=5000)
         registry.open_row(0)
         qtbot.waitUntil(lambda n=name: panel.person is not None and panel.person.name == n)
         assert panel.reconsent_button.isEnabled()
