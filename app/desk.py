@@ -418,6 +418,8 @@ class Desk:
         recipients: str = "",
         regulator: str = "",
         keep_photos: bool = False,
+        legal_basis: str = "",
+        dpo_contact: str = "",
         **texts_zh: str,
     ) -> Purpose:
         """``texts_zh``: ``title_zh``, ``description_zh``... (issue 13, see app.purpose_texts)."""
@@ -432,6 +434,8 @@ class Desk:
             recipients=recipients,
             regulator=regulator,
             keep_photos=keep_photos,
+            legal_basis=legal_basis,  # issue-15: empty = the jurisdiction's default
+            dpo_contact=dpo_contact,
         )
 
     def edit_purpose(

@@ -161,7 +161,7 @@ def render_text(purpose: Purpose, org: Organisation, language: Language) -> str:
         _template(language).replace("\r\n", "\n"),
         {
             "keep_photos": bool(purpose.keep_photos),
-            **disclosure_law.flags(org),  # issue-15 point 7
+            **disclosure_law.flags(org, purpose),  # issue-15 point 7
             "devices": bool(purpose.devices),
         },
     )

@@ -5,7 +5,8 @@ GDPR Art. 13 and PIPL Art. 17 list what a person must be told before their data 
 who is responsible and how to reach them, the legal basis, how long each kind of data is kept,
 every right they have and where they can complain. ConsentDesk only ever processes face data on
 the person's consent, so the legal basis is a fixed text per law; the contacts come from the
-settings (``dpo_contact``, ``regulator``) or, for the regulator, from the purpose.
+settings (``dpo_contact``, ``regulator``) unless the purpose names its own (``legal_basis``,
+``dpo_contact``, ``regulator``: the purpose wins).
 
 Where the law needs a field and nothing sensible can stand in for it, the disclosure is not
 rendered at all: a person must never be shown (or sign) a text that omits something the law
@@ -71,6 +72,11 @@ def regulator(purpose: Purpose, org: Organisation, language: Language) -> str:
     return ""
 
 
+def dpo_contact(purpose: Purpose, org: Organisation) -> str:
+    """The data protection contact: the purpose's own, else the setting."""
+    return _clean(purpose.dpo_contact) or _clean(org.dpo_contact)
+
+
 def require_complete(purpose: Purpose, org: Organisation) -> None:
     """Refuse to issue a disclosure that would lack a field the law requires (see module)."""
     law = law_of(org.jurisdiction)
@@ -83,7 +89,7 @@ def require_complete(purpose: Purpose, org: Organisation) -> None:
             code="disclosure_contact_missing",
             params=params,
         )
-    if law in ("gdpr", "uk_gdpr") and not _clean(org.dpo_contact):
+    if law in ("gdpr", "uk_gdpr") and not dpo_contact(purpose, org):
         raise InvalidInput(
             f"Under {name} the disclosure must name the data protection officer and how "
             "to reach them: an administrator sets it in Settings (data protection officer) first.",
@@ -100,13 +106,13 @@ def require_complete(purpose: Purpose, org: Organisation) -> None:
         )
 
 
-def flags(org: Organisation) -> dict[str, bool]:
+def flags(org: Organisation, purpose: Purpose) -> dict[str, bool]:
     law = law_of(org.jurisdiction)
     return {
         "gdpr": law in ("gdpr", "uk_gdpr"),
         "pipl": law == "pipl",
         "other_law": law == "other",
-        "dpo": bool(_clean(org.dpo_contact)),
+        "dpo": bool(dpo_contact(purpose, org)),
     }
 
 
@@ -114,10 +120,14 @@ def values(purpose: Purpose, org: Organisation, language: Language) -> dict[str,
     """The template's legal placeholders (legal basis, contacts, retention of each data kind)."""
     law = law_of(org.jurisdiction)
     dpo_title = "pipl" if law == "pipl" else "gdpr"
+    own_basis = _clean(purpose.legal_basis)
     return {
-        "legal_basis": _text(f"disclosure.legal_basis.{law}", language),
+        # the purpose's own legal basis (already in ``language``: see app.purpose_texts) wins
+        "legal_basis": own_basis + ("。" if language == "zh" else ".")
+        if own_basis
+        else _text(f"disclosure.legal_basis.{law}", language),
         "dpo_title": _text(f"disclosure.dpo_title.{dpo_title}", language),
-        "dpo_contact": _clean(org.dpo_contact),
+        "dpo_contact": dpo_contact(purpose, org),
         "regulator": regulator(purpose, org, language),
         "inactivity_days": str(int(org.inactivity_days)),
         "backup_days": str(int(org.backup_days)),

@@ -276,6 +276,13 @@ def _v10_purpose_texts_zh(conn: Connection) -> None:
         conn.execute(f"ALTER TABLE purpose_versions ADD COLUMN {field}_zh TEXT NOT NULL DEFAULT ''")
 
 
+# issue-15 point 7: a purpose may name its own legal basis (in both languages) and data
+# protection contact; empty = the jurisdiction's default text and the settings' contact.
+def _v11_purpose_legal(conn: Connection) -> None:
+    for field in ("legal_basis", "legal_basis_zh", "dpo_contact"):
+        conn.execute(f"ALTER TABLE purpose_versions ADD COLUMN {field} TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
@@ -287,6 +294,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "retention and audit indexes", _v8_retention_indexes),  # issue 12
     Migration(9, "devices named by each purpose version", _v9_purpose_devices),  # issue-17
     Migration(10, "purpose texts in Chinese", _v10_purpose_texts_zh),  # issue-13
+    Migration(11, "purpose legal basis and DPO contact", _v11_purpose_legal),  # issue-15
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -100,6 +100,9 @@ class Purpose:
     recipients: str = ""
     regulator: str = ""
     keep_photos: bool = False
+    # issue-15 point 7: override the jurisdiction's legal basis and the DPO setting when set
+    legal_basis: str = ""
+    dpo_contact: str = ""
     # issue-13: the person-facing texts in Chinese ("" = not given; see app.purpose_texts)
     title_zh: str = ""
     controller_zh: str = ""
@@ -107,6 +110,7 @@ class Purpose:
     recipients_zh: str = ""
     regulator_zh: str = ""
     alternative_zh: str = ""
+    legal_basis_zh: str = ""
     created_at: dt.datetime | None = None
     # issue-17: the devices this version hands templates to, and the longest a revocation may
     # take to reach them (both printed in the disclosure; a snapshot, fixed per version).

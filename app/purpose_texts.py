@@ -24,6 +24,7 @@ TRANSLATED_FIELDS: tuple[str, ...] = (
     "recipients",
     "regulator",
     "alternative",
+    "legal_basis",  # issue-15 point 7
 )
 ZH_FIELDS: tuple[str, ...] = tuple(f"{f}_zh" for f in TRANSLATED_FIELDS)
 

@@ -236,6 +236,9 @@ def purpose_values(**values: Any) -> dict[str, Any]:
         out[f"{name}_zh"] = (
             clean_text(values.get(f"{name}_zh") or "", f"{name}_zh", limit=limit) or ""
         )
+    # issue-15 point 7: a purpose's own legal basis (both languages) and DPO contact
+    for name in ("legal_basis", "legal_basis_zh", "dpo_contact"):
+        out[name] = clean_text(values.get(name) or "", name, limit=1000) or ""
     alternative_zh = values.get("alternative_zh") or ""
     out["alternative_zh"] = check_alternative(alternative_zh) if alternative_zh else ""
     return out

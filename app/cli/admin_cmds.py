@@ -27,6 +27,8 @@ _PURPOSE_FIELDS = (
     "description",
     "recipients",
     "regulator",
+    "legal_basis",  # issue-15 point 7
+    "dpo_contact",
     *ZH_FIELDS,
 )
 
@@ -68,6 +70,8 @@ def purpose_text(p: Purpose) -> str:
         f"  keeps photos: {'yes' if p.keep_photos else 'no'}"
         + (f"\n  recipients: {p.recipients}" if p.recipients else "")
         + (f"\n  regulator: {p.regulator}" if p.regulator else "")
+        + (f"\n  legal basis: {p.legal_basis}" if p.legal_basis else "")
+        + (f"\n  data protection contact: {p.dpo_contact}" if p.dpo_contact else "")
         + (f"\n  description: {p.description}" if p.description else "")
     )
 
@@ -102,6 +106,8 @@ def cmd_purpose_add(ctx: Context, desk: Desk) -> int:
         recipients=a.recipients or "",
         regulator=a.regulator or "",
         keep_photos=a.keep_photos,
+        legal_basis=a.legal_basis or "",
+        dpo_contact=a.dpo_contact or "",
         **{f: getattr(a, f) for f in ZH_FIELDS if getattr(a, f)},
     )
     ctx.emit(p, f"Added purpose {p.id}: {p.title}")
@@ -141,6 +147,9 @@ def _purpose_flags(x: argparse.ArgumentParser, *, required: bool) -> None:
     x.add_argument("--description")
     x.add_argument("--recipients")
     x.add_argument("--regulator")
+    # issue-15 point 7: override the jurisdiction's legal basis and the DPO setting
+    x.add_argument("--legal-basis")
+    x.add_argument("--dpo-contact")
     for field in ZH_FIELDS:  # issue-13: the Chinese texts
         x.add_argument("--" + field.replace("_", "-"))
     if required:

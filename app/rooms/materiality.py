@@ -31,6 +31,7 @@ MATERIAL_FIELDS: tuple[str, ...] = (
     "recipients",
     "retention_days",
     "keep_photos",
+    "legal_basis",  # issue-15: the ground the person agrees on
 )
 
 # Every field a person reads about a purpose, in the order the re-consent page lists changes.

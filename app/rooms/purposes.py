@@ -22,6 +22,9 @@ from app.session import Session
 from app.validation import purpose_values
 from app.values import _dt, _iso
 
+# issue-15 point 7: the purpose's own legal basis and DPO contact (migration 11)
+LEGAL_FIELDS = ("legal_basis", "dpo_contact")
+
 PURPOSE_FIELDS = (
     "title",
     "controller",
@@ -33,12 +36,14 @@ PURPOSE_FIELDS = (
     "alternative",
     "keep_photos",
     *ZH_FIELDS,  # issue-13
+    *LEGAL_FIELDS,  # issue-15
 )
 
 PURPOSE_SQL = (
     "SELECT purpose_id, version, id, title, controller, contact, retention_days, alternative, "
     "description, recipients, regulator, keep_photos, created_at, title_zh, controller_zh, "
     "description_zh, recipients_zh, regulator_zh, alternative_zh, "
+    "legal_basis, legal_basis_zh, dpo_contact, "
     # issue-17: the version's device snapshot (app.devices.schema, migration 9)
     "(SELECT json_group_array(json_array(d.name, d.location, d.revocation_hours)) "
     "FROM purpose_version_devices d WHERE d.purpose_version_id = purpose_versions.id) AS devices "
@@ -70,6 +75,7 @@ def purpose_from_row(r: Row) -> Purpose:
         keep_photos=bool(r["keep_photos"]),
         created_at=_dt(r["created_at"]),
         **{f: r[f] or "" for f in ZH_FIELDS},
+        **{f: r[f] or "" for f in LEGAL_FIELDS},
         devices=devices,
         revocation_hours=hours,
     )
@@ -102,6 +108,8 @@ class Purposes:
         recipients: str = "",
         regulator: str = "",
         keep_photos: bool = False,
+        legal_basis: str = "",
+        dpo_contact: str = "",
         **texts_zh: str,
     ) -> Purpose:
         s = self._s
@@ -120,6 +128,8 @@ class Purposes:
             recipients=recipients,
             regulator=regulator,
             keep_photos=keep_photos,
+            legal_basis=legal_basis,
+            dpo_contact=dpo_contact,
         )
         now = _iso(s.now())
         with s.write() as conn:
@@ -153,10 +163,11 @@ class Purposes:
                 self._s.actor,
             ),
         )
-        texts = [values.get(f) or "" for f in ZH_FIELDS]  # issue-13
+        extra = (*ZH_FIELDS, *LEGAL_FIELDS)  # issue-13, issue-15
+        texts = [values.get(f) or "" for f in extra]
         conn.execute(
             "UPDATE purpose_versions SET "
-            + ", ".join(f"{f} = ?" for f in ZH_FIELDS)
+            + ", ".join(f"{f} = ?" for f in extra)
             + " WHERE purpose_id = ? AND version = ?",
             (*texts, pid, version),
         )

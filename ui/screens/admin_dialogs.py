@@ -36,8 +36,10 @@ from ui.password_meter import PasswordMeter
 from ui.theme import set_role
 from ui.worker import Runner
 
-PURPOSE_TEXT_FIELDS = ("title", "controller", "contact", "alternative")
-PURPOSE_LONG_FIELDS = ("description", "recipients", "regulator")
+PURPOSE_TEXT_FIELDS = ("title", "controller", "contact", "alternative", "dpo_contact")
+PURPOSE_LONG_FIELDS = ("description", "recipients", "regulator", "legal_basis")  # issue-15
+# Addresses and names of contacts, not texts: one value for every language.
+_SAME_IN_EVERY_LANGUAGE = ("contact", "dpo_contact")
 MIN_PASSWORD = 8
 
 
@@ -129,7 +131,7 @@ class PurposeDialog(SavingDialog):
         # issue-13: every person-facing text in English and in Chinese, side by side (the
         # contact is the same in both); a purpose is shown in Chinese only with its Chinese texts.
         names = [*PURPOSE_TEXT_FIELDS, *PURPOSE_LONG_FIELDS]
-        for name in [*names, *(f"{n}_zh" for n in names if n != "contact")]:
+        for name in [*names, *(f"{n}_zh" for n in names if n not in _SAME_IN_EVERY_LANGUAGE)]:
             value = str(getattr(purpose, name, "") or "") if purpose else ""
             if name.removesuffix("_zh") in PURPOSE_TEXT_FIELDS:
                 self.fields[name] = QLineEdit(value)
@@ -160,6 +162,11 @@ class PurposeDialog(SavingDialog):
             row.addWidget(self.fields[name], 1)
             row.addWidget(zh, 1)
             self.form.addRow(label, pair)
+        # issue-15: empty legal basis / DPO contact = the jurisdiction's text and the settings
+        hint = i18n.tr("set.purpose.override_hint")
+        self.fields["dpo_contact"].setPlaceholderText(hint)
+        for name in ("legal_basis", "legal_basis_zh"):
+            self.fields[name].setToolTip(hint)
         self.form.addRow(i18n.tr("set.purpose.retention"), self.retention)
         self.form.addRow(i18n.tr("set.purpose.keep_photos"), self.keep_photos)
         self.finish_form()
