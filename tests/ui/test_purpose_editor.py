@@ -3,7 +3,12 @@ whether a change is material when no field the core calls material changed."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+from PySide6.QtWidgets import QApplication
+
+SHOTS = os.environ.get("CONSENTDESK_SHOTS")
 
 
 def test_purpose_editor_bilingual_and_materiality_question(
@@ -47,3 +52,27 @@ def test_purpose_editor_bilingual_and_materiality_question(
     assert latest.version == 3 and latest.recipients_zh == "前台与业主"
     assert "前台与业主" in window.desk.disclosure(latest.id, "zh").text
     assert prompts.errors == []
+
+
+def test_reconsent_grace_period_is_set_in_settings_within_the_schema(
+    qtbot: Any, window: Any
+) -> None:
+    from tests.ui.conftest import unlock
+
+    ws = unlock(qtbot, window)
+    settings = ws.settings
+    ws.tabs.setCurrentWidget(settings)
+    assert settings.reconsent_grace.value() == 30
+    assert (settings.reconsent_grace.minimum(), settings.reconsent_grace.maximum()) == (1, 365)
+    settings.reconsent_grace.setValue(14)
+    settings.apply_settings()
+    assert window.desk.get_setting("reconsent_grace_days") == "14"
+    if SHOTS:
+        for lang in ("en", "zh"):
+            window.ctx.i18n.set_language(lang)
+            for size in ((1366, 768), (1920, 1080)):
+                window.resize(*size)
+                for _ in range(3):
+                    QApplication.processEvents()
+                window.grab().save(f"{SHOTS}/settings-grace-{lang}-{size[0]}.png")
+        window.ctx.i18n.set_language("en")

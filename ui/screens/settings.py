@@ -148,6 +148,7 @@ class SettingsScreen(QWidget):
         self.autolock = QSpinBox()
         self.guardian_age = QSpinBox()
         self.inactivity = QSpinBox()  # retention cap whatever a purpose says
+        self.reconsent_grace = QSpinBox()  # issue-13: kept templates wait this long
         self.camera_choice = CameraChoice(ctx)  # a device, or a video/photo file
         self.camera_index = self.camera_choice.index
         apply = QPushButton()
@@ -161,6 +162,7 @@ class SettingsScreen(QWidget):
             ("set.autolock", self.autolock),
             ("details.minor.age", self.guardian_age),
             ("set.inactivity", self.inactivity),
+            ("set.reconsent_grace", self.reconsent_grace),
         ):
             label = QLabel()
             i18n.bind(label.setText, key)
@@ -276,6 +278,7 @@ class SettingsScreen(QWidget):
         self.autolock.setValue(int(float(desk.get_setting("autolock_minutes"))))
         self.guardian_age.setValue(int(float(desk.get_setting("guardian_age"))))
         self.inactivity.setValue(int(float(desk.get_setting("max_inactivity_days"))))
+        self.reconsent_grace.setValue(int(float(desk.get_setting("reconsent_grace_days"))))
         self.camera_choice.load(
             desk.get_setting("camera_file"), int(float(desk.get_setting("camera_index")))
         )
@@ -393,6 +396,7 @@ class SettingsScreen(QWidget):
             "autolock_minutes": self.autolock,
             "guardian_age": self.guardian_age,
             "max_inactivity_days": self.inactivity,
+            "reconsent_grace_days": self.reconsent_grace,
             "camera_index": self.camera_index,
         }
         for spec in self.desk.settings_schema():
@@ -411,6 +415,7 @@ class SettingsScreen(QWidget):
             "autolock_minutes": self.autolock.value(),
             "guardian_age": self.guardian_age.value(),
             "max_inactivity_days": self.inactivity.value(),
+            "reconsent_grace_days": self.reconsent_grace.value(),
             **self.camera_choice.values(),
             **self.law.values(),
         }
