@@ -11,6 +11,7 @@ The contact (an address, a phone number) is the same in every language.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -69,3 +70,9 @@ def localized(purpose: Purpose, language: Language, *, strict: bool = False) -> 
         if translated.strip():
             values[field] = translated
     return replace(purpose, **values)
+
+
+def localized_all(purposes: Sequence[Purpose], language: Language) -> list[Purpose]:
+    """Every purpose in ``language`` (per-field fallback): what a person-facing document about
+    existing consents prints, so a withdrawal or erasure is never blocked by a missing text."""
+    return [localized(p, language) for p in purposes]

@@ -55,6 +55,7 @@ from app.models import (
     Signature,
     WithdrawalResult,
 )
+from app.purpose_texts import localized, localized_all
 from app.signature import validate_signature
 
 
@@ -197,7 +198,7 @@ class DocumentMaker(PaperDrafting, RectificationDrafting):
         draft = self._draft("refusal_record", lang, org, document_id)
         s = draft.styles
         self._head(draft, self._clock())
-        alternative = consent.alternative or purpose.alternative
+        alternative = consent.alternative or localized(purpose, lang).alternative
         draft.facts.update(
             {
                 "consent_id": consent.id,
@@ -265,7 +266,7 @@ class DocumentMaker(PaperDrafting, RectificationDrafting):
         draft = self._draft("withdrawal_receipt", lang, org, document_id)
         s = draft.styles
         self._head(draft, self._clock())
-        by_version = {p.version_id: p for p in purposes}
+        by_version = {p.version_id: p for p in localized_all(purposes, lang)}
         why = reason or next((c.withdraw_reason for c in consents if c.withdraw_reason), None)
         draft.facts.update(
             {
@@ -413,7 +414,7 @@ class DocumentMaker(PaperDrafting, RectificationDrafting):
             )
         )
         if consents:
-            by_version = {p.version_id: p for p in purposes}
+            by_version = {p.version_id: p for p in localized_all(purposes, lang)}
             draft.add(para(label(lang, "section.consents_erased"), s.h2))
             for c in consents:
                 draft.add(
@@ -500,6 +501,7 @@ class DocumentMaker(PaperDrafting, RectificationDrafting):
             ),
             para(label(lang, "section.consents"), s.h2),
         )
+        purposes = localized_all(purposes, lang)  # issue-13: every purpose text in lang
         by_version = {p.version_id: p for p in purposes}
         if not consents:
             draft.add(para(label(lang, "consents.none"), s.body))
@@ -574,6 +576,7 @@ class DocumentMaker(PaperDrafting, RectificationDrafting):
             {"purpose_version_id": purpose.version_id, "text_sha256": disclosure.sha256}
         )
         draft.add(para(label(lang, "notice.lead", org=clean(org.name, 300)), s.statement))
+        purpose = localized(purpose, lang)  # issue-13: the rows in the notice's language
         rows: list[tuple[str, object]] = [
             (label(lang, "organisation"), org.name),
             (label(lang, "controller"), purpose.controller or org.name),
