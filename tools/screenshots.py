@@ -135,6 +135,11 @@ def seed(home: Path, engine: Any, faces: Path | None) -> None:
         retention_days=365,
         alternative="A key card from the front desk",
         description="Opening the lobby doors for residents.",
+        # issue-13: a purpose is shown only in the languages it has every text for.
+        title_zh="大楼出入",
+        controller_zh="海景公寓",
+        alternative_zh="在前台领取门禁卡",
+        description_zh="为住户开启大堂门。",
     )
     from app.compliance.service import Compliance  # issue-16: enrolment needs a signed test
     from app.compliance.types import NecessityAnswers
@@ -157,6 +162,10 @@ def seed(home: Path, engine: Any, faces: Path | None) -> None:
         retention_days=180,
         alternative="Pay at the till",
         description="Paying for lunch without a card.",
+        title_zh="员工食堂",
+        controller_zh="海景公寓",
+        alternative_zh="在收银台付款",
+        description_zh="无需卡片支付午餐。",
     )
     desk.add_user("frontdesk", PASSWORD, "operator")
     strokes = (tuple(SignaturePoint(40 + i * 12, 60 + (i % 2) * 50, i * 20) for i in range(40)),)
@@ -339,6 +348,7 @@ def shoot_lang(
     wizard.start_button.click()
     details = wizard.pages["details"]
     details.name.setText("Mei Lin")
+    details.adult_seen.setChecked(True)  # issue-13: no date of birth typed
     details.reference.setText("Unit 12B")
     details.language.setCurrentIndex(details.language.findData("zh"))
     wait(lambda: details.similar.isVisible(), 3)
@@ -395,6 +405,7 @@ def shoot_lang(
     ctx.open_camera = lambda _i: video_source(tmp / "no-camera.mp4")
     wizard.start_button.click()
     details.name.setText("Lucas Moreau")
+    details.adult_seen.setChecked(True)  # issue-13: no date of birth typed
     wizard.next_button.click()
     wizard.next_button.click()
     wizard.decision_page.consent_button.click()
@@ -407,6 +418,7 @@ def shoot_lang(
     # refusal path: signature page with its own wording
     wizard.start_button.click()
     details.name.setText("Aisha Rahman")
+    details.adult_seen.setChecked(True)  # issue-13: no date of birth typed
     wizard.next_button.click()
     wizard.next_button.click()
     wizard.decision_page.refuse_button.click()
