@@ -22,6 +22,7 @@ from app.models import (
     Purpose,
     Signature,
 )
+from app.purpose_texts import localized
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QImage
@@ -76,7 +77,10 @@ class Draft:
                 person=self.person_details(),
                 purpose_id=self.purpose_id,
                 disclosure_sha256=self.disclosure.sha256,
-                alternative=self.purpose.alternative if self.purpose else "",
+                # the alternative as offered, in the language the person read it in
+                alternative=(
+                    localized(self.purpose, self.language).alternative if self.purpose else ""
+                ),
                 signature=self.signature,
                 guardian=self.guardian,
                 existing_person_id=self.existing_person_id,

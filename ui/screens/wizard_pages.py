@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models import LANGUAGES, Language, Signature
+from app.purpose_texts import localized
 from app.signature import SignatureError, validate_signature
 from ui.context import UiContext
 from ui.i18n import I18n
@@ -365,7 +366,9 @@ class DecisionPage(Page):
         lang: Language = draft.language
         text = self.i18n.text
         self.question.setText(text("decision.question", lang))
-        alt = draft.purpose.alternative if draft.purpose else ""
+        # The alternative in the language the person reads (issue 13, point 7): the Chinese
+        # decision page showed the English alternative while the disclosure had the Chinese one.
+        alt = localized(draft.purpose, lang).alternative if draft.purpose else ""
         self.alternative.setText(text("decision.alternative", lang, alt=alt))
         self.free.setText(text("decision.free", lang))
         self.consent_button.setText(text("decision.consent", lang))
