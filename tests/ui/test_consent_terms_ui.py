@@ -80,10 +80,15 @@ def test_photo_tick_and_nameless_refusal_choice_are_the_persons(
         wizard.next_button.click()
         page = wizard.decision_page
         assert page.photo_box.isVisibleTo(page) and not page.photo_box.isChecked()
+        # the alternative is offered in the person's language, as in the disclosure
+        shown_alt = {"en": "A paper badge", "zh": "纸质访客证"}[lang]
+        assert shown_alt in page.alternative.text()
+        assert lang == "en" or "A paper badge" not in page.alternative.text()
         page.photo_box.setChecked(True)
         _shoot(window, f"decision-{lang}")
         page.refuse_button.click()  # refusing: no photo consent survives
         assert wizard.draft.photo_consent is False
+        assert wizard.draft.to_request(False).alternative == shown_alt
         signature = wizard.pages["signature"]
         assert signature.in_name.isVisibleTo(signature)
         _shoot(window, f"refusal-signature-{lang}")
