@@ -20,6 +20,7 @@ PURPOSE_COUNT_KEYS = (
     "templates",
     "photos",
     "consents_active",
+    "consents_reconsent",
     "refusals",
     "withdrawn",
     "expired",
@@ -86,6 +87,11 @@ def purpose_counts(conn: Connection, purpose_id: int) -> dict[str, int]:
     def one(sql: str) -> int:
         return int(conn.execute(sql, (purpose_id,)).fetchone()[0])
 
+    waiting = one(
+        "SELECT count(*) FROM consents WHERE status = 'active' AND reconsent_due_at IS NOT NULL "
+        f"AND purpose_version_id IN ({versions})"
+    )
+
     return {
         "people_stored": one(
             f"SELECT count(DISTINCT person_id) FROM consents WHERE status = 'active' "
@@ -99,7 +105,10 @@ def purpose_counts(conn: Connection, purpose_id: int) -> dict[str, int]:
             "SELECT count(*) FROM photos p JOIN consents c ON c.id = p.consent_id "
             f"WHERE c.purpose_version_id IN ({versions})"
         ),
-        "consents_active": int(by_status.get("active", 0)),
+        # issue-13: a consent waiting for re-consent no longer covers the current text; it is
+        # counted apart, as desk.stats() does, never as active.
+        "consents_active": int(by_status.get("active", 0)) - waiting,
+        "consents_reconsent": waiting,
         "refusals": int(by_status.get("refused", 0)),
         "withdrawn": int(by_status.get("withdrawn", 0)),
         "expired": int(by_status.get("expired", 0)),
