@@ -83,6 +83,58 @@ def open_database(path: Path, key: bytes, *, check: bool = True, quick: bool = F
     return conn
 
 
+def open_read_only(path: Path, key: bytes) -> Connection:
+    """issue-11: open the vault for reading only, when a full disk refused the normal open.
+
+    ``mode=ro`` first (SQLite still needs the WAL's shared-memory file); if even that cannot be
+    created, ``immutable=1``, which reads the main file alone and is therefore allowed only
+    when the WAL holds nothing (otherwise committed work in it would be silently ignored)."""
+    path = Path(path)
+    wal = path.with_name(path.name + "-wal")
+    try:
+        return _connect_ro(path, key, immutable=False)
+    except StorageError:
+        try:
+            wal_empty = not wal.exists() or wal.stat().st_size == 0
+        except OSError:
+            wal_empty = False
+        if not wal_empty:
+            raise
+    return _connect_ro(path, key, immutable=True)
+
+
+def _connect_ro(path: Path, key: bytes, *, immutable: bool) -> Connection:
+    uri = path.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
+    conn = sqlcipher3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA key = {key_pragma(key)}")
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlcipher3.OperationalError as exc:
+            if not _is_storage_error(exc):
+                raise VaultCorrupt(
+                    "The vault database cannot be decrypted: it is damaged or was changed "
+                    "outside ConsentDesk. Restore the latest backup (consentdesk restore FILE)."
+                ) from None
+            raise StorageError(
+                "The vault cannot be opened: nothing can be written to its disk (full, "
+                "read-only or over a file-size limit). Free some space; no data was changed."
+            ) from None
+        except sqlcipher3.DatabaseError:
+            raise VaultCorrupt(
+                "The vault database cannot be decrypted: it is damaged or was changed outside "
+                "ConsentDesk. Restore the latest backup (consentdesk restore FILE)."
+            ) from None
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 5000")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def check_integrity(conn: Connection) -> None:
     """Both SQLCipher's per-page HMAC check and SQLite's structural check must pass."""
     try:

@@ -74,6 +74,7 @@ from app.models import (
 from app.names import name_key
 from app.paths import VaultPaths
 from app.permissions import allowed
+from app.readonly import audit_or_defer, forget_recorded, record_unrecorded, sign_in_read_only
 from app.restore import restore_vault
 from app.rooms.archive import Archive
 from app.rooms.consents import Consents
@@ -281,6 +282,13 @@ class Desk:
         desk.session.signed_in_with = action
         now = options.clock()
         s = desk.session
+        if vault.read_only:  # issue-11: a full disk; nothing is written (app.readonly)
+            try:
+                sign_in_read_only(s, row, action)
+            except BaseException:
+                desk.lock()
+                raise
+            return desk
         try:
             # issue-11: the role counts only with an administrator's signature on it.
             with s.write() as conn:
@@ -300,12 +308,14 @@ class Desk:
                     s.audit.append("?", "login.failed", details={"method": failure.kind}, at=at)
             conn.execute("UPDATE staff SET last_login_at = ? WHERE id = ?", (_iso(now), user.id))
             s.audit.append(user.username, action, at=now)
+            recorded = record_unrecorded(s)  # read-only sign-ins this process could not write
             # issue-15: a vault from before the organisation root gets one from its first admin.
             if user.role == "admin":
                 from app.org_authority import ensure_org_root
 
                 if ensure_org_root(conn, s.organisation.name, now=now):
                     s.audit.append(user.username, "certificate.root_created", at=now)
+        forget_recorded(recorded)
         _tidy_keyslots(vault, username, password)
         if options.auto_purge and desk.clock_hold is None:  # held after a clock jump
             desk.retention.purge_expired()  # retention is the vault's duty, whoever signs in
@@ -720,9 +730,11 @@ class Desk:
         s.require_admin()
         with s.lock:
             path = s.vault.backup(Path(target), progress)
-            with s.write(despite_damage=True):  # a damaged vault is still backed up
-                s.audit.append(s.actor, "vault.backup")
-            if self.finality.holds_backup(path):  # retention limits of <home>/backups
+            # a damaged vault is still backed up; a full disk's too (issue-11, app.readonly)
+            audit_or_defer(s, "vault.backup", despite_damage=True)
+            if not s.vault.read_only and self.finality.holds_backup(
+                path
+            ):  # retention limits of <home>/backups
                 self.finality.prune()
             return path
 
@@ -767,6 +779,11 @@ class Desk:
     def full_check_status(self) -> FullCheckStatus:
         """When the last full check ran, whether it passed, whether one is due."""
         return self.integrity.status()
+
+    @property
+    def read_only(self) -> bool:
+        """issue-11: opened read-only because its disk is full (see app.readonly)."""
+        return self.session.vault.read_only
 
     @property
     def writes_locked(self) -> bool:

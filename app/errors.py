@@ -117,3 +117,17 @@ class StorageError(ConsentDeskError):
     code = "storage_full"
 
     exit_code = 7
+
+
+class VaultReadOnly(StorageError):
+    """issue-11: the vault was opened read-only because nothing can be written to its disk;
+    reading, exporting and backing up to another disk go on, every change is refused."""
+
+    code = "vault_read_only"
+
+    exit_code = 7
+
+
+READ_ONLY_NOTICE = (
+    "read-only: the disk is full; nothing will be changed or recorded until space is freed"
+)

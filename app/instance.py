@@ -51,7 +51,10 @@ class WindowLock:
             return holder or "another window"
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         os.ftruncate(fd, 0)
-        os.write(fd, f"process {os.getpid()}, since {stamp}".encode("ascii"))
+        try:
+            os.write(fd, f"process {os.getpid()}, since {stamp}".encode("ascii"))
+        except OSError:
+            pass  # issue-11: a full disk; the lock holds, only its "who" note is missing
         self._fd = fd
         return None
 

@@ -17,13 +17,17 @@ from typing import Any, TypeVar
 from app.audit import AuditLog
 from app.authority import SessionAuthority
 from app.db import Connection, fetch_all, fetch_one, transaction
-from app.errors import PermissionDenied, VaultCorrupt, VaultError
+from app.errors import PermissionDenied, VaultCorrupt, VaultError, VaultReadOnly
 from app.models import Organisation, StaffAccount
 from app.permissions import allowed
 from app.settings_schema import DEFAULT_SETTINGS
 from app.vault import Vault
 
 T = TypeVar("T")
+READ_ONLY_WRITE = (
+    "The vault is read-only because its disk is full: nothing can be changed until space is "
+    "freed. Nothing was changed."
+)
 Clock = Callable[[], dt.datetime]
 
 
@@ -74,6 +78,9 @@ class Session:
         with self.lock:
             if self.locked:
                 raise VaultError("The vault is locked.", code="locked")
+            if self.vault.read_only:
+                # issue-11: opened read-only on a full disk; refused before anything changes.
+                raise VaultReadOnly(READ_ONLY_WRITE, code="vault_read_only")
             if self.writes_locked and not despite_damage:
                 raise VaultCorrupt(
                     "The vault failed its full integrity check, so nothing more is written "

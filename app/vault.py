@@ -28,6 +28,7 @@ from app.db import (
     check_integrity,
     checkpoint,
     open_database,
+    open_read_only,
     transaction,
 )
 from app.devices.marks import reconcile as reconcile_device_marks
@@ -37,6 +38,7 @@ from app.errors import (
     VaultError,
     VaultExists,
     VaultNotFound,
+    VaultReadOnly,
     WrongPassword,
 )
 from app.integrity import quick_checks
@@ -44,7 +46,14 @@ from app.keyslots import KdfParams, Keyslots, OpenedSlot, generate_recovery_code
 from app.ledger import ErasureLedger
 from app.migrations import LATEST, MIGRATIONS, Migration, current_version, migrate, pending
 from app.paths import VaultPaths
-from app.replay import applied_marker, apply_pending, audit_key_of, report_gap
+from app.replay import (
+    applied_marker,
+    apply_pending,
+    audit_key_of,
+    ledger_gap,
+    report_gap,
+)
+from app.replay import pending as replay_pending
 from app.restore_journal import recover
 from app.values import _now
 
@@ -66,6 +75,9 @@ class Vault:
     # Set at unlock when the erasure ledger lost entries this database applied (deleted,
     # emptied, cut short): shown at sign-in and by ``unlock-check`` (app.replay.ledger_gap).
     ledger_problem: str | None = None
+    # issue-11: opened read-only because nothing could be written to the disk (full); every
+    # change is refused (``Session.write``) while reading, export and backup go on.
+    read_only: bool = False
 
     @property
     def data_key(self) -> bytes:
@@ -183,7 +195,26 @@ class Vault:
         file is refused before anything is written to it or to the keyslots (issue 11: an empty
         ``vault.db`` was "migrated" into a fresh one and the signing-in account's slot deleted)."""
         _refuse_empty(paths.database)
-        conn = open_database(paths.database, key, quick=True)  # full checks: app.integrity
+        try:
+            conn = open_database(paths.database, key, quick=True)  # full checks: app.integrity
+        except StorageError:
+            # issue-11: a full disk must not lock everyone out of reading; the stricter open
+            # refused, so the vault is read without writing anything at all.
+            conn = open_read_only(paths.database, key)
+            vault = cls(paths, conn, slots, bytearray(key), read_only=True)
+            try:
+                _check_read_only(vault, migrations, ledger_home or paths.home)
+            except DatabaseError:
+                vault.close()
+                raise VaultCorrupt(
+                    "The vault database failed its integrity check: it is damaged or was "
+                    "changed outside ConsentDesk. Restore the latest backup (consentdesk "
+                    "restore FILE)."
+                ) from None
+            except BaseException:
+                vault.close()
+                raise
+            return vault
         vault = cls(paths, conn, slots, bytearray(key))
         try:
             version = current_version(conn)
@@ -345,6 +376,36 @@ def _unwrap(backoff: LoginBackoff, kind: str, unlock: Callable[[], T]) -> T:
     """Every attempt passes the back-off first and runs under its lock; every failure is
     counted before it is reported."""
     return backoff.attempt(kind, unlock, WrongPassword)
+
+
+def _check_read_only(vault: Vault, migrations: tuple[Migration, ...], ledger_home: Path) -> None:
+    """The checks of a normal open that do not write; what would need a write (a migration,
+    erasures in the ledger not yet applied) refuses the read-only session instead, so nobody
+    sees a person the ledger says was erased or withdrawn."""
+    conn = vault.conn
+    version = current_version(conn)
+    _refuse_foreign(conn, version, vault.keyslots.vault_id)
+    if version > LATEST:
+        raise VaultError(
+            "This vault was written by a newer ConsentDesk. Install the newer version."
+        )
+    if pending(conn, migrations):
+        raise VaultReadOnly(READ_ONLY_REFUSED, code="read_only_pending")
+    audit_key = audit_key_of(conn)
+    quick_checks(conn, audit_key)
+    if audit_key is not None:
+        ledger = ErasureLedger(ledger_home, audit_key)
+        vault.ledger_problem = ledger_gap(conn, ledger)
+        newest = ledger.last()
+        unapplied = newest is not None and newest.marker != applied_marker(conn)
+        if unapplied and replay_pending(conn, ledger.read()):
+            raise VaultReadOnly(READ_ONLY_REFUSED, code="read_only_pending")
+
+
+READ_ONLY_REFUSED = (
+    "The vault cannot be opened even read-only: erasures or an update are waiting to be "
+    "written and its disk is full. Free some space; no data was changed."
+)
 
 
 def _refuse_empty(database: Path) -> None:

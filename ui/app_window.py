@@ -32,6 +32,7 @@ from ui.autolock import AutoLock
 from ui.clock_banner import ClockHoldBanner
 from ui.context import UiContext
 from ui.integrity_status import IntegrityStatus
+from ui.readonly_banner import ReadOnlyBanner
 from ui.screens.unlock import UnlockScreen
 from ui.theme import set_role
 
@@ -85,11 +86,14 @@ class Workspace(QWidget):
         self.registry.person.withdraw_requested.connect(self._to_withdrawal)
         # Shown only while a clock jump holds automatic purging (issue 10).
         self.clock_banner = ClockHoldBanner(desk, ctx)
+        # Shown while the vault is read-only because its disk is full (issue 11).
+        self.read_only_banner = ReadOnlyBanner(desk, ctx)
         # Overdue requests and devices, the filing threshold: seen at sign-in (issues 16, 17).
         self.compliance_banner = ComplianceBanner(desk, ctx, self.show_compliance)
         self.compliance_banner.refresh()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.read_only_banner)
         lay.addWidget(self.clock_banner)
         lay.addWidget(self.compliance_banner)
         lay.addWidget(self.tabs)

@@ -26,7 +26,7 @@ from app.cli.output import (
     write_file,
 )
 from app.desk import Desk
-from app.errors import InvalidInput
+from app.errors import READ_ONLY_NOTICE, InvalidInput
 from app.paths import resolve_home
 
 # What ``to_jsonable`` returns: the JSON data model.
@@ -138,10 +138,16 @@ class Context:
     def open(self) -> Desk:
         code = self.environ.get("CONSENTDESK_RECOVERY_CODE")
         if code:
-            return Desk.unlock_with_recovery(self.home, code)
+            return self._say_read_only(Desk.unlock_with_recovery(self.home, code))
         user, password = self.credentials()
         self.signed_in_password = password
-        return Desk.unlock(self.home, user, password)
+        return self._say_read_only(Desk.unlock(self.home, user, password))
+
+    def _say_read_only(self, desk: Desk) -> Desk:
+        """issue-11: a sign-in on a full disk works read-only; the operator is told at once."""
+        if desk.read_only:
+            print(f"consentdesk: {READ_ONLY_NOTICE}", file=self.stderr)
+        return desk
 
 
 # A command runs with the context alone (init, restore, bench: no open vault yet or none needed)

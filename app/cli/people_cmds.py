@@ -25,9 +25,14 @@ def cmd_export(ctx: Context, desk: Desk) -> int:
         ctx.write(out / doc.filename, desk.document_pdf(doc.id))
         files.append(doc.filename)
     # issue-15: the report reuses this export, so the request leaves one access audit entry
-    report = desk.access_report_pdf(ctx.args.person_id, export=export)
-    ctx.write(out / "access-report.pdf", report)
-    files.append("access-report.pdf")
+    if desk.read_only:
+        # issue-11: the report must be stored in the vault to verify later; on a full disk the
+        # export goes on with the data and documents, and says what is missing.
+        ctx.info("access-report.pdf was not made: the vault is read-only (its disk is full).")
+    else:
+        report = desk.access_report_pdf(ctx.args.person_id, export=export)
+        ctx.write(out / "access-report.pdf", report)
+        files.append("access-report.pdf")
     ctx.emit(
         {"person_id": export.person.id, "out": str(out), "files": files},
         f"Wrote {len(files)} files to {out}",

@@ -53,6 +53,8 @@ class Integrity:
         ok = bool(doc["ok"]) if "ok" in doc else None
         seconds = float(str(doc["seconds"])) if "seconds" in doc else None
         due = at is None or ok is not True or self._s.now() - at >= FULL_CHECK_INTERVAL
+        # issue-11: a read-only session (full disk) could not record the check's date.
+        due = due and not self._s.vault.read_only
         return FullCheckStatus(at, ok, seconds, due)
 
     def due(self) -> bool:

@@ -33,6 +33,7 @@ from app.models import (
     WithdrawalResult,
 )
 from app.photoscrub import reissue_without_photos
+from app.readonly import audit_or_defer
 from app.rooms.consents import Consents
 from app.rooms.people import person_counts
 from app.rooms.reconsent import lapse_due
@@ -436,8 +437,7 @@ class Retention:
         audit = tuple(self._people.audit(person_id))
         counts = self._people.counts(person_id)
         searches = tuple(FaceSearch.from_event(e) for e in audit if e.action == "face.search.hit")
-        with s.write():
-            s.audit.append(s.actor, "person.access_export", person_id)
+        audit_or_defer(s, "person.access_export", person_id)  # issue-11: also on a full disk
         return PersonExport(
             person, consents, documents, audit, counts["templates"], counts["photos"], searches
         )
