@@ -14,6 +14,7 @@ check is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from pathlib import Path
@@ -51,10 +52,9 @@ class WindowLock:
             return holder or "another window"
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         os.ftruncate(fd, 0)
-        try:
+        # issue-11: on a full disk the lock holds; only its "who" note is missing
+        with contextlib.suppress(OSError):
             os.write(fd, f"process {os.getpid()}, since {stamp}".encode("ascii"))
-        except OSError:
-            pass  # issue-11: a full disk; the lock holds, only its "who" note is missing
         self._fd = fd
         return None
 
