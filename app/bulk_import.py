@@ -303,7 +303,8 @@ def import_people(
                     paper_signed_on=item.signed_on,
                     paper_scan=item.scan,
                     paper_scan_name=item.scan_name,
-                )
+                ),
+                searched=warnings,  # one audited search per row (issue 13)
             )
         except RowError as exc:
             skipped.append(SkippedRow(number, str(exc)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -235,8 +236,15 @@ class Consents:
         return in_force.version_id, text, paper_record_sha256(text), expires
 
     # -- verbs -----------------------------------------------------------------------------
-    def enroll(self, request: EnrollmentRequest) -> EnrollmentResult:
-        """Record a granted consent, its signature and the face templates, in one transaction."""
+    def enroll(
+        self,
+        request: EnrollmentRequest,
+        *,
+        searched: Sequence[EnrollmentWarning] | None = None,
+    ) -> EnrollmentResult:
+        """Record a granted consent, its signature and the face templates, in one transaction.
+        ``searched``: the caller's own audited duplicate check of these templates (the bulk
+        import's, moments ago), reused instead of searching (and auditing) again."""
         s = self._s
         now = s.now()
         purpose = self.purposes.get(request.purpose_id)
@@ -275,7 +283,7 @@ class Consents:
                 code="photo_not_allowed",
             )
         self.faces.check_same_person(embeddings)
-        warnings = self._unacknowledged(request, embeddings)
+        first = self._unacknowledged(request, embeddings, searched)
         expires = self.expiry(purpose, now)
         version_id, text, sha = purpose.version_id, disclosure.text, disclosure.sha256
         if request.paper_signed_on is not None:
@@ -285,7 +293,7 @@ class Consents:
             # Checked again under the writer lock (BEGIN IMMEDIATE), against the templates as
             # committed now: another window or import may have enrolled this face since the
             # check above, and the check and the insert must be one transaction.
-            warnings = self._unacknowledged(request, embeddings)
+            warnings = self._unacknowledged(request, embeddings, first, repeat=True)
             if request.existing_person_id:
                 clash = fetch_one(
                     conn,
@@ -375,12 +383,25 @@ class Consents:
         return EnrollmentResult(person, consent, int(embeddings.shape[0]), warnings, docs)
 
     def _unacknowledged(
-        self, request: EnrollmentRequest, embeddings: np.ndarray
+        self,
+        request: EnrollmentRequest,
+        embeddings: np.ndarray,
+        earlier: Sequence[EnrollmentWarning] | None = None,
+        repeat: bool = False,
     ) -> tuple[EnrollmentWarning, ...]:
-        """Duplicate and lookalike warnings; refused unless the operator acknowledged them."""
-        warnings = self.faces.check_duplicates(
-            embeddings, exclude_person=request.existing_person_id, purpose_id=request.purpose_id
-        )
+        """Duplicate and lookalike warnings; refused unless the operator acknowledged them.
+        ``earlier``: the same search's result already audited; without ``repeat`` it is taken
+        as is, with it the search runs again (under the writer lock) and is audited only if
+        the answer changed."""
+        if earlier is not None and not repeat:
+            warnings = tuple(earlier)
+        else:
+            warnings = self.faces.check_duplicates(
+                embeddings,
+                exclude_person=request.existing_person_id,
+                purpose_id=request.purpose_id,
+                same_as=earlier,
+            )
         if warnings and not request.acknowledged_warnings:
             kinds = sorted({w.kind for w in warnings})
             raise InvalidInput(

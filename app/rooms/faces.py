@@ -199,9 +199,13 @@ class Faces:
         exclude_person: str | None = None,
         purpose_id: int | None = None,
         source: str = "core",
+        same_as: Sequence[EnrollmentWarning] | None = None,
     ) -> tuple[EnrollmentWarning, ...]:
         """Duplicate: the face is already enrolled for this purpose (under the match threshold).
-        Lookalike: someone else within the threshold plus a margin (twins, relatives)."""
+        Lookalike: someone else within the threshold plus a margin (twins, relatives).
+        ``same_as``: the result of this very search moments ago (an enrollment repeats it under
+        the writer lock); the repeat is audited only when it found someone else, so one
+        enrollment or import row is one search in the audit and the person's access report."""
         probe = embeddings_array(embeddings)
         if not probe.shape[0]:
             return ()
@@ -212,7 +216,9 @@ class Faces:
             threshold=self._settings.get_float("match_threshold"),
             margin=self._settings.get_float("lookalike_margin"),
         )
-        self._audit_search("duplicate_check", scope, [h.person_id for h in hits], source)
+        found = [h.person_id for h in hits]
+        if same_as is None or found != [w.person_id for w in same_as]:
+            self._audit_search("duplicate_check", scope, found, source)
         return tuple(
             EnrollmentWarning(
                 h.kind, h.person_id, self._people.get(h.person_id).name, round(h.distance, 4)
