@@ -82,11 +82,14 @@ class DocumentMaker(PaperDrafting, RectificationDrafting):
         audit_events: Sequence[AuditEvent] = (),
         document_id: str | None = None,
         renews: Consent | None = None,
+        photo_destroyed: bool = False,
     ) -> bytes:
         """The signed consent form, in the consent's language (the person's, not the operator's).
 
         ``renews``: the earlier consent this one renews after a material purpose change (issue
         13); the form names it, since the templates were captured under it, not today.
+        ``photo_destroyed``: the photo kept under it was destroyed at the renewal (the person
+        did not agree again to keep it); the form says so rather than dropping it silently.
 
         ``liveness`` defaults to ``consent.liveness``. ``photo`` (PNG/JPEG bytes) is printed only
         for a purpose that keeps photos; passing one for any other purpose is refused, so a
@@ -166,6 +169,9 @@ class DocumentMaker(PaperDrafting, RectificationDrafting):
         )
         if photo is not None:
             draft.add(para(label(lang, "photo"), s.h3), image_flowable(photo, 120, 150))
+        if photo_destroyed:
+            draft.add(para(label(lang, "photo_destroyed"), s.body))
+            draft.facts["photo_destroyed"] = True
         draft.add(*sections.liveness_block(liveness, s))
         return self._finish(draft, consent_id=consent.id, audit_events=audit_events)
 

@@ -86,8 +86,8 @@ class Reconsents:
             conn.execute(
                 "INSERT INTO consents (id, person_id, purpose_version_id, language, "
                 "disclosure_text, text_sha256, decision, status, signature, guardian_name, "
-                "guardian_signature, liveness, operator, signed_at, expires_at) "
-                "VALUES (?,?,?,?,?,?,'granted','active',?,?,?,?,?,?,?)",
+                "guardian_signature, liveness, operator, signed_at, expires_at, photo_consent) "
+                "VALUES (?,?,?,?,?,?,'granted','active',?,?,?,?,?,?,?,?)",
                 (
                     new_id,
                     person.id,
@@ -102,6 +102,8 @@ class Reconsents:
                     s.actor,
                     _iso(now),
                     _iso(expires),
+                    # issue-13: the photo question is asked again, never carried over
+                    int(request.photo_consent) if purpose.keep_photos else None,
                 ),
             )
             moved = conn.execute(
@@ -122,7 +124,10 @@ class Reconsents:
                     person=person, purpose_of=consents.purposes.version, audit=s.audit,
                     actor=s.actor, now=now,
                 )  # fmt: skip
+            # The status change destroys what stayed with the old consent (database trigger):
+            # a photo the person did not agree again to keep goes now, and the new form says so.
             supersede(conn, [old.id], new_id, s.actor, now)
+            photos_deleted = 0 if keep_photo else old.photo_count
             consents.people.touch(conn, person.id, now)
             s.audit.append(
                 s.actor,
@@ -137,6 +142,7 @@ class Reconsents:
                     "text_sha256": disclosure.sha256,
                     "templates_kept": int(moved),
                     "photo_kept": photo is not None,
+                    "photos_deleted": photos_deleted,
                 },
                 at=now,
             )
@@ -154,6 +160,7 @@ class Reconsents:
                 audit_events=s.audit.events(subject=person.id),
                 document_id=doc_id,
                 renews=old,
+                photo_destroyed=photos_deleted > 0,
             )
             doc = consents.archive.store(
                 conn,

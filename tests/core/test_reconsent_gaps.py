@@ -7,10 +7,22 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from app.compliance.facts import purpose_counts
-from app.desk import Desk
-from app.models import Purpose
-from tests.core.vaultkit import enroll, scan_pdf_bytes, sign_necessity
+from app.desk import Desk, ReconsentRequest
+from app.documents.labels import label
+from app.errors import InvalidInput
+from app.models import EnrollmentResult, Guardian, Purpose
+from tests.core.pdftools import pdf_text
+from tests.core.test_documents import squash
+from tests.core.vaultkit import (
+    PURPOSE_ZH,
+    enroll,
+    make_signature,
+    scan_pdf_bytes,
+    sign_necessity,
+)
 
 
 def test_compliance_counts_reconsent_apart_from_active(desk: Desk, purpose: Purpose) -> None:
@@ -54,3 +66,56 @@ def test_an_enrollment_is_one_face_search(desk: Desk, purpose: Purpose) -> None:
     enroll(desk, purpose, "Solo Search", seed=7)
     searches = [e for e in desk.audit_events() if e.action == "face.search"]
     assert [e.details["task"] for e in searches] == ["duplicate_check"]
+
+
+def _photo_purpose(desk: Desk) -> Purpose:
+    keeps = desk.add_purpose(
+        title="Member photo wall", controller="Acme", contact="privacy@acme.example",
+        retention_days=365, alternative="Name badge", keep_photos=True, **PURPOSE_ZH,
+    )  # fmt: skip
+    return sign_necessity(desk, keeps)
+
+
+def _renew(desk: Desk, consent_id: str, **kw: object) -> EnrollmentResult:
+    consent = desk.get_consent(consent_id)
+    disclosure = desk.disclosure(consent.purpose_id, consent.language)
+    return desk.reconsent(
+        ReconsentRequest(consent_id, disclosure.sha256, make_signature(3), **kw)  # type: ignore[arg-type]
+    )
+
+
+def test_a_kept_photo_survives_re_consent_only_with_the_photo_consent_again(
+    desk: Desk, faces: Path
+) -> None:
+    keeps = _photo_purpose(desk)
+    photo = (faces / "biden_1.jpg").read_bytes()
+    yes = enroll(desk, keeps, "Photo Yes", seed=4, photo_jpeg=photo, photo_consent=True)
+    no = enroll(desk, keeps, "Photo No", seed=5, photo_jpeg=photo, photo_consent=True)
+    sign_necessity(desk, desk.edit_purpose(keeps.id, material=True, retention_days=200))
+    kept = _renew(desk, yes.consent.id, photo_consent=True)
+    assert kept.consent.photo_count == 1 and kept.consent.photo_consent is True
+    dropped = _renew(desk, no.consent.id)
+    assert dropped.consent.photo_count == 0 and dropped.consent.photo_consent is False
+    assert dropped.templates_stored == 2  # the templates carry over, only the photo goes
+    assert desk.get_consent(no.consent.id).photo_count == 0
+    text = squash(pdf_text(desk.document_pdf(dropped.documents[0].id)))
+    assert squash(label("en", "photo_destroyed")) in text
+    kept_text = squash(pdf_text(desk.document_pdf(kept.documents[0].id)))
+    assert squash(label("en", "photo_destroyed")) not in kept_text
+    (entry,) = [e for e in desk.person_audit(no.person.id) if e.action == "consent.reconsent"]
+    assert entry.details["photos_deleted"] == 1 and entry.details["photo_kept"] is False
+
+
+def test_a_minor_renews_with_a_guardian(desk: Desk, purpose: Purpose) -> None:
+    child = desk.session.now().date().replace(year=desk.session.now().year - 10)
+    minor = enroll(
+        desk, purpose, "Young Renewer", seed=6, dob=child,
+        guardian=Guardian("Parent Person", make_signature(7)),
+    )  # fmt: skip
+    sign_necessity(desk, desk.edit_purpose(purpose.id, material=True, retention_days=200))
+    with pytest.raises(InvalidInput) as err:
+        _renew(desk, minor.consent.id)
+    assert err.value.code == "guardian_required"
+    renewed = _renew(desk, minor.consent.id, guardian=Guardian("Parent Person", make_signature(8)))
+    assert renewed.consent.guardian_name == "Parent Person"
+    assert renewed.consent.status == "active"
