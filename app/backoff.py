@@ -23,6 +23,8 @@ Why it is built like this (issue 11):
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import time
@@ -55,6 +57,12 @@ class StateUnusable(AuthError):
     code = "login_state_unusable"
 
 
+# issue-11: states that could not be written (a full disk), by file: kept for this process so a
+# failure is neither forgotten nor lost; written, and forgotten here, by the next write that works.
+_UNSAVED: dict[Path, dict[str, Any]] = {}
+_DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
 def _empty() -> dict[str, Any]:
     return {"failures": 0, "last": 0.0, "pending": []}
 
@@ -84,6 +92,9 @@ class LoginBackoff:
         return now if math.isfinite(now) else 0.0
 
     def _read(self) -> dict[str, Any]:
+        return self._with_unsaved(self._read_file())
+
+    def _read_file(self) -> dict[str, Any]:
         """The state, bounded; a missing (when required) or damaged state becomes a maximum
         back-off starting now, recorded in the file."""
         problem = False
@@ -112,6 +123,26 @@ class LoginBackoff:
         }
         self._write(lost)
         return lost
+
+    def _with_unsaved(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The file's state plus what this process could not write to it (full disk), written
+        now if the disk has space again."""
+        unsaved = _UNSAVED.get(self._key())
+        if unsaved is None:
+            return data
+        seen = {(p["at"], p["kind"]) for p in data["pending"]}
+        extra = [p for p in unsaved["pending"] if (p["at"], p["kind"]) not in seen]
+        merged = {
+            "failures": min(max(int(data["failures"]), int(unsaved["failures"])), MAX_FAILURES),
+            "last": max(float(data["last"]), float(unsaved["last"])),
+            "pending": (list(data["pending"]) + extra)[-MAX_PENDING:],
+        }
+        with contextlib.suppress(StateUnusable):
+            self._write(merged)
+        return merged
+
+    def _key(self) -> Path:
+        return self.path.absolute()
 
     def _parse(self, raw: bytes) -> dict[str, Any] | None:
         try:
@@ -146,10 +177,12 @@ class LoginBackoff:
     def _write(self, data: dict[str, Any]) -> None:
         try:
             write_private(self.path, json.dumps(data).encode("utf-8"))
-        except OSError:
+            _UNSAVED.pop(self._key(), None)
+        except OSError as exc:
             raise StateUnusable(
                 "The sign-in state file (login-state.json) cannot be written; no sign-in is "
-                "possible until it is repaired or removed by the computer's administrator."
+                "possible until it is repaired or removed by the computer's administrator.",
+                params={"disk_full": exc.errno in _DISK_FULL},
             ) from None
 
     # ----------------------------------------------------------------- decisions
@@ -170,6 +203,14 @@ class LoginBackoff:
             return self._wait(self._read())
 
     def _check(self, data: dict[str, Any]) -> None:
+        if self._key() in _UNSAVED and int(data["failures"]) >= FREE_ATTEMPTS:
+            # issue-11: failures this process could not save; fail safe rather than allow
+            # guesses that leave no trace once the process ends.
+            raise StateUnusable(
+                "Too many failed sign-ins while the sign-in state (login-state.json) cannot be "
+                "saved because the disk is full; no sign-in is possible until space is freed.",
+                code="login_state_unsaved",
+            )
         wait = self._wait(data)
         if wait > 0:
             raise LockedOut(
@@ -187,7 +228,13 @@ class LoginBackoff:
         pending = list(data["pending"])[-(MAX_PENDING - 1) :]
         pending.append({"at": now, "kind": kind})
         data["pending"] = pending
-        self._write(data)
+        try:
+            self._write(data)
+        except StateUnusable as exc:
+            if not exc.params.get("disk_full"):
+                raise
+            # issue-11: a full disk; the failure is kept in this process (``_check``)
+            _UNSAVED[self._key()] = {**data, "pending": list(pending)}
         return self.delay_for(int(data["failures"]))
 
     def record_failure(self, kind: str) -> float:

@@ -12,6 +12,7 @@ exit code 7, and no byte of the vault changes.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import resource
 import shutil
@@ -23,8 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from app.backoff import FREE_ATTEMPTS, LoginBackoff, StateUnusable
 from app.desk import Desk
-from app.errors import VaultReadOnly
+from app.errors import VaultReadOnly, WrongPassword
 from app.models import Purpose
 from tests.core.vaultkit import ADMIN, PASSWORD, enroll
 
@@ -190,3 +192,29 @@ def test_full_disk_export_and_backup_to_another_disk(
     assert "login.read_only" in actions
     assert "person.access_export" in actions and "vault.backup" in actions
     rw.lock()
+
+
+def test_failed_sign_ins_on_a_full_disk_are_kept_and_then_refused(full_disk: Path) -> None:
+    """login-state.json cannot be updated: failures are counted in the process, sign-in is
+    refused after the free attempts (fail safe), and they reach the file once space is back."""
+    state = full_disk / "login-state.json"
+    backoff = LoginBackoff(state, required=lambda: True)
+    backoff.record_success()  # the file exists, as in every vault
+    before = state.read_bytes()
+    filler = _fill(full_disk)
+
+    def wrong() -> None:
+        raise WrongPassword("Wrong user name or password.")
+
+    for _ in range(FREE_ATTEMPTS):
+        with pytest.raises(WrongPassword):
+            backoff.attempt("password", wrong, WrongPassword)
+    tried: list[int] = []
+    with pytest.raises(StateUnusable) as refused:
+        backoff.attempt("password", lambda: tried.append(1), WrongPassword)
+    assert refused.value.code == "login_state_unsaved" and not tried  # no password evaluated
+    assert state.read_bytes() == before
+    filler.unlink()
+    failures = backoff.pending()  # the next read writes what was kept
+    assert [f.kind for f in failures] == ["password"] * FREE_ATTEMPTS
+    assert len(json.loads(state.read_bytes())["pending"]) == FREE_ATTEMPTS
