@@ -3,7 +3,9 @@
 The person reads the current version's disclosure in their language, with what changed since
 the version they signed listed first (material changes marked), and signs. Nothing is captured:
 the templates kept from their earlier consent carry over (``Desk.reconsent``), and a new consent
-form naming the new version and the consent it renews is made.
+form naming the new version and the consent it renews is made. A kept photo is asked about
+again (the person's own tick, in their language): without it the photo is destroyed and the new
+form says so. A minor renews with a parent or guardian's name and signature, as at enrollment.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QPlainTextEdit, QWidget
 
 from app.desk import Desk, ReconsentRequest
-from app.models import Consent, EnrollmentResult
+from app.models import Consent, EnrollmentResult, Guardian
 from ui.i18n import I18n
 from ui.screens.admin_dialogs import SavingDialog
 from ui.signature_pad import SignaturePad
 from ui.theme import set_role
+
+
+# Purpose fields whose editor label has another key (the label read "set.purpose.retention_days").
+FIELD_KEYS = {"retention_days": "retention"}
 
 
 class ReconsentDialog(SavingDialog):
@@ -45,7 +51,8 @@ class ReconsentDialog(SavingDialog):
         self.form.addRow(intro)
         rows = []
         for diff in desk.reconsent_differences(consent.id):
-            name = html.escape(tr(f"set.purpose.{diff.field.removesuffix('_zh')}"))
+            field = diff.field.removesuffix("_zh")
+            name = html.escape(tr(f"set.purpose.{FIELD_KEYS.get(field, field)}"))
             if diff.field.endswith("_zh"):
                 name += f" ({html.escape(tr('set.purpose.in_zh'))})"
             mark = f" <b>· {html.escape(tr('reconsent.material'))}</b>" if diff.material else ""
@@ -67,17 +74,72 @@ class ReconsentDialog(SavingDialog):
         self.pad.setAccessibleName(tr("reconsent.sign"))
         self.form.addRow(QLabel(tr("reconsent.sign")))
         self.form.addRow(self.pad)
+        # issue-13: a kept photo is never carried over silently: the person ticks again.
+        self.photo_box = QCheckBox(i18n.text("decision.photo", consent.language))
+        self.photo_box.setAccessibleName(i18n.text("decision.photo", consent.language))
+        self.photo_hint = QLabel(tr("reconsent.photo_hint"))
+        self.photo_hint.setWordWrap(True)
+        set_role(self.photo_hint, "hint")
+        self.asks_photo = bool(
+            consent.photo_count and desk.get_purpose(consent.purpose_id).keep_photos
+        )
+        if self.asks_photo:
+            self.form.addRow(self.photo_box)
+            self.form.addRow(self.photo_hint)
+        else:
+            self.photo_box.hide()
+            self.photo_hint.hide()
+        # issue-13: a minor renews with a guardian, as at enrollment (the core decides who).
+        person = desk.get_person(consent.person_id)
+        self.needs_guardian = desk.needs_guardian(person.date_of_birth)
+        self.guardian_name = QLineEdit()
+        self.guardian_name.setAccessibleName(tr("sig.guardian.name"))
+        self.guardian_name.setPlaceholderText(tr("sig.guardian.name"))
+        self.guardian_pad = SignaturePad()
+        self.guardian_pad.setAccessibleName(tr("sig.guardian.pad"))
+        if self.needs_guardian:  # two pads: each a little lower, so both fit 1366x768
+            for pad in (self.pad, self.guardian_pad):
+                pad.setMinimumHeight(100)
+            self.text.setMinimumHeight(100)
+            self.form.addRow(QLabel(f"<b>{html.escape(tr('sig.guardian'))}</b>"))
+            self.form.addRow(self.guardian_name)
+            self.form.addRow(self.guardian_pad)
+        # issue-13: the "not signed yet" line goes once the missing signature is given.
+        for pad in (self.pad, self.guardian_pad):
+            pad.changed.connect(self._recheck)
+        self.guardian_name.textChanged.connect(self._recheck)
         self.finish_form()
         self.save_button.setText(tr("reconsent.save"))
-        self.resize(820, 700)
+        self.resize(820, 740 if self.needs_guardian else 700)
 
     def problem(self) -> str | None:
-        return self.i18n.tr("reconsent.need_signature") if self.pad.is_empty() else None
+        if self.pad.is_empty():
+            return self.i18n.tr("reconsent.need_signature")
+        if self.needs_guardian and (
+            not self.guardian_name.text().strip() or self.guardian_pad.is_empty()
+        ):
+            return self.i18n.tr("reconsent.need_guardian")
+        return None
+
+    def _recheck(self) -> None:
+        if self.error.isVisible() and self.problem() is None:
+            self.error.hide()
 
     def _renew(self) -> None:
         signature = self.pad.signature()
         assert signature is not None  # problem() refused an empty pad
+        guardian = None
+        if self.needs_guardian:
+            guardian_signature = self.guardian_pad.signature()
+            assert guardian_signature is not None  # problem() refused an empty pad
+            guardian = Guardian(self.guardian_name.text().strip(), guardian_signature)
         result = self.desk.reconsent(
-            ReconsentRequest(self.consent.id, self.disclosure.sha256, signature)
+            ReconsentRequest(
+                self.consent.id,
+                self.disclosure.sha256,
+                signature,
+                guardian=guardian,
+                photo_consent=self.asks_photo and self.photo_box.isChecked(),
+            )
         )
         self._done(result)
