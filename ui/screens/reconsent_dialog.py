@@ -23,7 +23,6 @@ from ui.screens.admin_dialogs import SavingDialog
 from ui.signature_pad import SignaturePad
 from ui.theme import set_role
 
-
 # Purpose fields whose editor label has another key (the label read "set.purpose.retention_days").
 FIELD_KEYS = {"retention_days": "retention"}
 
