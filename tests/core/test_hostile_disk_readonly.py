@@ -218,3 +218,42 @@ def test_failed_sign_ins_on_a_full_disk_are_kept_and_then_refused(full_disk: Pat
     failures = backoff.pending()  # the next read writes what was kept
     assert [f.kind for f in failures] == ["password"] * FREE_ATTEMPTS
     assert len(json.loads(state.read_bytes())["pending"]) == FREE_ATTEMPTS
+
+
+def test_committed_work_only_in_the_log_is_refused_never_ignored(
+    desk: Desk, purpose: Purpose, home: Path
+) -> None:
+    """A session killed before closing leaves committed work in the WAL. Reading it needs the
+    log's index rebuilt (a write), and reading the main file alone (``immutable``) would
+    silently drop that work: the vault is refused with the full-disk line instead, the log is
+    left as it was, and with space back the work is there."""
+    _vault(desk, purpose)
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys; from app.desk import Desk; "
+            "d = Desk.unlock(sys.argv[1], sys.argv[2], sys.argv[3]); "
+            "print(d.stats().audit_entries); os._exit(0)",
+            str(home),
+            ADMIN,
+            PASSWORD,
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == 0, killed.stderr
+    entries = int(killed.stdout.strip())
+    wal = home / "vault.db-wal"
+    log = wal.read_bytes()
+    assert log  # committed work only in the log
+    refused = _cli(home, "stats", limit=True)
+    assert refused.returncode == 7 and "nothing can be written" in refused.stderr
+    assert refused.stderr.strip().count("\n") == 0
+    assert wal.read_bytes() == log
+    again = Desk.unlock(home, ADMIN, PASSWORD)
+    assert again.stats().audit_entries > entries  # the killed session's work, and this sign-in
+    again.lock()
