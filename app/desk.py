@@ -533,6 +533,7 @@ class Desk:
         """HR bulk enrollment from photos with signed paper consents (see ``app.bulk_import``).
         Each row is its own transaction: all or nothing. Admins only (``app.permissions``)."""
         self.session.require("import")
+        self.session.require_writable()  # issue-11: not a photo read on a full disk
         self.consents.require_necessity(self.get_purpose(purpose_id))  # before any photo is read
         report = import_people(self.consents, Path(csv_path), purpose_id, progress)
         with self.session.write():

@@ -78,9 +78,7 @@ class Session:
         with self.lock:
             if self.locked:
                 raise VaultError("The vault is locked.", code="locked")
-            if self.vault.read_only:
-                # issue-11: opened read-only on a full disk; refused before anything changes.
-                raise VaultReadOnly(READ_ONLY_WRITE, code="vault_read_only")
+            self.require_writable()
             if self.writes_locked and not despite_damage:
                 raise VaultCorrupt(
                     "The vault failed its full integrity check, so nothing more is written "
@@ -90,6 +88,12 @@ class Session:
                 )
             with transaction(self.conn) as conn:
                 yield conn
+
+    def require_writable(self) -> None:
+        """issue-11: opened read-only on a full disk; a change is refused before anything
+        changes, and long work that ends in a change (an import) before it starts."""
+        if self.vault.read_only:
+            raise VaultReadOnly(READ_ONLY_WRITE, code="vault_read_only")
 
     def read(self, fn: Callable[[Connection], T]) -> T:
         with self.lock:

@@ -86,8 +86,12 @@ def _vault(desk: Desk, purpose: Purpose) -> str:
     return person
 
 
-def _refuses_writes(home: Path, person: str, *, limit: bool) -> None:
+def _refuses_writes(home: Path, person: str, spare: Path, *, limit: bool) -> None:
+    csv = spare / "people.csv"  # on another disk; never read: the import is refused first
+    if not csv.exists():
+        csv.write_text("name,photo\nNobody Here,nowhere.jpg\n", encoding="utf-8")
     for args in (
+        ["import", str(csv), "--purpose", "1"],
         ["withdraw", str(person), "--reason", "asked"],
         ["erase", str(person), "--yes", "--reason", "asked"],
         ["user", "add", "bob", "--role", "operator"],
@@ -109,12 +113,12 @@ def _reads(home: Path, *, limit: bool) -> None:
 
 
 def test_no_file_can_grow_sign_in_and_search_work_writes_refused(
-    desk: Desk, purpose: Purpose, home: Path
+    desk: Desk, purpose: Purpose, home: Path, tmp_path: Path
 ) -> None:
     person = _vault(desk, purpose)
     before = _snapshot(home)
     _reads(home, limit=True)
-    _refuses_writes(home, person, limit=True)
+    _refuses_writes(home, person, tmp_path, limit=True)
     _unchanged(home, before)
     again = Desk.unlock(home, ADMIN, PASSWORD)  # with space back, everything is there
     assert not again.read_only and again.stats().people == 2
@@ -170,7 +174,7 @@ def test_full_disk_export_and_backup_to_another_disk(
     backup = _cli(vault, "backup", str(out / "copy.cdbackup"), limit=False)
     assert backup.returncode == 0, backup.stderr
     assert (out / "copy.cdbackup").stat().st_size > 0
-    _refuses_writes(vault, person, limit=False)
+    _refuses_writes(vault, person, tmp_path, limit=False)
     _unchanged(vault, before)
 
     # In this process too: the read-only session refuses changes through the core, and its
