@@ -18,18 +18,17 @@ the key.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.authority import at_sign_in, establish, signature_checker
+from app import desk_open
+from app.authority import signature_checker
 from app.backoff import LoginBackoff
 from app.backups import BackupInfo, list_backups
 from app.bulk_import import ImportReport, import_people
 from app.clockguard import ClockGuard, ClockHold
-from app.db import Connection, fetch_one, scalar, transaction
+from app.db import Connection, scalar
 from app.desk_types import (
     DeskOptions,
     DocumentCheck,
@@ -44,7 +43,6 @@ from app.desk_types import (
     RefusalRequest,
     RefusalResult,
 )
-from app.errors import PermissionDenied, VaultError
 from app.finality import Finality
 from app.integrity import FullCheckResult
 from app.keyslots import Keyslots
@@ -71,11 +69,9 @@ from app.models import (
     Stats,
     WithdrawalResult,
 )
-from app.names import name_key
 from app.paths import VaultPaths
 from app.permissions import allowed
-from app.readonly import audit_or_defer, forget_recorded, record_unrecorded, sign_in_read_only
-from app.restore import restore_vault
+from app.readonly import audit_or_defer
 from app.rooms.archive import Archive
 from app.rooms.consents import Consents
 from app.rooms.drafts import Drafts, EnrollmentDraft
@@ -89,19 +85,16 @@ from app.rooms.rectify import Rectifications
 from app.rooms.refusals import Refusals
 from app.rooms.retention import Retention
 from app.rooms.settings import Settings
-from app.rooms.staff import Staff, find_staff, staff_from_row
+from app.rooms.staff import Staff
 from app.session import Session
 from app.settings_schema import DEFAULT_SETTINGS, SettingSpec
 from app.validation import (
     EMBEDDING_DIM,
     Embedding,
-    check_password,
-    check_username,
     clean_name,
     clean_text,
     fold,
 )
-from app.values import _iso
 from app.vault import Vault
 
 if TYPE_CHECKING:
@@ -189,44 +182,9 @@ class Desk:
         options: DeskOptions | None = None,
     ) -> tuple[Desk, str]:
         """Create a vault with its first admin; returns the open desk and the recovery code."""
-        from app.org_authority import create_org_identity, store_org_identity
-
-        options = options or DeskOptions()
-        org_name = clean_name(org_name, "organisation name", limit=200)
-        check_username(admin_username)
-        check_password(password, admin_username, org_name)
-        vault, recovery = Vault.create(
-            VaultPaths(Path(home)), admin_username, password, options.kdf
+        return desk_open.initialise(
+            cls, home, org_name, admin_username, password, timezone, options or DeskOptions()
         )
-        now = options.clock()
-        # issue-15: an organisation root that issues the workstation certificate
-        identity = create_org_identity(org_name, now=now)
-        with transaction(vault.conn) as conn:
-            for key, value in (
-                ("org_name", org_name.encode()),
-                ("timezone", timezone.encode()),
-                ("audit_key", secrets.token_bytes(32)),
-                ("created_at", (_iso(now) or "").encode()),
-                ("vault_id", vault.keyslots.vault_id.encode()),  # issue-11: db <-> keyslots
-            ):
-                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
-            store_org_identity(conn, identity)  # issue-15
-            conn.execute(
-                "INSERT INTO staff (username, username_key, role, created_at, last_login_at) "
-                "VALUES (?,?,?,?,?)",
-                (admin_username, name_key(admin_username), "admin", _iso(now), _iso(now)),
-            )
-        user = StaffAccount(1, admin_username, "admin", now, now)
-        # issue-11: the administrators' authority, from the first entry on (app.authority).
-        opened = vault.keyslots.open_user(admin_username, password)
-        with transaction(vault.conn) as conn:
-            authority = establish(vault, conn, opened, admin_username, _iso(now) or "")
-        desk = cls(vault, user, options)
-        desk.session.set_authority(authority)
-        with desk.session.write() as conn:
-            desk.session.audit.append(admin_username, "vault.init", details={"schema": 1}, at=now)
-            desk.clockguard.remember(conn, now)  # the first "last time seen"
-        return desk, recovery
 
     @classmethod
     def unlock(
@@ -235,7 +193,7 @@ class Desk:
         """Sign in with a staff password. Wrong passwords back off exponentially."""
         options = options or DeskOptions()
         paths = VaultPaths(Path(home))
-        backoff = login_backoff(paths)
+        backoff = desk_open.login_backoff(paths)
         vault = Vault.unlock_password(paths, username, password, backoff)
         return cls._signed_in(vault, username, backoff, options, "login.password", password)
 
@@ -246,15 +204,10 @@ class Desk:
         """Sign in with the recovery code, as the first admin (the code belongs to the vault)."""
         options = options or DeskOptions()
         paths = VaultPaths(Path(home))
-        backoff = login_backoff(paths)
+        backoff = desk_open.login_backoff(paths)
         vault = Vault.unlock_recovery(paths, code, backoff)
-        row = fetch_one(
-            vault.conn, "SELECT username FROM staff WHERE role = 'admin' ORDER BY id LIMIT 1"
-        )
-        if row is None:
-            vault.close()
-            raise VaultError("The vault has no admin account.")
-        return cls._signed_in(vault, row["username"], backoff, options, "login.recovery")
+        admin = desk_open.recovery_admin(vault)
+        return cls._signed_in(vault, admin, backoff, options, "login.recovery")
 
     @classmethod
     def _signed_in(
@@ -266,61 +219,7 @@ class Desk:
         action: str,
         password: str | None = None,
     ) -> Desk:
-        try:
-            row = find_staff(vault.conn, username)
-        except BaseException:
-            vault.close()
-            raise
-        if row is None:
-            # A slot without an account. The slot is left alone: this database may be an old
-            # copy, and deleting keys on the word of a database nobody vouched for is how an
-            # empty vault.db once cost an admin their slot (issue 11).
-            vault.close()
-            raise VaultError("This account has been removed.", code="account_removed")
-        user = staff_from_row(row, options.clock())
-        desk = cls(vault, user, options)
-        desk.session.signed_in_with = action
-        now = options.clock()
-        s = desk.session
-        if vault.read_only:  # issue-11: a full disk; nothing is written (app.readonly)
-            try:
-                sign_in_read_only(s, row, action)
-            except BaseException:
-                desk.lock()
-                raise
-            return desk
-        try:
-            # issue-11: the role counts only with an administrator's signature on it.
-            with s.write() as conn:
-                s.set_authority(at_sign_in(vault, conn, row, vault.opened, _iso(now) or ""))
-        except BaseException:
-            desk.lock()
-            raise
-        desk.retention.check_clock()
-        # The failures recorded before this sign-in leave login-state.json only once they are
-        # committed to the audit log.
-        with backoff.success() as failures, s.write() as conn:
-            for failure in failures:
-                at = dt.datetime.fromtimestamp(failure.at, dt.UTC)
-                if failure.kind == "state_lost":
-                    s.audit.append("?", "login.state_lost", at=at)
-                else:
-                    s.audit.append("?", "login.failed", details={"method": failure.kind}, at=at)
-            conn.execute("UPDATE staff SET last_login_at = ? WHERE id = ?", (_iso(now), user.id))
-            s.audit.append(user.username, action, at=now)
-            recorded = record_unrecorded(s)  # read-only sign-ins this process could not write
-            # issue-15: a vault from before the organisation root gets one from its first admin.
-            if user.role == "admin":
-                from app.org_authority import ensure_org_root
-
-                if ensure_org_root(conn, s.organisation.name, now=now):
-                    s.audit.append(user.username, "certificate.root_created", at=now)
-        forget_recorded(recorded)
-        _tidy_keyslots(vault, username, password)
-        if options.auto_purge and desk.clock_hold is None:  # held after a clock jump
-            desk.retention.purge_expired()  # retention is the vault's duty, whoever signs in
-        desk.integrity.apply_recorded()  # a failed full check keeps writes locked
-        return desk
+        return desk_open.signed_in(cls, vault, username, backoff, options, action, password)
 
     def lock(self) -> None:
         """Close the vault and forget the key; the object is unusable afterwards."""
@@ -357,7 +256,7 @@ class Desk:
     @staticmethod
     def retry_after(home: Path) -> float:
         """Seconds before the next sign-in attempt is allowed (so a screen can count down)."""
-        return login_backoff(VaultPaths(Path(home))).retry_after()
+        return desk_open.login_backoff(VaultPaths(Path(home))).retry_after()
 
     @property
     def documents(self) -> DocumentMaker:
@@ -755,21 +654,9 @@ class Desk:
         options: DeskOptions | None = None,
         progress: Callable[[float], None] | None = None,
     ) -> Desk:
-        options = options or DeskOptions()
-        paths = VaultPaths(Path(home))
-        backoff = login_backoff(paths)
-        # Authorised, ledger-replayed and swapped under a journal (app.restore); streamed.
-        vault = restore_vault(
-            paths, Path(source), username, password, backoff, clock=options.clock,
-            progress=progress,
-        )  # fmt: skip
-        desk = cls._signed_in(
-            vault, username, backoff, replace(options, auto_purge=False), "vault.restore", password
+        return desk_open.restore(
+            cls, home, source, username, password, options or DeskOptions(), progress
         )
-        if desk.user.role != "admin":
-            desk.lock()
-            raise PermissionDenied("Only an admin can restore a backup.")
-        return desk
 
     # ================================================================== integrity (issue 12)
     def full_check(self, progress: Callable[[float], None] | None = None) -> FullCheckResult:
@@ -813,37 +700,6 @@ class Desk:
             )
 
         return self.session.read(q)
-
-
-def login_backoff(paths: VaultPaths) -> LoginBackoff:
-    """The back-off of the vault at ``paths``; its state counts as required (a missing file is a
-    loss, not a fresh start) once keyslots.json says the vault tracks it."""
-
-    def required() -> bool:
-        try:
-            return bool(Keyslots.load(paths.keyslots).extra.get("login_state"))
-        except VaultError:
-            return False
-
-    return LoginBackoff(paths.login_state, required=required)
-
-
-def _tidy_keyslots(vault: Vault, username: str, password: str | None) -> None:
-    """After a verified sign-in: move a slot from before name normalisation to its normalised
-    tag, and mark the vault as tracking login-state.json. Best effort: a failure here changes
-    nothing and is tried again at the next sign-in."""
-    slots = vault.keyslots
-    try:
-        if password is not None and vault.opened is not None and vault.opened.legacy:
-            from app.rooms.staff import key_shared
-
-            if not key_shared(vault.conn, username):  # twins keep their distinct old tags
-                slots.retag_legacy(username, password)
-        if not slots.extra.get("login_state"):
-            with slots.changing():
-                slots.extra["login_state"] = True
-    except (VaultError, OSError):
-        pass
 
 
 __all__ = [

@@ -350,6 +350,18 @@ def test_full_disk_fails_cleanly_and_loses_nothing(desk: Desk, purpose, home: Pa
 def test_names_and_references_round_trip(
     desk: Desk, purpose, name: str, reference: str | None
 ) -> None:
+    """Any name the core accepts comes back exactly; any it refuses (control characters,
+    bidi overrides, nothing visible: issue 11) is refused as InvalidInput and stores nothing."""
+    from app.validation import clean_name
+
+    try:
+        clean_name(name, "name")
+    except InvalidInput:
+        before = desk.stats().people
+        with pytest.raises(InvalidInput):
+            enroll(desk, purpose, name=name, reference=reference, acknowledged_warnings=True)
+        assert desk.stats().people == before
+        return
     r = enroll(
         desk,
         purpose,
