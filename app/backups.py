@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
@@ -311,24 +312,37 @@ def extract_backup(
 
 
 # ---------------------------------------------------------------------- listing / retention
+_MANIFEST_MAX = 1 << 20  # a real manifest is a few hundred bytes
+
+
 def list_backups(folder: Path) -> tuple[BackupInfo, ...]:
     """Every ``*.cdbackup`` in ``folder``, oldest first."""
     out: list[BackupInfo] = []
     if not folder.is_dir():
         return ()
     for path in folder.glob(f"*{BACKUP_SUFFIX}"):
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            # A FIFO, device or link put here is no backup: opening a FIFO would hang every
+            # listing, a device would be read without end (issue 11).
+            continue
         created: dt.datetime | None = None
         schema: int | None = None
         marker: str | None = None
         try:
             with zipfile.ZipFile(path) as zf:
+                if zf.getinfo("manifest.json").file_size > _MANIFEST_MAX:
+                    raise ValueError("manifest too large")  # a bomb is listed as unreadable
                 manifest = json.loads(zf.read("manifest.json"))
             created = dt.datetime.fromisoformat(str(manifest["created_at"]))
             schema = int(manifest.get("schema", 0)) or None
             marker = manifest.get("ledger_applied")
         except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
             pass
-        out.append(BackupInfo(path, path.name, created, path.stat().st_size, schema, marker))
+        out.append(BackupInfo(path, path.name, created, st.st_size, schema, marker))
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
     return tuple(sorted(out, key=lambda b: (b.created_at or epoch, b.name)))
 

@@ -109,3 +109,30 @@ def _patched_read(tmp_path: Path) -> None:
         zf.writestr("vault.db", db)
         zf.writestr("keyslots.json", slots)
     read_backup_file(out)
+
+
+def test_a_fifo_or_bomb_among_the_backups_does_not_hang_the_listing(tmp_path: Path) -> None:
+    """``<home>/backups`` is listed at every backup (retention) and in Settings: a FIFO named
+    like a backup would block the open forever, a huge manifest would be inflated."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    os.mkfifo(folder / "trap.cdbackup")
+    os.symlink("/dev/zero", folder / "zero.cdbackup")
+    with zipfile.ZipFile(folder / "bomb.cdbackup", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", b" " * (8 << 20))
+    code = (
+        "import sys; from pathlib import Path; from app.backups import list_backups; "
+        "print([(b.name, b.created_at) for b in list_backups(Path(sys.argv[1]))])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[('bomb.cdbackup', None)]"  # listed, unreadable; no FIFO
