@@ -50,6 +50,10 @@ def test_a_minor_with_a_kept_photo_renews_in_the_dialog(
     dialog = panel.open_reconsent()
     assert dialog is not None
     assert dialog.needs_guardian and dialog.asks_photo
+    # both pads, the text and the buttons fit a 1366x768 desk (768 less panel and title bar)
+    assert dialog.minimumSizeHint().height() <= 768 - 40
+    room = dialog.screen().availableGeometry().height() - 40
+    assert dialog.height() <= max(room, dialog.minimumSizeHint().height())
     assert not dialog.photo_box.isChecked()  # never ticked for the person
     dialog.save_button.click()
     assert dialog.isVisible() and dialog.error.isVisible()

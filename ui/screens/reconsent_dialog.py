@@ -109,7 +109,12 @@ class ReconsentDialog(SavingDialog):
         self.guardian_name.textChanged.connect(self._recheck)
         self.finish_form()
         self.save_button.setText(tr("reconsent.save"))
-        self.resize(820, 740 if self.needs_guardian else 700)
+        # Never taller than the screen: with a guardian the dialog wants 740 px, and a 768 px
+        # desk screen less its panel and title bar has less (the buttons fell off the bottom).
+        wanted = 740 if self.needs_guardian else 700
+        screen = self.screen() or (parent.screen() if parent is not None else None)
+        room = screen.availableGeometry().height() - 40 if screen is not None else wanted
+        self.resize(820, max(self.minimumSizeHint().height(), min(wanted, room)))
 
     def problem(self) -> str | None:
         if self.pad.is_empty():
