@@ -23,7 +23,7 @@ from ui.screens.admin_dialogs import SavingDialog
 from ui.signature_pad import SignaturePad
 from ui.theme import set_role
 
-# Purpose fields whose editor label has another key (the label read "set.purpose.retention_days").
+# Purpose fields whose editor label has another key (a retention change was labelled with its raw key).
 FIELD_KEYS = {"retention_days": "retention"}
 
 
