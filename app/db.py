@@ -30,6 +30,34 @@ def key_pragma(key: bytes) -> str:
     return f"\"x'{key.hex()}'\""
 
 
+def _key_and_probe(conn: Connection, key: bytes) -> None:
+    """Give the key and read the schema once, for the read-write and the read-only open alike.
+
+    The first read is where a wrong key or a damaged file shows, and where a full or read-only
+    disk shows too (issue 11): the two must not be told apart wrongly, so both opens share this.
+    """
+    conn.execute(f"PRAGMA key = {key_pragma(key)}")
+    conn.execute("PRAGMA cipher_log_level = NONE")
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlcipher3.OperationalError as exc:
+        if not _is_storage_error(exc):
+            raise VaultCorrupt(
+                "The vault database cannot be decrypted: it is damaged or was changed "
+                "outside ConsentDesk. Restore the latest backup (consentdesk restore FILE)."
+            ) from None
+        # a full or read-only disk is not a damaged vault; say which it is
+        raise StorageError(
+            "The vault cannot be opened: nothing can be written to its disk (full, "
+            "read-only or over a file-size limit). Free some space; no data was changed."
+        ) from None
+    except sqlcipher3.DatabaseError:
+        raise VaultCorrupt(
+            "The vault database cannot be decrypted: it is damaged or was changed outside "
+            "ConsentDesk. Restore the latest backup (consentdesk restore FILE)."
+        ) from None
+
+
 def open_database(path: Path, key: bytes, *, check: bool = True, quick: bool = False) -> Connection:
     """Open (or create) the encrypted database at ``path`` and verify it can be read.
 
@@ -43,26 +71,7 @@ def open_database(path: Path, key: bytes, *, check: bool = True, quick: bool = F
         check_wal(Path(path))  # before SQLite reads the log and silently drops damage
     conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
-        conn.execute(f"PRAGMA key = {key_pragma(key)}")
-        conn.execute("PRAGMA cipher_log_level = NONE")
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlcipher3.OperationalError as exc:
-            if not _is_storage_error(exc):
-                raise VaultCorrupt(
-                    "The vault database cannot be decrypted: it is damaged or was changed "
-                    "outside ConsentDesk. Restore the latest backup (consentdesk restore FILE)."
-                ) from None
-            # issue-11: a full or read-only disk is not a damaged vault; say which it is.
-            raise StorageError(
-                "The vault cannot be opened: nothing can be written to its disk (full, "
-                "read-only or over a file-size limit). Free some space; no data was changed."
-            ) from None
-        except sqlcipher3.DatabaseError:
-            raise VaultCorrupt(
-                "The vault database cannot be decrypted: it is damaged or was changed outside "
-                "ConsentDesk. Restore the latest backup (consentdesk restore FILE)."
-            ) from None
+        _key_and_probe(conn, key)
         conn.execute("PRAGMA secure_delete = ON")
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -107,25 +116,7 @@ def _connect_ro(path: Path, key: bytes, *, immutable: bool) -> Connection:
     uri = path.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
     conn = sqlcipher3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     try:
-        conn.execute(f"PRAGMA key = {key_pragma(key)}")
-        conn.execute("PRAGMA cipher_log_level = NONE")
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlcipher3.OperationalError as exc:
-            if not _is_storage_error(exc):
-                raise VaultCorrupt(
-                    "The vault database cannot be decrypted: it is damaged or was changed "
-                    "outside ConsentDesk. Restore the latest backup (consentdesk restore FILE)."
-                ) from None
-            raise StorageError(
-                "The vault cannot be opened: nothing can be written to its disk (full, "
-                "read-only or over a file-size limit). Free some space; no data was changed."
-            ) from None
-        except sqlcipher3.DatabaseError:
-            raise VaultCorrupt(
-                "The vault database cannot be decrypted: it is damaged or was changed outside "
-                "ConsentDesk. Restore the latest backup (consentdesk restore FILE)."
-            ) from None
+        _key_and_probe(conn, key)
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 5000")
