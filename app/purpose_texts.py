@@ -76,3 +76,9 @@ def localized_all(purposes: Sequence[Purpose], language: Language) -> list[Purpo
     """Every purpose in ``language`` (per-field fallback): what a person-facing document about
     existing consents prints, so a withdrawal or erasure is never blocked by a missing text."""
     return [localized(p, language) for p in purposes]
+
+
+def title_in(purpose: Purpose, language: Language) -> str:
+    """The purpose's title for an operator screen in ``language``: a Chinese desk lists
+    purposes by their Chinese titles where an administrator gave one (English otherwise)."""
+    return localized(purpose, language).title

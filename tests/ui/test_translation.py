@@ -115,5 +115,15 @@ def test_chinese_screen_shows_words_not_codes_or_distances(
     actions = [panel.audit.item(r, 2).text() for r in range(panel.audit.rowCount())]
     assert "人员记录已创建" in actions and "已同意" in actions, actions
     assert not [a for a in actions if re.fullmatch(r"[a-z_]+\.[a-z_]+", a)], actions
+    # Purposes are listed by their Chinese titles on a Chinese desk (not the English ones).
+    filters = [reg.purpose.itemText(i) for i in range(reg.purpose.count())]
+    assert "大楼入口" in filters and "Building entry" not in filters, filters
+    cells = [
+        panel.consents.item(r, c).text()
+        for r in range(panel.consents.rowCount())
+        for c in range(panel.consents.columnCount())
+        if panel.consents.item(r, c) is not None
+    ]
+    assert "大楼入口 (v1)" in cells, cells
     window.language_button.click()
     assert "Consent given" in [panel.audit.item(r, 2).text() for r in range(panel.audit.rowCount())]

@@ -18,6 +18,7 @@ from app.compliance.documents import ASSESSMENT_QUESTIONS
 from app.compliance.service import Compliance
 from app.compliance.types import ImpactAssessmentRecord, IssuedDocument
 from app.models import LANGUAGES, Language
+from app.purpose_texts import title_in
 from ui.context import UiContext
 from ui.screens.admin_dialogs import SavingDialog
 from ui.theme import set_role
@@ -50,13 +51,15 @@ class AssessmentDialog(SavingDialog):
         super().__init__(i18n, "ia.title", save, ctx.runner, parent)
         self.save_button.setText(i18n.tr("ia.sign"))
         purpose = desk.get_purpose(purpose_id)
-        self.setWindowTitle(f"{i18n.tr('ia.title')}: {purpose.title}")
+        self.setWindowTitle(f"{i18n.tr('ia.title')}: {title_in(purpose, i18n.language)}")
         previous: ImpactAssessmentRecord | None = None
         for record in compliance.impact_assessments():
             if record.purpose_id == purpose_id:
                 previous = record
         test = compliance.necessity(purpose_id)
-        facts = [i18n.tr("ia.purpose", title=purpose.title, version=purpose.version)]
+        facts = [
+            i18n.tr("ia.purpose", title=title_in(purpose, i18n.language), version=purpose.version)
+        ]
         facts.append(
             i18n.tr(
                 "ia.necessity",

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit, QWidget
 
 from app.compliance.service import Compliance
 from app.compliance.types import SCENARIOS, NecessityAnswers, NecessityTest, Scenario
+from app.purpose_texts import title_in
 from ui.i18n import I18n
 from ui.screens.admin_dialogs import SavingDialog
 
@@ -113,7 +114,7 @@ def necessity_dialog(desk: Desk, i18n: I18n, purpose_id: int, parent: QWidget) -
     purpose = desk.get_purpose(purpose_id)
     return NecessityDialog(
         i18n,
-        purpose.title,
+        title_in(purpose, i18n.language),
         compliance.necessity(purpose_id),
         lambda answers: compliance.assess_purpose(purpose_id, answers),
         parent,

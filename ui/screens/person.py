@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.purpose_texts import title_in
 from ui.context import UiContext
 from ui.document_view import DocumentView
 from ui.screens.reconsent_dialog import ReconsentDialog
@@ -166,7 +167,7 @@ class PersonPanel(QWidget):
         person = self.person
         ref = f" · {person.reference}" if person.reference else ""
         self.header.setText(f"{person.name}{ref}")
-        purposes = {p.id: p.title for p in desk.list_purposes()}
+        purposes = {p.id: title_in(p, self.ctx.i18n.language) for p in desk.list_purposes()}
         consents = desk.person_consents(person_id)
         self.waiting = [c for c in consents if c.status == "reconsent" and c.template_count > 0]
         _fill(

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models import CONSENT_STATUSES, ConsentStatus, Person
+from app.purpose_texts import title_in
 from ui.context import UiContext
 from ui.i18n import I18n
 from ui.screens.person import PersonPanel, fmt_time
@@ -234,7 +235,7 @@ class RegistryScreen(QWidget):
         self.purpose.clear()
         self.purpose.addItem(tr("reg.any"), None)
         for p in self.desk.list_purposes():
-            self.purpose.addItem(p.title, p.id)
+            self.purpose.addItem(title_in(p, self.ctx.i18n.language), p.id)
         self.purpose.setCurrentIndex(max(0, self.purpose.findData(purpose)))
         self._filling = False
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.desk_types import RefusalRequest, RefusalResult
 from app.models import EnrollmentResult, EnrollmentWarning
+from app.purpose_texts import title_in
 from ui.context import UiContext
 from ui.dialogs import error_text
 from ui.document_view import DocumentView
@@ -118,7 +119,9 @@ class ReviewPage(Page):
             self._row("review.reference", draft.reference)
         purpose = draft.purpose
         if purpose is not None:
-            self._row("review.purpose", f"{purpose.title} (v{purpose.version})")
+            self._row(
+                "review.purpose", f"{title_in(purpose, self.i18n.language)} (v{purpose.version})"
+            )
         self._row("review.language", tr(f"lang.{draft.language}"))
         self._row(
             "review.decision", tr("decision.refused" if draft.refused else "decision.granted")

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models import LANGUAGES, Language, Signature
-from app.purpose_texts import localized
+from app.purpose_texts import localized, title_in
 from app.signature import SignatureError, validate_signature
 from ui.context import UiContext
 from ui.i18n import I18n
@@ -212,7 +212,7 @@ class DetailsPage(Page):
         first_usable = -1
         for purpose in self.desk.list_purposes():
             state = self.enroll_states.get(purpose.id)
-            label = f"{purpose.title} (v{purpose.version})"
+            label = f"{title_in(purpose, self.i18n.language)} (v{purpose.version})"
             if state is not None and state.reason_key:
                 label += f" · {self.i18n.tr(state.reason_key)}"
             self.purpose.addItem(label, purpose.id)
