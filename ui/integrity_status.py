@@ -44,6 +44,9 @@ class IntegrityStatus(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._begin)
+        # What the label says, kept as a key so a language switch re-says it.
+        self._shown: tuple[str, dict[str, object]] | None = None
+        ctx.i18n.changed.connect(lambda _language: self._render())
 
     def start(self, desk: Desk, *, force: bool = False, delay_ms: int = START_DELAY_MS) -> bool:
         """Run the full check in the background when it is due (or ``force``), ``delay_ms``
@@ -88,7 +91,7 @@ class IntegrityStatus(QObject):
 
     def _progress(self, done: int, total: int) -> None:
         percent = int(100 * done / total) if total else 0
-        self.label.setText(self._ctx.i18n.tr("integrity.running", percent=percent))
+        self._say("integrity.running", percent=percent)
 
     def _done(self, result: FullCheckResult) -> None:
         if result.cancelled:
@@ -109,8 +112,17 @@ class IntegrityStatus(QObject):
 
     def _show_failed(self) -> None:
         set_role(self.label, "warning")
-        self.label.setText(self._ctx.i18n.tr("integrity.failed"))
+        self._say("integrity.failed")
         self.label.show()
+
+    def _say(self, key: str, **params: object) -> None:
+        self._shown = (key, params)
+        self._render()
+
+    def _render(self) -> None:
+        if self._shown is not None:
+            key, params = self._shown
+            self.label.setText(self._ctx.i18n.tr(key, **params))
 
 
 def full_check_text(desk: Desk, i18n: I18n) -> str:
