@@ -451,6 +451,13 @@ def shoot_lang(
     shoot(win, "17_registry_documents", lang)
     reg.person.tabs.setCurrentIndex(2)
     shoot(win, "18_registry_audit", lang)
+    from ui.screens.rectify_dialog import RectifyDialog
+
+    assert reg.person.person is not None
+    rd = RectifyDialog(ctx.i18n, reg.person.person, lambda _n, _r: None, win)
+    rd.show()
+    shoot(rd, "18b_rectify_dialog", lang)
+    rd.close()
 
     ws.tabs.setCurrentWidget(ws.withdrawal)
     wd = ws.withdrawal
@@ -506,6 +513,18 @@ def shoot_lang(
     nd.save_button.click()  # nothing answered yet: the dialog says so and stays open
     shoot(nd, "22b_necessity_dialog", lang)
     nd.close()
+    if ws.compliance is not None:  # issues 16/17: the admin's compliance tab
+        ws.tabs.setCurrentWidget(ws.compliance)
+        wait(lambda: ws.compliance is not None and ws.compliance.overview is not None, 15)
+        wait(at_least=0.3)
+        shoot(win, "22c_compliance", lang)
+        from ui.screens.assessment import assessment_dialog
+
+        ad = assessment_dialog(desk, ctx, desk.list_purposes()[0].id, win)
+        ad.show()
+        shoot(ad, "22d_impact_assessment", lang)
+        ad.close()
+        ws.tabs.setCurrentWidget(ws.settings)
     ctx.i18n.set_language("zh" if lang == "en" else "en")
     wait(at_least=0.2)
     shoot(win, "23_settings_after_language_switch", lang)

@@ -41,6 +41,7 @@ from app.documents.layout import (
 from app.errors import InvalidInput
 from app.models import LANGUAGES, Language, Organisation, Purpose
 from app.pdfsign import PdfSigner
+from app.purpose_texts import localized
 
 ASSESSMENT_QUESTIONS = ("risks_to_people", "residual_risk", "measures_planned", "conclusion")
 
@@ -156,6 +157,7 @@ class GovernanceDocuments:
 
     # ------------------------------------------------------------------ shared sections
     def _purpose_rows(self, doc: _Doc, p: Purpose, vault: VaultFacts) -> list[tuple[str, object]]:
+        p = localized(p, doc.language)  # a Chinese record names the purpose in Chinese
         max_days = vault.settings.get("max_inactivity_days", "1095")
         rows: list[tuple[str, object]] = [
             (doc.t("purpose"), f"{p.title} (#{p.id})"),
@@ -283,7 +285,7 @@ class GovernanceDocuments:
     def _purposes_table(self, doc: _Doc, purposes: Sequence[PurposeFacts]) -> None:
         rows = []
         for pf in purposes:
-            p = pf.purpose
+            p = localized(pf.purpose, doc.language)
             scenario = pf.necessity.answers.scenario if pf.necessity else None
             rows.append(
                 [
@@ -340,7 +342,7 @@ class GovernanceDocuments:
         doc.h2("section.purposes")
         self._purposes_table(doc, purposes)
         for pf in purposes:
-            doc.add(para(f"{pf.purpose.title} (#{pf.purpose.id})", s.h3))
+            doc.add(para(f"{localized(pf.purpose, doc.language).title} (#{pf.purpose.id})", s.h3))
             doc.add(kv_table(self._purpose_rows(doc, pf.purpose, vault), s))
         doc.h2("section.security")
         self._measures(doc, vault)
@@ -398,7 +400,7 @@ class GovernanceDocuments:
         doc.h2("section.purposes")
         self._purposes_table(doc, purposes)
         for pf in purposes:
-            doc.add(para(f"{pf.purpose.title} (#{pf.purpose.id})", s.h3))
+            doc.add(para(f"{localized(pf.purpose, doc.language).title} (#{pf.purpose.id})", s.h3))
             self._necessity(doc, pf)
         doc.h2("section.security")
         self._measures(doc, vault)
@@ -488,13 +490,15 @@ class GovernanceDocuments:
         need not go through the organisation first."""
         doc = self._start("complaint_form", language, org, document_id)
         s = doc.styles
-        regulator = (purpose.regulator if purpose else "") or doc.t("complaint.regulator_default")
+        regulator = (localized(purpose, doc.language).regulator if purpose else "") or doc.t(
+            "complaint.regulator_default"
+        )
         doc.facts.update({"purpose_version_id": purpose.version_id if purpose else None})
         doc.add(para(doc.t("complaint.lead"), s.statement))
         rows: list[tuple[str, object]] = [(doc.t("organisation"), org.name)]
         if purpose:
             rows += [
-                (doc.t("purpose"), f"{purpose.title} (#{purpose.id})"),
+                (doc.t("purpose"), f"{localized(purpose, doc.language).title} (#{purpose.id})"),
                 (doc.t("contact"), purpose.contact),
             ]
         rows.append((doc.t("regulator"), regulator))

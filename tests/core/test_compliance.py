@@ -338,3 +338,32 @@ def test_assessment_goes_stale_after_a_year_or_an_edit(cdesk: Desk, clock: Clock
     assert state() == "current"
     cdesk.edit_purpose(purpose.id, description="Also the sauna")
     assert state() == "stale"
+
+
+def test_chinese_governance_records_name_purposes_in_chinese(cdesk: Desk) -> None:
+    """A Chinese record of processing or complaint form names the purpose, its recipients and
+    the regulator in Chinese (they printed the English texts inside a Chinese document)."""
+    p = cdesk.add_purpose(
+        title="Gym entrance",
+        controller="Acme Property Management",
+        contact="privacy@acme.example",
+        retention_days=365,
+        alternative="Access card from the front desk",
+        recipients="Front-desk staff only",
+        regulator="Shanghai Cyberspace Administration",
+        title_zh="健身房入口",
+        controller_zh="爱克姆物业管理",
+        alternative_zh="在前台领取门禁卡",
+        recipients_zh="仅限前台工作人员",
+        regulator_zh="上海市网信办",
+    )
+    sign_necessity(cdesk, p)
+    compliance = Compliance(cdesk)
+    zh_records, _ = compliance.records_pdf("zh")
+    en_records, _ = compliance.records_pdf("en")
+    zh_text, en_text = _text(zh_records.pdf), _text(en_records.pdf)
+    assert "健身房入口" in zh_text and "仅限前台工作人员" in zh_text
+    assert "Gym entrance" not in zh_text and "Front-desk staff only" not in zh_text
+    assert "Gym entrance" in en_text and "健身房入口" not in en_text
+    form = _text(compliance.registers.complaint_form(p.id, "zh").pdf)
+    assert "健身房入口" in form and "上海市网信办" in form and "Shanghai" not in form

@@ -119,6 +119,7 @@ def test_start_screen_and_overview_show_what_is_overdue(
         later_ctx.i18n.set_language("zh")
         assert "备案门槛" in screen.filing_box.title()
         assert screen.devices.item(0, 4).text().startswith("逾期")
+        assert screen.purposes.item(0, 0).text() == "大楼入口"  # the purpose's Chinese title
         assert "超过法定期限的个人请求：1件" in banner.message.text()
         later_ctx.i18n.set_language("en")
     finally:

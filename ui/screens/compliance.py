@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.compliance.service import Compliance
 from app.compliance.types import ComplianceOverview, RequestRecord
+from app.purpose_texts import title_in
 from ui.context import UiContext
 from ui.screens.assessment import assessment_dialog
 from ui.theme import set_role
@@ -250,12 +251,14 @@ class ComplianceScreen(QWidget):
             ]
         )
         self.purposes.setRowCount(len(o.per_purpose))
+        language = self.ctx.i18n.language
+        titles = {q.id: title_in(q, language) for q in self.desk.list_purposes()}
         for r, p in enumerate(o.per_purpose):
             assessed = tr(f"gov.state.{p.assessment}")
             if p.assessment_date is not None:
                 assessed += f" ({p.assessment_date.date().isoformat()})"
             cells = [
-                p.title,
+                titles.get(p.purpose_id, p.title),
                 str(p.version),
                 f"{p.stored_people:,}",
                 tr(f"gov.state.{p.necessity}"),
