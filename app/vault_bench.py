@@ -232,12 +232,20 @@ def run_vault_bench(
     testdata: Path | None = None,
     workdir: Path | None = None,
     progress: Progress | None = None,
+    keep: Path | None = None,
 ) -> dict[str, float | int | None]:
-    """Build a vault of ``people`` in a temporary folder, measure, delete it; see :data:`KEYS`."""
+    """Build a vault of ``people`` in a temporary folder, measure, delete it; see :data:`KEYS`.
+
+    ``keep``: build in that new folder instead and leave the measured vault there, so the
+    window can be looked at signing in to the same vault (issue 12's "registry within 2 s")."""
     say = progress or (lambda _m: None)
     if people < 1:
         raise ValueError("people must be at least 1")
-    root = Path(tempfile.mkdtemp(prefix="consentdesk-scale-", dir=workdir))
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=False)
+        root = keep
+    else:
+        root = Path(tempfile.mkdtemp(prefix="consentdesk-scale-", dir=workdir))
     try:
         home = root / "vault"
         _Builder(home, say).build(people)
@@ -287,7 +295,10 @@ def run_vault_bench(
         result["restore_ms"] = round(restore_ms, 1)
         return result
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            (root / "scale.cdbackup").unlink(missing_ok=True)
 
 
 def result_json(result: Mapping[str, object]) -> str:

@@ -97,10 +97,14 @@ def cmd_bench(ctx: Context) -> int:
     if ctx.args.scale is not None:  # issue 12: sign-in, commands, purge, backups at N people
         from app.vault_bench import run_vault_bench
 
+        if ctx.args.keep and Path(ctx.args.keep).exists():
+            raise InvalidInput("--keep needs a new folder: that one already exists.")
+
         scale = run_vault_bench(
             ctx.args.scale,
             testdata=Path(data_dir) if data_dir else None,
             progress=lambda m: None if ctx.json else ctx.info(f"  {m}"),
+            keep=Path(ctx.args.keep) if ctx.args.keep else None,
         )
         ctx.emit(scale, lambda: "\n".join(f"{k}: {v}" for k, v in scale.items()))
         return 0
@@ -145,6 +149,12 @@ def register(commands: Commands) -> None:
         type=_people_count,
         metavar="N",
         help="build a temporary vault of N people and time sign-in, commands, purge, backups",
+    )
+    p.add_argument(
+        "--keep",
+        metavar="FOLDER",
+        help="with --scale: build in this new folder and keep the measured vault (user "
+        "bench-admin, password in app/vault_bench.py) to sign in to it afterwards",
     )
     p.add_argument(
         "--only", choices=("face", "scale"), help="only the face pipeline or only the vault scale"

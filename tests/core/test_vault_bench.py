@@ -54,3 +54,27 @@ def test_bench_scale_refuses_a_bad_count(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "N must be a whole number of people" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_bench_scale_keep_leaves_a_vault_to_sign_in_to(tmp_path: Path) -> None:
+    """``--keep FOLDER``: the measured vault stays, so the window can be looked at on it."""
+    from app.desk import Desk, DeskOptions
+    from app.vault_bench import ADMIN, PASSWORD
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
+    kept = tmp_path / "kept"
+    run = [sys.executable, "-m", "app", "bench", "--scale", "20", "--json", "--keep", str(kept)]
+    proc = subprocess.run(run, capture_output=True, text=True, env=env, timeout=1500)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["people"] == 20
+    assert not list(kept.glob("*.cdbackup"))  # the measured backup is not left behind
+    desk = Desk.unlock(kept / "vault", ADMIN, PASSWORD, options=DeskOptions(auto_purge=False))
+    try:
+        # the purge measurement expires min(1000, N) people: at 20, everyone is gone
+        assert desk.stats().people == 0
+        assert desk.list_purposes()  # the bench's purpose is there
+    finally:
+        desk.lock()
+    again = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 2 and "needs a new folder" in again.stderr
+    assert "Traceback" not in again.stderr
