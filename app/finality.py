@@ -25,10 +25,13 @@ from typing import Any, Protocol
 from app.audit import AuditLog
 from app.backups import ReapplyResult, clean_leftovers, list_backups, prune, reapply
 from app.db import Connection
-from app.ledger import ErasureLedger, LedgerEntry, LedgerKind
+from app.ledger import ErasureLedger, LedgerEntry, LedgerKind, LedgerSpec
 from app.replay import ledger_gap, mark_applied
 from app.session import Session
 from app.vault import Vault
+
+# The newest ledger entry (``SEQ:MAC``) the backups under <home>/backups were settled to.
+META_SETTLED = "backups_settled"
 
 
 class _Lock(Protocol):
@@ -110,30 +113,73 @@ class Finality:
         mark_applied(conn, entry)
         return entry
 
+    def record_many(
+        self, conn: Connection, specs: Sequence[LedgerSpec], *, actor: str, at: dt.datetime
+    ) -> tuple[LedgerEntry, ...]:
+        """:meth:`record` for a batch (a retention purge): one gap check, one write and fsync
+        of the ledger, one applied mark, all inside the caller's transaction."""
+        if not specs:
+            return ()
+        gap = ledger_gap(conn, self.ledger)
+        if gap is not None:
+            self._audit.append(actor, "ledger.missing", details={"problem": gap}, at=at)
+        entries = self.ledger.append_many(specs, at, actor)
+        mark_applied(conn, entries[-1])
+        return entries
+
     # ------------------------------------------------------------------ after the commit
     def settle(self, actor: str) -> ReapplyResult:
         """Make every copy this workstation holds obey the ledger; audited when it did
-        anything. Runs after the commit: the change itself is already final in the vault."""
+        anything. Runs after the commit: the change itself is already final in the vault.
+
+        The vault remembers the newest ledger entry its backups were settled to
+        (``meta.backups_settled``): a crash between a commit and this step (mid-purge, say)
+        leaves that mark behind the ledger, and the next purge (at every sign-in) settles
+        then (:meth:`unsettled`), even when nothing more is due."""
         paths = self._vault.paths
         now = self._clock()
+        newest = self.ledger.last()
         with self._lock:
             clean_leftovers(paths, now, after_open=True)
             result = reapply(paths, self._vault.data_key, self.ledger, now, self._vault.backup)
             pruned = self.prune()
-        if result.reapplied or result.destroyed or result.written or pruned:
-            with self._write():
-                self._audit.append(
-                    actor,
-                    "backup.reapply",
-                    details={
-                        "reapplied": len(result.reapplied),
-                        "destroyed": len(result.destroyed),
-                        "written": len(result.written),
-                        "pruned": len(pruned),
-                    },
-                    at=now,
-                )
+        did = bool(result.reapplied or result.destroyed or result.written or pruned)
+        mark = newest.marker if newest is not None else None
+        if did or (mark is not None and self._settled_mark() != mark):
+            with self._write() as conn:
+                if did:
+                    self._audit.append(
+                        actor,
+                        "backup.reapply",
+                        details={
+                            "reapplied": len(result.reapplied),
+                            "destroyed": len(result.destroyed),
+                            "written": len(result.written),
+                            "pruned": len(pruned),
+                        },
+                        at=now,
+                    )
+                if mark is not None:
+                    conn.execute(
+                        "INSERT INTO meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (META_SETTLED, mark.encode()),
+                    )
         return ReapplyResult(result.reapplied, result.destroyed, result.written, pruned)
+
+    def _settled_mark(self) -> str | None:
+        with self._lock:
+            row = self._vault.conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (META_SETTLED,)
+            ).fetchone()
+        return bytes(row[0]).decode() if row else None
+
+    def unsettled(self) -> bool:
+        """True when the ledger holds entries the backups under ``<home>/backups`` were not
+        yet settled to (one tail read of the ledger and one meta lookup: cheap enough for
+        every purge)."""
+        newest = self.ledger.last()
+        return newest is not None and self._settled_mark() != newest.marker
 
     def prune(self) -> tuple[str, ...]:
         """The retention limits for ``<home>/backups`` (settings ``backup_keep`` and

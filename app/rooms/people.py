@@ -54,6 +54,21 @@ def person_counts(conn: Connection, person_id: str) -> dict[str, int]:
     }
 
 
+def batch_counts(conn: Connection, person_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """:func:`person_counts` for many people at once: one grouped query per table (issue 12:
+    a purge of 1,000 people ran 10,000 single counts)."""
+    out = {pid: dict.fromkeys(PERSON_TABLES, 0) for pid in person_ids}
+    marks = ",".join("?" * len(person_ids))
+    for t in PERSON_TABLES:
+        column = "id" if t == "people" else "person_id"
+        for pid, n in conn.execute(
+            f"SELECT {column}, count(*) FROM {t} WHERE {column} IN ({marks}) GROUP BY {column}",
+            list(person_ids),
+        ):
+            out[str(pid)][t] = int(n)
+    return out
+
+
 class People:
     """Finds and reads people; creates them inside an enrollment's transaction."""
 

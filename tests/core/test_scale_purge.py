@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import re
+import zipfile
 
 import pytest
 
+from app import backups
 from app.desk import Desk, DeskOptions
+from app.finality import Finality
 from app.models import Purpose
 from app.rooms import retention
 from app.rooms.retention import DUE_CONSENTS_SQL, DUE_PEOPLE_SQL
-from tests.core.vaultkit import ADMIN, FAST_KDF, PASSWORD, FakeClock, enroll, sign_necessity
+from tests.core.vaultkit import (
+    ADMIN,
+    FAST_KDF,
+    PASSWORD,
+    FakeClock,
+    decrypt_database,
+    enroll,
+    sign_necessity,
+)
 
 _TABLE_SCAN = re.compile(r"\bSCAN (people|consents|templates|audit|documents)\b")
 
@@ -69,3 +80,110 @@ def test_purge_in_batches_expires_and_erases_everyone_due(
         assert desk.purge_expired().erased_people == ()  # and nothing twice
     finally:
         desk.lock()
+
+
+def _short_purpose_desk(home, clock: FakeClock) -> tuple[Desk, Purpose]:
+    opts = DeskOptions(kdf=FAST_KDF, clock=clock, auto_purge=False)
+    desk, _ = Desk.initialise(home, "Acme", ADMIN, PASSWORD, options=opts)
+    short: Purpose = sign_necessity(
+        desk,
+        desk.add_purpose(
+            title="Short",
+            controller="Acme",
+            contact="p@acme.example",
+            retention_days=30,
+            alternative="Card",
+        ),
+    )
+    return desk, short
+
+
+def _backup_plain(path, key: bytes, scratch) -> bytes:
+    with zipfile.ZipFile(path) as zf:
+        (scratch / "b.db").write_bytes(zf.read("vault.db"))
+    return decrypt_database(scratch / "b.db", key).lower()
+
+
+def test_batch_purge_rewrites_each_backup_once_and_none_keeps_an_erased_person(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    home = tmp_path / "v"
+    desk, short = _short_purpose_desk(home, clock)
+    try:
+        for i in range(5):
+            enroll(desk, short, name=f"Canary Purged {i}", seed=i + 1, reference=f"REF-CP-{i}")
+        clock.advance(days=20)
+        keeper = enroll(desk, short, name="Keeper Stays", seed=40)  # due 20 days later
+        kept = [desk.backup(home / "backups" / f"kept-{n}.cdbackup") for n in range(2)]
+        key = desk._vault.data_key
+        assert b"canary purged 3" in _backup_plain(kept[0], key, tmp_path)
+        rewrites: list[str] = []
+        real = backups._reapply_one
+
+        def counting(path, *args):  # type: ignore[no-untyped-def]
+            rewrites.append(path.name)
+            return real(path, *args)
+
+        monkeypatch.setattr(backups, "_reapply_one", counting)
+        monkeypatch.setattr(retention, "PURGE_BATCH", 2)  # three erasure batches
+        clock.advance(days=11)
+        result = desk.purge_expired()
+        assert len(result.erased_people) == 5 and keeper.person.id not in result.erased_people
+        # Once per purge, not per person or per batch: each backup rewritten exactly once.
+        assert sorted(rewrites) == ["kept-0.cdbackup", "kept-1.cdbackup"]
+        assert len([e for e in desk.audit_events() if e.action == "backup.reapply"]) == 1
+        erased = [e for e in desk.audit_events() if e.action == "person.erase"]
+        assert {e.subject for e in erased} == set(result.erased_people)
+        assert desk.audit_verify().ok
+        ledger = desk.finality.ledger.read()
+        assert not ledger.problems
+        assert {e.person_id for e in ledger.entries if e.kind == "erase"} == set(
+            result.erased_people
+        )
+        for path in kept:
+            plain = _backup_plain(path, key, tmp_path)
+            assert b"canary purged" not in plain and b"ref-cp-" not in plain, path.name
+            assert b"keeper stays" in plain
+        assert desk.purge_expired().erased_people == ()
+        assert len(rewrites) == 2  # settled: a purge with nothing due rewrites nothing
+    finally:
+        desk.lock()
+
+
+def test_a_purge_cut_short_before_the_backups_settles_them_at_the_next_sign_in(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash after the purge's batches committed but before the backups were rewritten:
+    the next sign-in's purge finds nothing due, yet still brings the backups in line."""
+    clock = FakeClock()
+    home = tmp_path / "v"
+    desk, short = _short_purpose_desk(home, clock)
+    for i in range(3):
+        enroll(desk, short, name=f"Canary Purged {i}", seed=i + 1, reference=f"REF-CP-{i}")
+    kept = desk.backup(home / "backups" / "kept.cdbackup")
+    key = desk._vault.data_key
+    desk.set_setting("clock_jump_days", 60)  # the 31 days skipped here are no clock fault
+
+    def crash(self: Finality, actor: str) -> None:
+        raise KeyboardInterrupt  # the power goes: committed batches, backups untouched
+
+    clock.advance(days=31)
+    with monkeypatch.context() as m:
+        m.setattr(Finality, "settle", crash)
+        with pytest.raises(KeyboardInterrupt):
+            desk.purge_expired()
+    desk.lock()
+    assert b"canary purged 1" in _backup_plain(kept, key, tmp_path)  # still behind
+
+    again = Desk.unlock(
+        home, ADMIN, PASSWORD, options=DeskOptions(kdf=FAST_KDF, clock=clock, auto_purge=True)
+    )
+    try:
+        assert again.find_people("canary purged").total == 0
+        plain = _backup_plain(kept, key, tmp_path)
+        assert b"canary purged" not in plain and b"ref-cp-" not in plain
+        assert any(e.action == "backup.reapply" for e in again.audit_events())
+        assert not again.finality.unsettled()
+    finally:
+        again.lock()
