@@ -22,13 +22,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app import desk_open
+from app import counts, desk_open
 from app.authority import signature_checker
 from app.backoff import LoginBackoff
 from app.backups import BackupInfo, list_backups
 from app.bulk_import import ImportReport, import_people
 from app.clockguard import ClockGuard, ClockHold
-from app.db import Connection, scalar
+from app.db import Connection
 from app.desk_types import (
     DeskOptions,
     DocumentCheck,
@@ -679,27 +679,7 @@ class Desk:
 
     # ================================================================== stats
     def stats(self) -> Stats:
-        def q(c: Connection) -> Stats:
-            def one(sql: str) -> int:
-                return int(scalar(c, sql))
-
-            return Stats(
-                people=one("SELECT count(*) FROM people"),
-                active_consents=one(
-                    "SELECT count(*) FROM consents WHERE status = 'active' "
-                    "AND reconsent_due_at IS NULL"
-                ),
-                refusals=self.refusals.count(),
-                withdrawn=one("SELECT count(*) FROM consents WHERE status = 'withdrawn'"),
-                expired=one("SELECT count(*) FROM consents WHERE status = 'expired'"),
-                templates=one("SELECT count(*) FROM templates"),
-                documents=one("SELECT count(*) FROM documents"),
-                staff=one("SELECT count(*) FROM staff"),
-                purposes=one("SELECT count(*) FROM purposes"),
-                audit_entries=one("SELECT count(*) FROM audit"),
-            )
-
-        return self.session.read(q)
+        return self.session.read(counts.stats)
 
 
 __all__ = [

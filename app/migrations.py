@@ -283,6 +283,14 @@ def _v11_purpose_legal(conn: Connection) -> None:
         conn.execute(f"ALTER TABLE purpose_versions ADD COLUMN {field} TEXT NOT NULL DEFAULT ''")
 
 
+# issue 12: ``stats`` at 100,000 people reads counters kept by triggers (``app.counts``) instead
+# of counting whole tables at every command.
+def _v13_counters(conn: Connection) -> None:
+    from app.counts import install
+
+    install(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
@@ -295,6 +303,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "devices named by each purpose version", _v9_purpose_devices),  # issue-17
     Migration(10, "purpose texts in Chinese", _v10_purpose_texts_zh),  # issue-13
     Migration(11, "purpose legal basis and DPO contact", _v11_purpose_legal),  # issue-15
+    Migration(13, "row counters for the statistics", _v13_counters),  # issue 12
 )
 LATEST = MIGRATIONS[-1].version
 
