@@ -18,7 +18,7 @@ the key.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -520,6 +520,15 @@ class Desk:
         origin: str = "core",
     ) -> IdentifyResult:
         return self.faces.identify_photo(source, purpose_id, task, origin)
+
+    def identify_photos(
+        self,
+        sources: Sequence[Path | bytes],
+        purpose_id: int | None = None,
+        task: SearchTask = "identify",
+        origin: str = "core",
+    ) -> Iterator[IdentifyResult]:
+        return self.faces.identify_photos(sources, purpose_id, task, origin)
 
     # ================================================================== retention
     def withdraw(

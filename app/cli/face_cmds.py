@@ -52,8 +52,12 @@ def cmd_import(ctx: Context, desk: Desk) -> int:
 
 def cmd_identify(ctx: Context, desk: Desk) -> int:
     worst = 0
-    for photo in ctx.args.photos:
-        result = desk.identify_photo(Path(photo), ctx.args.purpose, origin="cli")
+    # Batched (one encoder pass per few photos, the next ones decoded meanwhile); results
+    # still come one per photo, in order, as each batch finishes.
+    results = desk.identify_photos(
+        [Path(p) for p in ctx.args.photos], ctx.args.purpose, origin="cli"
+    )
+    for photo, result in zip(ctx.args.photos, results, strict=True):
         record = {
             "photo": photo,
             "decision": result.decision,
