@@ -291,6 +291,17 @@ def _v13_counters(conn: Connection) -> None:
     install(conn)
 
 
+# issue 12: a vault of 100,000 people within 40 KB per person. Each disclosure text kept once
+# (consents refer to it by its hash, which the consent form binds), documents compressed at rest
+# and inflated byte-exact on reading (``app.stored``); the existing rows are converted here.
+def _v14_compact_storage(conn: Connection) -> None:
+    from app.stored import COMPACT_SQL, convert_compact
+
+    for statement in split_sql(COMPACT_SQL):
+        conn.execute(statement)
+    convert_compact(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
@@ -304,6 +315,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "purpose texts in Chinese", _v10_purpose_texts_zh),  # issue-13
     Migration(11, "purpose legal basis and DPO contact", _v11_purpose_legal),  # issue-15
     Migration(13, "row counters for the statistics", _v13_counters),  # issue 12
+    Migration(14, "disclosure texts kept once, documents compressed", _v14_compact_storage),
 )
 LATEST = MIGRATIONS[-1].version
 

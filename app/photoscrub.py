@@ -20,6 +20,7 @@ from app.audit import AuditLog
 from app.db import Connection, fetch_one
 from app.disclosure import text_sha256
 from app.models import Consent, Disclosure, Guardian, Organisation, Person, Purpose, Signature
+from app.stored import consent_text, pack
 from app.values import _iso
 
 if TYPE_CHECKING:
@@ -46,14 +47,14 @@ def reissue_without_photos(
             continue
         row = fetch_one(
             conn,
-            "SELECT d.id, d.sha256, c.disclosure_text, c.signature, c.guardian_name, "
+            "SELECT d.id, d.sha256, c.signature, c.guardian_name, "
             "c.guardian_signature FROM documents d JOIN consents c ON c.id = d.consent_id "
             "WHERE d.consent_id = ? AND d.kind = 'consent_form'",
             (consent.id,),
         )
         if row is None or row["signature"] is None:
             continue  # a paper record carries the scan, never a photo
-        doc_id, old_sha, text = row["id"], row["sha256"], row["disclosure_text"]
+        doc_id, old_sha, text = row["id"], row["sha256"], consent_text(conn, consent.id)
         signature, guardian_name = row["signature"], row["guardian_name"]
         guardian_signature = row["guardian_signature"]
         guardian = (
@@ -77,9 +78,11 @@ def reissue_without_photos(
             document_id=doc_id,
         )
         new_sha = hashlib.sha256(pdf).hexdigest()
+        stored, encoding = pack(pdf)  # issue 12
         conn.execute(
-            "UPDATE documents SET content = ?, sha256 = ?, created_at = ? WHERE id = ?",
-            (pdf, new_sha, _iso(now), doc_id),
+            "UPDATE documents SET content = ?, encoding = ?, size = ?, sha256 = ?, created_at = ? "
+            "WHERE id = ?",
+            (stored, encoding, len(pdf), new_sha, _iso(now), doc_id),
         )
         audit.append(
             actor,

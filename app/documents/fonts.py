@@ -43,6 +43,8 @@ from xml.sax.saxutils import escape
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from app.documents import slim_fonts
+
 _PACKAGE = "paperang_p2_fonts_cjk"
 _FILE = "wqy-microhei.ttc"
 # (package, file inside the package) in the order they are tried, after the primary font.
@@ -138,6 +140,7 @@ def _register(name: str, source: str | io.BytesIO, subfont_index: int = 0) -> st
             # shapable=False: reportlab would otherwise try HarfBuzz when it is installed and
             # shape text we already shaped.
             font = TTFont(name, source, subfontIndex=subfont_index, shapable=False)
+            slim_fonts.install(font.face)  # issue 12: subsets embedded without hinting
             pdfmetrics.registerFont(font)
             # Map bold/italic to the same face so a stray <b> never asks for an unembedded font.
             pdfmetrics.registerFontFamily(

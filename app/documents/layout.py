@@ -256,13 +256,18 @@ class QrCode(Flowable):  # type: ignore[misc]
         return self.width, self.height
 
     def draw(self) -> None:
+        """One path in module units, filled once (issue 12): a rectangle per run of dark
+        modules with whole-number coordinates, instead of one painted (and, once tagged, one
+        artifact-marked) rectangle per run in points: about a fifth of the bytes per form."""
         cells = len(self._matrix)
         module = self.width / cells
         canvas = self.canv
         canvas.saveState()
         canvas.setFillColor(colors.black)
+        canvas.transform(module, 0, 0, module, 0, 0)
+        path = canvas.beginPath()
         for row, line in enumerate(self._matrix):
-            y = self.height - (row + 1) * module
+            y = cells - (row + 1)
             col = 0
             while col < cells:
                 if not line[col]:
@@ -271,7 +276,8 @@ class QrCode(Flowable):  # type: ignore[misc]
                 start = col
                 while col < cells and line[col]:
                     col += 1
-                canvas.rect(start * module, y, (col - start) * module, module, stroke=0, fill=1)
+                path.rect(start, y, col - start, 1)
+        canvas.drawPath(path, stroke=0, fill=1)
         canvas.restoreState()
 
 

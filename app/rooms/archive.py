@@ -15,6 +15,7 @@ from app.errors import InvalidInput, NotFound, VaultError
 from app.models import AuditVerification, DocumentInfo, DocumentKind, Language
 from app.rooms.purposes import Purposes
 from app.session import Session
+from app.stored import document_of, pack
 from app.values import _dt, _iso
 
 if TYPE_CHECKING:  # building the maker registers fonts: imported on first use only
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # building the maker registers fonts: imported on first use o
 
 DOC_SQL = (
     "SELECT id, kind, person_id, consent_id, created_at, sha256, filename, "
-    "length(content) AS size, language FROM documents "
+    "coalesce(size, length(content)) AS size, language FROM documents "
 )
 
 
@@ -96,12 +97,11 @@ class Archive:
         return [self._info(r) for r in rows]
 
     def pdf(self, document_id: str) -> bytes:
-        row = self._s.read(
-            lambda c: fetch_one(c, "SELECT content FROM documents WHERE id = ?", (document_id,))
-        )
-        if row is None:
+        """The stored document, byte for byte as issued (inflated and hash-checked)."""
+        content = self._s.read(lambda c: document_of(c, document_id))
+        if content is None:
             raise NotFound("No such document.")
-        return bytes(row["content"])
+        return content
 
     def store(
         self,
@@ -119,9 +119,11 @@ class Archive:
         """Keep a document inside the caller's transaction, with its audit entry."""
         now = self._s.now()
         sha = hashlib.sha256(content).hexdigest()
+        stored, encoding = pack(content)  # issue 12: compressed at rest, inflated byte-exact
         conn.execute(
             "INSERT INTO documents (id, kind, person_id, consent_id, purpose_version_id, language, "
-            "filename, sha256, content, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "filename, sha256, content, encoding, size, created_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 doc_id,
                 kind,
@@ -131,7 +133,9 @@ class Archive:
                 language,
                 filename,
                 sha,
-                content,
+                stored,
+                encoding,
+                len(content),
                 _iso(now),
             ),
         )

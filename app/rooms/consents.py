@@ -49,6 +49,7 @@ from app.rooms.people import People
 from app.rooms.purposes import Purposes
 from app.rooms.settings import Settings
 from app.session import Session
+from app.stored import consent_text, text_column
 from app.validation import check_signature, clean_name, embeddings_array
 from app.values import _dt, _iso, _new_id
 
@@ -147,14 +148,10 @@ class Consents:
         return consent_from_row(row, self._s.now())
 
     def disclosure_text(self, consent_id: str) -> str:
-        row = self._s.read(
-            lambda c: fetch_one(
-                c, "SELECT disclosure_text FROM consents WHERE id = ?", (consent_id,)
-            )
-        )
-        if row is None:
+        text = self._s.read(lambda c: consent_text(c, consent_id))
+        if text is None:
             raise NotFound("No such consent.")
-        return str(row["disclosure_text"])
+        return text
 
     # -- checks ----------------------------------------------------------------------------
     def needs_guardian(self, date_of_birth: dt.date | None) -> bool:
@@ -321,7 +318,7 @@ class Consents:
                     person.id,
                     version_id,
                     request.person.language,
-                    text,
+                    text_column(conn, text, sha),  # issue 12: kept once, referred to by hash
                     sha,
                     json.dumps(request.signature.to_json()),
                     request.guardian.name if request.guardian else None,

@@ -28,6 +28,7 @@ from app.rooms.materiality import (
     supersede,
 )
 from app.session import Session
+from app.stored import text_column
 from app.validation import check_signature
 from app.values import _iso, _new_id
 
@@ -93,7 +94,7 @@ class Reconsents:
                     person.id,
                     purpose.version_id,
                     language,
-                    disclosure.text,
+                    text_column(conn, disclosure.text, disclosure.sha256),  # issue 12
                     disclosure.sha256,
                     json.dumps(request.signature.to_json()),
                     request.guardian.name if request.guardian else None,

@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 
-from app.db import Connection, fetch_one
+from app.db import Connection
 from app.desk_types import RefusalRequest, RefusalResult
 from app.models import Consent, DocumentInfo, Person, Purpose
 from app.rooms.consents import Consents
+from app.stored import document_of, text_column
 from app.validation import check_signature, clean_text
 from app.values import _iso, _new_id
 
@@ -152,7 +153,7 @@ class Refusals:
                     person.id,
                     purpose.version_id,
                     request.person.language,
-                    disclosure.text,
+                    text_column(conn, disclosure.text, disclosure.sha256),  # issue 12
                     disclosure.sha256,
                     alternative,
                     json.dumps(request.signature.to_json()) if request.signature else None,
@@ -176,9 +177,9 @@ class Refusals:
                 at=now,
             )
             info = self._stored_record(conn, person, consent_id, purpose, request)
-            content = fetch_one(conn, "SELECT content FROM documents WHERE id = ?", (info.id,))
+            content = document_of(conn, info.id)
         assert content is not None
-        pdf = bytes(content["content"])
+        pdf = content
         return RefusalResult(
             refusal_id=consent_id,
             purpose_id=purpose.id,

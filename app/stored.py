@@ -1,0 +1,152 @@
+"""How documents and disclosure texts are kept at rest (issue 12: ≤ 40 KB per person).
+
+Two things dominated a vault: every consent kept its own copy of the disclosure text shown
+(several KB, the same for everyone who signed the same purpose version in the same language),
+and every signed PDF was kept as written, its signature placeholder and cross-reference tables
+included. Now:
+
+* **Disclosure texts** are kept once per text in ``disclosure_texts``, keyed by the SHA-256 of
+  their exact UTF-8 bytes, which is the consent's ``text_sha256`` (the consent form prints and
+  binds that hash). A consent row keeps an empty ``disclosure_text`` when its text is there.
+  The texts hold no personal data: a shown disclosure is made from the purpose and the
+  organisation only, a paper-consent record from the purpose, the organisation and the signing
+  date (``app.rooms.consent_terms.paper_record_text``); never a name.
+* **Documents** are kept zlib-compressed (``encoding = 'zlib'``) when that is smaller, with their
+  original ``size``. Compression is lossless: reading inflates to the identical bytes and checks
+  them against the stored SHA-256 before anything is handed out, so the signed file a person or
+  a verifier receives is byte for byte the one that was signed.
+
+Rows written before migration 14 (text inline, ``encoding = 'raw'``) read the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from typing import Final
+
+from app.db import Connection
+from app.errors import VaultCorrupt
+
+RAW: Final = "raw"
+ZLIB: Final = "zlib"
+_LEVEL = 9
+
+
+def pack(content: bytes) -> tuple[bytes, str]:
+    """The stored form of a document and its encoding: compressed if that saves bytes (a JPEG
+    scan does not shrink and is kept as it is)."""
+    packed = zlib.compress(content, _LEVEL)
+    if len(packed) < len(content):
+        return packed, ZLIB
+    return content, RAW
+
+
+def unpack(stored: bytes, encoding: str | None, sha256: str | None) -> bytes:
+    """The document's original bytes, checked against its SHA-256 (when given)."""
+    if encoding in (None, "", RAW):
+        content = bytes(stored)
+    elif encoding == ZLIB:
+        try:
+            content = zlib.decompress(stored)
+        except zlib.error:
+            raise _damaged() from None
+    else:
+        raise _damaged()
+    if sha256 is not None and hashlib.sha256(content).hexdigest() != sha256:
+        raise _damaged()
+    return content
+
+
+def _damaged() -> VaultCorrupt:
+    return VaultCorrupt(
+        "A stored document does not match its fingerprint: the vault is damaged or was changed "
+        "outside ConsentDesk. Restore the latest backup (consentdesk restore FILE)."
+    )
+
+
+# Columns a reader selects to get a document back with :func:`unpack`.
+DOC_COLUMNS: Final = "content, encoding, sha256"
+
+
+def document_of(conn: Connection, document_id: str) -> bytes | None:
+    """A stored document's original bytes, or None if the vault holds no such document."""
+    row = conn.execute(
+        f"SELECT {DOC_COLUMNS} FROM documents WHERE id = ?", (document_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    return unpack(row[0], row[1], row[2])
+
+
+def text_column(conn: Connection, text: str, sha256: str) -> str:
+    """What a new consent row stores as ``disclosure_text``: empty once the text is kept in
+    ``disclosure_texts`` under ``sha256``; the text itself if it is not that hash's text."""
+    return "" if put_text(conn, text) == sha256 else text
+
+
+def put_text(conn: Connection, text: str) -> str:
+    """Keep ``text`` once (inside the caller's transaction) and return its SHA-256, the key a
+    consent refers to it by. The consent row itself then stores an empty text."""
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    conn.execute("INSERT OR IGNORE INTO disclosure_texts (sha256, text) VALUES (?, ?)", (sha, text))
+    return sha
+
+
+def consent_text(conn: Connection, consent_id: str) -> str | None:
+    """The exact text a consent was given on (None: no such consent)."""
+    row = conn.execute(
+        "SELECT c.disclosure_text, c.text_sha256, t.text FROM consents c "
+        "LEFT JOIN disclosure_texts t ON t.sha256 = c.text_sha256 WHERE c.id = ?",
+        (consent_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    if row[0]:
+        return str(row[0])  # kept inline (before migration 14, or a text not its hash's)
+    text = row[2]
+    if text is None or hashlib.sha256(str(text).encode("utf-8")).hexdigest() != row[1]:
+        raise VaultCorrupt(
+            "A consent's disclosure text is missing or does not match its fingerprint: the vault "
+            "is damaged or was changed outside ConsentDesk. Restore the latest backup "
+            "(consentdesk restore FILE)."
+        )
+    return str(text)
+
+
+def convert_compact(conn: Connection) -> None:
+    """Migration 14's data step: share the texts whose hash matches, compress the documents.
+
+    A text that does not match its consent's ``text_sha256`` stays inline as it was (the
+    migration never decides which of the two is right); a document is rewritten only after its
+    compressed form was inflated back and compared."""
+    for sha, text in conn.execute(
+        "SELECT text_sha256, disclosure_text FROM consents WHERE disclosure_text <> '' "
+        "GROUP BY text_sha256, disclosure_text"
+    ).fetchall():
+        if hashlib.sha256(str(text).encode("utf-8")).hexdigest() != sha:
+            continue
+        put_text(conn, str(text))
+        conn.execute(
+            "UPDATE consents SET disclosure_text = '' WHERE text_sha256 = ? AND disclosure_text = ?",
+            (sha, text),
+        )
+    ids = [r[0] for r in conn.execute("SELECT rowid FROM documents ORDER BY rowid").fetchall()]
+    for rowid in ids:
+        content = conn.execute("SELECT content FROM documents WHERE rowid = ?", (rowid,)).fetchone()
+        original = bytes(content[0])
+        packed, encoding = pack(original)
+        if encoding == RAW or unpack(packed, encoding, None) != original:
+            conn.execute("UPDATE documents SET size = ? WHERE rowid = ?", (len(original), rowid))
+            continue
+        conn.execute(
+            "UPDATE documents SET content = ?, encoding = ?, size = ? WHERE rowid = ?",
+            (packed, encoding, len(original), rowid),
+        )
+
+
+COMPACT_SQL: Final = """
+CREATE TABLE disclosure_texts (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL);
+ALTER TABLE documents ADD COLUMN encoding TEXT NOT NULL DEFAULT 'raw';
+ALTER TABLE documents ADD COLUMN size INTEGER;
+"""

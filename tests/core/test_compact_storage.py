@@ -1,0 +1,217 @@
+"""Issue 12: documents and disclosure texts kept compactly, byte-exact (``app.stored``).
+
+The signed consent form a person or a verifier receives must be the very file that was signed
+(its SHA-256, its signature, the audit head it names), however the vault keeps it; the text a
+consent was given on must come back exactly; a vault made before migration 14 converts; erasure
+leaves nothing of the document on any page; and a bench vault stays within 40 KB per person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+
+from app.desk import Desk, DeskOptions
+from app.errors import VaultCorrupt
+from app.keyslots import Keyslots
+from app.migrations import MIGRATIONS
+from app.stored import pack, unpack
+from app.vault import Vault, VaultPaths
+from tests.core.pdftools import optional_poppler
+from tests.core.vaultkit import ADMIN, PASSWORD, decrypt_database, decrypt_wal, enroll, refuse
+
+
+def _form_row(desk: Desk, consent_id: str) -> dict[str, object]:
+    row = desk._conn.execute(
+        "SELECT id, content, encoding, size, sha256 FROM documents "
+        "WHERE consent_id = ? AND kind = 'consent_form'",
+        (consent_id,),
+    ).fetchone()
+    return dict(zip(("id", "content", "encoding", "size", "sha256"), row, strict=True))
+
+
+def _check_signed(pdf: bytes, tmp_path: Path) -> None:
+    pdfsig = optional_poppler("pdfsig")
+    if pdfsig is None:
+        return
+    path = tmp_path / "form.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run([pdfsig, str(path)], capture_output=True, text=True, check=False).stdout
+    assert "Signature is Valid." in out and "Total document signed" in out, out
+
+
+def test_pack_is_lossless_and_unpack_checks_the_hash() -> None:
+    data = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"<" + b"0" * 4000 + b">\n%%EOF\n"
+    sha = hashlib.sha256(data).hexdigest()
+    stored, encoding = pack(data)
+    assert encoding == "zlib" and len(stored) < len(data) // 4
+    assert unpack(stored, encoding, sha) == data
+    assert unpack(data, "raw", sha) == data  # a row written before migration 14
+    noise = os.urandom(4096)  # already dense (a JPEG scan): kept as it is
+    assert pack(noise) == (noise, "raw")
+    with pytest.raises(VaultCorrupt):
+        unpack(stored, encoding, "0" * 64)
+    with pytest.raises(VaultCorrupt):
+        unpack(stored[:-5] + b"xxxxx", encoding, sha)
+    with pytest.raises(VaultCorrupt):
+        unpack(stored, "brotli", sha)
+
+
+def test_consent_form_is_stored_compressed_and_read_back_byte_exact(
+    desk: Desk, purpose, tmp_path: Path
+) -> None:
+    result = enroll(desk, purpose, name="Canary Zebulon")
+    row = _form_row(desk, result.consent.id)
+    assert row["encoding"] == "zlib"
+    assert isinstance(row["content"], bytes) and len(row["content"]) < int(str(row["size"]))
+    pdf = desk.document_pdf(str(row["id"]))
+    assert hashlib.sha256(pdf).hexdigest() == row["sha256"] == result.documents[-1].sha256
+    assert len(pdf) == row["size"] == result.documents[-1].size
+    assert [d.size for d in desk.person_documents(result.person.id)] == [len(pdf)]
+    check = desk.verify_document(pdf)
+    assert check.valid and check.status == "stored"
+    assert desk.audit_verify_against(pdf).ok
+    _check_signed(pdf, tmp_path)
+    # The form itself is smaller too: object streams, one QR path, fonts without hinting.
+    assert len(pdf) < 45_000, len(pdf)
+
+
+def test_disclosure_text_is_kept_once_and_holds_no_person(desk: Desk, purpose) -> None:
+    shown = desk.disclosure(purpose.id, "en")
+    first = enroll(desk, purpose, name="Canary Zebulon")
+    second = enroll(desk, purpose, name="Other Person", seed=9)
+    refused = refuse(desk, purpose, name="Refusing Rita")
+    conn = desk._conn
+    inline = conn.execute("SELECT DISTINCT disclosure_text FROM consents").fetchall()
+    assert inline == [("",)]
+    texts = conn.execute("SELECT sha256, text FROM disclosure_texts").fetchall()
+    assert texts == [(shown.sha256, shown.text)]
+    assert all("Canary" not in t and "Rita" not in t for _, t in texts)
+    for consent_id in (first.consent.id, second.consent.id, refused.refusal_id):
+        assert desk.consent_disclosure_text(consent_id) == shown.text
+
+
+def test_a_damaged_stored_document_is_refused_not_handed_out(desk: Desk, purpose) -> None:
+    result = enroll(desk, purpose)
+    row = _form_row(desk, result.consent.id)
+    original = zlib.decompress(bytes(row["content"]))  # type: ignore[arg-type]
+    middle = len(original) // 2
+    flipped = original[:middle] + bytes([original[middle] ^ 1]) + original[middle + 1 :]
+    with desk.session.write() as conn:
+        conn.execute(
+            "UPDATE documents SET content = ? WHERE id = ?", (zlib.compress(flipped), row["id"])
+        )
+    with pytest.raises(VaultCorrupt):
+        desk.document_pdf(str(row["id"]))
+
+
+def _to_old_layout(desk: Desk) -> None:
+    """Rewrite a fresh vault as migration 11 left vaults: texts inline, documents as written,
+    no ``disclosure_texts`` table, no ``encoding``/``size`` columns."""
+    conn = desk._conn
+    conn.execute("BEGIN IMMEDIATE")
+    for cid, text in conn.execute(
+        "SELECT c.id, t.text FROM consents c JOIN disclosure_texts t ON t.sha256 = c.text_sha256"
+    ).fetchall():
+        conn.execute("UPDATE consents SET disclosure_text = ? WHERE id = ?", (text, cid))
+    for doc_id, content, encoding in conn.execute(
+        "SELECT id, content, encoding FROM documents"
+    ).fetchall():
+        conn.execute(
+            "UPDATE documents SET content = ? WHERE id = ?",
+            (unpack(content, encoding, None), doc_id),
+        )
+    conn.execute("DROP TABLE disclosure_texts")
+    conn.execute("ALTER TABLE documents DROP COLUMN size")
+    conn.execute("ALTER TABLE documents DROP COLUMN encoding")
+    conn.execute("PRAGMA user_version = 11")
+    conn.execute("COMMIT")
+
+
+def test_migration_12_converts_an_old_vault_byte_exact(
+    desk: Desk, purpose, home: Path, options: DeskOptions, tmp_path: Path
+) -> None:
+    assert MIGRATIONS[-1].version >= 12
+    result = enroll(desk, purpose, name="Canary Zebulon")
+    refused = refuse(desk, purpose)
+    text = desk.consent_disclosure_text(result.consent.id)
+    forms = {d.id: desk.document_pdf(d.id) for d in desk.person_documents(result.person.id)}
+    _to_old_layout(desk)
+    # A text that does not match its hash stays inline, untouched (never "repaired").
+    with desk.session.write() as conn:
+        conn.execute(
+            "UPDATE consents SET text_sha256 = ? WHERE id = ?", ("f" * 64, refused.refusal_id)
+        )
+    old = desk._conn.execute("SELECT sum(length(content)) FROM documents").fetchone()[0]
+    desk.lock()
+
+    paths = VaultPaths(home)
+    slots = Keyslots.load(paths.keyslots)
+    vault = Vault._open(paths, slots, slots.unlock_user(ADMIN, PASSWORD), MIGRATIONS)
+    conn = vault.conn
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1].version
+    assert {r[0] for r in conn.execute("SELECT encoding FROM documents")} == {"zlib"}
+    assert conn.execute("SELECT sum(length(content)) FROM documents").fetchone()[0] < old * 0.95
+    assert conn.execute(
+        "SELECT disclosure_text FROM consents WHERE id = ?", (result.consent.id,)
+    ).fetchone() == ("",)
+    assert conn.execute(
+        "SELECT disclosure_text FROM consents WHERE id = ?", (refused.refusal_id,)
+    ).fetchone() == (text,)
+    vault.close()
+    assert len(list(paths.backups.glob("before-migration-*.cdbackup"))) == 1
+
+    d = Desk.unlock(home, ADMIN, PASSWORD, options=options)
+    try:
+        for doc_id, pdf in forms.items():
+            again = d.document_pdf(doc_id)
+            assert again == pdf
+            assert d.verify_document(again).status == "stored"
+            assert d.audit_verify_against(again).ok
+        _check_signed(next(iter(forms.values())), tmp_path)
+        assert d.consent_disclosure_text(result.consent.id) == text
+        assert d.consent_disclosure_text(refused.refusal_id) == text
+        assert [x.size for x in d.person_documents(result.person.id)] == [
+            len(p) for p in forms.values()
+        ]
+    finally:
+        d.lock()
+
+
+def test_erasure_leaves_no_document_bytes_on_any_page(desk: Desk, purpose, home: Path) -> None:
+    result = enroll(desk, purpose, name="Canary Zebulon")
+    enroll(desk, purpose, name="Other Person", seed=9)
+    row = _form_row(desk, result.consent.id)
+    stored = bytes(row["content"])  # type: ignore[arg-type]
+    pieces = [stored[i : i + 48] for i in (100, len(stored) // 2, len(stored) - 200)]
+    key = desk._vault.data_key
+
+    def pages() -> bytes:
+        return decrypt_database(home / "vault.db", key) + decrypt_wal(home / "vault.db-wal", key)
+
+    assert all(p in pages() for p in pieces), "the test must see the stored form first"
+    desk.erase(result.person.id)
+    plain = pages()
+    for piece in pieces:
+        assert piece not in plain
+    assert desk._conn.execute(
+        "SELECT count(*) FROM documents WHERE id = ?", (row["id"],)
+    ).fetchone() == (0,)
+    # The shared text stays for the others and names nobody.
+    for (text,) in desk._conn.execute("SELECT text FROM disclosure_texts"):
+        assert "Canary" not in text
+
+
+def test_bench_vault_is_within_40_kb_per_person(tmp_path: Path) -> None:
+    from app.vault_bench import _Builder
+
+    people = 300
+    home = tmp_path / "bench"
+    _Builder(home, lambda _m: None).build(people)
+    per_person = (home / "vault.db").stat().st_size / 1024 / people
+    assert per_person <= 40, per_person
