@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,7 @@ from app.audit import AuditLog
 from app.db import Connection, fetch_one
 from app.disclosure import text_sha256
 from app.models import Consent, Disclosure, Guardian, Organisation, Person, Purpose, Signature
-from app.stored import consent_text, pack
+from app.stored import consent_text, pack, strokes
 from app.values import _iso
 
 if TYPE_CHECKING:
@@ -57,11 +56,15 @@ def reissue_without_photos(
         doc_id, old_sha, text = row["id"], row["sha256"], consent_text(conn, consent.id)
         signature, guardian_name = row["signature"], row["guardian_name"]
         guardian_signature = row["guardian_signature"]
+        guardian_strokes = strokes(guardian_signature)
         guardian = (
-            Guardian(guardian_name, Signature.from_json(json.loads(guardian_signature)))
-            if guardian_name and guardian_signature
+            Guardian(guardian_name, Signature.from_json(guardian_strokes))
+            if guardian_name and guardian_strokes
             else None
         )
+        own = strokes(signature)
+        if own is None:
+            continue
         pdf: bytes = maker.consent_form(
             org=org,
             purpose=purpose_of(consent.purpose_version_id),
@@ -70,7 +73,7 @@ def reissue_without_photos(
             disclosure=Disclosure(
                 consent.purpose_version_id, consent.language, str(text), text_sha256(str(text))
             ),
-            signature=Signature.from_json(json.loads(signature)),
+            signature=Signature.from_json(own),
             guardian=guardian,
             liveness=consent.liveness,
             photo=None,

@@ -11,6 +11,8 @@ included. Now:
   The texts hold no personal data: a shown disclosure is made from the purpose and the
   organisation only, a paper-consent record from the purpose, the organisation and the signing
   date (``app.rooms.consent_terms.paper_record_text``); never a name.
+* **Signature strokes** (the pen's points as JSON) are kept zlib-compressed as a BLOB in the
+  same ``signature``/``guardian_signature`` columns; a TEXT value there is the JSON as before.
 * **Documents** are kept zlib-compressed (``encoding = 'zlib'``) when that is smaller, with their
   original ``size``. Compression is lossless: reading inflates to the identical bytes and checks
   them against the stored SHA-256 before anything is handed out, so the signed file a person or
@@ -22,8 +24,10 @@ Rows written before migration 14 (text inline, ``encoding = 'raw'``) read the sa
 from __future__ import annotations
 
 import hashlib
+import json
 import zlib
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 from app.db import Connection
 from app.errors import VaultCorrupt
@@ -79,6 +83,26 @@ def document_of(conn: Connection, document_id: str) -> bytes | None:
     return unpack(row[0], row[1], row[2])
 
 
+def pack_strokes(signature: Mapping[str, Any] | None) -> bytes | None:
+    """The stored form of a signature's strokes (``Signature.to_json()``): compressed JSON."""
+    if signature is None:
+        return None
+    return zlib.compress(json.dumps(signature).encode("utf-8"), _LEVEL)
+
+
+def strokes(value: str | bytes | None) -> dict[str, Any] | None:
+    """A stored signature back as ``Signature.to_json()`` gave it (either stored form)."""
+    if value is None:
+        return None
+    if isinstance(value, bytes | bytearray | memoryview):
+        try:
+            value = zlib.decompress(bytes(value)).decode("utf-8")
+        except (zlib.error, UnicodeDecodeError):
+            raise _damaged() from None
+    data = json.loads(value)
+    return data if isinstance(data, dict) else None
+
+
 def text_column(conn: Connection, text: str, sha256: str) -> str:
     """What a new consent row stores as ``disclosure_text``: empty once the text is kept in
     ``disclosure_texts`` under ``sha256``; the text itself if it is not that hash's text."""
@@ -131,6 +155,15 @@ def convert_compact(conn: Connection) -> None:
             "UPDATE consents SET disclosure_text = '' WHERE text_sha256 = ? AND disclosure_text = ?",
             (sha, text),
         )
+    for column in ("signature", "guardian_signature"):
+        for rowid, value in conn.execute(
+            f"SELECT rowid, {column} FROM consents WHERE typeof({column}) = 'text'"
+        ).fetchall():
+            data = json.loads(value)
+            if json.dumps(data) == value:  # re-encodes to the same JSON: compress it
+                conn.execute(
+                    f"UPDATE consents SET {column} = ? WHERE rowid = ?", (pack_strokes(data), rowid)
+                )
     ids = [r[0] for r in conn.execute("SELECT rowid FROM documents ORDER BY rowid").fetchall()]
     for rowid in ids:
         content = conn.execute("SELECT content FROM documents WHERE rowid = ?", (rowid,)).fetchone()

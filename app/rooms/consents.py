@@ -49,7 +49,7 @@ from app.rooms.people import People
 from app.rooms.purposes import Purposes
 from app.rooms.settings import Settings
 from app.session import Session
-from app.stored import consent_text, text_column
+from app.stored import consent_text, pack_strokes, text_column
 from app.validation import check_signature, clean_name, embeddings_array
 from app.values import _dt, _iso, _new_id
 
@@ -320,9 +320,11 @@ class Consents:
                     request.person.language,
                     text_column(conn, text, sha),  # issue 12: kept once, referred to by hash
                     sha,
-                    json.dumps(request.signature.to_json()),
+                    pack_strokes(request.signature.to_json()),  # issue 12: compressed
                     request.guardian.name if request.guardian else None,
-                    json.dumps(request.guardian.signature.to_json()) if request.guardian else None,
+                    pack_strokes(
+                        request.guardian.signature.to_json() if request.guardian else None
+                    ),
                     json.dumps(request.liveness.to_json()) if request.liveness else None,
                     s.actor,
                     _iso(now),

@@ -28,7 +28,7 @@ from app.rooms.materiality import (
     supersede,
 )
 from app.session import Session
-from app.stored import text_column
+from app.stored import pack_strokes, text_column
 from app.validation import check_signature
 from app.values import _iso, _new_id
 
@@ -96,9 +96,11 @@ class Reconsents:
                     language,
                     text_column(conn, disclosure.text, disclosure.sha256),  # issue 12
                     disclosure.sha256,
-                    json.dumps(request.signature.to_json()),
+                    pack_strokes(request.signature.to_json()),  # issue 12: compressed
                     request.guardian.name if request.guardian else None,
-                    json.dumps(request.guardian.signature.to_json()) if request.guardian else None,
+                    pack_strokes(
+                        request.guardian.signature.to_json() if request.guardian else None
+                    ),
                     json.dumps(old.liveness.to_json()) if old.liveness else None,
                     s.actor,
                     _iso(now),

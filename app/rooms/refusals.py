@@ -11,13 +11,12 @@ Operators never list refusers by name (``People.find``); admins see only those w
 from __future__ import annotations
 
 import hashlib
-import json
 
 from app.db import Connection
 from app.desk_types import RefusalRequest, RefusalResult
 from app.models import Consent, DocumentInfo, Person, Purpose
 from app.rooms.consents import Consents
-from app.stored import document_of, text_column
+from app.stored import document_of, pack_strokes, text_column
 from app.validation import check_signature, clean_text
 from app.values import _iso, _new_id
 
@@ -156,9 +155,11 @@ class Refusals:
                     text_column(conn, disclosure.text, disclosure.sha256),  # issue 12
                     disclosure.sha256,
                     alternative,
-                    json.dumps(request.signature.to_json()) if request.signature else None,
+                    pack_strokes(request.signature.to_json() if request.signature else None),
                     request.guardian.name if request.guardian else None,
-                    json.dumps(request.guardian.signature.to_json()) if request.guardian else None,
+                    pack_strokes(
+                        request.guardian.signature.to_json() if request.guardian else None
+                    ),
                     s.actor,
                     _iso(now),
                 ),

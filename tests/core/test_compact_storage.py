@@ -9,6 +9,7 @@ leaves nothing of the document on any page; and a bench vault stays within 40 KB
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import zlib
@@ -20,10 +21,18 @@ from app.desk import Desk, DeskOptions
 from app.errors import VaultCorrupt
 from app.keyslots import Keyslots
 from app.migrations import MIGRATIONS
-from app.stored import pack, unpack
+from app.stored import pack, strokes, unpack
 from app.vault import Vault, VaultPaths
 from tests.core.pdftools import optional_poppler
-from tests.core.vaultkit import ADMIN, PASSWORD, decrypt_database, decrypt_wal, enroll, refuse
+from tests.core.vaultkit import (
+    ADMIN,
+    PASSWORD,
+    decrypt_database,
+    decrypt_wal,
+    enroll,
+    make_signature,
+    refuse,
+)
 
 
 def _form_row(desk: Desk, consent_id: str) -> dict[str, object]:
@@ -96,6 +105,18 @@ def test_disclosure_text_is_kept_once_and_holds_no_person(desk: Desk, purpose) -
         assert desk.consent_disclosure_text(consent_id) == shown.text
 
 
+def test_signature_strokes_are_stored_compressed_and_read_back(desk: Desk, purpose) -> None:
+    result = enroll(desk, purpose, seed=3)
+    kind, value = desk._conn.execute(
+        "SELECT typeof(signature), signature FROM consents WHERE id = ?", (result.consent.id,)
+    ).fetchone()
+    expected = make_signature(3).to_json()
+    assert kind == "blob" and len(value) < len(json.dumps(expected)) * 0.7
+    assert strokes(value) == json.loads(json.dumps(expected))
+    assert strokes(json.dumps(expected)) == json.loads(json.dumps(expected))  # before v12
+    assert strokes(None) is None
+
+
 def test_a_damaged_stored_document_is_refused_not_handed_out(desk: Desk, purpose) -> None:
     result = enroll(desk, purpose)
     row = _form_row(desk, result.consent.id)
@@ -119,6 +140,10 @@ def _to_old_layout(desk: Desk) -> None:
         "SELECT c.id, t.text FROM consents c JOIN disclosure_texts t ON t.sha256 = c.text_sha256"
     ).fetchall():
         conn.execute("UPDATE consents SET disclosure_text = ? WHERE id = ?", (text, cid))
+    for cid, value in conn.execute("SELECT id, signature FROM consents").fetchall():
+        conn.execute(
+            "UPDATE consents SET signature = ? WHERE id = ?", (json.dumps(strokes(value)), cid)
+        )
     for doc_id, content, encoding in conn.execute(
         "SELECT id, content, encoding FROM documents"
     ).fetchall():
@@ -158,8 +183,14 @@ def test_migration_12_converts_an_old_vault_byte_exact(
     assert {r[0] for r in conn.execute("SELECT encoding FROM documents")} == {"zlib"}
     assert conn.execute("SELECT sum(length(content)) FROM documents").fetchone()[0] < old * 0.95
     assert conn.execute(
-        "SELECT disclosure_text FROM consents WHERE id = ?", (result.consent.id,)
-    ).fetchone() == ("",)
+        "SELECT disclosure_text, typeof(signature) FROM consents WHERE id = ?",
+        (result.consent.id,),
+    ).fetchone() == ("", "blob")
+    assert strokes(
+        conn.execute(
+            "SELECT signature FROM consents WHERE id = ?", (result.consent.id,)
+        ).fetchone()[0]
+    ) == json.loads(json.dumps(make_signature(1).to_json()))
     assert conn.execute(
         "SELECT disclosure_text FROM consents WHERE id = ?", (refused.refusal_id,)
     ).fetchone() == (text,)
