@@ -131,8 +131,12 @@ def test_a_damaged_stored_document_is_refused_not_handed_out(desk: Desk, purpose
         desk.document_pdf(str(row["id"]))
 
 
+_COMPACT = next(m.version for m in MIGRATIONS if m.apply.__name__.endswith("compact_storage"))
+_BEFORE_COMPACT = max(m.version for m in MIGRATIONS if m.version < _COMPACT)
+
+
 def _to_old_layout(desk: Desk) -> None:
-    """Rewrite a fresh vault as migration 11 left vaults: texts inline, documents as written,
+    """Rewrite a fresh vault as the migration before compact storage left vaults: texts inline, documents as written,
     no ``disclosure_texts`` table, no ``encoding``/``size`` columns."""
     conn = desk._conn
     conn.execute("BEGIN IMMEDIATE")
@@ -154,14 +158,13 @@ def _to_old_layout(desk: Desk) -> None:
     conn.execute("DROP TABLE disclosure_texts")
     conn.execute("ALTER TABLE documents DROP COLUMN size")
     conn.execute("ALTER TABLE documents DROP COLUMN encoding")
-    conn.execute("PRAGMA user_version = 11")
+    conn.execute(f"PRAGMA user_version = {_BEFORE_COMPACT}")
     conn.execute("COMMIT")
 
 
-def test_migration_12_converts_an_old_vault_byte_exact(
+def test_migration_14_converts_an_old_vault_byte_exact(
     desk: Desk, purpose, home: Path, options: DeskOptions, tmp_path: Path
 ) -> None:
-    assert MIGRATIONS[-1].version >= 12
     result = enroll(desk, purpose, name="Canary Zebulon")
     refused = refuse(desk, purpose)
     text = desk.consent_disclosure_text(result.consent.id)
