@@ -139,7 +139,8 @@ def main() -> int:
         return naive_main(sys.argv[2], sys.argv[3:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--photos", type=Path, default=ROOT.parent / "shared/testdata/faces")
+    testdata = os.environ.get("CONSENTDESK_TESTDATA") or ROOT.parent / "shared/testdata"
+    parser.add_argument("--photos", type=Path, default=Path(testdata) / "faces")
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
     photos = sorted(str(p) for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".png"))
