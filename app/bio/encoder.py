@@ -8,6 +8,9 @@ against dlib at start on a built-in sample chip, and a backend whose templates d
 than :data:`TOLERANCE` (max abs) is not used; the engine then falls back to the next one, and
 finally to dlib, with a log line saying why. ``num_jitters`` > 1 (dlib's random jitter, which
 cannot be reproduced outside dlib) always goes to dlib; see :class:`app.bio.engine.BioEngine`.
+The converted graph and dlib's template of the sample chip are kept in the user's cache folder
+(:mod:`app.bio.encoder_cache`), so a later start checks the fast backend against that template
+without converting again or loading dlib's encoder (about 1 s of every command's start).
 
 All backends take 150x150 RGB face chips (``dlib.get_face_chips``: dlib keeps doing detection,
 landmarks and alignment) and return (N, 128) float32 templates, not normalised, like dlib.
@@ -44,6 +47,7 @@ LOG = logging.getLogger("consentdesk.bio.encoder")
 
 F32 = npt.NDArray[np.float32]
 Chip = npt.NDArray[np.uint8]
+Means = tuple[float, float, float]
 
 TOLERANCE = 1e-5
 """Largest difference (max abs, per template component) allowed between a backend and dlib."""
@@ -79,12 +83,16 @@ class DlibChipEncoder:
     name = "dlib"
 
     def __init__(self, dlib_encoder: Any) -> None:
-        self._encoder = dlib_encoder
+        """``dlib_encoder``: dlib's ``face_recognition_model_v1``, or a function returning it
+        (loaded only when dlib actually has to encode)."""
+        self._get: Callable[[], Any] = (
+            dlib_encoder if callable(dlib_encoder) else (lambda: dlib_encoder)
+        )
 
     def encode_chips(self, chips: Sequence[Chip]) -> F32:
         if not chips:
             return np.zeros((0, 128), np.float32)
-        out = self._encoder.compute_face_descriptor([np.ascontiguousarray(c) for c in chips])
+        out = self._get().compute_face_descriptor([np.ascontiguousarray(c) for c in chips])
         return np.asarray([np.asarray(d, dtype=np.float32) for d in out], dtype=np.float32)
 
 
@@ -93,8 +101,8 @@ class _TensorEncoder:
 
     name = "?"
 
-    def __init__(self, net: DlibResNet, batch: int = DEFAULT_BATCH) -> None:
-        self._means = net.means
+    def __init__(self, net: DlibResNet | Means, batch: int = DEFAULT_BATCH) -> None:
+        self._means: Means = net.means if isinstance(net, DlibResNet) else net
         self._batch = max(1, batch)
 
     def _run(self, x: F32) -> F32:
@@ -178,7 +186,7 @@ class OnnxRuntimeEncoder(_TensorEncoder):
     name = "onnxruntime"
 
     def __init__(
-        self, net: DlibResNet, onnx_model: bytes, threads: int, batch: int = DEFAULT_BATCH
+        self, net: DlibResNet | Means, onnx_model: bytes, threads: int, batch: int = DEFAULT_BATCH
     ) -> None:
         import onnxruntime as ort
 
@@ -209,7 +217,9 @@ class OpenCvEncoder(_TensorEncoder):
 
     name = "opencv"
 
-    def __init__(self, net: DlibResNet, onnx_model: bytes, batch: int = DEFAULT_BATCH) -> None:
+    def __init__(
+        self, net: DlibResNet | Means, onnx_model: bytes, batch: int = DEFAULT_BATCH
+    ) -> None:
         import cv2
 
         super().__init__(net, batch)
@@ -265,16 +275,41 @@ def select_encoder(
     prefer: Sequence[str] = BACKENDS,
     threads: int | None = None,
     log: Callable[[str], None] = LOG.warning,
+    cache_dir: Path | None = None,
 ) -> EncoderChoice:
     """Build the first backend in ``prefer`` that loads and agrees with dlib on
-    :func:`sample_chips` within :data:`TOLERANCE`; dlib otherwise. Never raises for a backend
-    problem: it is logged (``log``) and the next one is tried."""
+    :func:`sample_chip` within :data:`TOLERANCE`; dlib otherwise. Never raises for a backend
+    problem: it is logged (``log``) and the next one is tried.
+
+    ``dlib_encoder`` is dlib's encoder or a function returning it. With ``cache_dir``, the ONNX
+    graph and dlib's template of the sample chip kept by an earlier start are used when they
+    match this weight file and dlib (:mod:`app.bio.encoder_cache`): the fast backend is still
+    run and compared at every start, but dlib's encoder is not loaded for it."""
+    from app.bio import encoder_cache
+
     reference_encoder = DlibChipEncoder(dlib_encoder)
     notes: list[str] = []
     wanted = [b for b in prefer if b in BACKENDS]
     if not wanted or wanted[0] == "dlib":
         return EncoderChoice(reference_encoder, 0.0, ("dlib requested",))
     chip = sample_chip()
+    n_threads = threads or default_threads()
+    kept = encoder_cache.load(cache_dir, resnet_path, chip) if cache_dir else None
+    if kept is not None and wanted[0] in ("onnxruntime", "opencv"):
+        try:
+            fast: ChipEncoder = (
+                OnnxRuntimeEncoder(kept.means, kept.onnx_model, n_threads)
+                if wanted[0] == "onnxruntime"
+                else OpenCvEncoder(kept.means, kept.onnx_model)
+            )
+            diff = max_abs_diff(fast.encode_chips([chip, chip]), kept.reference)
+        except Exception:  # e.g. the wheel went away: the full path below says why
+            diff = float("inf")
+        if diff <= TOLERANCE:
+            LOG.info(
+                "face encoder: %s (max abs diff to dlib's kept template %.1e)", fast.name, diff
+            )
+            return EncoderChoice(fast, diff, ())
     try:
         net = load_dlib_resnet(resnet_path)
         onnx_model = build_onnx(net)
@@ -284,7 +319,10 @@ def select_encoder(
     # dlib once (it costs ~100 ms); the candidate runs a batch of two copies, so a backend
     # that mishandles the batch dimension fails here too.
     reference = reference_encoder.encode_chips([chip])
-    n_threads = threads or default_threads()
+    if cache_dir is not None:
+        encoder_cache.save(
+            cache_dir, resnet_path, chip, encoder_cache.Conversion(onnx_model, net.means, reference)
+        )
     for name in wanted:
         if name == "dlib":
             break

@@ -187,11 +187,17 @@ class BioEngine:
         a binary copy of dlib's face detector, which loads 1.3 s faster."""
         paths = find_model_paths(model_dir)
         cache = (cache_dir or default_cache_dir()) if use_cache else None
-        models = load_dlib_models(paths, cache_dir=cache)
+        # dlib's own encoder loads on first use: with a kept conversion (encoder_cache) a
+        # still-photo command never needs it.
+        models = load_dlib_models(paths, cache_dir=cache, lazy_encoder=True)
         wanted = encoder or os.environ.get(ENCODER_ENV) or None
         prefer = (wanted, "dlib") if wanted else BACKENDS
         choice = select_encoder(
-            models.encoder, paths.resnet, prefer=prefer, threads=encoder_threads
+            lambda: models.encoder,
+            paths.resnet,
+            prefer=prefer,
+            threads=encoder_threads,
+            cache_dir=cache,
         )
         engine = cls(models, chip_encoder=choice.encoder, **options)
         engine.encoder_choice = choice

@@ -86,9 +86,28 @@ class DlibModels:
     def __init__(self, detector: Any, shape_68: Any, shape_5: Any, encoder: Any) -> None:
         self.detector = detector
         self.shape_5 = shape_5
-        self.encoder = encoder
+        self._encoder = encoder
         self._shape_68 = shape_68
         self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> Any:
+        """dlib's own ResNet encoder; given as its file's path, it is loaded on first use.
+
+        Why lazy: a fast backend checked against dlib's stored template of the sample chip
+        (:mod:`app.bio.encoder_cache`) leaves dlib's encoder to jittered templates, the
+        self-test and the fallback, so a still-photo command need not load it (~0.4 s)."""
+        with self._lock:
+            if isinstance(self._encoder, Path):
+                import dlib
+
+                try:
+                    self._encoder = dlib.face_recognition_model_v1(os.fspath(self._encoder))
+                except RuntimeError as exc:
+                    raise ModelError(
+                        "Face model files could not be loaded (corrupt?).", code="model_corrupt"
+                    ) from exc
+            return self._encoder
 
     @property
     def shape_68(self) -> Any:
@@ -143,14 +162,18 @@ def load_frontal_detector(cache_dir: Path | None = None) -> Any:
 
 
 def load_dlib_models(
-    paths: ModelPaths | None = None, *, lazy_68: bool = True, cache_dir: Path | None = None
+    paths: ModelPaths | None = None,
+    *,
+    lazy_68: bool = True,
+    lazy_encoder: bool = False,
+    cache_dir: Path | None = None,
 ) -> DlibModels:
     """Build the dlib detector, the 68- and 5-point predictors and the ResNet encoder.
 
     Takes about a second, so build one per process and share it through one engine. The
     68-point predictor (~100 MB, half of that time) is loaded on first use unless ``lazy_68``
-    is False; the detector is read from ``cache_dir`` when given (see
-    :func:`load_frontal_detector`).
+    is False, dlib's encoder on first use if ``lazy_encoder``; the detector is read from
+    ``cache_dir`` when given (see :func:`load_frontal_detector`).
     """
     import dlib  # local: importing the app must not require dlib (e.g. for `--help`)
 
@@ -162,7 +185,11 @@ def load_dlib_models(
                 Path(paths.shape_68) if lazy_68 else dlib.shape_predictor(os.fspath(paths.shape_68))
             ),
             shape_5=dlib.shape_predictor(os.fspath(paths.shape_5)),
-            encoder=dlib.face_recognition_model_v1(os.fspath(paths.resnet)),
+            encoder=(
+                Path(paths.resnet)
+                if lazy_encoder
+                else dlib.face_recognition_model_v1(os.fspath(paths.resnet))
+            ),
         )
     except RuntimeError as exc:
         raise ModelError(

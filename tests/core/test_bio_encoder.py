@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -220,3 +222,57 @@ def test_cached_face_detector_detects_exactly_like_dlibs_own(faces, tmp_path) ->
     rebuilt = load_frontal_detector(tmp_path)
     assert len(rebuilt(load_image(faces / "obama_1.jpg"), 0)) == 1
     assert copy.stat().st_size > 100_000
+
+
+def test_a_kept_conversion_spares_dlib_at_the_next_start_and_is_still_checked(
+    bio_engine,  # noqa: F811
+    tmp_path,
+) -> None:
+    """The graph and dlib's template of the sample chip are kept in the cache folder; the next
+    start runs the fast backend against that template without loading dlib's encoder. A
+    damaged graph or a wrong kept template sends the start back to dlib, live."""
+    from app.bio import encoder_cache
+
+    pytest.importorskip("onnxruntime")
+    resnet = tmp_path / "resnet.dat"
+    resnet.write_bytes(find_model_paths().resnet.read_bytes())
+    cache = tmp_path / "cache"
+    loads: list[int] = []
+
+    def dlib_encoder():  # type: ignore[no-untyped-def]
+        loads.append(1)
+        return bio_engine._models.encoder
+
+    first = select_encoder(dlib_encoder, resnet, cache_dir=cache)
+    assert first.encoder.name == "onnxruntime" and loads  # dlib made the reference
+    kept = sorted(p.suffix for p in cache.glob("dlib-resnet-*"))
+    assert kept == [".json", ".onnx"]
+    loads.clear()
+    second = select_encoder(dlib_encoder, resnet, cache_dir=cache)
+    assert second.encoder.name == "onnxruntime" and not loads
+    assert second.max_abs_diff is not None and second.max_abs_diff <= TOLERANCE
+    chip = sample_chip()
+    np.testing.assert_array_equal(
+        second.encoder.encode_chips([chip]), first.encoder.encode_chips([chip])
+    )
+
+    # A kept template that is not dlib's: the fast backend "disagrees", dlib is asked again.
+    (note_path,) = cache.glob("dlib-resnet-*.json")
+    note = json.loads(note_path.read_text())
+    note["reference"][0] += 0.01
+    note_path.write_text(json.dumps(note))
+    third = select_encoder(dlib_encoder, resnet, cache_dir=cache)
+    assert third.encoder.name == "onnxruntime" and loads  # checked live, and rewritten
+    assert encoder_cache.load(cache, resnet, chip) is not None
+    # A damaged graph is not used (its hash no longer matches the note).
+    (graph,) = cache.glob("dlib-resnet-*.onnx")
+    graph.write_bytes(graph.read_bytes()[:-10] + b"0123456789")
+    assert encoder_cache.load(cache, resnet, chip) is None
+    # Another weight file (here: touched) is another key; the old copy is removed.
+    loads.clear()
+    st = resnet.stat()
+    os.utime(resnet, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    fourth = select_encoder(dlib_encoder, resnet, cache_dir=cache)
+    assert fourth.encoder.name == "onnxruntime" and loads
+    assert len(list(cache.glob("dlib-resnet-*.onnx"))) == 1
+    assert encoder_cache.load(cache, resnet, chip) is not None
