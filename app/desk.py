@@ -133,6 +133,7 @@ class Desk:
             self.people,
             face_engine or self.options.face_engine,
             changed_elsewhere=self.finality.others_changed,
+            engine_factory=self.options.face_engine_factory,
         )
         self.purposes = Purposes(s, self.config, self.faces.reload)
         self.archive = Archive(s, self.purposes, documents)

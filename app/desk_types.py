@@ -201,3 +201,6 @@ class DeskOptions:
     # A BioEngine shared across lock/unlock (the UI keeps one: loading models takes a second).
     # When None, the desk loads its own on first use and closes it at lock.
     face_engine: BioEngine | None = None
+    # Or where to get it on first use (blocking until loaded; called outside the session lock):
+    # the UI's shared engine loads in the background after sign-in (issue 12), not before it.
+    face_engine_factory: Callable[[], BioEngine] | None = None

@@ -302,6 +302,14 @@ def _v14_compact_storage(conn: Connection) -> None:
     convert_compact(conn)
 
 
+# issue 12: the face gallery is read at 100,000 people by scanning the narrow templates table
+# against this covering index of the consents that may match, never visiting (wide) consent rows.
+def _v15_matchable_index(conn: Connection) -> None:
+    conn.execute(
+        "CREATE INDEX consents_matchable ON consents(status, reconsent_due_at, purpose_version_id, id)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
@@ -316,6 +324,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "purpose legal basis and DPO contact", _v11_purpose_legal),  # issue-15
     Migration(13, "row counters for the statistics", _v13_counters),  # issue 12
     Migration(14, "disclosure texts kept once, documents compressed", _v14_compact_storage),
+    Migration(15, "covering index of matchable consents", _v15_matchable_index),  # issue 12
 )
 LATEST = MIGRATIONS[-1].version
 

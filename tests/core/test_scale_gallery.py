@@ -1,0 +1,123 @@
+"""Issue 12: the face gallery is read by scanning the templates table against a covering index
+of matchable consents (never a wide consent row), and finds exactly who it found before."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from app.desk import Desk, EnrollmentRequest, PersonDetails
+from app.models import Purpose
+from app.rooms.faces import Faces, Scope
+from tests.core.vaultkit import make_signature, sign_necessity
+
+# The gallery query before issue 12 (a join visiting every active consent row): the reference.
+_OLD = (
+    "SELECT t.person_id, t.embedding FROM templates t JOIN consents c "
+    "ON c.id = t.consent_id JOIN purpose_versions v ON v.id = c.purpose_version_id "
+    "WHERE c.status = 'active'"
+)
+
+
+def _old_sql(scope: Scope) -> tuple[str, list[object]]:
+    sql = _OLD + ("" if scope == "withdrawal" else " AND c.reconsent_due_at IS NULL")
+    if isinstance(scope, int):
+        return sql + " AND v.purpose_id = ?", [scope]
+    return sql, []
+
+
+def _rows(desk: Desk, sql: str, args: list[object]) -> list[tuple[str, bytes]]:
+    return sorted((str(p), bytes(e)) for p, e in desk._conn.execute(sql, args).fetchall())
+
+
+def _enroll_photos(desk: Desk, purpose: Purpose, name: str, photos: list[Path]) -> str:
+    embeddings = [desk.analyse_photo(p).single_encoding() for p in photos]
+    disclosure = desk.disclosure(purpose.id, "en")
+    result = desk.enroll(
+        EnrollmentRequest(
+            person=PersonDetails(name, None, None, "en", age_basis="id_document_seen"),
+            purpose_id=purpose.id,
+            disclosure_sha256=disclosure.sha256,
+            signature=make_signature(len(name)),
+            embeddings=embeddings,
+            acknowledged_warnings=True,
+        )
+    )
+    return result.person.id
+
+
+def _second_purpose(desk: Desk) -> Purpose:
+    added = desk.add_purpose(
+        title="Canteen payments",
+        controller="Acme Property Management",
+        contact="privacy@acme.example",
+        retention_days=365,
+        alternative="Pay by card",
+    )
+    return sign_necessity(desk, added, scenario="payment")
+
+
+def test_gallery_query_scans_templates_against_the_covering_index(desk: Desk) -> None:
+    for scope in ("all", "withdrawal", 1):
+        sql, args = Faces._scope_sql(scope)  # type: ignore[arg-type]
+        plan = [str(r[3]) for r in desk._conn.execute("EXPLAIN QUERY PLAN " + sql, args)]
+        joined = " | ".join(plan)
+        assert "SCAN t" in plan, joined  # the templates table front to back, once
+        assert "USING COVERING INDEX consents_matchable" in joined, joined
+        assert "SCAN c" not in joined and "SCAN consents" not in joined, joined
+
+
+def test_identify_finds_the_same_people_as_before(
+    desk: Desk, purpose: Purpose, faces: Path
+) -> None:
+    canteen = _second_purpose(desk)
+    obama = _enroll_photos(
+        desk, purpose, "Barack Obama", [faces / "obama_1.jpg", faces / "obama_2.jpg"]
+    )
+    biden = _enroll_photos(desk, canteen, "Joe Biden", [faces / "biden_1.jpg"])
+    kit = _enroll_photos(desk, purpose, "Kit Harington", [faces / "kit_harington_1.jpg"])
+    rose = _enroll_photos(desk, purpose, "Rose Leslie", [faces / "rose_leslie_1.jpg"])
+    desk.withdraw(rose, "changed her mind")  # withdrawn: matches nowhere
+    desk.edit_purpose(canteen.id, material=True, retention_days=200)  # Biden: re-consent due
+
+    for scope in ("all", "withdrawal", purpose.id, canteen.id):
+        new_sql, new_args = Faces._scope_sql(scope)
+        assert _rows(desk, new_sql, new_args) == _rows(desk, *_old_sql(scope)), scope
+    desk.faces.reload()
+
+    def found(photo: str, scope_purpose: int | None, task: str = "identify") -> list[str]:
+        result = desk.identify_photo(faces / photo, scope_purpose, task)  # type: ignore[arg-type]
+        return [c.person_id for c in result.candidates]
+
+    assert found("obama_3.jpg", purpose.id) == [obama]
+    assert found("obama_4.jpg", None) == [obama]
+    assert found("kit_harington_2.jpg", purpose.id) == [kit]
+    assert found("rose_leslie_2.jpg", purpose.id) == []
+    assert found("biden_2.jpg", canteen.id) == []  # waiting for re-consent matches nothing
+    assert found("biden_2.jpg", None, "withdrawal") == [biden]  # but can still withdraw
+    assert found("obama_3.jpg", canteen.id) == []  # another purpose's people
+
+
+def test_identify_loads_the_gallery_while_the_models_load(
+    desk: Desk, purpose: Purpose, faces: Path
+) -> None:
+    """The first identification reads the templates on a helper thread started before the
+    photo is analysed (the engine has its own lock: neither waits for the other), and the
+    answer is the same."""
+    obama = _enroll_photos(desk, purpose, "Barack Obama", [faces / "obama_1.jpg"])
+    desk.faces.reload()
+    loads: list[str] = []
+    real = Faces.gallery
+
+    def gallery(self: Faces, scope: Scope = "all"):  # type: ignore[no-untyped-def]
+        if scope not in self._galleries:
+            loads.append(threading.current_thread().name)
+        return real(self, scope)
+
+    Faces.gallery = gallery  # type: ignore[method-assign]
+    try:
+        result = desk.identify_photo(faces / "obama_2.jpg", purpose.id)
+    finally:
+        Faces.gallery = real  # type: ignore[method-assign]
+    assert [c.person_id for c in result.candidates] == [obama]
+    assert loads[0] == "gallery-load"
