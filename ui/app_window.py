@@ -37,6 +37,8 @@ from ui.screens.unlock import UnlockScreen
 from ui.theme import set_role
 
 ELSEWHERE_POLL_MS = 2000  # how often a workspace looks for changes made by another session
+# When the face models start loading if the registry was not opened first (after sign-in).
+FACE_WARMUP_MS = 1500
 
 if TYPE_CHECKING:
     from app.desk import Desk
@@ -166,6 +168,7 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         self.desk: Desk | None = None
         self.workspace: Workspace | None = None
+        self._faces_warming: Desk | None = None  # the desk whose face models were asked for
         i18n = ctx.i18n
         i18n.bind(self.setWindowTitle, "app.title")
         self.resize(1280, 860)
@@ -297,13 +300,30 @@ class MainWindow(QMainWindow):
         self.password_button.show()
         self._update_user_label()
         self.autolock.arm()
-        # Load the face gallery now, in the background, so the first duplicate check or
-        # face search at the counter does not wait for it.
-        self.ctx.runner.submit(desk.gallery, on_error=lambda _e: None)
+        # The face models, then the gallery, load in the background once the registry has
+        # shown its first page, or a little after sign-in when nobody opens it (issue 12: they
+        # used to delay sign-in by one to two seconds). A capture page waits for them.
+        warm = functools.partial(self._warm_faces, desk)
+        self.workspace.registry.first_page_shown.connect(warm)
+        QTimer.singleShot(FACE_WARMUP_MS, self, warm)
         self.integrity_status.start(desk)  # when due (at least daily), never blocking work
         if desk.ledger_problem:  # the erasure ledger was deleted or cut short (issue 10)
             self.ctx.prompts.info(self, self.ctx.i18n.tr("app.ledger_gap"), warning=True)
         self._offer_draft(desk)
+
+    def _warm_faces(self, desk: Desk) -> None:
+        """Load the shared face engine, then the gallery, on the background helper, so the
+        first capture or face search at the counter does not wait for them. The gallery
+        comes second: reading it holds the vault for a while, and the registry comes first."""
+        if self.desk is not desk or desk.locked or self._faces_warming is desk:
+            return
+        self._faces_warming = desk
+
+        def gallery(_engine: object = None) -> None:
+            if self.desk is desk and not desk.locked:
+                self.ctx.runner.submit(desk.gallery, on_error=lambda _e: None)
+
+        self.ctx.runner.submit(self.ctx.engine, on_done=gallery, on_error=gallery)
 
     def _offer_draft(self, desk: Desk) -> None:
         """An enrollment interrupted by a lock or close: resume it, or let it go."""

@@ -6,7 +6,6 @@ scripted camera and scripted prompts.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ def default_camera(index: int) -> FrameSource:
 
 
 _ENGINE_LOCK = threading.Lock()
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -71,19 +69,17 @@ class UiContext:
         return self.camera_for(camera_file, index)
 
     def desk_options(self) -> DeskOptions:
-        """``DeskOptions`` for unlocking, carrying the shared face engine (blocking: it may load
-        the models, so call it from the runner)."""
+        """``DeskOptions`` for unlocking: the shared face engine is handed over as a factory,
+        not loaded here. Why (issue 12): loading the models took one to two seconds of every
+        sign-in on the 2-core desk PC; they now load in the background after the registry
+        shows (:meth:`MainWindow.on_unlocked`), and the first face task waits for them.
+        Without models sign-in still works; the capture page says why it cannot."""
         import dataclasses
 
         from app.desk import DeskOptions
 
         base = self.base_options or DeskOptions()
-        try:
-            engine = self.engine()
-        except Exception as exc:  # no models: sign-in must still work; capture will say why
-            log.warning("face engine unavailable: %s", type(exc).__name__)
-            engine = None
-        return dataclasses.replace(base, face_engine=engine)
+        return dataclasses.replace(base, face_engine_factory=self.engine)
 
     def close(self) -> None:
         """Stop the shared face engine's worker thread (at exit)."""

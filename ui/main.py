@@ -53,8 +53,7 @@ def main(argv: Sequence[str], home: Path) -> int:
     ctx = UiContext(i18n=i18n, runner=runner, prompts=Prompts(i18n))
     window = MainWindow(Path(home), Desk, ctx)
     window.show()
-    # Load the face models (about a second) while the operator types their password.
-    runner.submit(ctx.engine, on_error=lambda _e: None)
+    # The face models load after sign-in, once the registry shows (MainWindow.on_unlocked).
     code = app.exec()
     # A camera thread stopped while busy finishes on its own (ui.camera.dispose); the program
     # must not end under it, or Qt aborts with "QThread: Destroyed while thread is still running".

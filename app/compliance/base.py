@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from app.compliance.documents import GovernanceDocuments
 from app.compliance.types import IssuedDocument
 from app.models import Language
+
+if TYPE_CHECKING:  # reportlab loads when a document is made, not at sign-in (issue 12)
+    from app.compliance.documents import GovernanceDocuments
 
 
 class GovernanceBase:
@@ -41,6 +43,7 @@ class GovernanceBase:
     def documents(self) -> GovernanceDocuments:
         """Built on first use, signing with the workstation key like every other document."""
         if self._docs is None:
+            from app.compliance.documents import GovernanceDocuments
             from app.documents.fonts import default_font_path, register_font
             from app.org_authority import make_signer
 

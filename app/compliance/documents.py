@@ -20,7 +20,11 @@ from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer
 
 from app.compliance.facts import PURPOSE_COUNT_KEYS, PurposeFacts, VaultFacts
 from app.compliance.labels import gl
-from app.compliance.types import BreachRecord, ComplianceOverview, ImpactAssessmentRecord
+from app.compliance.types import (
+    BreachRecord,
+    ComplianceOverview,
+    ImpactAssessmentRecord,
+)
 from app.documents import sections
 from app.documents.finish import Attachment, content_sha256, finish_pdf
 from app.documents.labels import label
@@ -42,8 +46,6 @@ from app.errors import InvalidInput
 from app.models import LANGUAGES, Language, Organisation, Purpose
 from app.pdfsign import PdfSigner
 from app.purpose_texts import localized
-
-ASSESSMENT_QUESTIONS = ("risks_to_people", "residual_risk", "measures_planned", "conclusion")
 
 
 @dataclass

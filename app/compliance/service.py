@@ -15,7 +15,6 @@ from typing import Any, cast
 
 from app.compliance import facts as F
 from app.compliance.base import GovernanceBase
-from app.compliance.documents import ASSESSMENT_QUESTIONS
 from app.compliance.necessity import (
     all_in_force,
     answers_sha256,
@@ -24,6 +23,7 @@ from app.compliance.necessity import (
 )
 from app.compliance.registers import Registers
 from app.compliance.types import (
+    ASSESSMENT_QUESTIONS,
     AssessmentState,
     ComplianceOverview,
     FilingLevel,

@@ -8,6 +8,10 @@ from typing import Literal
 
 from app.devices.registry import DeviceFreshness
 
+# The questions of an impact assessment (answered by an admin, printed in its record). Here and
+# not beside the document maker: asking them must not load reportlab (issue 12).
+ASSESSMENT_QUESTIONS = ("risks_to_people", "residual_risk", "measures_planned", "conclusion")
+
 Scenario = Literal["building_access", "attendance", "payment", "security", "other"]
 SCENARIOS: tuple[Scenario, ...] = ("building_access", "attendance", "payment", "security", "other")
 RequestKind = Literal[

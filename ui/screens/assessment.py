@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, cast
 
 from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit, QWidget
 
-from app.compliance.documents import ASSESSMENT_QUESTIONS
 from app.compliance.service import Compliance
-from app.compliance.types import ImpactAssessmentRecord, IssuedDocument
+from app.compliance.types import ASSESSMENT_QUESTIONS, ImpactAssessmentRecord, IssuedDocument
 from app.models import LANGUAGES, Language
 from app.purpose_texts import title_in
 from ui.context import UiContext

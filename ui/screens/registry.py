@@ -11,7 +11,14 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -154,6 +161,10 @@ class PeopleModel(QAbstractTableModel):
 
 
 class RegistryScreen(QWidget):
+    # The first page of results is on screen (once per sign-in): the window then loads the
+    # face models in the background, not before (issue 12).
+    first_page_shown = Signal()
+
     def __init__(self, desk: Desk, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.desk = desk
@@ -220,6 +231,7 @@ class RegistryScreen(QWidget):
         i18n.changed.connect(lambda _l: self._fill_filters())
         i18n.changed.connect(lambda _l: self._update_count())
         self._filling = False
+        self._shown_once = False
         self._fill_filters()
 
     def _fill_filters(self) -> None:
@@ -243,6 +255,9 @@ class RegistryScreen(QWidget):
         """The tab was opened: fresh filters and results (another tab may have changed data)."""
         self._fill_filters()
         self.refresh()
+        if not self._shown_once:
+            self._shown_once = True
+            QTimer.singleShot(0, self.first_page_shown.emit)  # after the page is painted
 
     def changed_elsewhere(self) -> None:
         """Another session changed the vault: fresh results, and the person shown anew (or
