@@ -10,16 +10,17 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from app.errors import InvalidInput
 from app.models import Signature
 from app.names import name_problem
 
-Embedding = npt.NDArray[np.float32]
+if TYPE_CHECKING:  # numpy loads with the first template, not at every command (issue 12)
+    import numpy as np
+    import numpy.typing as npt
+
+Embedding: TypeAlias = "npt.NDArray[np.float32]"
 EMBEDDING_DIM = 128
 MAX_TEXT = 2000
 
@@ -93,6 +94,8 @@ _BIDI_CONTROLS = frozenset(
 
 
 def embeddings_array(values: Sequence[Sequence[float]] | Embedding) -> Embedding:
+    import numpy as np
+
     try:
         arr = np.asarray(values, dtype=np.float32)
     except (TypeError, ValueError):

@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-
 from app.db import checkpoint, fetch_all
 from app.desk_types import IdentifyResult
 from app.errors import InvalidInput, NotFound
@@ -23,7 +21,9 @@ from app.rooms.settings import Settings
 from app.session import Session
 from app.validation import Embedding, embeddings_array
 
-if TYPE_CHECKING:  # dlib and the gallery load on first use only
+if TYPE_CHECKING:  # dlib, numpy and the gallery load on first use only
+    import numpy as np
+
     from app.bio.engine import BioEngine, PhotoAnalysis
     from app.bio.gallery import Gallery
     from app.bio.images import RGBImage
@@ -219,6 +219,8 @@ class Faces:
         probe = embeddings_array(embeddings)
         if probe.shape[0] < 2:
             return 0.0
+        import numpy as np
+
         diff = probe[:, None, :] - probe[None, :, :]
         return float(np.sqrt((diff * diff).sum(axis=2)).max())
 
@@ -275,6 +277,8 @@ class Faces:
     ) -> list[Match]:
         """Candidates within the match threshold, best first, in the task's scope. At the
         withdrawal desk only the best one comes back: it is shown to confirm the person."""
+        import numpy as np
+
         scope = self._scope(task, purpose_id)
         probe = embeddings_array(np.asarray(embedding, dtype=np.float32).reshape(1, -1))[0]
         out = []
