@@ -55,6 +55,10 @@ class AuditLog:
         # (``app.authority``); None writes HMAC-only entries (replay at unlock, old vaults).
         self.signer: Callable[[int, str], tuple[str, str] | None] | None = None
 
+    def rebind(self, conn: Connection) -> None:
+        """Write through ``conn`` from now on (a rekey replaced the vault's connection)."""
+        self._conn = conn
+
     def append(
         self,
         actor: str,

@@ -37,7 +37,7 @@ from app.replay import applied_marker, apply_pending, audit_key_of
 
 BACKUP_FORMAT = "consentdesk-backup"
 BACKUP_SUFFIX = ".cdbackup"
-LEFTOVER_PREFIXES = (".cdbackup-", ".cdrestore-")
+LEFTOVER_PREFIXES = (".cdbackup-", ".cdrestore-", ".cdrekey-")
 # A temporary copy younger than this may belong to an operation still running in another
 # session (a backup from the UI while the CLI unlocks), so it is left for a later pass.
 LEFTOVER_MIN_AGE = dt.timedelta(minutes=10)

@@ -50,14 +50,14 @@ class ClockHold:
 class ClockGuard:
     def __init__(
         self,
-        conn: Connection,
+        conn: Callable[[], Connection],
         audit: AuditLog,
         *,
         write: Callable[[], AbstractContextManager[Any]],
         setting: Callable[[str], str],
         clock: Callable[[], dt.datetime],
     ) -> None:
-        self._conn = conn
+        self._conn = conn  # looked up each time: a rekey replaces the connection
         self._audit = audit
         self._write = write
         self._setting = setting
@@ -67,16 +67,16 @@ class ClockGuard:
     def for_session(cls, s: Session, setting: Callable[[str], str]) -> ClockGuard:
         """Reads and writes through the session, so the last time seen commits with the
         sign-in's own audit entry and the tests' fake clock is the one checked."""
-        return cls(s.conn, s.audit, write=s.write, setting=setting, clock=s.now)
+        return cls(lambda: s.conn, s.audit, write=s.write, setting=setting, clock=s.now)
 
     def last_seen(self) -> dt.datetime | None:
         """From the vault meta. A vault from before this check is seeded once from its newest
         audit entry (every unlock writes one) and from then on only the meta counts, so a
         session run with a wrong clock cannot move it through its own audit entries."""
-        row = fetch_one(self._conn, "SELECT value FROM meta WHERE key = ?", (META_LAST_SEEN,))
+        row = fetch_one(self._conn(), "SELECT value FROM meta WHERE key = ?", (META_LAST_SEEN,))
         if row is not None:
             return dt.datetime.fromisoformat(bytes(row["value"]).decode())
-        row = fetch_one(self._conn, "SELECT at FROM audit ORDER BY seq DESC LIMIT 1")
+        row = fetch_one(self._conn(), "SELECT at FROM audit ORDER BY seq DESC LIMIT 1")
         if row is None:
             return None
         seeded = dt.datetime.fromisoformat(row["at"])

@@ -9,13 +9,14 @@ connection because SQLite does not persist them.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import sqlcipher3
 
-from app.errors import StorageError, VaultCorrupt
+from app.errors import StorageError, VaultCorrupt, VaultError
 from app.walcheck import check_wal
 
 Connection = Any  # sqlcipher3.Connection has no type stubs
@@ -69,15 +70,28 @@ def open_database(path: Path, key: bytes, *, check: bool = True, quick: bool = F
     """
     if check or quick:
         check_wal(Path(path))  # before SQLite reads the log and silently drops damage
+    inode = _inode(path)
     conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
-        _key_and_probe(conn, key)
-        conn.execute("PRAGMA secure_delete = ON")
-        conn.execute("PRAGMA temp_store = MEMORY")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA busy_timeout = 5000")
+        try:
+            _key_and_probe(conn, key)
+            inode = inode or _inode(path)  # a new file exists from the probe on
+            # Before the first pragma that may need a lock: a rekey or restore running in
+            # another process holds one for a while, and waiting beats failing at once.
+            conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+        except (sqlcipher3.DatabaseError, VaultCorrupt) as exc:
+            if _inode(path) != inode or "locked" in str(exc) or "busy" in str(exc):
+                raise _busy() from None
+            raise
+        if _inode(path) != inode:
+            # Opened the file a rekey (or restore) has just replaced (issue 12): working on
+            # it would write into a deleted file, or fold the new vault's WAL into it.
+            raise _busy()
         if check or quick:
             # Fold the WAL in first: a checkpoint cut short (full disk, crash) can leave a
             # partial page at the end of the main file that the WAL still holds in full.
@@ -90,6 +104,22 @@ def open_database(path: Path, key: bytes, *, check: bool = True, quick: bool = F
         conn.close()
         raise
     return conn
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _busy() -> VaultError:
+    return VaultError(
+        "The vault is open in another window or command; close it and try again. "
+        "Nothing was changed.",
+        code="vault_busy",
+    )
 
 
 def open_read_only(path: Path, key: bytes) -> Connection:

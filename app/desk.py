@@ -312,8 +312,8 @@ class Desk:
     def new_recovery_code(self) -> str:
         return self.staff.new_recovery_code()
 
-    def rekey(self) -> None:
-        self.staff.rekey()
+    def rekey(self, progress: Callable[[float], None] | None = None) -> None:
+        self.staff.rekey(progress)
 
     # ================================================================== purposes
     def add_purpose(

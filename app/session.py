@@ -36,7 +36,6 @@ class Session:
 
     def __init__(self, vault: Vault, user: StaffAccount, clock: Clock) -> None:
         self.vault = vault
-        self.conn: Connection = vault.conn
         self.lock = threading.RLock()
         self.clock = clock
         self.user = user
@@ -53,6 +52,15 @@ class Session:
         # Set when the background full integrity check failed (issue 12): reading goes on so
         # the admin can export and back up, but nothing more is written to a damaged file.
         self.writes_locked: str | None = None
+
+    @property
+    def conn(self) -> Connection:
+        """The vault's connection, looked up each time: a rekey replaces it (issue 12)."""
+        return self.vault.conn
+
+    def rebind(self) -> None:
+        """After a rekey swapped in a new connection: the audit log writes through it too."""
+        self.audit.rebind(self.vault.conn)
 
     def set_authority(self, authority: SessionAuthority | None) -> None:
         self.authority = authority

@@ -25,7 +25,6 @@ from app.db import (
     Connection,
     DatabaseError,
     backup_copy,
-    check_integrity,
     checkpoint,
     open_database,
     open_read_only,
@@ -46,6 +45,7 @@ from app.keyslots import KdfParams, Keyslots, OpenedSlot, generate_recovery_code
 from app.ledger import ErasureLedger
 from app.migrations import LATEST, MIGRATIONS, Migration, current_version, migrate, pending
 from app.paths import VaultPaths
+from app.rekey import stream_rekey
 from app.replay import (
     applied_marker,
     apply_pending,
@@ -54,10 +54,12 @@ from app.replay import (
     report_gap,
 )
 from app.replay import pending as replay_pending
-from app.restore_journal import recover
+from app.restore_journal import Fault, recover
 from app.values import _now
 
 __all__ = ["BACKUP_FORMAT", "Vault"]
+# The share of a rekey's progress taken by the backup written first under the old key.
+_REKEY_BACKUP = 0.35
 T = TypeVar("T")
 
 
@@ -275,47 +277,36 @@ class Vault:
         self.keyslots.set_recovery(code, self.data_key, sealed=sealed, pin_to=pin_to)
         return code
 
-    def rekey(self) -> None:
+    def rekey(
+        self, progress: Callable[[float], None] | None = None, fault: Fault | None = None
+    ) -> None:
         """Re-encrypt the database with a fresh data key and re-seal every slot to it.
 
-        Order for crash safety: a backup under the old key first; the new slots are written to
-        ``keyslots.json.next`` before ``PRAGMA rekey``; the rename happens after. ``unlock`` tries
-        the pending file when the current one no longer fits the database.
-        """
+        A backup under the old key first (``<home>/backups/before-rekey-*``); then the vault
+        is streamed into a new file under the new key and swapped in atomically with its new
+        keyslots (:mod:`app.rekey`: progress, cancel, bounded memory). ``progress`` gets 0..1
+        and may raise to cancel: the old vault and key stay as they were."""
+        report = progress or (lambda _f: None)
         with self.keyslots.file_lock():
             # Under the lock for the whole rekey: a ``user add`` in another process waits, then
             # finds the new key_check and refuses instead of sealing the old key.
             with self.keyslots.changing(self.data_key):
                 pass  # refuses when another process re-keyed since this one signed in
-            self.backup(self.paths.backups / f"before-rekey-{_stamp()}.cdbackup")
-            # Re-encrypting needs the database to itself (no WAL, no other connection): a
-            # window or command still open on it is told, before anything is staged.
-            try:
-                checkpoint(self.conn)
-                self.conn.execute("PRAGMA journal_mode = DELETE")
-                if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "delete":
-                    raise DatabaseError("database is locked")
-            except DatabaseError:
-                with contextlib.suppress(DatabaseError):
-                    self.conn.execute("PRAGMA journal_mode = WAL")
-                raise VaultError(
-                    "The vault is open in another window or command; close it and run rekey "
-                    "again. Nothing was changed.",
-                    code="vault_busy",
-                ) from None
-            new_key = secrets.token_bytes(DATA_KEY_BYTES)
-            pending_path = self.paths.keyslots.with_name("keyslots.json.next")
-            staged = Keyslots.load(self.paths.keyslots, self.keyslots.kdf)
-            staged.path = pending_path
-            staged.reseal_all(new_key)
-            self.conn.execute(f"PRAGMA rekey = \"x'{new_key.hex()}'\"")
-            self.conn.execute("PRAGMA journal_mode = WAL")
-            os.replace(pending_path, self.paths.keyslots)
-            staged.path = self.paths.keyslots
-            self.keyslots = staged
+            self.backup(
+                self.paths.backups / f"before-rekey-{_stamp()}.cdbackup",
+                lambda f: report(_REKEY_BACKUP * f),
+            )
+            conn, slots, key = stream_rekey(
+                self.conn,
+                self.paths,
+                self.keyslots,
+                lambda f: report(_REKEY_BACKUP + (1 - _REKEY_BACKUP) * f),
+                fault,
+            )
+            self.conn = conn
+            self.keyslots = slots
             self._wipe()
-            self._key = bytearray(new_key)
-            check_integrity(self.conn)
+            self._key = bytearray(key)
 
     # ----------------------------------------------------------------- backup / restore
     def backup(self, target: Path, progress: Callable[[float], None] | None = None) -> Path:

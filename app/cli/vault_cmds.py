@@ -123,7 +123,7 @@ def _progress(ctx: Context, what: str) -> Callable[[float], None]:
 
 
 def cmd_rekey(ctx: Context, desk: Desk) -> int:
-    desk.rekey()
+    desk.rekey(_progress(ctx, "rekey"))
     ctx.emit(
         {"rekeyed": True}, "The database now uses a fresh data key; all keyslots were re-sealed."
     )

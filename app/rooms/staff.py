@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -215,10 +216,13 @@ class Staff:
                 s.audit.append(s.actor, "vault.recovery_code")
             return code
 
-    def rekey(self) -> None:
+    def rekey(self, progress: Callable[[float], None] | None = None) -> None:
+        """Streamed into a new file and swapped in (issue 12); ``progress`` may raise to
+        cancel, leaving the old vault and key as they were."""
         s = self._s
         s.require_admin()
         with s.lock:
-            s.vault.rekey()
+            s.vault.rekey(progress)
+            s.rebind()
             with s.write():
                 s.audit.append(s.actor, "vault.rekey")
