@@ -6,7 +6,6 @@ enrollment, withdrawal and erasure, so identification never sees a withdrawn fac
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -87,19 +86,6 @@ class Faces:
             f"SELECT t.person_id, t.embedding FROM templates t WHERE +t.consent_id IN ({matchable})"
         )
         return sql, args
-
-    def preload(self, scope: Scope) -> None:
-        """Start reading the scope's gallery on a helper thread, so that it overlaps loading
-        the face models (the ``identify`` command: both take about a second at 100,000
-        people, on different cores). A failure is left for :meth:`gallery` to raise."""
-        if scope in self._galleries:
-            return
-
-        def load() -> None:
-            with contextlib.suppress(Exception):
-                self.gallery(scope)
-
-        threading.Thread(target=load, name="gallery-load", daemon=True).start()
 
     def gallery(self, scope: Scope = "all") -> Gallery:
         """The in-memory matrix of the scope's active templates, loaded on first use."""
@@ -346,8 +332,7 @@ class Faces:
         :data:`PHOTO_BATCH` (one forward pass), and decoding the next batch's JPEGs (C code
         that releases the GIL) overlaps the engine's detection of this one on the other core.
         Refused (scope, role) before any photo is read."""
-        scope = self._scope(task, purpose_id)
-        self.preload(scope)  # the templates load while the face models do
+        self._scope(task, purpose_id)
         return self._identify_batches(list(sources), purpose_id, task, origin)
 
     def _identify_batches(
@@ -397,7 +382,7 @@ class Faces:
         task: SearchTask = "identify",
         origin: str = "core",
     ) -> IdentifyResult:
-        self.preload(self._scope(task, purpose_id))  # refused before the photo is read
+        self._scope(task, purpose_id)  # refused before the photo is read
         try:
             analysis = self.analyse_photo(source)
         except InvalidInput as exc:

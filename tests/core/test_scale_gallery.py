@@ -3,7 +3,6 @@ of matchable consents (never a wide consent row), and finds exactly who it found
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from app.desk import Desk, EnrollmentRequest, PersonDetails
@@ -96,28 +95,3 @@ def test_identify_finds_the_same_people_as_before(
     assert found("biden_2.jpg", canteen.id) == []  # waiting for re-consent matches nothing
     assert found("biden_2.jpg", None, "withdrawal") == [biden]  # but can still withdraw
     assert found("obama_3.jpg", canteen.id) == []  # another purpose's people
-
-
-def test_identify_loads_the_gallery_while_the_models_load(
-    desk: Desk, purpose: Purpose, faces: Path
-) -> None:
-    """The first identification reads the templates on a helper thread started before the
-    photo is analysed (the engine has its own lock: neither waits for the other), and the
-    answer is the same."""
-    obama = _enroll_photos(desk, purpose, "Barack Obama", [faces / "obama_1.jpg"])
-    desk.faces.reload()
-    loads: list[str] = []
-    real = Faces.gallery
-
-    def gallery(self: Faces, scope: Scope = "all"):  # type: ignore[no-untyped-def]
-        if scope not in self._galleries:
-            loads.append(threading.current_thread().name)
-        return real(self, scope)
-
-    Faces.gallery = gallery  # type: ignore[method-assign]
-    try:
-        result = desk.identify_photo(faces / "obama_2.jpg", purpose.id)
-    finally:
-        Faces.gallery = real  # type: ignore[method-assign]
-    assert [c.person_id for c in result.candidates] == [obama]
-    assert loads[0] == "gallery-load"
