@@ -310,6 +310,15 @@ def _v15_matchable_index(conn: Connection) -> None:
     )
 
 
+# issue 12: the font subsets that are the same in every form of a disclosure text are kept once
+# (``app.doc_parts``); documents stored before keep their compressed form.
+def _v16_document_parts(conn: Connection) -> None:
+    from app.doc_parts import PARTS_SQL
+
+    for statement in split_sql(PARTS_SQL):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(2, "registry search indexes", _v2_search_indexes),
@@ -325,6 +334,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(13, "row counters for the statistics", _v13_counters),  # issue 12
     Migration(14, "disclosure texts kept once, documents compressed", _v14_compact_storage),
     Migration(15, "covering index of matchable consents", _v15_matchable_index),  # issue 12
+    Migration(16, "font programs kept once for many documents", _v16_document_parts),
 )
 LATEST = MIGRATIONS[-1].version
 

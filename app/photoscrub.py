@@ -19,7 +19,7 @@ from app.audit import AuditLog
 from app.db import Connection, fetch_one
 from app.disclosure import text_sha256
 from app.models import Consent, Disclosure, Guardian, Organisation, Person, Purpose, Signature
-from app.stored import consent_text, pack, strokes
+from app.stored import consent_text, store, strokes
 from app.values import _iso
 
 if TYPE_CHECKING:
@@ -81,11 +81,11 @@ def reissue_without_photos(
             document_id=doc_id,
         )
         new_sha = hashlib.sha256(pdf).hexdigest()
-        stored, encoding = pack(pdf)  # issue 12
+        stored, encoding, parts = store(conn, pdf)  # issue 12
         conn.execute(
-            "UPDATE documents SET content = ?, encoding = ?, size = ?, sha256 = ?, created_at = ? "
-            "WHERE id = ?",
-            (stored, encoding, len(pdf), new_sha, _iso(now), doc_id),
+            "UPDATE documents SET content = ?, encoding = ?, parts = ?, size = ?, sha256 = ?, "
+            "created_at = ? WHERE id = ?",
+            (stored, encoding, parts, len(pdf), new_sha, _iso(now), doc_id),
         )
         audit.append(
             actor,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.pdfsign import read_info_value
-from app.stored import unpack
+from app.stored import document_of
 
 _QR = re.compile(
     r"^consentdesk:doc=(?P<doc>[A-Za-z0-9_-]{1,80});consent=(?P<consent>[A-Za-z0-9_-]{0,80});"
@@ -64,8 +64,7 @@ def check_printed(conn: Any, qr_text: str) -> PrintedCheck:
         )
     doc_id, consent_id, sha = parsed
     row = conn.execute(
-        "SELECT kind, person_id, consent_id, content, encoding, sha256 FROM documents WHERE id = ?",
-        (doc_id,),
+        "SELECT kind, person_id, consent_id FROM documents WHERE id = ?", (doc_id,)
     ).fetchone()
     if row is None:
         return PrintedCheck(
@@ -77,12 +76,8 @@ def check_printed(conn: Any, qr_text: str) -> PrintedCheck:
             sha,
             ("this vault holds no document with that ID (never issued here, or erased)",),
         )
-    kind, person_id, stored_consent, content = (
-        row[0],
-        row[1],
-        row[2],
-        unpack(row[3], row[4], row[5]),
-    )
+    kind, person_id, stored_consent = row[0], row[1], row[2]
+    content = document_of(conn, doc_id) or b""
     stored_sha = read_info_value(content, "/ConsentDeskContentSHA256")
     problems = []
     if stored_sha != sha:

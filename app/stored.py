@@ -34,6 +34,7 @@ from app.errors import VaultCorrupt
 
 RAW: Final = "raw"
 ZLIB: Final = "zlib"
+PARTS: Final = "zlib+parts"  # font programs kept once in document_parts (``app.doc_parts``)
 _LEVEL = 9
 
 
@@ -46,9 +47,35 @@ def pack(content: bytes) -> tuple[bytes, str]:
     return content, RAW
 
 
-def unpack(stored: bytes, encoding: str | None, sha256: str | None) -> bytes:
+def store(conn: Connection, content: bytes) -> tuple[bytes, str, str | None]:
+    """A document's stored form, encoding and parts list, inside the caller's transaction: font
+    programs cut out and kept once when it is a PDF that has them, compressed otherwise."""
+    from app.doc_parts import split
+
+    cut = split(conn, content)
+    if cut is not None:
+        return cut[0], PARTS, cut[1]
+    stored, encoding = pack(content)
+    return stored, encoding, None
+
+
+def unpack(
+    stored: bytes,
+    encoding: str | None,
+    sha256: str | None,
+    *,
+    conn: Connection | None = None,
+    parts: str | None = None,
+) -> bytes:
     """The document's original bytes, checked against its SHA-256 (when given)."""
-    if encoding in (None, "", RAW):
+    if encoding == PARTS:
+        from app.doc_parts import join
+
+        whole = join(conn, stored, parts or "[]") if conn is not None else None
+        if whole is None:
+            raise _damaged()
+        content = whole
+    elif encoding in (None, "", RAW):
         content = bytes(stored)
     elif encoding == ZLIB:
         try:
@@ -70,7 +97,7 @@ def _damaged() -> VaultCorrupt:
 
 
 # Columns a reader selects to get a document back with :func:`unpack`.
-DOC_COLUMNS: Final = "content, encoding, sha256"
+DOC_COLUMNS: Final = "content, encoding, sha256, parts"
 
 
 def document_of(conn: Connection, document_id: str) -> bytes | None:
@@ -80,7 +107,7 @@ def document_of(conn: Connection, document_id: str) -> bytes | None:
     ).fetchone()
     if row is None:
         return None
-    return unpack(row[0], row[1], row[2])
+    return unpack(row[0], row[1], row[2], conn=conn, parts=row[3])
 
 
 def pack_strokes(signature: Mapping[str, Any] | None) -> bytes | None:

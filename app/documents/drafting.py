@@ -77,6 +77,9 @@ class Draft:
     story: list[Flowable] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     attachments: list[Attachment] = field(default_factory=list)
+    # issue 12: text whose characters take the font's first codes, in code point order (see
+    # ``page_canvas``); never personal data
+    font_seed: str = ""
 
     def add(self, *flowables: Flowable) -> None:
         self.story.extend(flowables)
@@ -213,6 +216,7 @@ class DraftingBase:
             header_right=draft.title,
             footer_left=f"{label(lang, 'document_id')}: {draft.document_id}",
             page_label=lambda page, pages: label(lang, "page_of", page=page, pages=pages),
+            seed=draft.font_seed,
         )
         doc.build(draft.story, canvasmaker=canvas)
         return finish_pdf(
@@ -264,6 +268,7 @@ class DraftingBase:
             *disclosure_flowables(disclosure.text, s),
         )
         draft.facts["text_sha256"] = disclosure.sha256
+        draft.font_seed = disclosure.text
         draft.attachments.append(
             Attachment(
                 filename=f"disclosure-{disclosure.language}.txt",

@@ -28,6 +28,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Image, Paragraph, Spacer, Table, TableStyle
@@ -345,11 +346,19 @@ def page_canvas(
     header_right: str,
     footer_left: str,
     page_label: Callable[[int, int], str],
+    seed: str = "",
 ) -> type[Canvas]:
     """A canvas class that draws the running header and a "page N of M" footer.
 
     The total page count is only known at the end, so pages are buffered and decorated in
     ``save`` (the usual reportlab two-pass pattern, done in memory).
+
+    ``seed`` (issue 12): reportlab numbers a font's characters in the order a document first
+    uses them and cuts the embedded subsets (256 characters each) in that order, so a person's
+    name early on page 1 reorders every subset after it. Characters of ``seed`` (the disclosure
+    text, the same for everyone who signs it) are numbered first, in code point order: the
+    subsets they fill come out byte-identical in every form of that text, and the vault keeps
+    such a font program once (``app.stored``).
     """
     header_left = clean(header_left, 200)
     header_right = clean(header_right, 200)
@@ -362,6 +371,9 @@ def page_canvas(
                 kwargs["initialFontName"] = font
             super().__init__(*args, **kwargs)
             self._pages: list[dict[str, Any]] = []
+            if seed:
+                chars = "".join(sorted({ch for ch in seed if ch.isprintable() and ch != " "}))
+                pdfmetrics.getFont(font).splitString(chars, self._doc)
 
         def showPage(self) -> None:  # reportlab's method name
             self._pages.append(dict(self.__dict__))

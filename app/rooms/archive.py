@@ -15,7 +15,8 @@ from app.errors import InvalidInput, NotFound, VaultError
 from app.models import AuditVerification, DocumentInfo, DocumentKind, Language
 from app.rooms.purposes import Purposes
 from app.session import Session
-from app.stored import document_of, pack
+from app.stored import document_of
+from app.stored import store as store_document
 from app.values import _dt, _iso
 
 if TYPE_CHECKING:  # building the maker registers fonts: imported on first use only
@@ -119,11 +120,12 @@ class Archive:
         """Keep a document inside the caller's transaction, with its audit entry."""
         now = self._s.now()
         sha = hashlib.sha256(content).hexdigest()
-        stored, encoding = pack(content)  # issue 12: compressed at rest, inflated byte-exact
+        # issue 12: compressed at rest, shared font programs kept once; read back byte-exact
+        stored, encoding, parts = store_document(conn, content)
         conn.execute(
             "INSERT INTO documents (id, kind, person_id, consent_id, purpose_version_id, language, "
-            "filename, sha256, content, encoding, size, created_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "filename, sha256, content, encoding, parts, size, created_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 doc_id,
                 kind,
@@ -135,6 +137,7 @@ class Archive:
                 sha,
                 stored,
                 encoding,
+                parts,
                 len(content),
                 _iso(now),
             ),

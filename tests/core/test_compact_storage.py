@@ -37,11 +37,11 @@ from tests.core.vaultkit import (
 
 def _form_row(desk: Desk, consent_id: str) -> dict[str, object]:
     row = desk._conn.execute(
-        "SELECT id, content, encoding, size, sha256 FROM documents "
+        "SELECT id, content, encoding, size, sha256, parts FROM documents "
         "WHERE consent_id = ? AND kind = 'consent_form'",
         (consent_id,),
     ).fetchone()
-    return dict(zip(("id", "content", "encoding", "size", "sha256"), row, strict=True))
+    return dict(zip(("id", "content", "encoding", "size", "sha256", "parts"), row, strict=True))
 
 
 def _check_signed(pdf: bytes, tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_consent_form_is_stored_compressed_and_read_back_byte_exact(
 ) -> None:
     result = enroll(desk, purpose, name="Canary Zebulon")
     row = _form_row(desk, result.consent.id)
-    assert row["encoding"] == "zlib"
+    assert row["encoding"] == "zlib+parts"
     assert isinstance(row["content"], bytes) and len(row["content"]) < int(str(row["size"]))
     pdf = desk.document_pdf(str(row["id"]))
     assert hashlib.sha256(pdf).hexdigest() == row["sha256"] == result.documents[-1].sha256
@@ -129,6 +129,18 @@ def test_a_damaged_stored_document_is_refused_not_handed_out(desk: Desk, purpose
         )
     with pytest.raises(VaultCorrupt):
         desk.document_pdf(str(row["id"]))
+    # a damaged shared font program is refused too
+    with desk.session.write() as conn:
+        conn.execute(
+            "UPDATE documents SET content = ? WHERE id = ?", (zlib.compress(original), row["id"])
+        )
+    assert hashlib.sha256(desk.document_pdf(str(row["id"]))).hexdigest() == row["sha256"]
+    with desk.session.write() as conn:
+        sha, data = conn.execute("SELECT sha256, data FROM document_parts").fetchone()
+        data = bytes([data[0] ^ 1]) + data[1:]
+        conn.execute("UPDATE document_parts SET data = ? WHERE sha256 = ?", (data, sha))
+    with pytest.raises(VaultCorrupt):
+        desk.document_pdf(str(row["id"]))
 
 
 _COMPACT = next(m.version for m in MIGRATIONS if m.apply.__name__.endswith("compact_storage"))
@@ -148,13 +160,17 @@ def _to_old_layout(desk: Desk) -> None:
         conn.execute(
             "UPDATE consents SET signature = ? WHERE id = ?", (json.dumps(strokes(value)), cid)
         )
-    for doc_id, content, encoding in conn.execute(
-        "SELECT id, content, encoding FROM documents"
+    for doc_id, content, encoding, parts in conn.execute(
+        "SELECT id, content, encoding, parts FROM documents"
     ).fetchall():
         conn.execute(
             "UPDATE documents SET content = ? WHERE id = ?",
-            (unpack(content, encoding, None), doc_id),
+            (unpack(content, encoding, None, conn=conn, parts=parts), doc_id),
         )
+    for trigger in ("document_parts_add", "document_parts_drop", "document_parts_change"):
+        conn.execute(f"DROP TRIGGER {trigger}")
+    conn.execute("DROP TABLE document_parts")
+    conn.execute("ALTER TABLE documents DROP COLUMN parts")
     conn.execute("DROP TABLE disclosure_texts")
     conn.execute("ALTER TABLE documents DROP COLUMN size")
     conn.execute("ALTER TABLE documents DROP COLUMN encoding")
@@ -183,6 +199,7 @@ def test_migration_14_converts_an_old_vault_byte_exact(
     vault = Vault._open(paths, slots, slots.unlock_user(ADMIN, PASSWORD), MIGRATIONS)
     conn = vault.conn
     assert conn.execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1].version
+    # converted rows are compressed; font programs are cut out for documents made from now on
     assert {r[0] for r in conn.execute("SELECT encoding FROM documents")} == {"zlib"}
     assert conn.execute("SELECT sum(length(content)) FROM documents").fetchone()[0] < old * 0.95
     assert conn.execute(
@@ -228,17 +245,45 @@ def test_erasure_leaves_no_document_bytes_on_any_page(desk: Desk, purpose, home:
     def pages() -> bytes:
         return decrypt_database(home / "vault.db", key) + decrypt_wal(home / "vault.db-wal", key)
 
+    own_part = json.loads(str(row["parts"]))
     assert all(p in pages() for p in pieces), "the test must see the stored form first"
     desk.erase(result.person.id)
     plain = pages()
     for piece in pieces:
         assert piece not in plain
+    # the shared font program stays, counted once, for the other person's form
+    assert desk._conn.execute("SELECT sha256, refs FROM document_parts").fetchall() == [
+        (own_part[0][2], 1)
+    ]
     assert desk._conn.execute(
         "SELECT count(*) FROM documents WHERE id = ?", (row["id"],)
     ).fetchone() == (0,)
     # The shared text stays for the others and names nobody.
     for (text,) in desk._conn.execute("SELECT text FROM disclosure_texts"):
         assert "Canary" not in text
+
+
+def test_font_programs_are_kept_once_and_dropped_with_their_last_document(
+    desk: Desk, purpose
+) -> None:
+    first = enroll(desk, purpose, name="Canary Zebulon")
+    second = enroll(desk, purpose, name="Other Person", seed=9)
+    third = enroll(desk, purpose, name="张伟", seed=11, language="zh")
+    conn = desk._conn
+    rows = [_form_row(desk, r.consent.id) for r in (first, second, third)]
+    english = [json.loads(str(r["parts"])) for r in rows[:2]]
+    assert [p[2] for p in english[0]] == [p[2] for p in english[1]]  # one shared program
+    chinese = json.loads(str(rows[2]["parts"]))
+    assert len(chinese) >= 2  # the disclosure's subsets plus the one holding the name
+    refs = dict(conn.execute("SELECT sha256, refs FROM document_parts").fetchall())
+    assert refs[english[0][0][2]] == 2
+    for row in rows:
+        pdf = desk.document_pdf(str(row["id"]))
+        assert hashlib.sha256(pdf).hexdigest() == row["sha256"]
+        assert len(row["content"]) < len(pdf) * 0.7  # type: ignore[arg-type]
+    for result in (first, second, third):
+        desk.erase(result.person.id)
+    assert conn.execute("SELECT count(*) FROM document_parts").fetchone() == (0,)
 
 
 def test_bench_vault_is_within_40_kb_per_person(tmp_path: Path) -> None:
