@@ -145,6 +145,12 @@ def test_a_damaged_stored_document_is_refused_not_handed_out(desk: Desk, purpose
 
 _COMPACT = next(m.version for m in MIGRATIONS if m.apply.__name__.endswith("compact_storage"))
 _BEFORE_COMPACT = max(m.version for m in MIGRATIONS if m.version < _COMPACT)
+# the storage migrations; the others' migrations ran when the test vault was made
+_OURS = {
+    m.version
+    for m in MIGRATIONS
+    if m.apply.__name__.endswith(("_compact_storage", "_document_parts"))
+}
 
 
 def _to_old_layout(desk: Desk) -> None:
@@ -196,9 +202,10 @@ def test_migration_14_converts_an_old_vault_byte_exact(
 
     paths = VaultPaths(home)
     slots = Keyslots.load(paths.keyslots)
-    vault = Vault._open(paths, slots, slots.unlock_user(ADMIN, PASSWORD), MIGRATIONS)
+    ours = tuple(m for m in MIGRATIONS if m.version <= _BEFORE_COMPACT or m.version in _OURS)
+    vault = Vault._open(paths, slots, slots.unlock_user(ADMIN, PASSWORD), ours)
     conn = vault.conn
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1].version
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == max(_OURS)
     # converted rows are compressed; font programs are cut out for documents made from now on
     assert {r[0] for r in conn.execute("SELECT encoding FROM documents")} == {"zlib"}
     assert conn.execute("SELECT sum(length(content)) FROM documents").fetchone()[0] < old * 0.95
@@ -214,6 +221,7 @@ def test_migration_14_converts_an_old_vault_byte_exact(
     assert conn.execute(
         "SELECT disclosure_text FROM consents WHERE id = ?", (refused.refusal_id,)
     ).fetchone() == (text,)
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS[-1].version}")
     vault.close()
     assert len(list(paths.backups.glob("before-migration-*.cdbackup"))) == 1
 
