@@ -307,7 +307,7 @@ class Faces:
         the others. Already loaded images (or a loading error) may be passed in."""
         loaded: list[RGBImage | InvalidInput] = []
         for source in sources:
-            if isinstance(source, Path | bytes):
+            if isinstance(source, Path | str | bytes):
                 try:
                     loaded.append(self.load_photo(source))
                 except InvalidInput as exc:
