@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+import app.rooms.faces as faces_room
 from app.desk import Desk, EnrollmentRequest, PersonDetails
 from app.models import Purpose
 from app.rooms.faces import Faces, Scope
-from tests.core.vaultkit import make_signature, sign_necessity
+from tests.core.vaultkit import enroll, make_signature, sign_necessity
 
 # The gallery query before issue 12 (a join visiting every active consent row): the reference.
 _OLD = (
@@ -56,14 +59,28 @@ def _second_purpose(desk: Desk) -> Purpose:
     return sign_necessity(desk, added, scenario="payment")
 
 
-def test_gallery_query_scans_templates_against_the_covering_index(desk: Desk) -> None:
+def _plan(desk: Desk, sql: str, args: object) -> str:
+    return " | ".join(str(r[3]) for r in desk._conn.execute("EXPLAIN QUERY PLAN " + sql, args))
+
+
+def test_gallery_queries_use_the_covering_index_and_the_template_ids(desk: Desk) -> None:
     for scope in ("all", "withdrawal", 1):
-        sql, args = Faces._scope_sql(scope)  # type: ignore[arg-type]
-        plan = [str(r[3]) for r in desk._conn.execute("EXPLAIN QUERY PLAN " + sql, args)]
-        joined = " | ".join(plan)
-        assert "SCAN t" in plan, joined  # the templates table front to back, once
-        assert "USING COVERING INDEX consents_matchable" in joined, joined
-        assert "SCAN c" not in joined and "SCAN consents" not in joined, joined
+        matchable = _plan(desk, *Faces._matchable_sql(scope))  # type: ignore[arg-type]
+        assert "USING COVERING INDEX consents_matchable" in matchable, matchable
+        assert "SCAN c" not in matchable, matchable  # never a (wide) consent row
+        one_query = _plan(desk, *Faces._scope_sql(scope))  # type: ignore[arg-type]
+        assert "SCAN t" in one_query and "COVERING INDEX consents_matchable" in one_query
+    chunk = _plan(desk, faces_room._CHUNK_SQL, (0, 10))
+    assert chunk == "SEARCH t USING INTEGER PRIMARY KEY (rowid>?)", chunk
+
+
+def _gallery_rows(desk: Desk, scope: Scope) -> list[tuple[str, bytes]]:
+    gallery = desk.faces.gallery(scope)
+    return sorted(
+        (pid, row.astype("<f4").tobytes())
+        for pid in gallery.person_ids()
+        for row in gallery.templates_of(pid)
+    )
 
 
 def test_identify_finds_the_same_people_as_before(
@@ -80,8 +97,9 @@ def test_identify_finds_the_same_people_as_before(
     desk.edit_purpose(canteen.id, material=True, retention_days=200)  # Biden: re-consent due
 
     for scope in ("all", "withdrawal", purpose.id, canteen.id):
-        new_sql, new_args = Faces._scope_sql(scope)
-        assert _rows(desk, new_sql, new_args) == _rows(desk, *_old_sql(scope)), scope
+        old = _rows(desk, *_old_sql(scope))
+        assert _rows(desk, *Faces._scope_sql(scope)) == old, scope
+        assert _gallery_rows(desk, scope) == old, scope
     desk.faces.reload()
 
     def found(photo: str, scope_purpose: int | None, task: str = "identify") -> list[str]:
@@ -95,3 +113,31 @@ def test_identify_finds_the_same_people_as_before(
     assert found("biden_2.jpg", canteen.id) == []  # waiting for re-consent matches nothing
     assert found("biden_2.jpg", None, "withdrawal") == [biden]  # but can still withdraw
     assert found("obama_3.jpg", canteen.id) == []  # another purpose's people
+
+
+def test_a_withdrawal_while_the_gallery_is_read_in_chunks_is_never_matched(
+    desk: Desk, purpose: Purpose, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read gives the lock back between chunks; a withdrawal in between (here: right after
+    the first chunk) makes the read start over, and the withdrawn face is not in the gallery."""
+    people = [enroll(desk, purpose, name=f"Chunked Person {i}", seed=i + 1) for i in range(4)]
+    gone = people[0].person.id
+    monkeypatch.setattr(faces_room, "GALLERY_CHUNK", 2)
+    real = faces_room.fetch_all
+    chunks: list[int] = []
+
+    def fetch_all(conn, sql, args=()):  # type: ignore[no-untyped-def]
+        rows = real(conn, sql, args)
+        if sql == faces_room._CHUNK_SQL:
+            chunks.append(len(rows))
+            if len(chunks) == 1:
+                desk.withdraw(gone, "changed my mind")  # between two chunks of the read
+        return rows
+
+    monkeypatch.setattr(faces_room, "fetch_all", fetch_all)
+    desk.faces.reload()
+    gallery = desk.faces.gallery("all")
+    assert gone not in gallery
+    assert set(gallery.person_ids()) == {p.person.id for p in people[1:]}
+    assert len(gallery) == 6
+    assert len(chunks) > 4  # the first read was abandoned and the gallery read again
