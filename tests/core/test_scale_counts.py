@@ -142,3 +142,20 @@ def test_stats_reads_counters_not_whole_tables(desk: Desk, purpose) -> None:
     assert "FROM counts" in sql
     for table in ("people", "consents", "templates", "documents", "audit", "refusals"):
         assert not re.search(rf"\bFROM {table}\b", sql), table
+
+
+def test_the_full_check_sets_a_drifted_counter_right_and_records_it(
+    desk: Desk, purpose: Purpose
+) -> None:
+    """Counters cannot drift through ConsentDesk; if a change outside it made one wrong, the
+    daily full check finds it, sets it right and leaves an audit entry."""
+    enroll(desk, purpose)
+    with desk.session.write() as conn:
+        conn.execute("UPDATE counts SET n = n + 5 WHERE name = 'people'")
+    assert desk.stats().people == 6
+    assert desk.full_check().ok
+    assert desk.stats().people == 1
+    repaired = [e for e in desk.audit_events() if e.action == "counters.repaired"]
+    assert [e.details["counters"] for e in repaired] == [["people"]]
+    assert desk.full_check().ok  # nothing to repair the second time
+    assert len([e for e in desk.audit_events() if e.action == "counters.repaired"]) == 1
