@@ -3,6 +3,7 @@ held to dlib's own templates on every shared test photo (issue 18)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import json
@@ -276,3 +277,37 @@ def test_a_kept_conversion_spares_dlib_at_the_next_start_and_is_still_checked(
     assert fourth.encoder.name == "onnxruntime" and loads
     assert len(list(cache.glob("dlib-resnet-*.onnx"))) == 1
     assert encoder_cache.load(cache, resnet, chip) is not None
+
+
+def test_self_test_checks_the_fast_backend_against_dlib_live(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--self-test``'s models line names the backend and its live difference to dlib on a
+    generated face; a fast backend that computes something else fails the check."""
+    import re
+
+    from app import selftest
+
+    line = selftest.check_models(selftest.State(tmp_path))
+    assert "encoder onnxruntime" in line, line
+    found = re.search(r"max diff to dlib ([0-9.e+-]+)", line)
+    assert found and float(found.group(1)) <= TOLERANCE, line
+
+    # The same engine with a wrong fast backend (fc weights changed), as a broken bundle
+    # or a converter bug would give: the self-test refuses it.
+    net = _net()
+    fc = net.ops[-1]
+    assert fc.kind == "fc" and fc.weight is not None
+    weight = fc.weight.copy()
+    weight[:, 0] += 0.5  # template component 0 moves by half the sum of the pooled features
+    wrong = DlibResNet(net.means, [*net.ops[:-1], dataclasses.replace(fc, weight=weight)])
+    real_create = BioEngine.create.__func__  # type: ignore[attr-defined]
+
+    def create(cls, *args, **kw):  # type: ignore[no-untyped-def]
+        engine = real_create(cls, *args, **kw)
+        engine._chip_encoder = OnnxRuntimeEncoder(wrong, build_onnx(wrong), threads=1)
+        return engine
+
+    monkeypatch.setattr(BioEngine, "create", classmethod(create))
+    with pytest.raises(AssertionError, match="onnxruntime encoder differs from dlib"):
+        selftest.check_models(selftest.State(tmp_path))
