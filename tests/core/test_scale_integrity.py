@@ -39,12 +39,18 @@ def _document_page(database: Path, key: bytes, pdf: bytes) -> int:
     raise AssertionError("the document's page was not found")
 
 
+def _stored(desk: Desk, document_id: str) -> bytes:
+    """A document as the vault keeps it (compressed, issue 12): the bytes on its pages."""
+    row = desk._conn.execute("SELECT content FROM documents WHERE id = ?", (document_id,))
+    return bytes(row.fetchone()[0])
+
+
 def test_full_check_finds_a_flipped_byte_and_locks_writes(
     desk: Desk, purpose: Purpose, home: Path
 ) -> None:
     enrolled = enroll(desk, purpose, name="Page Holder", seed=3)
     consent_doc = enrolled.documents[0]
-    pdf = desk.document_pdf(consent_doc.id)
+    pdf = _stored(desk, consent_doc.id)
     key = desk._vault.data_key
     before = desk.full_check()
     assert before.ok and desk.full_check_status().ok and not desk.full_check_status().due
@@ -155,7 +161,7 @@ def test_unlock_reads_no_page_it_does_not_need(desk: Desk, purpose: Purpose, hom
     still succeeds (it never read them); only the full check notices."""
     docs = [enroll(desk, purpose, name=f"Doc Person {i}", seed=i).documents[0] for i in (1, 2)]
     key = desk._vault.data_key
-    pdfs = [desk.document_pdf(d.id) for d in docs]
+    pdfs = [_stored(desk, d.id) for d in docs]
     desk.lock()
     database = home / "vault.db"
     raw = bytearray(database.read_bytes())
