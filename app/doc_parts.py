@@ -119,6 +119,8 @@ def join(conn: Connection, stored: bytes, listing: str) -> bytes | None:
         parts = json.loads(listing)
     except (zlib.error, ValueError):
         return None
+    if not isinstance(parts, list) or not all(_well_formed(p) for p in parts):
+        return None  # a listing changed outside ConsentDesk: damage, never a TypeError
     out = bytearray()
     used = 0
     for at, length, sha in parts:
@@ -131,3 +133,13 @@ def join(conn: Connection, stored: bytes, listing: str) -> bytes | None:
         out += bytes(row[0])
     out += rest[used:]
     return bytes(out)
+
+
+def _well_formed(part: object) -> bool:
+    """One ``[offset, length, sha256]`` entry as :func:`split` writes it."""
+    return (
+        isinstance(part, list)
+        and len(part) == 3
+        and all(type(n) is int and n >= 0 for n in part[:2])
+        and isinstance(part[2], str)
+    )
