@@ -145,3 +145,36 @@ def test_rekey_killed_at_each_step_leaves_one_vault_and_its_keyslots(
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     clean_leftovers(VaultPaths(home), later, after_open=True)
     assert not [p.name for p in home.iterdir() if p.name.startswith(".cdrekey-")]
+
+
+def test_cli_rekey_shows_progress_and_the_vault_opens_with_the_new_key(
+    desk: Desk, purpose, home: Path
+) -> None:
+    enroll(desk, purpose)
+    desk.add_user(OPERATOR, OPERATOR_PW, "operator")
+    old_key = desk._vault.data_key
+    desk.lock()
+    env = {
+        **os.environ,
+        "CONSENTDESK_HOME": str(home),
+        "CONSENTDESK_USER": ADMIN,
+        "CONSENTDESK_PASSWORD": PASSWORD,
+    }
+    env.pop("CONSENTDESK_RECOVERY_CODE", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "rekey"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-800:]
+    shown = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+    percents = [int(line.removeprefix("rekey: ").rstrip("%")) for line in shown]
+    assert all(line.startswith("rekey: ") for line in shown), shown
+    assert percents == sorted(percents) and percents[-1] == 100 and len(percents) >= 3, shown
+    assert "Traceback" not in proc.stderr
+    assert "fresh data key" in proc.stdout
+    assert not _opens_with(home, old_key)
+    _everyone_signs_in(home, 1)
