@@ -23,7 +23,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,11 @@ from app.filecheck import open_regular
 from app.ledger import ErasureLedger, ledger_path
 from app.paths import VaultPaths
 from app.replay import applied_marker, apply_pending, audit_key_of
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 BACKUP_FORMAT = "consentdesk-backup"
 BACKUP_SUFFIX = ".cdbackup"
@@ -395,8 +400,8 @@ def reapply(
 
 
 def _reapply_one(path: Path, data_key: bytes, ledger: ErasureLedger, now: dt.datetime) -> str:
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".cdbackup-") as tmp:
-        staging = VaultPaths(Path(tmp))
+    with staging_folder(path.parent, ".cdbackup-") as tmp:
+        staging = VaultPaths(tmp)
         try:
             manifest = extract_backup(path, staging)
         except (VaultCorrupt, InvalidInput):
@@ -431,12 +436,77 @@ def _destroy(path: Path) -> None:
 
 
 # ---------------------------------------------------------------------- leftovers
+STAGING_OWNER = ".owner"
+
+
+def hold_staging(folder: Path) -> int | None:
+    """Mark a staging folder as in use by this process: an exclusive ``flock`` on
+    ``folder/.owner``, held until :func:`release_staging` or the process ends, however it ends.
+
+    Why: a copy left by a crash (a backup being brought in line with an erasure, say) still
+    holds the people erased since; with the mark, the next sign-in removes it at once instead
+    of waiting ten minutes in case it belonged to a live operation. The file appears under its
+    name only once locked, so a cleaner never mistakes a folder being set up for a dead one."""
+    if fcntl is None:  # pragma: no cover - Windows: the age rule alone
+        return None
+    pending = folder / f"{STAGING_OWNER}.{os.getpid()}"
+    try:
+        fd = os.open(pending, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(pending, folder / STAGING_OWNER)
+    except OSError:
+        os.close(fd)
+        pending.unlink(missing_ok=True)
+        return None
+    return fd
+
+
+def release_staging(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def staging_folder(parent: Path, prefix: str) -> Iterator[Path]:
+    """A temporary folder beside ``parent``'s files, marked as held (:func:`hold_staging`)."""
+    with tempfile.TemporaryDirectory(dir=parent, prefix=prefix) as tmp:
+        fd = hold_staging(Path(tmp))
+        try:
+            yield Path(tmp)
+        finally:
+            release_staging(fd)
+
+
+def _owner(folder: Path) -> str:
+    """``"held"`` while the staging folder's process runs, ``"free"`` once it is gone,
+    ``"none"`` without a mark (an older version, or being set up: the age rule decides)."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return "none"
+    try:
+        fd = os.open(folder / STAGING_OWNER, os.O_RDONLY)
+    except OSError:
+        return "none"
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return "held"
+    finally:
+        os.close(fd)
+    return "free"
+
+
 def clean_leftovers(paths: VaultPaths, now: dt.datetime, *, after_open: bool) -> tuple[str, ...]:
     """Remove temporary copies left by interrupted backups, restores and rekeys.
 
     Run after the live vault has opened (``after_open``): only then is it certain that an aside
     copy (``*.replaced-*``) or a staged keyslot file is not the one that fits. An interrupted
-    restore with a journal is handled by ``app.restore.recover`` before this.
+    restore with a journal is handled by ``app.restore.recover`` before this. A staging folder
+    is removed at once when its owner mark is free (its process died), never while the mark is
+    held, and after ten minutes when it has none.
     """
     removed: list[str] = []
     newest = (now - LEFTOVER_MIN_AGE).timestamp()
@@ -445,12 +515,16 @@ def clean_leftovers(paths: VaultPaths, now: dt.datetime, *, after_open: bool) ->
             continue
         for entry in folder.iterdir():
             name = entry.name
+            staging = name.startswith(LEFTOVER_PREFIXES) and entry.is_dir()
+            owner = _owner(entry) if staging else "none"
+            if owner == "held":
+                continue  # a backup, restore or rekey still running, however long it takes
             try:
-                if entry.lstat().st_mtime > newest:
+                if entry.lstat().st_mtime > newest and owner != "free":
                     continue
             except FileNotFoundError:
                 continue
-            if entry.is_dir() and name.startswith(LEFTOVER_PREFIXES):
+            if staging:
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(name)
             elif (

@@ -33,6 +33,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from app.backups import hold_staging, release_staging
 from app.db import (
     DATA_KEY_BYTES,
     Connection,
@@ -75,8 +76,25 @@ def stream_rekey(
     except OSError as exc:
         _back_to_wal(conn)
         raise StorageError(f"The rekey could not start ({exc.strerror}).") from None
+    owner = hold_staging(staging_dir)  # a crash leaves it to the next sign-in to remove
     staging = VaultPaths(staging_dir)
     new_key = secrets.token_bytes(DATA_KEY_BYTES)
+    try:
+        return _copy_and_swap(conn, paths, slots, staging, new_key, report, step)
+    finally:
+        release_staging(owner)
+
+
+def _copy_and_swap(
+    conn: Connection,
+    paths: VaultPaths,
+    slots: Keyslots,
+    staging: VaultPaths,
+    new_key: bytes,
+    report: Progress,
+    step: Fault,
+) -> tuple[Connection, Keyslots, bytes]:
+    staging_dir = staging.home
     try:
         # A read transaction on the old file: in rollback-journal mode no other connection
         # can commit until it ends, which is after the new file is in place.

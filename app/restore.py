@@ -34,7 +34,7 @@ from typing import Any
 import sqlcipher3
 
 from app.backoff import LoginBackoff
-from app.backups import extract_backup
+from app.backups import extract_backup, hold_staging, release_staging
 from app.db import key_pragma, open_database
 from app.errors import (
     KeyslotError,
@@ -76,45 +76,49 @@ def restore_vault(
         staging_dir = Path(tempfile.mkdtemp(prefix=".cdrestore-", dir=paths.home))
     except OSError as exc:
         raise StorageError(f"The restore could not start ({exc.strerror}).") from None
-    staging = VaultPaths(staging_dir)
+    owner = hold_staging(staging_dir)  # a crash leaves it to the next sign-in to remove
     try:
-        extract_backup(Path(source), staging, lambda f: report(0.6 * f))
-        step("extracted")
-        slots = Keyslots.load(staging.keyslots)
-        opened = _unwrap(backoff, "password", lambda: slots.open_user(username, password))
-        key = opened.data_key
-        role = _peek_role(staging.database, key, username)
-        if role != "admin":
-            raise PermissionDenied(
-                "Only an admin can restore a backup; nothing was changed.", code="admin_only"
-            )
-        prepared = Vault._open(staging, slots, key, ledger_home=paths.home, clock=clock)
-        prepared.close()
-        step("prepared")
-        report(0.7)
-        open_database(staging.database, key).close()  # integrity after the replay
-        report(0.95)
-        fsync_dir(staging_dir)
-        step("verified")
-        journal = swap(paths, staging_dir, step)
-    except BaseException as exc:
-        shutil.rmtree(staging_dir, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise StorageError(
-                f"The restore could not be prepared ({exc.strerror}); the vault was not changed."
-            ) from None
-        raise
-    try:
-        vault = Vault._open(paths, Keyslots.load(paths.keyslots), key, clock=clock)
-    except BaseException:
-        rollback(paths, journal)
-        raise
-    vault.opened = opened  # the same slot, now live: the role is checked at sign-in
-    step("opened")
-    # The new vault is in place; if tidying up fails, recover() finishes it at the next open.
-    with contextlib.suppress(OSError):
-        finish(paths, journal, step)
-    return vault
+        staging = VaultPaths(staging_dir)
+        try:
+            extract_backup(Path(source), staging, lambda f: report(0.6 * f))
+            step("extracted")
+            slots = Keyslots.load(staging.keyslots)
+            opened = _unwrap(backoff, "password", lambda: slots.open_user(username, password))
+            key = opened.data_key
+            role = _peek_role(staging.database, key, username)
+            if role != "admin":
+                raise PermissionDenied(
+                    "Only an admin can restore a backup; nothing was changed.", code="admin_only"
+                )
+            prepared = Vault._open(staging, slots, key, ledger_home=paths.home, clock=clock)
+            prepared.close()
+            step("prepared")
+            report(0.7)
+            open_database(staging.database, key).close()  # integrity after the replay
+            report(0.95)
+            fsync_dir(staging_dir)
+            step("verified")
+            journal = swap(paths, staging_dir, step)
+        except BaseException as exc:
+            shutil.rmtree(staging_dir, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise StorageError(
+                    f"The restore could not be prepared ({exc.strerror}); the vault was not changed."
+                ) from None
+            raise
+        try:
+            vault = Vault._open(paths, Keyslots.load(paths.keyslots), key, clock=clock)
+        except BaseException:
+            rollback(paths, journal)
+            raise
+        vault.opened = opened  # the same slot, now live: the role is checked at sign-in
+        step("opened")
+        # The new vault is in place; if tidying up fails, recover() finishes it at the next open.
+        with contextlib.suppress(OSError):
+            finish(paths, journal, step)
+        return vault
+    finally:
+        release_staging(owner)
 
 
 # ---------------------------------------------------------------------- authorisation

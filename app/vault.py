@@ -10,7 +10,6 @@ import contextlib
 import datetime as dt
 import os
 import secrets
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,13 @@ from typing import TypeVar
 import sqlcipher3
 
 from app.backoff import LoginBackoff
-from app.backups import BACKUP_FORMAT, check_backup_target, clean_leftovers, write_backup_file
+from app.backups import (
+    BACKUP_FORMAT,
+    check_backup_target,
+    clean_leftovers,
+    staging_folder,
+    write_backup_file,
+)
 from app.db import (
     DATA_KEY_BYTES,
     Connection,
@@ -325,8 +330,8 @@ class Vault:
         except OSError as exc:
             raise StorageError(f"The backup folder cannot be made ({exc.strerror}).") from None
         report = progress or (lambda _f: None)
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".cdbackup-") as tmp:
-            copy = Path(tmp) / "vault.db"
+        with staging_folder(target.parent, ".cdbackup-") as tmp:
+            copy = tmp / "vault.db"
             try:
                 backup_copy(self.conn, copy, self.data_key, lambda f: report(0.4 * f))
             except sqlcipher3.Error as exc:

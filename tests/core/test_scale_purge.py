@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
+import textwrap
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +28,7 @@ from tests.core.vaultkit import (
     sign_necessity,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 _TABLE_SCAN = re.compile(r"\bSCAN (people|consents|templates|audit|documents)\b")
 
 
@@ -184,6 +190,57 @@ def test_a_purge_cut_short_before_the_backups_settles_them_at_the_next_sign_in(
         plain = _backup_plain(kept, key, tmp_path)
         assert b"canary purged" not in plain and b"ref-cp-" not in plain
         assert any(e.action == "backup.reapply" for e in again.audit_events())
+        assert not again.finality.unsettled()
+    finally:
+        again.lock()
+
+
+_CRASH_IN_SETTLE = textwrap.dedent(
+    """
+    import os, signal, sys
+    sys.path.insert(0, {repo!r})
+    from pathlib import Path
+    from app import backups
+    from app.desk import Desk, DeskOptions
+    from tests.core.vaultkit import FAST_KDF
+
+    def die(*args, **kw):  # the power goes while the backup's copy is being rewritten
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    backups.write_backup_file = die
+    desk = Desk.unlock(Path({home!r}), "admin", {password!r},
+                       options=DeskOptions(kdf=FAST_KDF, auto_purge=False))
+    desk.erase({person!r})
+    """
+)
+
+
+def test_a_crash_while_backups_are_rewritten_is_caught_up_at_the_next_sign_in(
+    desk: Desk, purpose: Purpose, home, tmp_path
+) -> None:
+    """Killed mid-rewrite: the erasure is committed, the backup still holds the person and a
+    staging copy of it lies beside it. The next sign-in removes the copy at once (its owner is
+    gone) and its purge, with nothing due, rewrites the backup."""
+    p = enroll(desk, purpose, name="Canary Crashed", reference="REF-CRASH-1")
+    enroll(desk, purpose, name="Other Person", seed=9)
+    kept = desk.backup(home / "backups" / "kept.cdbackup")
+    key = desk._vault.data_key
+    desk.lock()
+    script = _CRASH_IN_SETTLE.format(
+        repo=str(REPO), home=str(home), password=PASSWORD, person=p.person.id
+    )
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=180)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-800:]
+    assert [d.name for d in (home / "backups").iterdir() if d.name.startswith(".cdbackup-")]
+    assert b"canary crashed" in _backup_plain(kept, key, tmp_path)
+
+    again = Desk.unlock(home, ADMIN, PASSWORD, options=DeskOptions(kdf=FAST_KDF))
+    try:
+        assert again.find_people("canary crashed").total == 0
+        assert not [d for d in (home / "backups").iterdir() if d.name.startswith(".cdbackup-")]
+        plain = _backup_plain(kept, key, tmp_path)
+        assert b"canary crashed" not in plain and b"ref-crash-1" not in plain
+        assert b"other person" in plain
         assert not again.finality.unsettled()
     finally:
         again.lock()

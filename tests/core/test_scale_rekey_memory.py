@@ -35,6 +35,11 @@ desk.rekey(steps.append)
 documents = desk.stats().documents
 desk.lock()
 rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:  # Linux keeps the parent's peak in ru_maxrss across exec; VmHWM is this program's own
+    status = Path("/proc/self/status").read_text()
+    rss_kb = int(next(l for l in status.splitlines() if l.startswith("VmHWM:")).split()[1])
+except (OSError, StopIteration, ValueError):
+    pass
 print(json.dumps({"rss_mb": rss_kb / 1024, "steps": len(steps), "documents": documents}))
 """
 
