@@ -155,13 +155,13 @@ def apply_pending(conn: Connection, home_ledger: ErasureLedger, now: dt.datetime
             audit.append(
                 REPLAY_ACTOR, "ledger.problem", details={"problems": list(read.problems)}, at=now
             )
-        for entry in todo:
-            if entry.kind == "erase":
-                gone = _replay_erasure(conn, audit, entry, now)
-                if gone is not None:
-                    erased.append(str(entry.person_id))
+        for run in _runs(todo):
+            if run[0].kind == "erase":
+                for pid, gone in _replay_erasures(conn, audit, run, now):
+                    erased.append(pid)
                     templates += gone
-            else:
+                continue
+            for entry in run:
                 ids, count = _replay_status(conn, audit, entry, now)
                 (withdrawn if entry.kind == "withdraw" else expired).extend(ids)
                 templates += count
@@ -175,50 +175,102 @@ def apply_pending(conn: Connection, home_ledger: ErasureLedger, now: dt.datetime
     )
 
 
-def _counts(conn: Connection, person_id: str) -> dict[str, int]:
-    return {
-        t: int(
-            conn.execute(
-                f"SELECT count(*) FROM {t} WHERE {'id' if t == 'people' else 'person_id'} = ?",
-                (person_id,),
-            ).fetchone()[0]
-        )
-        for t in PERSON_TABLES
+# Erasures replayed together (issue 12: a retention purge of 1,000 people is 1,000 ledger
+# entries, replayed into every backup under <home>/backups and at every restore).
+REPLAY_BATCH = 500
+
+
+def _runs(entries: tuple[LedgerEntry, ...]) -> list[list[LedgerEntry]]:
+    """Consecutive erasures (at most :data:`REPLAY_BATCH`, each person once) as one run, every
+    other entry alone: the order of the ledger is kept."""
+    runs: list[list[LedgerEntry]] = []
+    seen: set[str] = set()
+    for entry in entries:
+        last = runs[-1] if runs else None
+        if (
+            entry.kind == "erase"
+            and last is not None
+            and last[0].kind == "erase"
+            and len(last) < REPLAY_BATCH
+            and str(entry.person_id) not in seen
+        ):
+            last.append(entry)
+        else:
+            runs.append([entry])
+            seen = set()
+        seen.add(str(entry.person_id))
+    return runs
+
+
+def _grouped_counts(conn: Connection, pids: list[str]) -> dict[str, dict[str, int]]:
+    out = {pid: dict.fromkeys(PERSON_TABLES, 0) for pid in pids}
+    marks = ",".join("?" * len(pids))
+    for t in PERSON_TABLES:
+        column = "id" if t == "people" else "person_id"
+        for pid, n in conn.execute(
+            f"SELECT {column}, count(*) FROM {t} WHERE {column} IN ({marks}) GROUP BY {column}",
+            pids,
+        ):
+            out[str(pid)][t] = int(n)
+    return out
+
+
+def _replay_erasures(
+    conn: Connection, audit: AuditLog, run: list[LedgerEntry], now: dt.datetime
+) -> list[tuple[str, int]]:
+    """Erase each person of the run again, as a set; returns (person, templates deleted).
+
+    A person already recorded as erased with nothing left is skipped (replaying is
+    idempotent). The certificate's hash comes from the ledger, so the certificate the person
+    holds still verifies as an erasure certificate after any restore."""
+    pids = [str(e.person_id) for e in run]
+    marks = ",".join("?" * len(pids))
+    before = _grouped_counts(conn, pids)
+    recorded = {
+        str(r[0])
+        for r in conn.execute(f"SELECT person_id FROM erasures WHERE person_id IN ({marks})", pids)
     }
-
-
-def _replay_erasure(
-    conn: Connection, audit: AuditLog, entry: LedgerEntry, now: dt.datetime
-) -> int | None:
-    """Erase the person again; returns the templates deleted, or None if nothing was left."""
-    pid = str(entry.person_id)
-    recorded = conn.execute(
-        "SELECT certificate_sha256 FROM erasures WHERE person_id = ?", (pid,)
-    ).fetchone()
-    before = _counts(conn, pid)
-    if recorded is not None and not any(before.values()):
-        return None
+    todo = [
+        e for e in run if str(e.person_id) not in recorded or any(before[str(e.person_id)].values())
+    ]
+    if not todo:
+        return []
+    ids = [str(e.person_id) for e in todo]
+    marks = ",".join("?" * len(ids))
     for table in ("templates", "photos", "documents", "consents"):
-        conn.execute(f"DELETE FROM {table} WHERE person_id = ?", (pid,))
-    conn.execute("DELETE FROM people WHERE id = ?", (pid,))
-    after = _counts(conn, pid)
-    counts = {"before": before, "after": after, "replayed_ledger_seq": entry.seq}
-    # The certificate's hash comes from the ledger, so the certificate the person holds
-    # still verifies as an erasure certificate after any restore.
-    conn.execute(
+        conn.execute(f"DELETE FROM {table} WHERE person_id IN ({marks})", ids)
+    conn.execute(f"DELETE FROM people WHERE id IN ({marks})", ids)
+    after = _grouped_counts(conn, ids)
+    conn.executemany(
         "INSERT OR REPLACE INTO erasures (person_id, erased_at, erased_by, reason, counts, "
         "certificate_sha256) VALUES (?,?,?,?,?,?)",
-        (
-            pid,
-            _iso(entry.at),
-            entry.actor,
-            "replayed from the erasure ledger",
-            json.dumps(counts),
-            entry.certificate_sha256,
-        ),
+        [
+            (
+                str(e.person_id),
+                _iso(e.at),
+                e.actor,
+                "replayed from the erasure ledger",
+                json.dumps(
+                    {
+                        "before": before[str(e.person_id)],
+                        "after": after[str(e.person_id)],
+                        "replayed_ledger_seq": e.seq,
+                    }
+                ),
+                e.certificate_sha256,
+            )
+            for e in todo
+        ],
     )
-    audit.append(REPLAY_ACTOR, "ledger.replay", pid, _details(entry, destroyed=before), at=now)
-    return before["templates"]
+    audit.append_many(
+        REPLAY_ACTOR,
+        [
+            ("ledger.replay", str(e.person_id), _details(e, destroyed=before[str(e.person_id)]))
+            for e in todo
+        ],
+        at=now,
+    )
+    return [(str(e.person_id), before[str(e.person_id)]["templates"]) for e in todo]
 
 
 def _replay_status(
