@@ -85,7 +85,8 @@ def open_database(path: Path, key: bytes, *, check: bool = True, quick: bool = F
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
         except (sqlcipher3.DatabaseError, VaultCorrupt) as exc:
-            if _inode(path) != inode or "locked" in str(exc) or "busy" in str(exc):
+            replaced = inode is not None and _inode(path) != inode
+            if replaced or "locked" in str(exc) or "busy" in str(exc):
                 raise _busy() from None
             raise
         if _inode(path) != inode:
