@@ -100,6 +100,9 @@ def _copy_and_swap(
         # can commit until it ends, which is after the new file is in place.
         conn.execute("BEGIN")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        # Created private first: SQLite would make it with the umask's mode (0644), and this
+        # file becomes the vault (its WAL and shared-memory files copy its mode).
+        os.close(os.open(staging.database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         backup_copy(conn, staging.database, new_key, lambda f: report(_COPY * f))
         step("copied")
         open_database(staging.database, new_key).close()  # every page, before it counts

@@ -60,6 +60,7 @@ def test_rekey_reports_progress_and_keeps_everyone(desk: Desk, purpose, home: Pa
     new_key = desk._vault.data_key
     desk.lock()
     assert not _opens_with(home, old_key) and _opens_with(home, new_key)
+    assert (home / "vault.db").stat().st_mode & 0o777 == 0o600  # as private as the old one
     assert not [p.name for p in home.iterdir() if p.name.startswith(".cdrekey-")]
     _everyone_signs_in(home, 2)
 
