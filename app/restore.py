@@ -42,6 +42,7 @@ from app.errors import (
     StorageError,
     VaultCorrupt,
 )
+from app.filelock import FileLock
 from app.keyslots import Keyslots
 from app.names import name_key
 from app.paths import VaultPaths
@@ -77,6 +78,7 @@ def restore_vault(
     except OSError as exc:
         raise StorageError(f"The restore could not start ({exc.strerror}).") from None
     owner = hold_staging(staging_dir)  # a crash leaves it to the next sign-in to remove
+    swapping = contextlib.ExitStack()
     try:
         staging = VaultPaths(staging_dir)
         try:
@@ -98,8 +100,12 @@ def restore_vault(
             report(0.95)
             fsync_dir(staging_dir)
             step("verified")
+            # Held until the swap is finished or undone: another process's recover() waits
+            # for it instead of taking this swap for an interrupted one (issue 12).
+            swapping.enter_context(FileLock(paths.keyslots.with_name("keyslots.lock")))
             journal = swap(paths, staging_dir, step)
         except BaseException as exc:
+            swapping.close()
             shutil.rmtree(staging_dir, ignore_errors=True)
             if isinstance(exc, OSError):
                 raise StorageError(
@@ -118,6 +124,7 @@ def restore_vault(
             finish(paths, journal, step)
         return vault
     finally:
+        swapping.close()
         release_staging(owner)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import VaultError
+from app.filelock import FileLock
 from app.paths import VaultPaths, write_private
 
 JOURNAL = "restore-journal.json"
@@ -88,7 +89,21 @@ def recover(paths: VaultPaths) -> str | None:
 
     Also repairs a restore interrupted by an older version (no journal): if ``vault.db`` is
     missing but an aside copy exists, the newest aside set is renamed back.
+
+    Only under ``keyslots.lock``, which a rekey or restore holds from its swap to its finish:
+    a journal or an aside copy seen while another process is still swapping is that process's
+    work in progress, not an interruption (a ``stats`` started mid-rekey rolled the swap back
+    under it: the rekey failed as "disk full?", or went on with a key the files no longer had).
+    The lock goes with a killed process, so a real interruption is still recovered at once.
     """
+    home = paths.home
+    if not (home / JOURNAL).exists() and (paths.database.exists() or not home.is_dir()):
+        return None
+    with FileLock(paths.keyslots.with_name("keyslots.lock")):
+        return _recover(paths)
+
+
+def _recover(paths: VaultPaths) -> str | None:
     home = paths.home
     journal_path = home / JOURNAL
     if journal_path.exists():

@@ -1,0 +1,87 @@
+"""Attack on the storage migrations (issue 12): a vault laid out as the code before compact
+storage left it, its migration killed mid-transaction, must still open (old layout rolled back,
+migrated again), with the pre-migration backup really made and every document byte-exact."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from app.desk import Desk, DeskOptions
+from app.migrations import LATEST
+from tests.core.test_compact_storage import _BEFORE_COMPACT, _to_old_layout
+from tests.core.vaultkit import ADMIN, PASSWORD, enroll
+
+REPO = Path(__file__).resolve().parents[2]
+
+_CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    sys.path.insert(0, {repo!r})
+    from pathlib import Path
+    import app.stored
+    from app.desk import Desk, DeskOptions
+    from tests.core.vaultkit import ADMIN, FAST_KDF, PASSWORD
+
+    real = app.stored.convert_compact
+
+    def dying(conn):  # the data converted, the migration's transaction not committed
+        real(conn)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    app.stored.convert_compact = dying
+    Desk.unlock(Path({home!r}), ADMIN, PASSWORD, options=DeskOptions(kdf=FAST_KDF))
+    """
+)
+
+
+def test_a_migration_killed_mid_transaction_leaves_a_vault_that_opens_byte_exact(
+    desk: Desk, purpose, home: Path, options: DeskOptions
+) -> None:
+    people = [
+        enroll(desk, purpose, name="Canary Zebulon"),
+        enroll(desk, purpose, name="张伟", seed=2, language="zh"),
+    ]
+    forms = {
+        d.id: hashlib.sha256(desk.document_pdf(d.id)).hexdigest()
+        for r in people
+        for d in desk.person_documents(r.person.id)
+    }
+    _to_old_layout(desk)
+    with desk.session.write() as conn:  # migration 15's index did not exist then either
+        conn.execute("DROP INDEX consents_matchable")
+        conn.execute(f"PRAGMA user_version = {_BEFORE_COMPACT}")
+    desk.lock()
+
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD.format(repo=str(REPO), home=str(home))],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr[-800:]
+    made = sorted((home / "backups").glob("before-migration-*.cdbackup"))
+    assert len(made) == 1, "the backup comes before the migration"
+
+    again = Desk.unlock(home, ADMIN, PASSWORD, options=options)
+    try:
+        assert again._conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+        for doc_id, sha in forms.items():
+            assert hashlib.sha256(again.document_pdf(doc_id)).hexdigest() == sha
+    finally:
+        again.lock()
+    # The backup made before the killed migration holds the old layout: it restores and
+    # migrates to the same documents.
+    restored = Desk.restore(home, made[0], ADMIN, PASSWORD, options=options)
+    try:
+        assert restored._conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+        for doc_id, sha in forms.items():
+            assert hashlib.sha256(restored.document_pdf(doc_id)).hexdigest() == sha
+    finally:
+        restored.lock()
