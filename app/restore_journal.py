@@ -97,8 +97,12 @@ def recover(paths: VaultPaths) -> str | None:
     The lock goes with a killed process, so a real interruption is still recovered at once.
     """
     home = paths.home
-    if not (home / JOURNAL).exists() and (paths.database.exists() or not home.is_dir()):
-        return None
+    if not (home / JOURNAL).exists() and (
+        paths.database.exists()
+        or not home.is_dir()
+        or not any(_STAMP.match(p.name) for p in home.iterdir())
+    ):
+        return None  # nothing to recover (the common case): no lock file made
     with FileLock(paths.keyslots.with_name("keyslots.lock")):
         return _recover(paths)
 
