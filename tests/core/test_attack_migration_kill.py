@@ -85,3 +85,47 @@ def test_a_migration_killed_mid_transaction_leaves_a_vault_that_opens_byte_exact
             assert hashlib.sha256(restored.document_pdf(doc_id)).hexdigest() == sha
     finally:
         restored.lock()
+
+
+def test_an_erasure_reaches_the_before_migration_backup_of_an_old_layout(
+    desk: Desk, purpose, home: Path, options: DeskOptions, tmp_path: Path
+) -> None:
+    """The backup made before the storage migrations holds the old layout (inline texts, raw
+    documents, no counters of parts): an erasure must still reach it, and a restore of it
+    must give the others' documents byte-exact."""
+    import zipfile
+
+    from tests.core.vaultkit import decrypt_database
+
+    gone = enroll(desk, purpose, name="Canary Zebulon", reference="REF-GONE-1")
+    stays = enroll(desk, purpose, name="张伟", seed=2, language="zh")
+    forms = {
+        d.id: hashlib.sha256(desk.document_pdf(d.id)).hexdigest()
+        for d in desk.person_documents(stays.person.id)
+    }
+    _to_old_layout(desk)
+    with desk.session.write() as conn:
+        conn.execute("DROP INDEX consents_matchable")
+        conn.execute(f"PRAGMA user_version = {_BEFORE_COMPACT}")
+    key = bytes(desk._vault.data_key)
+    desk.lock()
+    d = Desk.unlock(home, ADMIN, PASSWORD, options=options)  # migrates, backup first
+    made = sorted((home / "backups").glob("before-migration-*.cdbackup"))
+    assert len(made) == 1
+    d.erase(gone.person.id)
+    d.lock()
+    with zipfile.ZipFile(made[0]) as zf:
+        (tmp_path / "b.db").write_bytes(zf.read("vault.db"))
+    plain = decrypt_database(tmp_path / "b.db", key).lower()
+    assert b"canary zebulon" not in plain and b"ref-gone-1" not in plain
+    restored = Desk.restore(home, made[0], ADMIN, PASSWORD, options=options)
+    try:
+        assert restored.find_people("canary").total == 0
+        for doc_id, sha in forms.items():
+            assert hashlib.sha256(restored.document_pdf(doc_id)).hexdigest() == sha
+        from app import counts
+
+        with restored.session.write() as conn:
+            assert counts.recount(conn) == {}
+    finally:
+        restored.lock()
