@@ -106,3 +106,113 @@ def test_purge_leaves_no_byte_of_the_name_subset_in_the_vault_or_its_backups(
         assert len(desk.document_pdf(_form(desk, stays.consent.id)[0])) > 0
     finally:
         desk.lock()
+
+
+def test_cli_on_a_damaged_shared_font_program_says_so_in_one_line(
+    desk: Desk, purpose, home: Path, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    person = enroll(desk, purpose).person.id
+    good = tmp_path / "good.pdf"
+    doc_id, parts = _form(desk, desk.person_documents(person)[0].consent_id or "")
+    good.write_bytes(desk.document_pdf(doc_id))
+    sha = json.loads(parts)[0][2]
+    with desk.session.write() as conn:
+        (data,) = conn.execute(
+            "SELECT data FROM document_parts WHERE sha256 = ?", (sha,)
+        ).fetchone()
+        flipped = data[:100] + bytes([data[100] ^ 0x20]) + data[101:]
+        conn.execute("UPDATE document_parts SET data = ? WHERE sha256 = ?", (flipped, sha))
+    desk.lock()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(repo),
+        "CONSENTDESK_HOME": str(home),
+        "CONSENTDESK_USER": "admin",
+        "CONSENTDESK_PASSWORD": "correct horse battery",
+    }
+    env.pop("CONSENTDESK_DEBUG", None)
+    out = tmp_path / "out"
+    for args in (
+        ["documents", person, "--out", str(out)],
+        ["verify-document", str(good)],
+        ["audit", "verify", "--against", str(good)],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "app", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=repo,
+            timeout=120,
+        )
+        assert "Traceback" not in proc.stderr, proc.stderr[-800:]
+        if args[0] == "documents":
+            assert proc.returncode == 3 and proc.stderr.strip().count("\n") == 0, proc.stderr
+            assert not out.exists() or not any(out.iterdir())  # no wrong PDF handed out
+        else:  # the person's own copy still checks against the record and the audit head
+            assert proc.returncode == 0, proc.stderr
+
+
+def _refs_are_true(desk: Desk) -> None:
+    """Every part's ``refs`` equals the documents that list it; no part without one."""
+    real: dict[str, int] = {}
+    for (listing,) in desk._conn.execute("SELECT parts FROM documents WHERE parts IS NOT NULL"):
+        for _at, _n, sha in json.loads(listing):
+            real[sha] = real.get(sha, 0) + 1
+    stored = dict(desk._conn.execute("SELECT sha256, refs FROM document_parts").fetchall())
+    assert stored == real
+
+
+def test_part_counts_stay_true_through_reissue_erasure_and_a_restore_round_trip(
+    desk: Desk, purpose, home: Path, options: DeskOptions, faces: Path, tmp_path: Path
+) -> None:
+    import hashlib
+
+    from tests.core.vaultkit import PASSWORD, PURPOSE_ZH
+
+    keeps = sign_necessity(
+        desk,
+        desk.add_purpose(
+            title="Member photo wall",
+            controller="Acme",
+            contact="privacy@acme.example",
+            retention_days=365,
+            alternative="Name badge",
+            keep_photos=True,
+            **PURPOSE_ZH,
+        ),
+    )
+    photo = (faces / "biden_1.jpg").read_bytes()
+    with_photo = enroll(
+        desk, keeps, name="李娜", seed=4, language="zh", photo_jpeg=photo, photo_consent=True
+    )
+    enroll(desk, keeps, name="李娜", seed=5, language="zh")  # the same name: a shared subset
+    others = [
+        enroll(desk, purpose, name="Xavier Qwyjk", seed=6),
+        enroll(desk, purpose, name="张伟", seed=7, language="zh"),
+    ]
+    _refs_are_true(desk)
+    desk.withdraw(with_photo.person.id, "no longer")  # the form re-issued without the photo
+    _refs_are_true(desk)
+    desk.erase(others[0].person.id)
+    _refs_are_true(desk)
+    every = {
+        d: hashlib.sha256(desk.document_pdf(d)).hexdigest()
+        for (d,) in desk._conn.execute("SELECT id FROM documents").fetchall()
+    }
+    backup = desk.backup(tmp_path / "round.cdbackup")
+    desk.lock()
+    restored = Desk.restore(home, backup, ADMIN, PASSWORD, options=options)
+    try:
+        _refs_are_true(restored)
+        for doc_id, sha in every.items():
+            assert hashlib.sha256(restored.document_pdf(doc_id)).hexdigest() == sha
+        restored.erase(others[1].person.id)
+        _refs_are_true(restored)
+    finally:
+        restored.lock()
