@@ -642,10 +642,13 @@ class Desk:
             path = s.vault.backup(Path(target), progress)
             # a damaged vault is still backed up; a full disk's too (issue-11, app.readonly)
             audit_or_defer(s, "vault.backup", despite_damage=True)
-            if not s.vault.read_only and self.finality.holds_backup(
-                path
-            ):  # retention limits of <home>/backups
-                self.finality.prune()
+            if not s.vault.read_only and self.finality.holds_backup(path):
+                if s.writes_locked:  # a damaged vault: settling would need a write
+                    self.finality.prune()  # retention limits of <home>/backups
+                else:
+                    # Also brings this copy in line when another process erased someone
+                    # while it was made (its manifest names an older ledger entry; issue 12).
+                    self.finality.settle(self.user.username)
             return path
 
     def list_backups(self) -> tuple[BackupInfo, ...]:

@@ -337,12 +337,18 @@ class Vault:
             except sqlcipher3.Error as exc:
                 raise StorageError(f"The backup could not be written: {_short(exc)}") from None
             verify = open_database(copy, self.data_key)  # every page, before it counts
-            verify.close()
+            try:
+                # The copy's own mark, not the live vault's: another process may have erased
+                # someone since the copy was taken, and a manifest claiming that erasure would
+                # make every later settle skip this file (issue 12).
+                copied_marker = applied_marker(verify)
+            finally:
+                verify.close()
             report(0.6)
             manifest = {
                 "schema": current_version(self.conn),
                 "created_at": dt.datetime.now(dt.UTC).isoformat(),
-                "ledger_applied": applied_marker(self.conn),
+                "ledger_applied": copied_marker,
             }
             write_backup_file(
                 copy,
