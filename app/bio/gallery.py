@@ -87,14 +87,23 @@ class Gallery:
         """Build from ``(person_id, 512-byte blob)`` rows as they come out of the vault, in one
         pass: the blobs are joined and viewed as a matrix, no per-row numpy objects."""
         pairs = list(rows)
-        gallery = cls(capacity=max(16, len(pairs) + len(pairs) // 4))
         if not pairs:
-            return gallery
+            return cls(capacity=16)
         ids, blobs = zip(*pairs, strict=True)
-        if any(len(b) != TEMPLATE_BYTES for b in blobs):
+        return cls.from_columns(ids, blobs)
+
+    @classmethod
+    def from_columns(cls, person_ids: Sequence[str], blobs: Sequence[bytes]) -> Gallery:
+        """Build from parallel columns of person ids and 512-byte blobs (the vault's read)."""
+        if len(person_ids) != len(blobs):
+            raise ValueError("one person id per template")
+        gallery = cls(capacity=max(16, len(blobs) + len(blobs) // 4))
+        if not blobs:
+            return gallery
+        if set(map(len, blobs)) != {TEMPLATE_BYTES}:
             raise ValueError("a template blob is 512 bytes")
-        mat = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), EMBEDDING_DIM)
-        gallery._bulk(list(ids), mat)
+        mat = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), EMBEDDING_DIM)
+        gallery._bulk(list(person_ids), mat)
         return gallery
 
     @classmethod
@@ -112,12 +121,10 @@ class Gallery:
         self._ensure(n)
         self._mat[:n] = mat
         np.einsum("ij,ij->i", self._mat[:n], self._mat[:n], out=self._norms[:n])
-        # Row -> person numbers without a per-row Python object: setdefault numbers people
+        # Row -> person numbers without a per-row Python step: people are numbered
         # in order of first appearance, which is also the order of the dict's keys.
-        index: dict[str, int] = {}
-        self._owner[:n] = np.fromiter(
-            (index.setdefault(p, len(index)) for p in ids), dtype=np.int64, count=n
-        )
+        index: dict[str, int] = {p: i for i, p in enumerate(dict.fromkeys(ids))}
+        self._owner[:n] = np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=n)
         self._index = index
         self._ids = list(index)
         counts = np.bincount(self._owner[:n], minlength=len(index)).tolist()

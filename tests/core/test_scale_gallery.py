@@ -123,21 +123,45 @@ def test_a_withdrawal_while_the_gallery_is_read_in_chunks_is_never_matched(
     people = [enroll(desk, purpose, name=f"Chunked Person {i}", seed=i + 1) for i in range(4)]
     gone = people[0].person.id
     monkeypatch.setattr(faces_room, "GALLERY_CHUNK", 2)
-    real = faces_room.fetch_all
+    real = faces_room.fetch_columns
     chunks: list[int] = []
 
-    def fetch_all(conn, sql, args=()):  # type: ignore[no-untyped-def]
-        rows = real(conn, sql, args)
+    def fetch_columns(conn, sql, args=()):  # type: ignore[no-untyped-def]
+        columns = real(conn, sql, args)
         if sql == faces_room._CHUNK_SQL:
-            chunks.append(len(rows))
+            chunks.append(len(columns["id"]))
             if len(chunks) == 1:
                 desk.withdraw(gone, "changed my mind")  # between two chunks of the read
-        return rows
+        return columns
 
-    monkeypatch.setattr(faces_room, "fetch_all", fetch_all)
+    monkeypatch.setattr(faces_room, "fetch_columns", fetch_columns)
     desk.faces.reload()
     gallery = desk.faces.gallery("all")
     assert gone not in gallery
     assert set(gallery.person_ids()) == {p.person.id for p in people[1:]}
     assert len(gallery) == 6
     assert len(chunks) > 4  # the first read was abandoned and the gallery read again
+
+
+def test_identify_with_photos_reads_the_gallery_once_alongside_the_analysis(
+    desk: Desk, purpose: Purpose, faces: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``identify`` starts the gallery read on its loader thread while the first photos are
+    analysed (at 100,000 people a read of 1-2 s) and the match waits for that read: one read,
+    not a second one started by the first match."""
+    import threading
+
+    obama = _enroll_photos(desk, purpose, "Barack Obama", [faces / "obama_1.jpg"])
+    real = Faces._read_gallery
+    readers: list[str] = []
+
+    def read(self: Faces, scope: Scope, generation: int) -> object:
+        readers.append(threading.current_thread().name)
+        return real(self, scope, generation)
+
+    monkeypatch.setattr(Faces, "_read_gallery", read)
+    desk.faces.reload()
+    results = list(desk.faces.identify_photos([faces / "obama_3.jpg", faces / "biden_1.jpg"]))
+    assert [r.decision for r in results] == ["match", "no_match"]
+    assert [c.person_id for c in results[0].candidates] == [obama]
+    assert len(readers) == 1 and readers[0].startswith("photo-load"), readers
