@@ -12,6 +12,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from app.desk import Desk, DeskOptions
 from app.migrations import LATEST
 from tests.core.test_compact_storage import _BEFORE_COMPACT, _to_old_layout
@@ -28,20 +30,31 @@ _CHILD = textwrap.dedent(
     from app.desk import Desk, DeskOptions
     from tests.core.vaultkit import ADMIN, FAST_KDF, PASSWORD
 
+    import app.vault
+    where = {where!r}
     real = app.stored.convert_compact
+    real_copy = app.vault.backup_copy
 
     def dying(conn):  # the data converted, the migration's transaction not committed
         real(conn)
         os.kill(os.getpid(), signal.SIGKILL)
 
-    app.stored.convert_compact = dying
+    def dying_copy(*args, **kw):  # the backup before the migration half made
+        real_copy(*args, **kw)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if where == "migration":
+        app.stored.convert_compact = dying
+    else:
+        app.vault.backup_copy = dying_copy
     Desk.unlock(Path({home!r}), ADMIN, PASSWORD, options=DeskOptions(kdf=FAST_KDF))
     """
 )
 
 
+@pytest.mark.parametrize("where", ["backup", "migration"])
 def test_a_migration_killed_mid_transaction_leaves_a_vault_that_opens_byte_exact(
-    desk: Desk, purpose, home: Path, options: DeskOptions
+    desk: Desk, purpose, home: Path, options: DeskOptions, where: str
 ) -> None:
     people = [
         enroll(desk, purpose, name="Canary Zebulon"),
@@ -59,7 +72,7 @@ def test_a_migration_killed_mid_transaction_leaves_a_vault_that_opens_byte_exact
     desk.lock()
 
     child = subprocess.run(
-        [sys.executable, "-c", _CHILD.format(repo=str(REPO), home=str(home))],
+        [sys.executable, "-c", _CHILD.format(repo=str(REPO), home=str(home), where=where)],
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
         text=True,
@@ -67,7 +80,7 @@ def test_a_migration_killed_mid_transaction_leaves_a_vault_that_opens_byte_exact
     )
     assert child.returncode == -signal.SIGKILL, child.stderr[-800:]
     made = sorted((home / "backups").glob("before-migration-*.cdbackup"))
-    assert len(made) == 1, "the backup comes before the migration"
+    assert len(made) == (1 if where == "migration" else 0), "the backup comes first"
 
     again = Desk.unlock(home, ADMIN, PASSWORD, options=options)
     try:
@@ -76,6 +89,10 @@ def test_a_migration_killed_mid_transaction_leaves_a_vault_that_opens_byte_exact
             assert hashlib.sha256(again.document_pdf(doc_id)).hexdigest() == sha
     finally:
         again.lock()
+    made = sorted((home / "backups").glob("before-migration-*.cdbackup"))
+    assert len(made) >= 1
+    # the killed backup's half-made copy (it holds everyone) went at that sign-in
+    assert not [p.name for p in (home / "backups").iterdir() if p.name.startswith(".cdbackup-")]
     # The backup made before the killed migration holds the old layout: it restores and
     # migrates to the same documents.
     restored = Desk.restore(home, made[0], ADMIN, PASSWORD, options=options)
