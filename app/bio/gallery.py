@@ -94,15 +94,23 @@ class Gallery:
 
     @classmethod
     def from_columns(cls, person_ids: Sequence[str], blobs: Sequence[bytes]) -> Gallery:
-        """Build from parallel columns of person ids and 512-byte blobs (the vault's read)."""
+        """Build from parallel columns of person ids and 512-byte blobs."""
         if len(person_ids) != len(blobs):
             raise ValueError("one person id per template")
-        gallery = cls(capacity=max(16, len(blobs) + len(blobs) // 4))
-        if not blobs:
-            return gallery
-        if set(map(len, blobs)) != {TEMPLATE_BYTES}:
+        if blobs and set(map(len, blobs)) != {TEMPLATE_BYTES}:
             raise ValueError("a template blob is 512 bytes")
-        mat = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), EMBEDDING_DIM)
+        return cls.from_packed(person_ids, b"".join(blobs))
+
+    @classmethod
+    def from_packed(cls, person_ids: Sequence[str], packed: bytes) -> Gallery:
+        """Build from person ids and their templates packed end to end, 512 bytes each in the
+        same order (the vault's read at 100,000 people: no per-template object)."""
+        if len(packed) != len(person_ids) * TEMPLATE_BYTES:
+            raise ValueError("one 512-byte template per person id")
+        gallery = cls(capacity=max(16, len(person_ids) + len(person_ids) // 4))
+        if not person_ids:
+            return gallery
+        mat = np.frombuffer(packed, dtype="<f4").reshape(len(person_ids), EMBEDDING_DIM)
         gallery._bulk(list(person_ids), mat)
         return gallery
 
