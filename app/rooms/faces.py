@@ -152,7 +152,9 @@ class Faces:
         with self._s.lock:
             if self._generation != generation:
                 return None
-            matchable = set(fetch_columns(self._s.conn, sql, args)["id"])
+            # One string, split in C: 100,000 rows as Python objects took 0.15-0.25 s.
+            listed = scalar(self._s.conn, f"SELECT group_concat(id, ',') FROM ({sql})", args)
+        matchable = set(str(listed).split(",")) if listed else set()
         people: list[str] = []
         packed: list[bytes] = []
         with self._s.lock:
