@@ -107,7 +107,7 @@ class Gallery:
         same order (the vault's read at 100,000 people: no per-template object)."""
         if len(packed) != len(person_ids) * TEMPLATE_BYTES:
             raise ValueError("one 512-byte template per person id")
-        gallery = cls(capacity=max(16, len(person_ids) + len(person_ids) // 4))
+        gallery = cls(capacity=16)
         if not person_ids:
             return gallery
         mat = np.frombuffer(packed, dtype="<f4").reshape(len(person_ids), EMBEDDING_DIM)
@@ -126,8 +126,16 @@ class Gallery:
 
     def _bulk(self, ids: list[str], mat: F32) -> None:
         n = mat.shape[0]
-        self._ensure(n)
-        self._mat[:n] = mat
+        if not mat.flags.writeable:
+            # A view of the vault's read (from_packed): used as it is, without copying 100 MB
+            # into a fresh matrix at 100,000 people; the first change copies it (_ensure).
+            self._mat = mat
+            self._norms = np.empty(n, dtype=np.float32)
+            self._owner = np.empty(n, dtype=np.int64)
+            self._scratch = np.zeros(n, dtype=np.float32)
+        else:
+            self._ensure(n)
+            self._mat[:n] = mat
         np.einsum("ij,ij->i", self._mat[:n], self._mat[:n], out=self._norms[:n])
         # Row -> person numbers without a per-row Python step: people are numbered
         # in order of first appearance, which is also the order of the dict's keys.
@@ -171,10 +179,12 @@ class Gallery:
     # -- mutation --------------------------------------------------------------------------------
 
     def _ensure(self, needed: int) -> None:
+        """Room for ``needed`` rows in a matrix this gallery may write (a read-only view of
+        the vault's read is copied here, at its first change)."""
         cap = self._mat.shape[0]
-        if needed <= cap:
+        if needed <= cap and self._mat.flags.writeable:
             return
-        new_cap = max(needed, cap * 2)
+        new_cap = max(needed, cap * 2, 16)
         mat = np.zeros((new_cap, EMBEDDING_DIM), dtype=np.float32)
         mat[: self._n] = self._mat[: self._n]
         norms = np.zeros(new_cap, dtype=np.float32)
@@ -219,6 +229,7 @@ class Gallery:
         with self._lock:
             if person_id not in self._counts:
                 return 0
+            self._ensure(self._n)  # a read-only view becomes this gallery's own copy
             rows = self._rows_of(person_id)
             del self._counts[person_id]
             idx = self._index.pop(person_id)

@@ -109,6 +109,29 @@ def test_blobs_round_trip_and_bulk_load() -> None:
     assert Gallery.from_blobs([]).search(mat[0]) == []
 
 
+def test_a_packed_read_is_searched_in_place_and_copied_at_the_first_change() -> None:
+    """from_packed keeps the vault's bytes as a read-only matrix (no 100 MB copy at 100,000
+    people); removing or adding a person first makes it the gallery's own, and a removed
+    person's rows are zeroed there as always."""
+    mat = _random(40, 11)
+    ids = [f"p{i // 4}" for i in range(40)]
+    packed = b"".join(template_to_blob(row) for row in mat)
+    g = Gallery.from_packed(ids, packed)
+    assert len(g) == 40 and g.person_count == 10
+    assert g.search(mat[13], 1)[0].person_id == "p3"
+    assert g.remove("p3") == 4
+    assert "p3" not in g and len(g) == 36
+    assert not g._mat[36:40].any()  # the vacated tail is zeroed in the gallery's own copy
+    assert all(h.person_id != "p3" for h in g.search(mat[13], 10))
+    assert g.add("p3", mat[12:14]) == 2 and g.search(mat[13], 1)[0].person_id == "p3"
+    assert packed == b"".join(template_to_blob(row) for row in mat)  # the read is untouched
+    fresh = Gallery.from_packed(ids, packed)
+    fresh.add("late", mat[:1])  # adding first also copies
+    assert len(fresh) == 41 and fresh.search(mat[0], 1)[0].distance < 1e-3
+    with pytest.raises(ValueError):
+        Gallery.from_packed(ids, packed[:-1])
+
+
 def test_concurrent_enroll_erase_and_search() -> None:
     import threading
 
