@@ -118,6 +118,8 @@ def test_chinese_screen_shows_words_not_codes_or_distances(
     # Purposes are listed by their Chinese titles on a Chinese desk (not the English ones).
     filters = [reg.purpose.itemText(i) for i in range(reg.purpose.count())]
     assert "大楼入口" in filters and "Building entry" not in filters, filters
+    statuses = [reg.model.index(r, 2).data() for r in range(reg.model.rowCount())]
+    assert statuses and all("大楼入口" in t and "Building" not in t for t in statuses), statuses
     cells = [
         panel.consents.item(r, c).text()
         for r in range(panel.consents.rowCount())

@@ -62,9 +62,17 @@ class PeopleModel(QAbstractTableModel):
         self.query = ""
         self.status: ConsentStatus | None = None
         self.purpose_id: int | None = None
+        # English purpose title (what the core's summaries carry) -> the title in the
+        # operator's language; refreshed with every search and language switch.
+        self._titles: dict[str, str] = {}
         i18n.changed.connect(self._relabel)
 
+    def _read_titles(self) -> None:
+        language = self.i18n.language
+        self._titles = {p.title: title_in(p, language) for p in self.desk.list_purposes()}
+
     def _relabel(self, _lang: str) -> None:
+        self._read_titles()
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
         if self.rows:
             self.dataChanged.emit(
@@ -83,6 +91,7 @@ class PeopleModel(QAbstractTableModel):
         self.rows = list(page.items)
         self.total = page.total
         self.refusals_withheld = page.refusals_withheld  # issue-13: counted, never named
+        self._read_titles()
         self.endResetModel()
 
     def clear(self) -> None:
@@ -153,7 +162,10 @@ class PeopleModel(QAbstractTableModel):
             if summary.status == "none":
                 return "—"
             text = self.i18n.tr(f"status.{summary.status}")
-            return f"{text} · {', '.join(summary.purposes)}" if summary.purposes else text
+            if not summary.purposes:
+                return text
+            titles = ", ".join(self._titles.get(t, t) for t in summary.purposes)
+            return f"{text} · {titles}"
         return fmt_time(person.last_interaction_at)
 
     def person_id(self, row: int) -> str | None:
