@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from app import counts
 from app.desk import Desk, DeskOptions
 from app.models import Purpose
 from app.rooms import retention
@@ -16,16 +15,11 @@ from tests.core.vaultkit import (
     FAST_KDF,
     PASSWORD,
     FakeClock,
+    counters_without_drift,
     enroll,
     refuse,
-    sign_necessity,
+    short_purpose,
 )
-
-
-def _no_drift(desk: Desk) -> dict[str, int]:
-    with desk.session.write() as conn:
-        assert counts.recount(conn) == {}
-        return counts.counters(conn)
 
 
 def test_counters_hold_through_restore_replay_and_a_set_based_purge(
@@ -36,27 +30,18 @@ def test_counters_hold_through_restore_replay_and_a_set_based_purge(
     home = tmp_path / "v"
     desk, _ = Desk.initialise(home, "Acme", ADMIN, PASSWORD, options=opts)
     try:
-        short: Purpose = sign_necessity(
-            desk,
-            desk.add_purpose(
-                title="Short",
-                controller="Acme",
-                contact="p@acme.example",
-                retention_days=30,
-                alternative="Card",
-            ),
-        )
+        short: Purpose = short_purpose(desk)
         people = [enroll(desk, short, name=f"Counted {i}", seed=i + 1) for i in range(7)]
         refuse(desk, short)
         backup = desk.backup(tmp_path / "older.cdbackup")
         # After the backup: an erasure and a withdrawal the ledger must re-apply on restore.
         desk.erase(people[0].person.id)
         desk.withdraw(people[1].person.id, "changed my mind")
-        _no_drift(desk)
+        counters_without_drift(desk)
         desk.lock()
         desk = Desk.restore(home, backup, ADMIN, PASSWORD, options=opts)
         assert desk.find_people("Counted 0").total == 0  # replayed
-        c = _no_drift(desk)
+        c = counters_without_drift(desk)
         assert c["people"] == 6 + 1 and c["consents.withdrawn"] == 1
         clock.advance(days=20)
         late = enroll(desk, desk.get_purpose(short.id), name="Late Comer", seed=30)
@@ -64,7 +49,7 @@ def test_counters_hold_through_restore_replay_and_a_set_based_purge(
         clock.advance(days=11)
         purged = desk.purge_expired()
         assert late.person.id not in purged.erased_people and len(purged.erased_people) >= 5
-        c = _no_drift(desk)
+        c = counters_without_drift(desk)
         assert c["people"] == desk.stats().people
     finally:
         if not desk.locked:

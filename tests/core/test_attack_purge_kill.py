@@ -22,7 +22,7 @@ from tests.core.vaultkit import (
     FakeClock,
     decrypt_database,
     enroll,
-    sign_necessity,
+    short_purpose,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,16 +72,7 @@ def test_purge_killed_between_ledger_and_commit_never_brings_an_erased_person_ba
     home = tmp_path / "v"
     opts = DeskOptions(kdf=FAST_KDF, clock=clock, auto_purge=False)
     desk, _ = Desk.initialise(home, "Acme", ADMIN, PASSWORD, options=opts)
-    short: Purpose = sign_necessity(
-        desk,
-        desk.add_purpose(
-            title="Short",
-            controller="Acme",
-            contact="p@acme.example",
-            retention_days=30,
-            alternative="Card",
-        ),
-    )
+    short: Purpose = short_purpose(desk)
     for i in range(5):
         enroll(desk, short, name=f"Canary Purged {i}", seed=i + 1, reference=f"REF-CP-{i}")
     desk.set_setting("clock_jump_days", 60)  # the 40 days skipped are no clock fault

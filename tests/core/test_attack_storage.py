@@ -20,6 +20,7 @@ from tests.core.vaultkit import (
     decrypt_database,
     decrypt_wal,
     enroll,
+    short_purpose,
     sign_necessity,
 )
 
@@ -76,17 +77,7 @@ def test_purge_leaves_no_byte_of_the_name_subset_in_the_vault_or_its_backups(
     try:
         from tests.core.vaultkit import PURPOSE_ZH
 
-        short: Purpose = sign_necessity(
-            desk,
-            desk.add_purpose(
-                title="Short",
-                controller="Acme",
-                contact="p@acme.example",
-                retention_days=30,
-                alternative="Card",
-                **PURPOSE_ZH,
-            ),
-        )
+        short: Purpose = short_purpose(desk, **PURPOSE_ZH)
         gone = enroll(desk, short, name="张伟", seed=2, language="zh")
         clock.advance(days=20)
         stays = enroll(desk, short, name="李娜", seed=3, language="zh")

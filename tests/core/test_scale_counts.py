@@ -14,17 +14,11 @@ from tests.core.vaultkit import (
     FAST_KDF,
     PASSWORD,
     FakeClock,
+    counters_without_drift,
     enroll,
     refuse,
-    sign_necessity,
+    short_purpose,
 )
-
-
-def _no_drift(desk: Desk) -> dict[str, int]:
-    """Every counter equals the real count; returns the counters."""
-    with desk.session.write() as conn:
-        assert counts.recount(conn) == {}
-        return counts.counters(conn)
 
 
 def _slow_stats(desk: Desk) -> dict[str, int]:
@@ -52,7 +46,7 @@ def _slow_stats(desk: Desk) -> dict[str, int]:
 
 
 def _check(desk: Desk) -> dict[str, int]:
-    _no_drift(desk)
+    counters_without_drift(desk)
     stats = desk.stats().__dict__
     assert stats == _slow_stats(desk)
     return stats
@@ -65,16 +59,7 @@ def test_counts_stay_right_through_every_change(tmp_path: Path) -> None:
     desk, _ = Desk.initialise(home, "Acme", ADMIN, PASSWORD, options=opts)
     try:
         assert _check(desk)["people"] == 0
-        short: Purpose = sign_necessity(
-            desk,
-            desk.add_purpose(
-                title="Short",
-                controller="Acme",
-                contact="p@acme.example",
-                retention_days=30,
-                alternative="Card",
-            ),
-        )
+        short: Purpose = short_purpose(desk)
         people = [enroll(desk, short, name=f"Counted Person {i}", seed=i + 1) for i in range(6)]
         refuse(desk, short)  # a named refusal: a consent row with status 'refused'
         refuse(desk, short, name="Nameless Nora", in_name=False)  # a row in refusals
@@ -92,7 +77,7 @@ def test_counts_stay_right_through_every_change(tmp_path: Path) -> None:
         desk.edit_purpose(short.id, material=True, retention_days=20)  # waiting for re-consent
         s = _check(desk)
         assert s["active_consents"] == 0 and s["templates"] == 8
-        assert _no_drift(desk)["consents.active.reconsent"] == 4
+        assert counters_without_drift(desk)["consents.active.reconsent"] == 4
 
         backup = desk.backup(tmp_path / "b.cdbackup")
         before_restore = _check(desk)

@@ -25,7 +25,7 @@ from tests.core.vaultkit import (
     FakeClock,
     decrypt_database,
     enroll,
-    sign_necessity,
+    short_purpose,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,16 +60,7 @@ def test_purge_in_batches_expires_and_erases_everyone_due(
     opts = DeskOptions(kdf=FAST_KDF, clock=clock, auto_purge=False)
     desk, _ = Desk.initialise(tmp_path / "v", "Acme", ADMIN, PASSWORD, options=opts)
     try:
-        short: Purpose = sign_necessity(
-            desk,
-            desk.add_purpose(
-                title="Short",
-                controller="Acme",
-                contact="p@acme.example",
-                retention_days=30,
-                alternative="Card",
-            ),
-        )
+        short: Purpose = short_purpose(desk)
         people = [enroll(desk, short, name=f"Brief Person {i}", seed=i + 1) for i in range(5)]
         monkeypatch.setattr(retention, "PURGE_BATCH", 2)
         assert desk.purge_expired().expired_consents == ()  # nothing due yet
@@ -91,16 +82,7 @@ def test_purge_in_batches_expires_and_erases_everyone_due(
 def _short_purpose_desk(home, clock: FakeClock) -> tuple[Desk, Purpose]:
     opts = DeskOptions(kdf=FAST_KDF, clock=clock, auto_purge=False)
     desk, _ = Desk.initialise(home, "Acme", ADMIN, PASSWORD, options=opts)
-    short: Purpose = sign_necessity(
-        desk,
-        desk.add_purpose(
-            title="Short",
-            controller="Acme",
-            contact="p@acme.example",
-            retention_days=30,
-            alternative="Card",
-        ),
-    )
+    short: Purpose = short_purpose(desk)
     return desk, short
 
 

@@ -70,6 +70,31 @@ def sign_necessity(desk: Desk, purpose: Purpose, scenario: str = "building_acces
     return desk.get_purpose(purpose.id)
 
 
+def short_purpose(desk: Desk, days: int = 30, **extra: str) -> Purpose:
+    """A signed purpose with a short retention ("Short", ``days`` days): what the retention,
+    purge and counter tests expire by moving a FakeClock past it."""
+    return sign_necessity(
+        desk,
+        desk.add_purpose(
+            title="Short",
+            controller="Acme",
+            contact="p@acme.example",
+            retention_days=days,
+            alternative="Card",
+            **extra,
+        ),
+    )
+
+
+def counters_without_drift(desk: Desk) -> dict[str, int]:
+    """Every ``stats`` counter equals the real count (asserted); returns the counters."""
+    from app import counts
+
+    with desk.session.write() as conn:
+        assert counts.recount(conn) == {}
+        return counts.counters(conn)
+
+
 def make_signature(seed: int = 0) -> Signature:
     """A plausible handwritten stroke: a wavy line across most of a 600x200 pad."""
     points = tuple(
