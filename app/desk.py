@@ -72,6 +72,7 @@ from app.models import (
 from app.paths import VaultPaths
 from app.permissions import allowed
 from app.readonly import audit_or_defer
+from app.replay import ReplayResult
 from app.rooms.archive import Archive
 from app.rooms.consents import Consents
 from app.rooms.drafts import Drafts, EnrollmentDraft
@@ -143,7 +144,7 @@ class Desk:
         self.retention = Retention(s, self.consents, self.finality, self.clockguard)
         self.reconsents = Reconsents(s, self.consents)  # issue-13
         self.refusals = Refusals(self.consents)  # issue-13
-        self.rectifications = Rectifications(s, self.people, self.archive)  # issue-13
+        self.rectifications = Rectifications(s, self.people, self.archive, self.finality)
         self.drafts = Drafts(s)
         self.integrity = Integrity(s)  # issue 12: the full check, in the background
 
@@ -602,6 +603,10 @@ class Desk:
 
     def seen_version(self) -> int | None:
         return self.finality.seen_version()  # changes when another session commits
+
+    @property
+    def replayed(self) -> ReplayResult:
+        return self.session.vault.replayed  # re-applied from the ledger at open (restore report)
 
     @property
     def ledger_problem(self) -> str | None:

@@ -3,8 +3,10 @@
 The ``Desk`` verbs call this object at three moments, so the rules live here and the verbs only
 carry one-line hooks:
 
-* inside the transaction of a withdrawal, expiry or erasure: :meth:`Finality.record` appends the
-  pseudonymous ledger entry (outside the database, survives ``restore``) and marks it applied;
+* inside the transaction of a withdrawal, expiry, erasure or rectification: :meth:`Finality.record`
+  appends the pseudonymous ledger entry (outside the database, survives ``restore``; a
+  rectification's corrected values sealed, :mod:`app.ledger_seal`) and marks it applied; an
+  erasure also shreds the key of the person's sealed corrections (erasure wins);
 * after the commit: :meth:`Finality.settle` removes leftover temporary copies, re-applies the
   ledger to every backup under ``<home>/backups`` (destroying those it cannot open) and applies
   the backup retention limits, audited as ``backup.reapply``;
@@ -97,7 +99,10 @@ class Finality:
         consent_ids: Sequence[str] = (),
         destroyed: Mapping[str, int] | None = None,
         certificate_sha256: str | None = None,
+        values: Mapping[str, str | None] | None = None,
     ) -> LedgerEntry:
+        """``values``: a rectification's corrected fields, sealed into the entry (never
+        written in plaintext outside the vault)."""
         gap = ledger_gap(conn, self.ledger)
         if gap is not None:  # deleted while this session ran: the new entry would hide it
             self._audit.append(actor, "ledger.missing", details={"problem": gap}, at=at)
@@ -109,7 +114,10 @@ class Finality:
             consent_ids=consent_ids,
             destroyed=destroyed,
             certificate_sha256=certificate_sha256,
+            sealed=None if values is None else self.ledger.seals.seal(str(person_id), values),
         )
+        if kind == "erase":  # after the entry: a crash between is finished by the replay
+            self.ledger.seals.forget([person_id])
         mark_applied(conn, entry)
         return entry
 
@@ -124,6 +132,7 @@ class Finality:
         if gap is not None:
             self._audit.append(actor, "ledger.missing", details={"problem": gap}, at=at)
         entries = self.ledger.append_many(specs, at, actor)
+        self.ledger.seals.forget(s.person_id for s in specs if s.kind == "erase")
         mark_applied(conn, entries[-1])
         return entries
 

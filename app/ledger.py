@@ -7,8 +7,11 @@ The ledger sits next to the vault in the home folder and is never replaced by ``
 
 What it holds: pseudonymous facts only (the random person ID, consent IDs, counts of what was
 destroyed, when, by which staff account or ``retention``, the SHA-256 of the document handed to
-the person: the erasure certificate or the withdrawal receipt, in ``certificate_sha256``). No
-name, reference or free-text reason ever goes in, so keeping it forever keeps nobody.
+the person: the erasure certificate, the withdrawal or rectification receipt, in
+``certificate_sha256``). No name, reference or free-text reason ever goes in in plaintext, so
+keeping it forever keeps nobody. A rectification (kind ``rectify``) carries the corrected values
+*sealed* (``sealed``: AES-GCM under a per-person key, :mod:`app.ledger_seal`), which an erasure
+shreds by deleting that key.
 
 Authentication: each line carries an HMAC-SHA256 over its content and the previous line's MAC
 (a chain like the audit log's). The key is derived with HKDF from the vault's audit key, which
@@ -37,9 +40,11 @@ from typing import Any, Literal
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from app.ledger_seal import SealedValues
+
 GENESIS = "0" * 64
-LedgerKind = Literal["erase", "withdraw", "expire"]
-_KINDS = ("erase", "withdraw", "expire")
+LedgerKind = Literal["erase", "withdraw", "expire", "rectify"]
+_KINDS = ("erase", "withdraw", "expire", "rectify")
 _TAIL_BYTES = 8192
 
 
@@ -69,9 +74,11 @@ class LedgerEntry:
     certificate_sha256: str | None = None
     prev: str = GENESIS
     mac: str = ""
+    # A rectification's corrected values, sealed (app.ledger_seal); None for every other kind.
+    sealed: str | None = None
 
     def body(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "seq": self.seq,
             "id": self.id,
             "at": self.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
@@ -83,6 +90,9 @@ class LedgerEntry:
             "certificate_sha256": self.certificate_sha256,
             "prev": self.prev,
         }
+        if self.sealed is not None:  # absent otherwise: older entries keep their MACs
+            body["sealed"] = self.sealed
+        return body
 
     @property
     def marker(self) -> str:
@@ -99,6 +109,7 @@ class LedgerSpec:
     consent_ids: tuple[str, ...] = ()
     destroyed: Mapping[str, int] = field(default_factory=dict)
     certificate_sha256: str | None = None
+    sealed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,7 @@ class ErasureLedger:
     def __init__(self, home: Path, audit_key: bytes) -> None:
         self.path = ledger_path(home, audit_key)
         self._key = ledger_key(audit_key)
+        self.seals = SealedValues(home, audit_key)  # a rectification's corrected values
 
     def append(
         self,
@@ -135,12 +147,13 @@ class ErasureLedger:
         consent_ids: Sequence[str] = (),
         destroyed: Mapping[str, int] | None = None,
         certificate_sha256: str | None = None,
+        sealed: str | None = None,
     ) -> LedgerEntry:
         """Write one entry and fsync it before returning (the caller commits afterwards)."""
-        spec = LedgerSpec(kind, person_id, tuple(consent_ids), dict(destroyed or {}))
-        return self.append_many([replace(spec, certificate_sha256=certificate_sha256)], at, actor)[
-            0
-        ]
+        spec = LedgerSpec(
+            kind, person_id, tuple(consent_ids), dict(destroyed or {}), certificate_sha256, sealed
+        )
+        return self.append_many([spec], at, actor)[0]
 
     def append_many(
         self, specs: Sequence[LedgerSpec], at: dt.datetime, actor: str
@@ -171,6 +184,7 @@ class ErasureLedger:
                 destroyed=dict(spec.destroyed),
                 certificate_sha256=spec.certificate_sha256,
                 prev=previous,
+                sealed=spec.sealed,
             )
             body = entry.body()
             mac = _mac(self._key, body)
@@ -249,6 +263,7 @@ class ErasureLedger:
                 certificate_sha256=doc["certificate_sha256"],
                 prev=str(doc["prev"]),
                 mac=mac,
+                sealed=None if doc.get("sealed") is None else str(doc["sealed"]),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
@@ -265,15 +280,16 @@ class ErasureLedger:
         torn = lines[-1]
         entries: list[LedgerEntry] = []
         problems: list[str] = []
-        previous = GENESIS
+        previous: str | None = GENESIS
         for number, raw in enumerate(lines[:-1], start=1):
             if not raw.strip():
                 continue
             entry = self._parse(raw)
             if entry is None:
                 problems.append(f"ledger line {number} is damaged or was changed")
+                previous = None  # the next entry links to that line: no second problem
                 continue
-            if entry.prev != previous:
+            if previous is not None and entry.prev != previous:
                 problems.append(f"ledger entry {entry.seq} does not follow the one before it")
             previous = entry.mac
             entries.append(entry)

@@ -5,7 +5,11 @@ brought up to date) runs :func:`apply_pending`: each ledger entry the database h
 yet is applied again, in one transaction, each with its own audit entry (``ledger.replay``).
 
 Replaying is idempotent: an entry whose effect is already present (the person is gone and the
-erasure is recorded; the consents are no longer active) changes nothing and is not audited. The
+erasure is recorded; the consents are no longer active; the person's details already read as
+corrected) changes nothing and is not audited. A rectification is re-applied from its sealed
+values (:mod:`app.ledger_seal`) unless the ledger also erases that person: erasure wins. One
+that cannot be decrypted is reported in one line (``problems``, audited as ``ledger.problem``);
+the ledger keeps it and everything else is still applied. The
 database remembers the last entry applied (``meta.ledger_applied`` = ``SEQ:MAC``) so an unlock
 does not walk the whole ledger; if that marker is not found in the ledger (a ledger carried over
 from another machine, or started afresh) every entry is checked.
@@ -21,6 +25,8 @@ from typing import Any
 from app.audit import AuditLog
 from app.db import Connection, transaction
 from app.ledger import ErasureLedger, LedgerEntry, LedgerRead
+from app.ledger_seal import Unsealable
+from app.validation import fold
 from app.values import _iso
 
 META_APPLIED = "ledger_applied"
@@ -38,10 +44,16 @@ class ReplayResult:
     templates_deleted: int = 0
     entries_checked: int = 0
     problems: tuple[str, ...] = ()
+    rectified_people: tuple[str, ...] = ()  # corrections re-applied (GDPR Art. 16)
 
     @property
     def changed(self) -> bool:
-        return bool(self.erased_people or self.withdrawn_consents or self.expired_consents)
+        return bool(
+            self.erased_people
+            or self.withdrawn_consents
+            or self.expired_consents
+            or self.rectified_people
+        )
 
 
 def audit_key_of(conn: Connection) -> bytes | None:
@@ -149,13 +161,29 @@ def apply_pending(conn: Connection, home_ledger: ErasureLedger, now: dt.datetime
     erased: list[str] = []
     withdrawn: list[str] = []
     expired: list[str] = []
+    rectified: list[str] = []
+    unreadable: list[str] = []
     templates = 0
+    # Erasure wins: nobody the ledger erases gets a correction re-applied, and their sealed
+    # corrections are shredded (again, should a crash have come between entry and shredding).
+    erasing = {str(e.person_id) for e in todo if e.kind == "erase"}
+    home_ledger.seals.forget(erasing)
     with transaction(conn):
         if read.problems:
             audit.append(
                 REPLAY_ACTOR, "ledger.problem", details={"problems": list(read.problems)}, at=now
             )
         for run in _runs(todo):
+            if run[0].kind == "rectify":
+                try:
+                    if _replay_rectify(conn, audit, run[0], home_ledger, erasing, now):
+                        rectified.append(str(run[0].person_id))
+                except Unsealable as exc:
+                    unreadable.append(
+                        f"ledger entry {run[0].seq} (a correction of person {run[0].person_id}'s "
+                        f"details) was not re-applied: {exc}; the entry is kept"
+                    )
+                continue
             if run[0].kind == "erase":
                 for pid, gone in _replay_erasures(conn, audit, run, now):
                     erased.append(pid)
@@ -165,13 +193,21 @@ def apply_pending(conn: Connection, home_ledger: ErasureLedger, now: dt.datetime
                 ids, count = _replay_status(conn, audit, entry, now)
                 (withdrawn if entry.kind == "withdraw" else expired).extend(ids)
                 templates += count
+        if unreadable:
+            audit.append(REPLAY_ACTOR, "ledger.problem", details={"problems": unreadable}, at=now)
         marker = applied_marker(conn)
         if not marker or todo[-1].seq > int(marker.split(":", 1)[0]):
             # Never backwards: a ledger cut short or replaced must keep showing as such
             # (ledger_gap) instead of being adopted at the first replay.
             mark_applied(conn, todo[-1])
     return ReplayResult(
-        tuple(erased), tuple(withdrawn), tuple(expired), templates, len(todo), read.problems
+        tuple(erased),
+        tuple(withdrawn),
+        tuple(expired),
+        templates,
+        len(todo),
+        (*read.problems, *unreadable),
+        tuple(rectified),
     )
 
 
@@ -325,6 +361,50 @@ def _replay_status(
         at=now,
     )
     return ids, templates
+
+
+def _replay_rectify(
+    conn: Connection,
+    audit: AuditLog,
+    entry: LedgerEntry,
+    ledger: ErasureLedger,
+    erasing: set[str],
+    now: dt.datetime,
+) -> bool:
+    """Correct the person's details again from the entry's sealed values; True if it changed
+    anything. Skipped for someone erased (here, or by an entry of this replay) or absent from
+    this copy (enrolled after it was taken: nothing to correct). The audit entry names the
+    fields, never a value; its ``certificate_sha256`` is the receipt handed to the person."""
+    pid = str(entry.person_id)
+    if (
+        pid in erasing
+        or conn.execute("SELECT 1 FROM erasures WHERE person_id = ?", (pid,)).fetchone()
+    ):
+        return False
+    row = conn.execute(
+        "SELECT name, reference, last_interaction_at FROM people WHERE id = ?", (pid,)
+    ).fetchone()
+    if row is None:
+        return False
+    if entry.sealed is None:
+        raise Unsealable("the entry carries no sealed values")
+    values = ledger.seals.unseal(pid, entry.sealed)
+    current = {"name": row[0], "reference": row[1]}
+    fields = [f for f in ("name", "reference") if f in values and values[f] != current[f]]
+    if not fields:
+        return False
+    name = values.get("name") or row[0]
+    if not name:
+        raise Unsealable("the sealed values hold no name")
+    reference = values["reference"] if "reference" in values else row[1]
+    touched = max(str(row[2] or ""), _iso(entry.at) or "")
+    conn.execute(
+        "UPDATE people SET name = ?, name_fold = ?, reference = ?, last_interaction_at = ? "
+        "WHERE id = ?",
+        (name, fold(name), reference, touched, pid),
+    )
+    audit.append(REPLAY_ACTOR, "ledger.replay", pid, _details(entry, fields=fields), at=now)
+    return True
 
 
 def _details(entry: LedgerEntry, **extra: Any) -> dict[str, Any]:

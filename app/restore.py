@@ -8,7 +8,8 @@ Why this order:
    it too. An operator is refused with every file of the home byte-identical.
 2. **Prepare beside the vault.** The backup is unpacked into ``<home>/.cdrestore-*`` (same file
    system, so the swap is a rename), opened, migrated, brought up to date with the erasure
-   ledger (withdrawn and erased people are destroyed again *before* the copy becomes the vault)
+   ledger (withdrawn and erased people are destroyed again, corrected details corrected again,
+   *before* the copy becomes the vault; what was re-applied is reported: ``Vault.replayed``)
    and integrity-checked. A full disk fails here, with the vault untouched.
 3. **Swap under a journal.** ``restore-journal.json`` (written atomically) lists the live files;
    each is renamed to ``*.replaced-<stamp>``, the new files are renamed in, the new vault is
@@ -93,6 +94,7 @@ def restore_vault(
                     "Only an admin can restore a backup; nothing was changed.", code="admin_only"
                 )
             prepared = Vault._open(staging, slots, key, ledger_home=paths.home, clock=clock)
+            replayed = prepared.replayed  # what the restore reports as re-applied
             prepared.close()
             step("prepared")
             report(0.7)
@@ -118,6 +120,7 @@ def restore_vault(
             rollback(paths, journal)
             raise
         vault.opened = opened  # the same slot, now live: the role is checked at sign-in
+        vault.replayed = replayed
         step("opened")
         # The new vault is in place; if tidying up fails, recover() finishes it at the next open.
         with contextlib.suppress(OSError):

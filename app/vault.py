@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -52,6 +52,7 @@ from app.migrations import LATEST, MIGRATIONS, Migration, current_version, migra
 from app.paths import VaultPaths
 from app.rekey import stream_rekey
 from app.replay import (
+    ReplayResult,
     applied_marker,
     apply_pending,
     audit_key_of,
@@ -82,6 +83,8 @@ class Vault:
     # Set at unlock when the erasure ledger lost entries this database applied (deleted,
     # emptied, cut short): shown at sign-in and by ``unlock-check`` (app.replay.ledger_gap).
     ledger_problem: str | None = None
+    # What the ledger replay at this open re-applied (a restore reports it: app.restore).
+    replayed: ReplayResult = field(default_factory=ReplayResult)
     # issue-11: opened read-only because nothing could be written to the disk (full); every
     # change is refused (``Session.write``) while reading, export and backup go on.
     read_only: bool = False
@@ -241,7 +244,7 @@ class Vault:
                 reconcile_device_marks(conn, ledger_home or paths.home, audit_key, clock())
                 ledger = ErasureLedger(ledger_home or paths.home, audit_key)
                 vault.ledger_problem = report_gap(conn, ledger, clock())
-                apply_pending(conn, ledger, clock())
+                vault.replayed = apply_pending(conn, ledger, clock())
         except DatabaseError:
             # A page read at sign-in failed its HMAC (SQLCipher authenticates every page it
             # reads): the same verdict as the full check, in the same words.

@@ -17,6 +17,7 @@ from app.cli.finality_cmds import cmd_backup_list
 from app.cli.output import escape_json
 from app.desk import Desk
 from app.errors import InvalidInput
+from app.replay import ReplayResult
 
 
 def cmd_init(ctx: Context) -> int:
@@ -99,13 +100,36 @@ def cmd_restore(ctx: Context) -> int:
     )
     try:
         stats = desk.stats()
+        replayed = desk.replayed
         ctx.emit(
-            {"restored": str(ctx.args.file), "stats": stats},
-            f"Restored {ctx.args.file}: {stats.people} people, {stats.active_consents} active consents.",
+            {"restored": str(ctx.args.file), "stats": stats, "replayed": _replayed(replayed)},
+            f"Restored {ctx.args.file}: {stats.people} people, {stats.active_consents} active consents."
+            + _replayed_line(replayed),
         )
     finally:
         desk.lock()
     return 0
+
+
+def _replayed(r: ReplayResult) -> dict[str, object]:
+    """What the erasure ledger re-applied to the restored copy (pseudonymous IDs only)."""
+    return {
+        "erased_people": list(r.erased_people),
+        "withdrawn_consents": list(r.withdrawn_consents),
+        "expired_consents": list(r.expired_consents),
+        "rectified_people": list(r.rectified_people),
+        "entries_checked": r.entries_checked,
+        "problems": list(r.problems),
+    }
+
+
+def _replayed_line(r: ReplayResult) -> str:
+    line = (
+        f"\nRe-applied from the erasure ledger: {len(r.erased_people)} erasures, "
+        f"{len(r.withdrawn_consents)} withdrawn consents, {len(r.expired_consents)} expired "
+        f"consents, {len(r.rectified_people)} rectifications."
+    )
+    return line + "".join(f"\nLedger problem: {p}" for p in r.problems)
 
 
 def _progress(ctx: Context, what: str) -> Callable[[float], None]:

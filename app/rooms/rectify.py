@@ -5,6 +5,14 @@ The correction changes the person's record (documents issued after it carry the 
 issued before stay as they were, evidence of what was signed), the audit log records which fields
 changed under the person's pseudonymous ID but never the old or new values (the log outlives an
 erasure), and the person receives a signed receipt in their language.
+
+Why it goes in the erasure ledger too: the correction must survive the restore of a backup taken
+before it (Art. 16: a restore must not undo it), as a withdrawal or an erasure does. The ledger
+entry carries the pseudonymous ID, the receipt's hash and the corrected values sealed under a
+key only this vault can reach (:mod:`app.ledger_seal`); every open of an older copy re-applies
+it (:mod:`app.replay`). The backups under ``<home>/backups`` are not rewritten at once (at
+100,000 people that is minutes per correction): the purge at the next sign-in settles them
+(``Finality.unsettled``), and a restore replays the ledger whatever the copy.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from dataclasses import replace
 
 from app.desk_types import RectificationResult
 from app.errors import InvalidInput
+from app.finality import Finality
 from app.models import Language, Person
 from app.rooms.archive import Archive
 from app.rooms.people import People
@@ -25,10 +34,13 @@ FIELDS = ("name", "reference")
 class Rectifications:
     """Corrects a person's name or reference and hands them a receipt."""
 
-    def __init__(self, session: Session, people: People, archive: Archive) -> None:
+    def __init__(
+        self, session: Session, people: People, archive: Archive, finality: Finality
+    ) -> None:
         self._s = session
         self.people = people
         self.archive = archive
+        self._finality = finality
 
     def rectify(
         self,
@@ -93,5 +105,10 @@ class Rectifications:
                 content=pdf,
                 purpose_version_id=None,
             )
+            # Ledger entry, before COMMIT: a restored older backup gets the correction again.
+            self._finality.record(
+                conn, "rectify", actor=s.actor, at=now, person_id=person_id,
+                certificate_sha256=receipt.sha256, values={f: getattr(after, f) for f in fields},
+            )  # fmt: skip
         person: Person = self.people.get(person_id)
         return RectificationResult(person=person, fields=fields, receipt=receipt)

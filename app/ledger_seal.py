@@ -1,0 +1,185 @@
+"""Corrected details carried by the erasure ledger, sealed, and shredded when the person is erased.
+
+Why: a rectification (GDPR Art. 16) must survive the restore of a backup taken before it, like
+an erasure, so the ledger outside the vault records it. But the corrected name is personal
+data and the ledger is plain JSON kept forever, so the values travel *sealed*: AES-256-GCM
+under a key of the person's own, bound to their pseudonymous ID, never in plaintext.
+
+The per-person keys live in ``<home>/rectify-keys-<fingerprint>.json``, beside the ledger and,
+like it, never replaced by ``restore``. Each is wrapped (AES-GCM) with a key derived by HKDF from
+the vault's audit key: that key lives inside the encrypted database, is the same in every
+backup of the vault and is not changed by ``rekey``, so only someone who can open some copy of
+this vault can read a sealed value, and a rekeyed vault or an older backup still can.
+
+Erasure wins: when a person is erased their key is deleted from the file (crypto-shredding),
+so the sealed values left in the append-only ledger can no longer be read by anyone, and replay
+never applies a correction to someone the ledger says was erased.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from app.filelock import FileLock
+
+_VERSION = b"\x01"
+_NONCE = 12
+
+
+class Unsealable(Exception):
+    """A sealed value this vault cannot open; the message is one line, names no value."""
+
+
+def _wrap_key(audit_key: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"consentdesk-rectify-wrap"
+    ).derive(audit_key)
+
+
+def seal_keys_path(home: Path, audit_key: bytes) -> Path:
+    """``<home>/rectify-keys-<fingerprint>.json``: one file per vault lineage, like the ledger."""
+    fingerprint = hashlib.sha256(b"rectify-keys-id|" + _wrap_key(audit_key)).hexdigest()[:16]
+    return Path(home) / f"rectify-keys-{fingerprint}.json"
+
+
+def _aad(what: str, person_id: str) -> bytes:
+    return f"consentdesk-rectify|{what}|{person_id}".encode()
+
+
+class SealedValues:
+    """Seals and opens one vault's corrected values; forgets a person's key at erasure.
+
+    Every read-change-write of the key file happens under a ``FileLock`` (a window and the CLI
+    may rectify or erase at once) and is an atomic, fsynced replace."""
+
+    def __init__(self, home: Path, audit_key: bytes) -> None:
+        self.path = seal_keys_path(home, audit_key)
+        self._wrap = AESGCM(_wrap_key(audit_key))
+        self._lock = self.path.with_name(self.path.name + ".lock")
+
+    # ------------------------------------------------------------------ sealing
+    def seal(self, person_id: str, values: Mapping[str, str | None]) -> str:
+        """The values, encrypted under the person's key (made on first use), as base64."""
+        with FileLock(self._lock):
+            keys = self._read_for_change()
+            wrapped = keys.get(person_id)
+            if wrapped is None:
+                key = AESGCM.generate_key(bit_length=256)
+                keys[person_id] = self._wrap_one(person_id, key)
+                self._write(keys)
+            else:
+                key = self._unwrap_one(person_id, wrapped)
+        nonce = secrets.token_bytes(_NONCE)
+        plain = json.dumps(dict(values), ensure_ascii=False, sort_keys=True).encode()
+        sealed = AESGCM(key).encrypt(nonce, plain, _aad("values", person_id))
+        return base64.b64encode(_VERSION + nonce + sealed).decode("ascii")
+
+    def unseal(self, person_id: str, sealed: str) -> dict[str, str | None]:
+        """The values, or :class:`Unsealable` saying in one line why they cannot be read."""
+        keys = self._read()
+        if keys is None:
+            raise Unsealable(f"{self.path.name} is damaged: no correction in it can be read")
+        wrapped = keys.get(person_id)
+        if wrapped is None:
+            raise Unsealable(
+                f"the key of person {person_id}'s corrections is not in {self.path.name} "
+                "(the file was deleted, replaced or comes from elsewhere)"
+            )
+        key = self._unwrap_one(person_id, wrapped)
+        try:
+            raw = base64.b64decode(sealed, validate=True)
+            if raw[:1] != _VERSION or len(raw) < 1 + _NONCE + 16:
+                raise ValueError
+            plain = AESGCM(key).decrypt(
+                raw[1 : 1 + _NONCE], raw[1 + _NONCE :], _aad("values", person_id)
+            )
+            doc = json.loads(plain)
+            return {str(k): None if v is None else str(v) for k, v in dict(doc).items()}
+        except (InvalidTag, ValueError, TypeError):
+            raise Unsealable(
+                f"person {person_id}'s corrected details do not decrypt with this vault's key"
+            ) from None
+
+    def forget(self, person_ids: Iterable[str | None]) -> int:
+        """Delete the keys of people being erased; how many were held. The file is only
+        rewritten when it held one of them (a purge of thousands costs one small read)."""
+        wanted = {str(p) for p in person_ids if p}
+        if not wanted or not self.path.exists():
+            return 0
+        with FileLock(self._lock):
+            keys = self._read_for_change()
+            gone = wanted & keys.keys()
+            if gone:
+                self._write({k: v for k, v in keys.items() if k not in gone})
+        return len(gone)
+
+    def holds(self, person_id: str) -> bool:
+        return person_id in (self._read() or {})
+
+    # ------------------------------------------------------------------ the file
+    def _wrap_one(self, person_id: str, key: bytes) -> str:
+        nonce = secrets.token_bytes(_NONCE)
+        wrapped = self._wrap.encrypt(nonce, key, _aad("key", person_id))
+        return base64.b64encode(nonce + wrapped).decode("ascii")
+
+    def _unwrap_one(self, person_id: str, wrapped: str) -> bytes:
+        try:
+            raw = base64.b64decode(wrapped, validate=True)
+            return self._wrap.decrypt(raw[:_NONCE], raw[_NONCE:], _aad("key", person_id))
+        except (InvalidTag, ValueError, TypeError):
+            raise Unsealable(
+                f"the key of person {person_id}'s corrections in {self.path.name} was changed "
+                "or belongs to another vault"
+            ) from None
+
+    def _read(self) -> dict[str, str] | None:
+        """The wrapped keys by person; None when the file is damaged."""
+        try:
+            doc = json.loads(self.path.read_bytes())
+            return {str(k): str(v) for k, v in dict(doc["keys"]).items()}
+        except FileNotFoundError:
+            return {}
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _read_for_change(self) -> dict[str, str]:
+        """Under the lock. A damaged file is never overwritten: it is moved aside as it is
+        (``*.damaged-<ns>``, for whoever investigates) and a fresh one started."""
+        keys = self._read()
+        if keys is None:
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.damaged-{time.time_ns()}"))
+            return {}
+        return keys
+
+    def _write(self, keys: Mapping[str, str]) -> None:
+        data = json.dumps({"version": 1, "keys": dict(sorted(keys.items()))}, indent=0).encode()
+        tmp = self.path.with_name(self.path.name + ".tmp")  # under the lock: one writer
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+        try:
+            dirfd = os.open(self.path.parent, os.O_RDONLY)
+        except OSError:  # pragma: no cover - Windows cannot open directories
+            return
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
