@@ -25,21 +25,21 @@ Why this shape:
   key in this file is noticed at the next sign-in of every account it was not made by.
 
 Roles live inside the encrypted database, not here: this file only answers "can this person
-obtain the key".
+obtain the key". The file's format (slot fields, strict parsing, writing) is
+``app.keyslot_file``; this module is the cryptography and the locking on top of it.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from argon2.exceptions import HashingError
 from argon2.low_level import Type, hash_secret_raw
@@ -51,55 +51,22 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.errors import KeyslotError, VaultError, WrongPassword
 from app.filelock import FileLock
+from app.keyslot_file import (
+    DAMAGED,
+    FORMAT,
+    KDF_LIMITS,
+    VERSION,
+    KdfParams,
+    Sealed,
+    Slot,
+    SlotKind,
+    file_document,
+    read_file,
+)
 from app.names import name_key, password_form
 from app.paths import write_private
 
-FORMAT = "consentdesk-keyslots"
-VERSION = 1
-SlotKind = Literal["user", "recovery"]
 _RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
-_DAMAGED = (
-    "The keyslot file is damaged, so the vault cannot be unlocked. "
-    "Restore keyslots.json from a backup."
-)
-# Argon2id bounds a slot may ask for: a damaged or hostile file must neither crash the KDF nor
-# make it allocate gigabytes (production uses t=3, m=64 MiB, p=4).
-KDF_LIMITS = {"t": (1, 64), "m": (8, 1024 * 1024), "p": (1, 64)}
-
-
-@dataclass(frozen=True)
-class KdfParams:
-    """Argon2id cost. The defaults are argon2-cffi's (RFC 9106 low-memory profile)."""
-
-    time_cost: int = 3
-    memory_cost: int = 65536  # KiB
-    parallelism: int = 4
-
-
-@dataclass(frozen=True)
-class Sealed:
-    """A secret sealed to a slot's public key: readable only with that slot's password."""
-
-    ephemeral_public: bytes
-    nonce: bytes
-    wrapped: bytes
-
-
-@dataclass(frozen=True)
-class Slot:
-    id: str
-    kind: SlotKind
-    lookup: str
-    kdf: KdfParams
-    salt: bytes
-    public_key: bytes
-    sk_nonce: bytes
-    sk_wrapped: bytes
-    ephemeral_public: bytes
-    key_nonce: bytes
-    key_wrapped: bytes
-    sealed: Mapping[str, Sealed] = field(default_factory=dict)
-    pin: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -110,23 +77,6 @@ class OpenedSlot:
     data_key: bytes
     private_key: bytes
     legacy: bool  # found by the pre-normalisation lookup tag
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(text: Any) -> bytes:
-    if not isinstance(text, str):
-        raise ValueError("not base64 text")
-    return base64.b64decode(text.encode("ascii"), validate=True)
-
-
-def _int(value: Any, name: str) -> int:
-    low, high = KDF_LIMITS[name]
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"kdf parameter {name} out of range")
-    return value
 
 
 def generate_recovery_code() -> str:
@@ -171,121 +121,16 @@ class Keyslots:
     @classmethod
     def load(cls, path: Path, kdf: KdfParams | None = None) -> Keyslots:
         """Parse the file; any damage is a :class:`KeyslotError`, never a fallback."""
-        vault_id, slots, extra = cls._read(path)
+        vault_id, slots, extra = read_file(path)
         return cls(path, vault_id, slots, kdf or KdfParams(), extra)
 
-    @classmethod
-    def _read(cls, path: Path) -> tuple[str, list[Slot], dict[str, Any]]:
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise KeyslotError(
-                "The keyslot file is missing, so the vault cannot be unlocked. "
-                "Restore keyslots.json from a backup."
-            ) from None
-        except OSError as exc:
-            raise KeyslotError(f"The keyslot file cannot be read ({exc.strerror}).") from None
-        try:
-            doc = json.loads(raw)
-            if doc.get("format") != FORMAT or doc.get("version") != VERSION:
-                raise ValueError("unknown format")
-            vault_id = doc["vault_id"]
-            if not isinstance(vault_id, str) or not vault_id:
-                raise ValueError("bad vault id")
-            if not isinstance(doc["slots"], list):
-                raise ValueError("bad slots")
-            slots = [cls._parse_slot(s) for s in doc["slots"]]
-            extra = {
-                k: v for k, v in doc.items() if k not in ("format", "version", "vault_id", "slots")
-            }
-            if "key_check" in extra and not isinstance(extra["key_check"], str):
-                raise ValueError("bad key check")
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-            raise KeyslotError(_DAMAGED) from None
-        return vault_id, slots, extra
-
-    @staticmethod
-    def _parse_slot(s: dict[str, Any]) -> Slot:
-        kdf = s["kdf"]
-        if kdf.get("alg") != "argon2id":
-            raise ValueError("unsupported kdf")
-        kind = s["kind"]
-        if kind not in ("user", "recovery"):
-            raise ValueError("unknown slot kind")
-        params = KdfParams(_int(kdf["t"], "t"), _int(kdf["m"], "m"), _int(kdf["p"], "p"))
-        if params.memory_cost < 8 * params.parallelism:
-            raise ValueError("kdf memory below 8 KiB per lane")
-        salt = _unb64(kdf["salt"])
-        if not 8 <= len(salt) <= 64:
-            raise ValueError("bad salt")
-        sealed_doc = s.get("sealed", {})
-        if not isinstance(sealed_doc, dict):
-            raise ValueError("bad sealed")
-        sealed = {
-            str(name): Sealed(
-                _unb64(v["ephemeral_public"]), _unb64(v["nonce"]), _unb64(v["wrapped"])
-            )
-            for name, v in sealed_doc.items()
-        }
-        return Slot(
-            id=str(s["id"]),
-            kind=kind,
-            lookup=str(s["lookup"]),
-            kdf=params,
-            salt=salt,
-            public_key=_unb64(s["public_key"]),
-            sk_nonce=_unb64(s["sk_nonce"]),
-            sk_wrapped=_unb64(s["sk_wrapped"]),
-            ephemeral_public=_unb64(s["ephemeral_public"]),
-            key_nonce=_unb64(s["key_nonce"]),
-            key_wrapped=_unb64(s["key_wrapped"]),
-            sealed=sealed,
-            pin=_unb64(s["pin"]) if "pin" in s else b"",
-        )
-
-    def _document(self) -> dict[str, Any]:
-        def slot_doc(s: Slot) -> dict[str, Any]:
-            doc: dict[str, Any] = {
-                "id": s.id,
-                "kind": s.kind,
-                "lookup": s.lookup,
-                "kdf": {
-                    "alg": "argon2id",
-                    "t": s.kdf.time_cost,
-                    "m": s.kdf.memory_cost,
-                    "p": s.kdf.parallelism,
-                    "salt": _b64(s.salt),
-                },
-                "public_key": _b64(s.public_key),
-                "sk_nonce": _b64(s.sk_nonce),
-                "sk_wrapped": _b64(s.sk_wrapped),
-                "ephemeral_public": _b64(s.ephemeral_public),
-                "key_nonce": _b64(s.key_nonce),
-                "key_wrapped": _b64(s.key_wrapped),
-            }
-            if s.sealed:
-                doc["sealed"] = {
-                    name: {
-                        "ephemeral_public": _b64(v.ephemeral_public),
-                        "nonce": _b64(v.nonce),
-                        "wrapped": _b64(v.wrapped),
-                    }
-                    for name, v in sorted(s.sealed.items())
-                }
-            if s.pin:
-                doc["pin"] = _b64(s.pin)
-            return doc
-
-        return {
-            "format": FORMAT,
-            "version": VERSION,
-            "vault_id": self.vault_id,
-            **self.extra,
-            "slots": [slot_doc(s) for s in self._slots],
-        }
-
     def save(self) -> None:
-        write_private(self.path, json.dumps(self._document(), indent=1).encode("utf-8"))
+        write_private(
+            self.path,
+            json.dumps(file_document(self.vault_id, self.extra, self._slots), indent=1).encode(
+                "utf-8"
+            ),
+        )
 
     def file_lock(self) -> FileLock:
         return FileLock(self.path.with_name("keyslots.lock"))
@@ -298,7 +143,7 @@ class Keyslots:
         got its key (sealing the old key into a slot would make that slot useless)."""
         with self.file_lock():
             if self.path.exists():
-                vault_id, slots, extra = self._read(self.path)
+                vault_id, slots, extra = read_file(self.path)
                 if vault_id != self.vault_id:
                     raise KeyslotError(
                         "keyslots.json now belongs to another vault; nothing was changed.",
@@ -347,7 +192,7 @@ class Keyslots:
                 type=Type.ID,
             )
         except (HashingError, MemoryError, ValueError, OverflowError):
-            raise KeyslotError(_DAMAGED) from None
+            raise KeyslotError(DAMAGED) from None
 
     @staticmethod
     def _kek(shared: bytes, eph_pub: bytes, pk: bytes, info: bytes = b"consentdesk-slot") -> bytes:
@@ -428,7 +273,7 @@ class Keyslots:
             )
         except (InvalidTag, ValueError):
             # The password was right but the sealed secret is damaged: that is file damage.
-            raise KeyslotError(_DAMAGED) from None
+            raise KeyslotError(DAMAGED) from None
 
     def _open(self, slot: Slot, secret: str, legacy: bool = False) -> OpenedSlot | None:
         sk_raw = self._open_sk(slot, secret)
@@ -636,3 +481,20 @@ class Keyslots:
 def info_for(part: str) -> bytes:
     """The HKDF label of a secret sealed to a slot besides the data key (see app.authority)."""
     return f"consentdesk-{part}".encode()
+
+
+__all__ = [
+    "FORMAT",
+    "KDF_LIMITS",
+    "VERSION",
+    "KdfParams",
+    "Keyslots",
+    "OpenedSlot",
+    "Sealed",
+    "Slot",
+    "SlotKind",
+    "generate_recovery_code",
+    "info_for",
+    "key_check",
+    "normalise_recovery_code",
+]

@@ -483,8 +483,8 @@ def shoot_lang(
     wait(at_least=0.3)
     shoot(win, "21_settings", lang)
     settings = ws.settings
-    settings.verify()
-    wait(lambda: "..." not in settings.maintenance_message.text(), 20, at_least=0.3)
+    settings.maintenance.verify()
+    wait(lambda: "..." not in settings.maintenance.message.text(), 20, at_least=0.3)
     scroll = settings.findChild(QScrollArea)
     if scroll is not None:
         scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())

@@ -1,9 +1,11 @@
-"""The settings table, checked against the typed schema (``app.settings_schema``)."""
+"""The settings table, checked against the typed schema (``app.settings_schema``), and the
+organisation's name (kept in ``meta``: documents print it, and it is set once at ``init``)."""
 
 from __future__ import annotations
 
 from app.db import fetch_one
 from app.errors import InvalidInput, PermissionDenied
+from app.models import Organisation
 from app.session import Session
 from app.settings_schema import (
     DEFAULT_SETTINGS,
@@ -14,6 +16,7 @@ from app.settings_schema import (
     parse,
     spec_of,
 )
+from app.validation import clean_name
 
 
 class Settings:
@@ -82,3 +85,13 @@ class Settings:
             )
             self._s.audit.append(self._s.actor, "settings.set", details={key: text})
         return text
+
+    def rename_organisation(self, name: str) -> Organisation:
+        """Documents issued from now on carry the new name; issued ones keep theirs."""
+        s = self._s
+        s.require_admin()
+        new = clean_name(name, "organisation name", limit=200)
+        with s.write() as conn:
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'org_name'", (new.encode(),))
+            s.audit.append(s.actor, "organisation.rename")
+        return s.organisation

@@ -84,12 +84,12 @@ def test_settings_apply_purpose_and_maintenance(
     assert settings.purposes.count() == 2
     assert window.ctx.prompts.errors == []
 
-    settings.verify()
-    qtbot.waitUntil(lambda: "intact" in settings.maintenance_message.text(), timeout=10000)
-    settings.purge()
-    qtbot.waitUntil(lambda: "expired" in settings.maintenance_message.text(), timeout=10000)
-    settings.backup()
-    qtbot.waitUntil(lambda: settings.maintenance_message.text() == "Backup written.", timeout=20000)
+    settings.maintenance.verify()
+    qtbot.waitUntil(lambda: "intact" in settings.maintenance.message.text(), timeout=10000)
+    settings.maintenance.purge()
+    qtbot.waitUntil(lambda: "expired" in settings.maintenance.message.text(), timeout=10000)
+    settings.maintenance.backup()
+    qtbot.waitUntil(lambda: settings.maintenance.message.text() == "Backup written.", timeout=20000)
     assert Path(window.ctx.prompts.saved[-1]).exists()
 
 
@@ -164,9 +164,9 @@ def test_registry_documents_access_report_and_document_check(
 
     ws.tabs.setCurrentWidget(ws.settings)
     window.ctx.prompts.open_answer = str(saved)
-    ws.settings.verify_document()
+    ws.settings.maintenance.verify_document()
     qtbot.waitUntil(
-        lambda: "Signature valid" in ws.settings.maintenance_message.text(), timeout=20000
+        lambda: "Signature valid" in ws.settings.maintenance.message.text(), timeout=20000
     )
 
 
@@ -299,17 +299,17 @@ def test_settings_bulk_import_with_progress(
         encoding="utf-8",
     )
     settings.purposes.setCurrentRow(-1)
-    settings.import_csv()
-    assert "Select the purpose" in settings.maintenance_message.text()
+    settings.maintenance.import_csv()
+    assert "Select the purpose" in settings.maintenance.message.text()
     settings.purposes.setCurrentRow(0)
     window.ctx.prompts.open_answer = str(csv_file)
     progress: list[str] = []
-    settings.import_csv()
+    settings.maintenance.import_csv()
     qtbot.waitUntil(
-        lambda: progress.append(settings.maintenance_message.text()) or "Imported" in progress[-1],
+        lambda: progress.append(settings.maintenance.message.text()) or "Imported" in progress[-1],
         timeout=60000,
     )
-    text = settings.maintenance_message.text()
+    text = settings.maintenance.message.text()
     assert "Imported 1 people; skipped 1 rows." in text and "Row 3:" in text
     assert window.desk.find_people("Kit").total == 1
-    assert settings.import_button.isEnabled()
+    assert settings.maintenance.import_button.isEnabled()

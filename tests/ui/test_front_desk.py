@@ -96,7 +96,7 @@ def test_new_recovery_code_warns_the_old_one_stops_working(qtbot: Any, window: A
     ws = unlock(qtbot, window)
     prompts = ws.ctx.prompts
     prompts.confirm_answer = True
-    ws.settings.new_recovery_code()
+    ws.settings.maintenance.new_recovery_code()
     assert prompts.recovery_replaces == [True]
     assert any("stops working" in q for q in prompts.confirms)
 

@@ -1,4 +1,5 @@
-"""Administration: organisation, purposes, recognition and camera, staff, maintenance.
+"""Administration: organisation, purposes, recognition and camera, staff, maintenance (the
+last in ``ui.screens.maintenance``).
 
 Only admins get this tab (and the core checks the role again on every verb). Every slow action
 (backup, audit verification, purge) runs in the background runner with the button disabled, so a
@@ -10,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -36,20 +37,15 @@ from app.models import LANGUAGES, Purpose
 from app.rooms.materiality import material_fields_in
 from ui.context import UiContext
 from ui.dialogs import detached, error_text
-from ui.integrity_status import full_check_text
 from ui.screens.admin_dialogs import PasswordDialog, PurposeDialog, StaffDialog
 from ui.screens.camera_settings import CameraChoice
 from ui.screens.law_settings import LawFields
+from ui.screens.maintenance import MaintenanceBox
 from ui.screens.necessity import enroll_states, necessity_dialog
 from ui.theme import set_role
 
 if TYPE_CHECKING:
-    from app.bulk_import import ImportReport
     from app.desk import Desk
-    from app.desk_types import DocumentCheck
-    from app.models import AuditVerification
-
-T = TypeVar("T")
 
 
 class SettingsScreen(QWidget):
@@ -199,34 +195,8 @@ class SettingsScreen(QWidget):
         s_lay.addLayout(srow)
         lay.addWidget(staff_box)
 
-        # maintenance
-        m_box = QGroupBox()
-        i18n.bind(m_box.setTitle, "set.maintenance")
-        m_lay = QVBoxLayout(m_box)
-        self.backup_button = self._button("set.backup", self.backup)
-        self.verify_button = self._button("set.verify", self.verify)
-        self.purge_button = self._button("set.purge", self.purge)
-        self.doc_verify_button = self._button("set.doc_verify", self.verify_document)
-        self.recovery_button = self._button("set.recovery", self.new_recovery_code)
-        self.import_button = self._button("set.import", self.import_csv)
-        mrow = QHBoxLayout()
-        for w in (
-            self.backup_button,
-            self.verify_button,
-            self.purge_button,
-            self.doc_verify_button,
-            self.recovery_button,
-            self.import_button,
-        ):
-            mrow.addWidget(w)
-        mrow.addStretch(1)
-        self.maintenance_message = QLabel()
-        self.maintenance_message.setWordWrap(True)
-        self.full_check_label = QLabel()  # issue 12: when the vault was last fully checked
-        m_lay.addLayout(mrow)
-        m_lay.addWidget(self.full_check_label)
-        m_lay.addWidget(self.maintenance_message)
-        lay.addWidget(m_box)
+        self.maintenance = MaintenanceBox(desk, ctx, self._selected_purpose, self.reload)
+        lay.addWidget(self.maintenance)
         lay.addStretch(1)
 
         scroll = QScrollArea()
@@ -266,7 +236,7 @@ class SettingsScreen(QWidget):
             )
             item.setData(256, p.id)
             self.purposes.addItem(item)
-        self.full_check_label.setText(full_check_text(desk, self.ctx.i18n))
+        self.maintenance.reload()
         self.staff.clear()
         for user in desk.list_users():
             item = QListWidgetItem(f"{user.username} · {tr('role.' + user.role)}")
@@ -384,7 +354,7 @@ class SettingsScreen(QWidget):
         def run() -> None:
             Path(path).write_bytes(self.desk.retention_notice(purpose_id, language))
 
-        self._background(run, self.ctx.i18n.tr("doc.saved"))
+        self.maintenance.background(run, self.ctx.i18n.tr("doc.saved"))
 
     # -- settings and camera -------------------------------------------------------------------
     def _apply_setting_ranges(self) -> None:
@@ -462,83 +432,7 @@ class SettingsScreen(QWidget):
             self,
         )
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.maintenance_message.setText(self.ctx.i18n.tr("set.saved"))
-
-    # -- maintenance ---------------------------------------------------------------------------
-    def backup(self) -> None:
-        path = self.ctx.prompts.save_path(self, "consentdesk-backup.cdbak", "*")
-        if not path:
-            return
-        tr = self.ctx.i18n.tr
-
-        def run(progress: Callable[[int, int], None]) -> Path:  # issue 12: streamed, with progress
-            return self.desk.backup(Path(path), lambda f: progress(int(f * 100), 100))
-
-        def shown(done: int, _total: int) -> None:
-            self.maintenance_message.setText(tr("set.backup.progress", percent=done))
-
-        self._background(run, tr("set.backup.done"), on_progress=shown)
-
-    def verify(self) -> None:
-        tr = self.ctx.i18n.tr
-
-        def shown(result: AuditVerification) -> str:
-            if result.ok:
-                return tr("set.verify.ok", n=result.entries)
-            return tr("set.verify.bad", problems="; ".join(result.problems[:5]))
-
-        self._background(self.desk.audit_verify, shown)
-
-    def purge(self) -> None:
-        tr = self.ctx.i18n.tr
-        self._background(
-            self.desk.purge_expired,
-            lambda r: tr(
-                "set.purge.done",
-                c=len(r.expired_consents),
-                p=len(r.erased_people),
-                t=r.templates_deleted,
-            ),
-        )
-
-    def verify_document(self) -> None:
-        """Is this PDF one we issued, unchanged? (A person brings back their copy.)"""
-        path = self.ctx.prompts.open_path(self, self.ctx.i18n.tr("doc.filter"))
-        if not path:
-            return
-        tr = self.ctx.i18n.tr
-        desk = self.desk
-
-        def run() -> DocumentCheck:
-            return desk.verify_document(Path(path).read_bytes())
-
-        def shown(check: DocumentCheck) -> str:
-            if check.valid and check.status == "stored":
-                return tr("set.doc_verify.ok", kind=tr(f"kind.{check.kind}") if check.kind else "—")
-            if check.valid and check.status == "erasure_certificate":
-                return tr("set.doc_verify.erasure")
-            if check.valid and check.status == "ledger_record":
-                return tr("set.doc_verify.ledger")
-            if check.valid and check.status == "refusal_record":
-                return tr("set.doc_verify.refusal")
-            if check.status == "unknown":
-                return tr(
-                    "set.doc_verify.unknown",
-                    valid=tr("set.valid" if check.valid else "set.invalid"),
-                )
-            return tr("set.doc_verify.bad", problems="; ".join(check.problems) or check.status)
-
-        self._background(run, shown)
-
-    def new_recovery_code(self) -> None:
-        if not self.ctx.prompts.confirm(self, self.ctx.i18n.tr("set.recovery.confirm")):
-            return
-        try:
-            code = self.desk.new_recovery_code()
-        except Exception as exc:
-            self.ctx.prompts.error(self, exc)
-            return
-        self.ctx.prompts.recovery_code(self, code, self.desk.organisation.name, replaces=True)
+            self.maintenance.say(self.ctx.i18n.tr("set.saved"))
 
     def _button(self, key: str, on_click: Callable[[], object]) -> QPushButton:
         """A push button whose text follows the language switch."""
@@ -546,71 +440,6 @@ class SettingsScreen(QWidget):
         self.ctx.i18n.bind(button.setText, key)
         button.clicked.connect(on_click)
         return button
-
-    def import_csv(self) -> None:
-        """HR bulk enrollment: people who signed paper consents, with their photos (CSV with
-        name, reference, photo, consent_scan, signed_on), into the purpose selected above."""
-        tr = self.ctx.i18n.tr
-        purpose_id = self._selected_purpose()
-        if purpose_id is None:
-            self.maintenance_message.setText(tr("set.import.pick"))
-            set_role(self.maintenance_message, "error")
-            return
-        path = self.ctx.prompts.open_path(self, "CSV (*.csv)")
-        if not path:
-            return
-
-        def shown(report: ImportReport) -> str:
-            details = "".join(
-                "\n" + tr("set.import.row", row=s.row, reason=s.reason) for s in report.skipped[:10]
-            )
-            return tr("set.import.done", n=report.imported, s=len(report.skipped)) + details
-
-        def progress(done: int, total: int) -> None:
-            self.maintenance_message.setText(tr("set.import.progress", done=done, total=total))
-
-        # The runner passes a thread-safe ``progress`` to functions that take one and calls
-        # ``on_progress`` in the GUI thread.
-        def work(progress: Callable[[int, int], None]) -> ImportReport:
-            report: ImportReport = self.desk.import_people(Path(path), purpose_id, progress)
-            return report
-
-        self._background(work, shown, on_progress=progress)
-
-    def _background(
-        self,
-        fn: Callable[..., T],
-        message: str | Callable[[T], str],
-        on_progress: Callable[[int, int], None] | None = None,
-    ) -> None:
-        buttons = (
-            self.backup_button,
-            self.verify_button,
-            self.purge_button,
-            self.doc_verify_button,
-            self.recovery_button,
-            self.import_button,
-        )
-        for b in buttons:
-            b.setEnabled(False)
-        self.maintenance_message.setText(self.ctx.i18n.tr("common.busy"))
-        set_role(self.maintenance_message, "hint")
-
-        def done(result: T) -> None:
-            for b in buttons:
-                b.setEnabled(True)
-            text = message if isinstance(message, str) else message(result)
-            self.maintenance_message.setText(text)
-            set_role(self.maintenance_message, "ok")
-            self.reload()
-
-        def failed(exc: BaseException) -> None:
-            for b in buttons:
-                b.setEnabled(True)
-            self.maintenance_message.setText(error_text(exc, self.ctx.i18n))
-            set_role(self.maintenance_message, "error")
-
-        self.ctx.runner.submit(fn, on_done=done, on_error=failed, on_progress=on_progress)
 
     def _call(self, fn: Callable[..., object], *args: object, **kwargs: object) -> None:
         try:
