@@ -19,10 +19,12 @@ Threads: the encoder runs on the engine's single worker, the same thread as the 
 detector, while the camera thread and the UI want the other core. A multi-threaded forward pass
 waits at every layer for its slowest thread, so as soon as another thread holds a core the
 second encoder thread costs more than it gives: measured on the 2-core machine in one process,
-onnxruntime with 2 threads was 1.2x faster than with 1 when the machine was nearly idle but
+onnxruntime with 2 threads was 1.2-1.4x faster than with 1 when the machine was nearly idle but
 1.3x *slower* under load. :func:`default_threads` therefore uses one thread on machines with up
-to two cores (half the cores, at most 4, on bigger ones), and onnxruntime is told not to spin
-its threads while idle (its default spin-wait would keep a core busy between encodes).
+to two cores (half the cores, at most 4, on bigger ones); with enough still-photo work and the
+camera off, onnxruntime builds a second session with twice the threads and uses whichever
+measures faster (:mod:`app.bio.encoder_threads`). onnxruntime is told not to spin its threads
+while idle (its default spin-wait would keep a core busy between encodes).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from app.bio.encoder_threads import SOLO, WIDE, ThreadPicker, wide_threads
 from app.bio.resnet_dat import INPUT_SIZE, DlibResNet, load_dlib_resnet
 from app.bio.resnet_numpy import chips_to_tensor, forward
 from app.bio.resnet_onnx import INPUT_NAME, build_onnx
@@ -69,6 +72,10 @@ class ChipEncoder(Protocol):
         """(N, 128) float32 templates for N chips."""
         ...
 
+    def note_live_frame(self) -> None:
+        """The camera is live (a frame was just analysed): leave the other core to it."""
+        ...
+
 
 def default_threads(cpu_count: int | None = None) -> int:
     """Encoder threads: 1 on a 1–2 core desk PC (the camera and the UI need the other core;
@@ -89,6 +96,9 @@ class DlibChipEncoder:
             dlib_encoder if callable(dlib_encoder) else (lambda: dlib_encoder)
         )
 
+    def note_live_frame(self) -> None:
+        pass  # dlib's encoder is single-threaded
+
     def encode_chips(self, chips: Sequence[Chip]) -> F32:
         if not chips:
             return np.zeros((0, 128), np.float32)
@@ -107,6 +117,9 @@ class _TensorEncoder:
 
     def _run(self, x: F32) -> F32:
         raise NotImplementedError
+
+    def note_live_frame(self) -> None:
+        pass  # a fixed thread count (onnxruntime overrides this)
 
     def encode_chips(self, chips: Sequence[Chip]) -> F32:
         if not chips:
@@ -181,16 +194,43 @@ class _OpenBlasThreads:
 
 
 class OnnxRuntimeEncoder(_TensorEncoder):
-    """onnxruntime's CPU engine on the in-memory ONNX graph: the fastest."""
+    """onnxruntime's CPU engine on the in-memory ONNX graph: the fastest.
+
+    With ``reference`` (dlib's templates of :func:`sample_chip`) and a machine with cores to
+    spare, a second session with more threads is built once there is enough still-photo work,
+    checked against ``reference`` like the first, and used when it measures faster
+    (:mod:`app.bio.encoder_threads`); never while the camera is live."""
 
     name = "onnxruntime"
 
     def __init__(
-        self, net: DlibResNet | Means, onnx_model: bytes, threads: int, batch: int = DEFAULT_BATCH
+        self,
+        net: DlibResNet | Means,
+        onnx_model: bytes,
+        threads: int,
+        batch: int = DEFAULT_BATCH,
+        *,
+        reference: F32 | None = None,
+        cpu_count: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        log: Callable[[str], None] = LOG.warning,
     ) -> None:
         import onnxruntime as ort
 
         super().__init__(net, batch)
+        self._model = onnx_model
+        self._session = self._new_session(threads)
+        self.version = str(ort.__version__)
+        wide = wide_threads(threads, cpu_count if cpu_count is not None else os.cpu_count() or 1)
+        self._wide_threads = wide if reference is not None else 0
+        self._reference = reference
+        self._wide: Any = None
+        self._log = log
+        self.picker = ThreadPicker(clock=clock, wide_available=self._wide_threads > 0)
+
+    def _new_session(self, threads: int) -> Any:
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -198,14 +238,52 @@ class OnnxRuntimeEncoder(_TensorEncoder):
         options.log_severity_level = 3
         # Idle worker threads must sleep, not spin: the camera thread needs that core.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            onnx_model, options, providers=["CPUExecutionProvider"]
-        )
-        self.version = str(ort.__version__)
+        return ort.InferenceSession(self._model, options, providers=["CPUExecutionProvider"])
+
+    @property
+    def threads_in_use(self) -> int:
+        """Threads of the session the next call would prefer (for ``bench`` and logs)."""
+        wide_ready = self._wide is not None
+        choice = self.picker.ms_per_chip
+        if wide_ready and not self.picker.live and choice.get(WIDE, 1e9) <= choice.get(SOLO, 1e9):
+            return self._wide_threads
+        return int(self._session.get_session_options().intra_op_num_threads)
+
+    def note_live_frame(self) -> None:
+        """Called by the engine for every camera frame: one thread while the camera runs."""
+        self.picker.note_live_frame()
+
+    def encode_chips(self, chips: Sequence[Chip]) -> F32:
+        if chips and self._wide is None and self.picker.wants_wide_session(len(chips)):
+            self._build_wide()
+        return super().encode_chips(chips)
+
+    def _build_wide(self) -> None:
+        """Build and check the wider session once; on any problem keep to one session."""
+        assert self._reference is not None
+        self.picker.wide_available = False  # one attempt per process, whatever happens
+        try:
+            session = self._new_session(self._wide_threads)
+            x = chips_to_tensor([sample_chip()], self._means)
+            for _ in range(2):  # the first run of a session is slow: warm it before timing
+                out = np.asarray(session.run(None, {INPUT_NAME: x})[0], dtype=np.float32)
+            diff = max_abs_diff(out, self._reference[:1])
+        except Exception as exc:
+            self._log(f"face encoder: no {self._wide_threads}-thread session ({exc}); one thread")
+            return
+        if diff > TOLERANCE:
+            self._log(f"face encoder: {self._wide_threads} threads differ from dlib ({diff:.1e})")
+            return
+        self._wide = session
+        self.picker.wide_available = True
 
     def _run(self, x: F32) -> F32:
-        out = self._session.run(None, {INPUT_NAME: x})[0]
-        return np.asarray(out, dtype=np.float32)
+        which = self.picker.choose(self._wide is not None)
+        session = self._wide if which == WIDE else self._session
+        t0 = time.perf_counter()
+        out = np.asarray(session.run(None, {INPUT_NAME: x})[0], dtype=np.float32)
+        self.picker.record(which, x.shape[0], (time.perf_counter() - t0) * 1000.0)
+        return out
 
 
 class OpenCvEncoder(_TensorEncoder):
@@ -294,11 +372,18 @@ def select_encoder(
         return EncoderChoice(reference_encoder, 0.0, ("dlib requested",))
     chip = sample_chip()
     n_threads = threads or default_threads()
+
+    def wide_check(reference: F32) -> F32 | None:
+        # A caller that set the thread count gets exactly that: no wider session.
+        return reference if threads is None else None
+
     kept = encoder_cache.load(cache_dir, resnet_path, chip) if cache_dir else None
     if kept is not None and wanted[0] in ("onnxruntime", "opencv"):
         try:
             fast: ChipEncoder = (
-                OnnxRuntimeEncoder(kept.means, kept.onnx_model, n_threads)
+                OnnxRuntimeEncoder(
+                    kept.means, kept.onnx_model, n_threads, reference=wide_check(kept.reference)
+                )
                 if wanted[0] == "onnxruntime"
                 else OpenCvEncoder(kept.means, kept.onnx_model)
             )
@@ -330,7 +415,9 @@ def select_encoder(
             t0 = time.perf_counter()
             candidate: ChipEncoder
             if name == "onnxruntime":
-                candidate = OnnxRuntimeEncoder(net, onnx_model, n_threads)
+                candidate = OnnxRuntimeEncoder(
+                    net, onnx_model, n_threads, reference=wide_check(reference)
+                )
             elif name == "opencv":
                 candidate = OpenCvEncoder(net, onnx_model)
             else:

@@ -220,6 +220,11 @@ class BioEngine:
         """Which engine runs the ResNet: ``onnxruntime``, ``opencv``, ``numpy`` or ``dlib``."""
         return self._chip_encoder.name if self._chip_encoder is not None else "dlib"
 
+    @property
+    def encoder_threads(self) -> int:
+        """Threads the encoder would use for the next still-photo call (1 for dlib)."""
+        return int(getattr(self._chip_encoder, "threads_in_use", 1))
+
     def _mark_worker(self) -> None:
         self._local.is_worker = True
 
@@ -362,6 +367,8 @@ class BioEngine:
         image = ensure_rgb(rgb)
 
         def run(m: DlibModels) -> PhotoAnalysis:
+            if self._chip_encoder is not None:
+                self._chip_encoder.note_live_frame()  # the encoder leaves a core to the camera
             boxes = _detect(m, image, self.frame_max_side, None, self.small_face_px)
             encs: tuple[Embedding | None, ...] = (
                 _encode(m, image, boxes, 1, self._chip_encoder) if encode else (None,) * len(boxes)
