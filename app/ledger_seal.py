@@ -68,6 +68,9 @@ class SealedValues:
         self.path = seal_keys_path(home, audit_key)
         self._wrap = AESGCM(_wrap_key(audit_key))
         self._lock = self.path.with_name(self.path.name + ".lock")
+        # (inode, size, mtime) of the file last read for unsealing, and what it held: a replay
+        # of thousands of corrections reads the file once, not once per entry.
+        self._cached: tuple[tuple[int, int, int], dict[str, str] | None] | None = None
 
     # ------------------------------------------------------------------ sealing
     def seal(self, person_id: str, values: Mapping[str, str | None]) -> str:
@@ -88,7 +91,7 @@ class SealedValues:
 
     def unseal(self, person_id: str, sealed: str) -> dict[str, str | None]:
         """The values, or :class:`Unsealable` saying in one line why they cannot be read."""
-        keys = self._read()
+        keys = self._read_cached()
         if keys is None:
             raise Unsealable(f"{self.path.name} is damaged: no correction in it can be read")
         wrapped = keys.get(person_id)
@@ -153,6 +156,16 @@ class SealedValues:
             return {}
         except (ValueError, KeyError, TypeError):
             return None
+
+    def _read_cached(self) -> dict[str, str] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return {}
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if self._cached is None or self._cached[0] != stamp:
+            self._cached = (stamp, self._read())
+        return self._cached[1]
 
     def _read_for_change(self) -> dict[str, str]:
         """Under the lock. A damaged file is never overwritten: it is moved aside as it is

@@ -381,3 +381,36 @@ def test_rekey_then_restore_an_older_backup(
         assert restored.replayed.problems == ()
     finally:
         restored.lock()
+
+
+def test_backups_under_home_get_the_correction_at_the_next_sign_in(
+    desk: Desk, purpose: Purpose, home: Path, tmp_path: Path
+) -> None:
+    """Not rewritten at the correction itself (minutes at 100,000 people), but by the purge of
+    the next sign-in; a copy of such a backup then restores corrected even without the ledger.
+    A Chinese name, so the no-plaintext check covers UTF-8 and UTF-16 of CJK too."""
+    old_zh, new_zh = "张伟明", "张卫民"
+    r = enroll(desk, purpose, name=old_zh, seed=57, reference=OLD_REF, language="zh")
+    kept = desk.backup(home / "backups" / "kept.cdbackup")
+    desk.rectify_person(r.person.id, name=new_zh, reference=NEW_REF)
+    assert desk.finality.unsettled()
+    assert _plain_outside_vault(home, old_zh, new_zh, OLD_REF, NEW_REF) == []
+    desk.lock()
+    signed_in = Desk.unlock(home, ADMIN, PASSWORD, options=DeskOptions(kdf=FAST_KDF))
+    try:
+        assert not signed_in.finality.unsettled()
+        assert any(e.action == "backup.reapply" for e in signed_in.audit_events())
+    finally:
+        signed_in.lock()
+    elsewhere = tmp_path / "elsewhere"  # no ledger, no key file: only the backup itself
+    restored = Desk.restore(elsewhere, kept, ADMIN, PASSWORD, options=_opts())
+    try:
+        assert not list(elsewhere.glob("erasure-ledger-*"))
+        person = restored.get_person(r.person.id)
+        assert (person.name, person.reference) == (new_zh, NEW_REF)
+        assert restored.find_people(old_zh).total == 0
+        assert [(e.subject, e.details["kind"]) for e in _replays(restored, "rectify")] == [
+            (r.person.id, "rectify")
+        ]
+    finally:
+        restored.lock()
