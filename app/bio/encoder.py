@@ -43,7 +43,7 @@ import numpy.typing as npt
 
 from app.bio.encoder_threads import SOLO, WIDE, ThreadPicker, wide_threads
 from app.bio.resnet_dat import INPUT_SIZE, DlibResNet, load_dlib_resnet
-from app.bio.resnet_numpy import chips_to_tensor, forward
+from app.bio.resnet_numpy import chips_to_tensor, forward, input_table
 from app.bio.resnet_onnx import INPUT_NAME, build_onnx
 
 LOG = logging.getLogger("consentdesk.bio.encoder")
@@ -113,6 +113,7 @@ class _TensorEncoder:
 
     def __init__(self, net: DlibResNet | Means, batch: int = DEFAULT_BATCH) -> None:
         self._means: Means = net.means if isinstance(net, DlibResNet) else net
+        self._table = input_table(self._means)
         self._batch = max(1, batch)
 
     def _run(self, x: F32) -> F32:
@@ -125,7 +126,7 @@ class _TensorEncoder:
         if not chips:
             return np.zeros((0, 128), np.float32)
         parts = [
-            self._run(chips_to_tensor(chips[i : i + self._batch], self._means))
+            self._run(chips_to_tensor(chips[i : i + self._batch], self._means, self._table))
             for i in range(0, len(chips), self._batch)
         ]
         return np.ascontiguousarray(np.concatenate(parts).astype(np.float32))

@@ -20,19 +20,33 @@ from app.bio.resnet_dat import INPUT_SIZE, DlibResNet, Op
 F32 = npt.NDArray[np.float32]
 
 
-def chips_to_tensor(
-    chips: Sequence[npt.NDArray[np.uint8]], means: tuple[float, float, float]
-) -> F32:
-    """150x150 RGB face chips to the network input, (N, 3, 150, 150) float32.
+def input_table(means: tuple[float, float, float]) -> F32:
+    """(3, 256) float32: the network input for every 8-bit value of each colour channel.
 
-    Same arithmetic as dlib's ``input_rgb_image_sized::to_tensor``: ``(pixel - mean) / 256``
-    in double, stored as float.
-    """
+    dlib's ``input_rgb_image_sized::to_tensor`` computes ``(pixel - mean) / 256`` in double and
+    stores it as float; a pixel has only 256 values, so that arithmetic is done once here, in
+    the same precision, and a chip becomes its input by table lookup (bit for bit the same
+    numbers, about 4x faster than converting every pixel in double)."""
+    values = np.arange(256, dtype=np.float64)[None, :]
+    mean = np.asarray(means, dtype=np.float32).astype(np.float64)[:, None]
+    return ((values - mean) / 256.0).astype(np.float32)
+
+
+def chips_to_tensor(
+    chips: Sequence[npt.NDArray[np.uint8]],
+    means: tuple[float, float, float],
+    table: F32 | None = None,
+) -> F32:
+    """150x150 RGB face chips to the network input, (N, 3, 150, 150) float32, as dlib makes
+    it (see :func:`input_table`; pass ``table`` to reuse one)."""
     batch = np.stack([np.asarray(c, dtype=np.uint8) for c in chips])
     if batch.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3):
         raise ValueError(f"face chips must be {INPUT_SIZE}x{INPUT_SIZE} RGB")
-    x = batch.astype(np.float64) - np.asarray(means, dtype=np.float32).astype(np.float64)
-    return np.ascontiguousarray((x / 256.0).astype(np.float32).transpose(0, 3, 1, 2))
+    lut = input_table(means) if table is None else table
+    out = np.empty((batch.shape[0], 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
+    for c in range(3):
+        np.take(lut[c], batch[..., c], out=out[:, c])
+    return out
 
 
 def _conv(x: F32, op: Op) -> F32:

@@ -311,3 +311,20 @@ def test_self_test_checks_the_fast_backend_against_dlib_live(
     monkeypatch.setattr(BioEngine, "create", classmethod(create))
     with pytest.raises(AssertionError, match="onnxruntime encoder differs from dlib"):
         selftest.check_models(selftest.State(tmp_path))
+
+
+def test_the_input_table_gives_dlibs_arithmetic_bit_for_bit() -> None:
+    """Every 8-bit value of every channel becomes exactly ``float((p - mean) / 256)`` computed
+    in double, as dlib's ``to_tensor`` does; the table only spares doing it per pixel."""
+    from app.bio.resnet_numpy import chips_to_tensor
+
+    means = _net().means
+    values = np.arange(150 * 150, dtype=np.int64) % 256
+    chip = np.stack([values, values[::-1], (values * 7) % 256], axis=-1).reshape(150, 150, 3)
+    chip = chip.astype(np.uint8)
+    got = chips_to_tensor([chip, chip[::-1].copy()], means)
+    for k, c in enumerate((chip, chip[::-1])):
+        want = (c.astype(np.float64) - np.asarray(means, np.float32).astype(np.float64)) / 256.0
+        assert np.array_equal(got[k], want.astype(np.float32).transpose(2, 0, 1))
+    with pytest.raises(ValueError, match="150x150 RGB"):
+        chips_to_tensor([chip[:10]], means)
