@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,9 +36,16 @@ import numpy as np
 import numpy.typing as npt
 
 from app.bio.encoder import BACKENDS, ChipEncoder, EncoderChoice, select_encoder
+from app.bio.encoder_threads import LIVE_WINDOW_S
 from app.bio.errors import EngineClosed, FaceCountError
 from app.bio.images import RGBImage, ensure_rgb
-from app.bio.models import DlibModels, default_cache_dir, find_model_paths, load_dlib_models
+from app.bio.models import (
+    DlibModels,
+    default_cache_dir,
+    find_model_paths,
+    load_dlib_models,
+    load_frontal_detector,
+)
 from app.bio.thresholds import (
     DETECT_MAX_SIDE_FRAME,
     DETECT_MAX_SIDE_PHOTO,
@@ -153,8 +161,17 @@ class BioEngine:
         frame_max_side: int = DETECT_MAX_SIDE_FRAME,
         small_face_px: int = DETECT_SMALL_FACE_PX,
         chip_encoder: ChipEncoder | None = None,
+        detector_factory: Callable[[], Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``detector_factory`` builds a second face detector for :meth:`analyse_photos` to
+        detect two photos at a time (None: one at a time); ``clock`` is monotonic seconds."""
         self._models = models
+        self._detector_factory = detector_factory
+        self._second_detector: Any = None
+        self._helper: ThreadPoolExecutor | None = None
+        self._clock = clock
+        self._live_until = float("-inf")
         self._chip_encoder = chip_encoder
         self.encoder_choice: EncoderChoice | None = None
         self.photo_max_side = photo_max_side
@@ -199,6 +216,8 @@ class BioEngine:
             threads=encoder_threads,
             cache_dir=cache,
         )
+        pair = (lambda: load_frontal_detector(cache)) if (os.cpu_count() or 1) >= 2 else None
+        options.setdefault("detector_factory", pair)
         engine = cls(models, chip_encoder=choice.encoder, **options)
         engine.encoder_choice = choice
         return engine
@@ -235,6 +254,8 @@ class BioEngine:
         with self._lock:
             self._closed = True
         self._executor.shutdown(wait=True)
+        if self._helper is not None:
+            self._helper.shutdown(wait=True)
 
     def __enter__(self) -> BioEngine:
         return self
@@ -331,10 +352,7 @@ class BioEngine:
         rgbs = [ensure_rgb(i) for i in images]
 
         def run(m: DlibModels) -> list[PhotoAnalysis]:
-            found = [
-                (img, _detect(m, img, self.photo_max_side, None, self.small_face_px))
-                for img in rgbs
-            ]
+            found = list(zip(rgbs, self._detect_all(m, rgbs), strict=True))
             encs = _encode_batch(m, found, self._chip_encoder)
             return [
                 PhotoAnalysis(
@@ -349,6 +367,45 @@ class BioEngine:
             ]
 
         return self._call(run)
+
+    def _detect_all(self, m: DlibModels, images: Sequence[RGBImage]) -> list[tuple[FaceBox, ...]]:
+        """Boxes for several photos, two at a time when there is a second detector.
+
+        Why: HOG detection is most of a still photo's cost, and dlib lets go of Python's lock
+        while it runs, so a second detector object (dlib's are not thread-safe: each thread
+        has its own) on a helper thread nearly halves the wall time of a bulk import or a
+        many-photo ``identify`` on the 2-core desk PC. The same model finds the same boxes.
+        Not while the camera is live: the live gate needs that core. Runs on the worker."""
+
+        def one(detector: Any, image: RGBImage) -> tuple[FaceBox, ...]:
+            return _detect_with(detector, image, self.photo_max_side, None, self.small_face_px)
+
+        factory = self._detector_factory
+        if len(images) < 2 or factory is None or self._clock() < self._live_until:
+            return [one(m.detector, img) for img in images]
+        if self._helper is None:
+            self._second_detector = factory()
+            self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bio-detect")
+        results: list[tuple[FaceBox, ...]] = [()] * len(images)
+        pending = iter(range(len(images)))
+        lock = threading.Lock()
+
+        def drain(detector: Any) -> None:
+            while True:
+                with lock:
+                    i = next(pending, None)
+                if i is None:
+                    return
+                results[i] = one(detector, images[i])
+
+        helper = self._helper.submit(drain, self._second_detector)
+        try:
+            drain(m.detector)
+        finally:
+            failed = helper.exception()  # always wait: the helper reads ``images``
+        if failed is not None:
+            raise failed
+        return results
 
     def analyse_photo_async(
         self, rgb: RGBImage, *, num_jitters: int = 1, with_landmarks: bool = False
@@ -367,8 +424,9 @@ class BioEngine:
         image = ensure_rgb(rgb)
 
         def run(m: DlibModels) -> PhotoAnalysis:
+            self._live_until = self._clock() + LIVE_WINDOW_S  # leave a core to the camera
             if self._chip_encoder is not None:
-                self._chip_encoder.note_live_frame()  # the encoder leaves a core to the camera
+                self._chip_encoder.note_live_frame()
             boxes = _detect(m, image, self.frame_max_side, None, self.small_face_px)
             encs: tuple[Embedding | None, ...] = (
                 _encode(m, image, boxes, 1, self._chip_encoder) if encode else (None,) * len(boxes)
@@ -407,6 +465,12 @@ def _rect(box: FaceBox) -> Any:
 def _detect(
     m: DlibModels, image: RGBImage, max_side: int, upsample: int | None, small_face_px: int
 ) -> tuple[FaceBox, ...]:
+    return _detect_with(m.detector, image, max_side, upsample, small_face_px)
+
+
+def _detect_with(
+    detector: Any, image: RGBImage, max_side: int, upsample: int | None, small_face_px: int
+) -> tuple[FaceBox, ...]:
     h, w = image.shape[:2]
     scale = min(1.0, max_side / float(max(h, w)))
     if scale < 1.0:
@@ -416,11 +480,11 @@ def _detect(
     else:
         small, sx, sy = image, 1.0, 1.0
     if upsample is None:
-        rects = m.detector(small, 0)
+        rects = detector(small, 0)
         if len(rects) == 0 or min(r.height() for r in rects) < small_face_px:
-            rects = m.detector(small, 1)
+            rects = detector(small, 1)
     else:
-        rects = m.detector(small, upsample)
+        rects = detector(small, upsample)
     boxes = []
     for r in rects:
         # Same trimming as face_recognition's _trim_css_to_bounds.

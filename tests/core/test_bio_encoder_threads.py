@@ -159,3 +159,82 @@ def test_the_engine_marks_the_camera_live_on_every_frame(bio_engine, faces) -> N
     encoder.picker.live_until = float("-inf")
     bio_engine.analyse_frame(load_image(faces / "obama_small.jpg"))
     assert encoder.picker.live and bio_engine.encoder_threads == 1
+
+
+def _photos(faces) -> list:
+    from app.bio.images import load_image
+
+    return [load_image(p) for p in sorted(faces.glob("*.jpg"))[:8]]
+
+
+def test_photos_detected_two_at_a_time_give_the_same_boxes_and_templates(
+    bio_engine,  # noqa: F811
+    faces,
+) -> None:
+    from app.bio.engine import BioEngine
+    from app.bio.models import load_frontal_detector
+
+    photos = _photos(faces)
+    one_at_a_time = [bio_engine.analyse_photo(p) for p in photos]
+    made: list[object] = []
+
+    def factory() -> object:
+        made.append(load_frontal_detector(None))
+        return made[-1]
+
+    paired = BioEngine(
+        bio_engine._models, chip_encoder=bio_engine._chip_encoder, detector_factory=factory
+    )
+    try:
+        both = paired.analyse_photos(photos)
+        again = paired.analyse_photos(photos[:3])
+    finally:
+        paired.close()
+    assert len(made) == 1  # built once, kept for the next batch
+    assert paired._helper is not None
+    for a, b in zip(one_at_a_time, both, strict=True):
+        assert a.boxes == b.boxes
+        for x, y in zip(a.encodings, b.encodings, strict=True):
+            assert max_abs_diff(x, y) <= 1e-6
+    assert [a.boxes for a in again] == [a.boxes for a in one_at_a_time[:3]]
+
+
+def test_no_second_detector_while_the_camera_is_live(bio_engine, faces) -> None:  # noqa: F811
+    from app.bio.engine import BioEngine
+
+    clock = Clock()
+    made: list[int] = []
+    engine = BioEngine(
+        bio_engine._models,
+        chip_encoder=bio_engine._chip_encoder,
+        detector_factory=lambda: made.append(1),
+        clock=clock,
+    )
+    photos = _photos(faces)[:2]
+    try:
+        engine.analyse_frame(photos[0])
+        engine.analyse_photos(photos)
+        assert made == [] and engine._helper is None
+        clock.now += LIVE_WINDOW_S + 0.01
+        engine.analyse_photo(photos[0])  # one photo: nothing to pair
+        assert made == []
+    finally:
+        engine.close()
+
+
+def test_a_failing_second_detector_fails_the_call_not_the_engine(bio_engine, faces) -> None:  # noqa: F811
+    from app.bio.engine import BioEngine
+
+    def broken(image: object, upsample: int) -> object:
+        raise RuntimeError("detector broke")
+
+    engine = BioEngine(
+        bio_engine._models, chip_encoder=bio_engine._chip_encoder, detector_factory=lambda: broken
+    )
+    photos = _photos(faces)[:4]
+    try:
+        with pytest.raises(RuntimeError, match="detector broke"):
+            engine.analyse_photos(photos)
+        assert engine.analyse_photo(photos[0]).face_count == 1  # the worker still serves
+    finally:
+        engine.close()
