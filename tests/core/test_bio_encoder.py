@@ -292,6 +292,7 @@ def test_self_test_checks_the_fast_backend_against_dlib_live(
     assert "encoder onnxruntime" in line, line
     found = re.search(r"max diff to dlib ([0-9.e+-]+)", line)
     assert found and float(found.group(1)) <= TOLERANCE, line
+    assert re.search(r"\([12] thread\(s\) for still photos\)", line), line
 
     # The same engine with a wrong fast backend (fc weights changed), as a broken bundle
     # or a converter bug would give: the self-test refuses it.
