@@ -13,7 +13,10 @@ Parts are counted by triggers on ``documents`` (insert, delete, a changed ``part
 whose last document is deleted (erasure, purge, re-issue) is deleted in the same statement, so
 nothing of an erased person's document stays behind; a part still used by others holds glyph
 outlines of the font only. Done in SQL so that every path that deletes documents (and the
-bench's bulk copy of rows) keeps the counts without knowing about them.
+bench's bulk copy of rows) keeps the counts without knowing about them. The daily full check
+(``app.integrity``) counts the real references and sets a count that drifted right
+(:func:`count_refs`, :func:`repair_refs`): a count too high keeps a part after its last
+document is erased, one too low deletes a part that other documents still need.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ import hashlib
 import io
 import json
 import zlib
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Final
 
 from app.db import Connection
@@ -143,3 +149,63 @@ def _well_formed(part: object) -> bool:
         and all(type(n) is int and n >= 0 for n in part[:2])
         and isinstance(part[2], str)
     )
+
+
+# ---------------------------------------------------------------------- the reference counts
+@dataclass(frozen=True)
+class PartsCount:
+    """The stored reference counts against the documents that really name each part.
+
+    ``off``: part -> (stored refs, real refs) where they differ, and every part no document
+    names (an orphan the triggers would have deleted, whatever its count); ``missing``: parts named by documents but not stored (those
+    documents cannot be read back); ``malformed``: document listings that are not a list of
+    ``[offset, length, sha256]`` (changed outside ConsentDesk; likewise unreadable)."""
+
+    off: Mapping[str, tuple[int, int]]
+    missing: int
+    malformed: int
+
+
+def count_refs(conn: Connection, cancelled: Callable[[], bool] = lambda: False) -> PartsCount:
+    """Count every part's real references, the slow way: each document's listing once.
+
+    The triggers count a document once per part it names (``sha256 IN (...)``), so a part
+    named twice in one listing counts once here too. ``cancelled`` is asked every few hundred
+    documents (the full check's cancel)."""
+    real: Counter[str] = Counter()
+    malformed = 0
+    rows = conn.execute("SELECT parts FROM documents WHERE parts IS NOT NULL")
+    for n, (listing,) in enumerate(rows):
+        if n % 256 == 0 and cancelled():
+            break
+        try:
+            parts = json.loads(listing)
+        except (ValueError, TypeError):
+            parts = None
+        if not isinstance(parts, list) or not all(_well_formed(p) for p in parts):
+            malformed += 1
+            continue
+        real.update({str(p[2]) for p in parts})
+    stored = {str(sha): int(refs) for sha, refs in conn.execute(_STORED_REFS)}
+    # A part with no reference is off whatever it says: the triggers never leave one behind.
+    off = {
+        sha: (refs, real[sha]) for sha, refs in stored.items() if refs != real[sha] or not real[sha]
+    }
+    missing = sum(1 for sha in real if sha not in stored)
+    return PartsCount(off, missing, malformed)
+
+
+_STORED_REFS: Final = "SELECT sha256, refs FROM document_parts"
+
+
+def repair_refs(conn: Connection) -> PartsCount:
+    """Count again and set every stored count right (inside the caller's write transaction, so
+    no document can be stored or deleted meanwhile); a part no document names is deleted, as
+    the triggers would have done when its last document went. Returns what was set right."""
+    found = count_refs(conn)
+    for sha, (_stored, real) in sorted(found.off.items()):
+        if real > 0:
+            conn.execute("UPDATE document_parts SET refs = ? WHERE sha256 = ?", (real, sha))
+        else:
+            conn.execute("DELETE FROM document_parts WHERE sha256 = ?", (sha,))
+    return found

@@ -30,6 +30,7 @@ import sqlcipher3
 
 from app.audit import GENESIS, canonical, compute_mac
 from app.db import Connection, key_pragma, split_sql
+from app.doc_parts import count_refs
 from app.errors import VaultCorrupt
 
 FULL_CHECK_INTERVAL = dt.timedelta(days=1)
@@ -114,18 +115,26 @@ def check_audit_tail(conn: Connection, key: bytes, count: int = AUDIT_TAIL) -> N
 # ---------------------------------------------------------------------- the full check
 @dataclass(frozen=True)
 class FullCheckResult:
+    """``problems``: damage (writes are locked until a check passes). ``parts_off``: shared
+    document parts whose stored reference count differs from the documents that name them
+    (found on the check's own snapshot). ``repaired``: what was found out of step and set right
+    once the check passed (counters, those reference counts): reported, not damage."""
+
     ok: bool
     at: dt.datetime
     seconds: float
     problems: tuple[str, ...] = ()
     cancelled: bool = False
+    parts_off: int = 0
+    repaired: tuple[str, ...] = ()
 
 
 Progress = Callable[[float], None]
 
 
 class FullCheck:
-    """``cipher_integrity_check`` (every page's HMAC) and ``integrity_check`` (structure) on a
+    """``cipher_integrity_check`` (every page's HMAC), ``integrity_check`` (structure) and the
+    shared document parts' reference counts (``app.doc_parts.count_refs``) on a
     connection of its own. Progress is reported per phase and cancel uses
     ``sqlite3_interrupt`` from the cancelling thread: no Python callback runs inside SQLite's
     long loops on the background thread (a progress handler there crashed the interpreter
@@ -150,18 +159,19 @@ class FullCheck:
         started = time.monotonic()
         at = clock()
         report = progress or (lambda _f: None)
-        problems = self._attempt(report)
+        problems, parts_off = self._attempt(report)
         if problems and not self._cancel:
             # A page being checkpointed while it was read can look torn: check once more
             # before calling the vault damaged.
-            problems = self._attempt(report)
+            problems, parts_off = self._attempt(report)
         seconds = time.monotonic() - started
         if self._cancel:
             return FullCheckResult(False, at, seconds, (), cancelled=True)
         report(1.0)
-        return FullCheckResult(not problems, at, seconds, tuple(problems))
+        return FullCheckResult(not problems, at, seconds, tuple(problems), parts_off=parts_off)
 
-    def _attempt(self, report: Progress) -> list[str]:
+    def _attempt(self, report: Progress) -> tuple[list[str], int]:
+        """The problems found, and how many document parts' reference counts are off."""
         uri = f"{self._database.resolve().as_uri()}?mode=ro"
         conn = sqlcipher3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         try:
@@ -169,23 +179,35 @@ class FullCheck:
             conn.execute("PRAGMA cipher_log_level = NONE")
             self._conn = conn
             if self._cancel:
-                return []
+                return [], 0
             report(0.02)
             try:
+                if self._cancel:  # asked to yield while ``report`` ran
+                    return [], 0
                 cipher = [str(r[0]) for r in conn.execute("PRAGMA cipher_integrity_check")]
                 if self._cancel:
-                    return []
+                    return [], 0
                 report(0.4)  # the page check is about two fifths of the work
                 structure = [str(r[0]) for r in conn.execute("PRAGMA integrity_check")]
+                problems = cipher + ([] if structure == ["ok"] else structure)
+                if problems or self._cancel:
+                    return problems[:20], 0
+                report(0.85)
+                parts = count_refs(conn, lambda: self._cancel)
             except sqlcipher3.OperationalError:
                 if self._cancel:
-                    return []
+                    return [], 0
                 raise
             except sqlcipher3.DatabaseError:
-                return ["unreadable"]
-            problems = cipher + ([] if structure == ["ok"] else structure)
-            # Problem texts name pages and tables, never content; keep only a few.
-            return problems[:20]
+                return ["unreadable"], 0
+            # Problem texts name pages, tables and counts, never content; keep only a few.
+            if parts.missing:
+                problems.append(
+                    f"document_parts: {parts.missing} part(s) named by documents are missing"
+                )
+            if parts.malformed:
+                problems.append(f"documents: {parts.malformed} part listing(s) are malformed")
+            return problems[:20], len(parts.off)
         finally:
             self._conn = None
             conn.close()

@@ -73,6 +73,7 @@ def cmd_unlock_check(ctx: Context) -> int:
             lambda: (
                 f"Unlocked as {desk.user.username} ({desk.user.role}); full integrity check "
                 f"passed in {result.seconds:.1f} s."
+                + "".join(f"\n  set right: {line}" for line in result.repaired)
                 if result.ok
                 else "The full integrity check FAILED: the vault is damaged; writes are locked. "
                 "Restore the latest backup (consentdesk restore FILE)."

@@ -15,10 +15,11 @@ import contextlib
 import datetime as dt
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.counts import recount
-from app.db import fetch_one
+from app.db import Connection, fetch_one
+from app.doc_parts import repair_refs
 from app.integrity import FULL_CHECK_INTERVAL, FullCheck, FullCheckResult, Progress
 from app.session import Session
 from app.values import _dt, _iso
@@ -80,7 +81,7 @@ class Integrity:
             with self._guard:
                 self._running = None
         if not result.cancelled and not s.locked:
-            self._record(result)
+            result = self._record(result)
         return result
 
     def cancel(self) -> None:
@@ -88,32 +89,64 @@ class Integrity:
             if self._running is not None:
                 self._running.cancel()
 
-    def _record(self, result: FullCheckResult) -> None:
+    def _record(self, result: FullCheckResult) -> FullCheckResult:
+        """Keep the verdict; after a passing check, set right what was out of step (returned
+        in ``repaired``, and on record in the audit log)."""
         s = self._s
         if not result.ok:
             s.writes_locked = "integrity_failed"
         doc = {"at": _iso(result.at), "ok": result.ok, "seconds": round(result.seconds, 3)}
+        repaired: list[str] = []
+        found: list[str] = []
         # A damaged file may refuse even this write; the lock above holds regardless.
-        with contextlib.suppress(Exception), s.write(despite_damage=True) as conn:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (META_KEY, json.dumps(doc).encode()),
-            )
-            s.audit.append(
-                s.actor,
-                "vault.full_check",
-                details={"ok": result.ok, "problems": len(result.problems)},
-                at=result.at,
-            )
-            if result.ok:
-                # issue 12: the statistics' counters against real counts, once a day. They
-                # are kept by triggers and should never differ; if one does (a trigger dropped
-                # outside ConsentDesk), it is set right and the repair is on record.
-                drift = recount(conn)
-                if drift:
-                    s.audit.append(
-                        s.actor, "counters.repaired", details={"counters": sorted(drift)}
-                    )
+        with contextlib.suppress(Exception):
+            with s.write(despite_damage=True) as conn:
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (META_KEY, json.dumps(doc).encode()),
+                )
+                s.audit.append(
+                    s.actor,
+                    "vault.full_check",
+                    details={"ok": result.ok, "problems": len(result.problems)},
+                    at=result.at,
+                )
+                if result.ok:
+                    # issue 12: the statistics' counters against real counts, once a day. They
+                    # are kept by triggers and should never differ; if one does (a trigger dropped
+                    # outside ConsentDesk), it is set right and the repair is on record.
+                    drift = recount(conn)
+                    if drift:
+                        s.audit.append(
+                            s.actor, "counters.repaired", details={"counters": sorted(drift)}
+                        )
+                        found += [f"counter {n}: {a} -> {b}" for n, (a, b) in sorted(drift.items())]
+                    if result.parts_off:
+                        found += self._repair_parts(conn)
+            repaired = found  # reached only when the transaction committed
         if result.ok:
             s.writes_locked = None
+        return replace(result, repaired=tuple(repaired))
+
+    def _repair_parts(self, conn: Connection) -> list[str]:
+        """The shared document parts' reference counts, kept by triggers like the counters.
+
+        Counted on the check's snapshot, off the lock; only when one was off are they counted
+        again here, inside this write transaction (every document row read once), and set
+        right: a part no document names is deleted as the triggers would have done."""
+        s = self._s
+        fixed = repair_refs(conn)
+        if not fixed.off:
+            return []  # set right meanwhile (a restore, say)
+        orphans = sum(1 for _stored, real in fixed.off.values() if real == 0)
+        s.audit.append(
+            s.actor,
+            "document_parts.repaired",
+            details={"parts": len(fixed.off), "deleted": orphans},
+        )
+        return [
+            f"document part {sha[:12]}: refs {stored} -> {real}"
+            + (" (named by no document: deleted)" if real == 0 else "")
+            for sha, (stored, real) in sorted(fixed.off.items())
+        ][:20]
