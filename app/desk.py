@@ -123,7 +123,8 @@ class Desk(FaceVerbs, VaultUpkeep):
         # check before purging (``clockguard``), built once with this session's hooks.
         self.finality = Finality.for_session(s, self.config.get)
         self.clockguard = ClockGuard.for_session(s, self.config.get)
-        self.staff = Staff(s)
+        self.integrity = Integrity(s)  # issue 12: the full check, in the background
+        self.staff = Staff(s, self.integrity)
         self.people = People(s)
         self.faces = Faces(
             s,
@@ -143,7 +144,6 @@ class Desk(FaceVerbs, VaultUpkeep):
         self.refusals = Refusals(self.consents)  # issue-13
         self.rectifications = Rectifications(s, self.people, self.archive, self.finality)
         self.drafts = Drafts(s)
-        self.integrity = Integrity(s)  # issue 12: the full check, in the background
         self.imports = Imports(s, self.purposes, self.consents)
         self.backups = Backups(s, self.finality)
         self.audit_trail = AuditTrail(s)

@@ -188,6 +188,8 @@ class FullCheck:
                 if self._cancel:
                     return [], 0
                 report(0.4)  # the page check is about two fifths of the work
+                if self._cancel:
+                    return [], 0
                 structure = [str(r[0]) for r in conn.execute("PRAGMA integrity_check")]
                 problems = cipher + ([] if structure == ["ok"] else structure)
                 if problems or self._cancel:
@@ -199,7 +201,7 @@ class FullCheck:
                     return [], 0
                 raise
             except sqlcipher3.DatabaseError:
-                return ["unreadable"], 0
+                return ([] if self._cancel else ["unreadable"]), 0
             # Problem texts name pages, tables and counts, never content; keep only a few.
             if parts.missing:
                 problems.append(

@@ -15,11 +15,14 @@ import contextlib
 import datetime as dt
 import json
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from app.counts import recount
 from app.db import Connection, fetch_one
 from app.doc_parts import repair_refs
+from app.errors import VaultError
 from app.integrity import FULL_CHECK_INTERVAL, FullCheck, FullCheckResult, Progress
 from app.session import Session
 from app.values import _dt, _iso
@@ -37,11 +40,21 @@ class FullCheckStatus:
     due: bool
 
 
+# Seconds work that needs the vault file alone (a rekey) waits for a running check to let go.
+YIELD_TIMEOUT = 30.0
+_REASK = 0.1  # an interrupt that lands between two of the check's statements is lost: ask again
+
+
 class Integrity:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, yield_timeout: float = YIELD_TIMEOUT) -> None:
         self._s = session
-        self._running: FullCheck | None = None
-        self._guard = threading.Lock()
+        self._running: set[FullCheck] = set()
+        self._alone = 0  # rekeys under way: no check runs meanwhile
+        self._guard = threading.Condition()
+        self.yield_timeout = yield_timeout
+        #: Set while a rekey waits for, or holds, the vault file alone (a check's progress
+        #: callback may watch it; the check itself stops at its next step).
+        self.yield_asked = threading.Event()
 
     def status(self) -> FullCheckStatus:
         row = self._s.read(
@@ -70,24 +83,67 @@ class Integrity:
     def run_full(self, progress: Progress | None = None) -> FullCheckResult:
         """Both full checks on a connection of their own (the desk keeps working meanwhile).
 
-        Safe to call from a background thread; :meth:`cancel` (at lock) stops it early."""
+        Safe to call from a background thread; :meth:`cancel` (at lock) stops it early, and it
+        yields to a rekey (:meth:`alone`): a cancelled check is not recorded, so it stays due."""
         s = self._s
-        check = FullCheck(s.vault.paths.database, s.vault.data_key)
         with self._guard:
-            self._running = check
+            if self._alone:
+                return FullCheckResult(False, s.now(), 0.0, cancelled=True)
+            check = FullCheck(s.vault.paths.database, s.vault.data_key)
+            self._running.add(check)
         try:
             result = check.run(s.now, progress)
+            if not result.cancelled and not s.locked:
+                result = self._record(result)
         finally:
             with self._guard:
-                self._running = None
-        if not result.cancelled and not s.locked:
-            result = self._record(result)
+                self._running.discard(check)
+                self._guard.notify_all()
         return result
 
     def cancel(self) -> None:
         with self._guard:
-            if self._running is not None:
-                self._running.cancel()
+            for check in self._running:
+                check.cancel()
+
+    @contextlib.contextmanager
+    def alone(self, progress: Progress | None = None) -> Iterator[None]:
+        """Hold off the full check while work that needs the vault file alone runs (rekey).
+
+        Why the check yields rather than the rekey waiting for it: the check reads every page
+        (minutes at 100,000 people) on a connection of its own, and a rekey can neither leave
+        WAL mode while that connection reads (it said "vault busy") nor swap the file under it
+        (the check then read the old, zeroed file and called the vault damaged). A check can
+        run again at any time; so a running one is cancelled and waited for (its connection
+        closed), at most :attr:`yield_timeout` seconds, with ``progress(0.0)`` while waiting
+        (it may raise to give up), and none starts until the work is done."""
+        report = progress or (lambda _f: None)
+        deadline = time.monotonic() + self.yield_timeout
+        with self._guard:
+            self._alone += 1
+            self.yield_asked.set()
+        try:
+            while True:
+                with self._guard:
+                    if not self._running:
+                        break
+                    for check in self._running:
+                        check.cancel()
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise VaultError(
+                            "The background integrity check did not stop in time; nothing was "
+                            "changed. Try again in a moment.",
+                            code="integrity_check_running",
+                        )
+                    self._guard.wait(min(left, _REASK))  # woken when a check ends
+                report(0.0)
+            yield
+        finally:
+            with self._guard:
+                self._alone -= 1
+                if not self._alone:
+                    self.yield_asked.clear()
 
     def _record(self, result: FullCheckResult) -> FullCheckResult:
         """Keep the verdict; after a passing check, set right what was out of step (returned

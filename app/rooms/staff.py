@@ -11,6 +11,7 @@ from app.db import Connection, Row, fetch_all, fetch_one, scalar
 from app.errors import InvalidInput, NotFound, PermissionDenied, WrongPassword
 from app.models import Role, StaffAccount
 from app.names import name_key
+from app.rooms.integrity import Integrity
 from app.session import Session
 from app.validation import check_password, check_username
 from app.values import _dt, _iso
@@ -70,8 +71,9 @@ def staff_from_row(row: Row, fallback_created: dt.datetime) -> StaffAccount:
 class Staff:
     """Adds, removes and re-keys staff accounts; only admins change anyone but themselves."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, integrity: Integrity) -> None:
         self._s = session
+        self._integrity = integrity  # a rekey needs the vault file alone
 
     def all(self) -> list[StaffAccount]:
         rows = self._s.read(lambda c: fetch_all(c, STAFF_SQL + "ORDER BY username"))
@@ -221,7 +223,9 @@ class Staff:
         cancel, leaving the old vault and key as they were."""
         s = self._s
         s.require_admin()
-        with s.lock:
+        # The background full check first lets go of the file (app.rooms.integrity), before
+        # the session lock: its verdict is written under that lock.
+        with self._integrity.alone(progress), s.lock:
             s.vault.rekey(progress)
             s.rebind()
             with s.write():
