@@ -157,24 +157,31 @@ class PartsCount:
     """The stored reference counts against the documents that really name each part.
 
     ``off``: part -> (stored refs, real refs) where they differ, and every part no document
-    names (an orphan the triggers would have deleted, whatever its count); ``missing``: parts named by documents but not stored (those
-    documents cannot be read back); ``malformed``: document listings that are not a list of
-    ``[offset, length, sha256]`` (changed outside ConsentDesk; likewise unreadable)."""
+    names (an orphan the triggers would have deleted, whatever its count); ``missing``: parts
+    named by documents but not stored (those documents cannot be read back); ``malformed``:
+    document listings that are not a list of ``[offset, length, sha256]`` (changed outside
+    ConsentDesk; likewise unreadable)."""
 
     off: Mapping[str, tuple[int, int]]
     missing: int
     malformed: int
 
 
+_STORED_REFS: Final = "SELECT sha256, refs FROM document_parts"
+# Read from the covering index ``documents_parts`` (migration 17), not from the document rows.
+LISTINGS_SQL: Final = "SELECT parts FROM documents WHERE parts IS NOT NULL"
+
+
 def count_refs(conn: Connection, cancelled: Callable[[], bool] = lambda: False) -> PartsCount:
-    """Count every part's real references, the slow way: each document's listing once.
+    """Count every part's real references from each document's listing (read from the
+    covering index of migration 17, not the document rows).
 
     The triggers count a document once per part it names (``sha256 IN (...)``), so a part
     named twice in one listing counts once here too. ``cancelled`` is asked every few hundred
     documents (the full check's cancel)."""
     real: Counter[str] = Counter()
     malformed = 0
-    rows = conn.execute("SELECT parts FROM documents WHERE parts IS NOT NULL")
+    rows = conn.execute(LISTINGS_SQL)
     for n, (listing,) in enumerate(rows):
         if n % 256 == 0 and cancelled():
             break
@@ -193,9 +200,6 @@ def count_refs(conn: Connection, cancelled: Callable[[], bool] = lambda: False) 
     }
     missing = sum(1 for sha in real if sha not in stored)
     return PartsCount(off, missing, malformed)
-
-
-_STORED_REFS: Final = "SELECT sha256, refs FROM document_parts"
 
 
 def repair_refs(conn: Connection) -> PartsCount:

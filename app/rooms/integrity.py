@@ -189,7 +189,7 @@ class Integrity:
         """The shared document parts' reference counts, kept by triggers like the counters.
 
         Counted on the check's snapshot, off the lock; only when one was off are they counted
-        again here, inside this write transaction (every document row read once), and set
+        again here, inside this write transaction (the listings' index read once), and set
         right: a part no document names is deleted as the triggers would have done."""
         s = self._s
         fixed = repair_refs(conn)

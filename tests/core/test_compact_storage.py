@@ -149,7 +149,7 @@ _BEFORE_COMPACT = max(m.version for m in MIGRATIONS if m.version < _COMPACT)
 _OURS = {
     m.version
     for m in MIGRATIONS
-    if m.apply.__name__.endswith(("_compact_storage", "_document_parts"))
+    if m.apply.__name__.endswith(("_compact_storage", "_document_parts", "_document_parts_index"))
 }
 
 
@@ -176,6 +176,7 @@ def _to_old_layout(desk: Desk) -> None:
     for trigger in ("document_parts_add", "document_parts_drop", "document_parts_change"):
         conn.execute(f"DROP TRIGGER {trigger}")
     conn.execute("DROP TABLE document_parts")
+    conn.execute("DROP INDEX documents_parts")
     conn.execute("ALTER TABLE documents DROP COLUMN parts")
     conn.execute("DROP TABLE disclosure_texts")
     conn.execute("ALTER TABLE documents DROP COLUMN size")

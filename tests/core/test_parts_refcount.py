@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from app.desk import Desk, DeskOptions
+from app.doc_parts import LISTINGS_SQL
 from app.errors import VaultCorrupt
 from app.models import Purpose
 from tests.core.vaultkit import ADMIN, FAST_KDF, PASSWORD, enroll
@@ -169,3 +170,12 @@ def test_unlock_check_full_lists_what_it_set_right(
     text = cli()
     assert text.returncode == 0, text.stderr
     assert f"set right: document part {part[:12]}: refs 3 -> 1" in text.stdout
+
+
+def test_the_count_reads_the_listings_index_not_the_documents(desk: Desk) -> None:
+    """Migration 17: the listings come from a covering index, so the daily count does not walk
+    every stored document's pages (``parts`` comes after the content in each row)."""
+    plan = " ".join(
+        str(row[-1]) for row in desk._conn.execute(f"EXPLAIN QUERY PLAN {LISTINGS_SQL}")
+    )
+    assert "COVERING INDEX documents_parts" in plan, plan
