@@ -19,10 +19,12 @@ never applies a correction to someone the ledger says was erased.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import secrets
+import stat
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -32,10 +34,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from app.errors import StorageError
 from app.filelock import FileLock
 
 _VERSION = b"\x01"
 _NONCE = 12
+MAX_KEYS_BYTES = 64 * 1024 * 1024
+"""Far above any real key file (about 100 bytes per corrected person: 13 MB at 100,000), far
+below what would take the memory of the desk PC: a larger file is treated as damaged."""
 
 
 class Unsealable(Exception):
@@ -119,7 +125,7 @@ class SealedValues:
         """Delete the keys of people being erased; how many were held. The file is only
         rewritten when it held one of them (a purge of thousands costs one small read)."""
         wanted = {str(p) for p in person_ids if p}
-        if not wanted or not self.path.exists():
+        if not wanted or not os.path.lexists(self.path):
             return 0
         with FileLock(self._lock):
             keys = self._read_for_change()
@@ -148,20 +154,44 @@ class SealedValues:
             ) from None
 
     def _read(self) -> dict[str, str] | None:
-        """The wrapped keys by person; None when the file is damaged."""
+        """The wrapped keys by person; None when the file is damaged.
+
+        Why not ``read_bytes``: whatever sits at this path is read at every erasure (to shred)
+        and at every replay, inside the vault's write transaction. A FIFO there blocked the
+        erasure forever, ``/dev/zero`` filled the memory and a folder raised an unexpected
+        error; and an erasure whose ledger entry was written but not committed then failed at
+        every sign-in. So the file is opened without blocking, must be a regular file of at
+        most :data:`MAX_KEYS_BYTES`, and anything else counts as damaged (moved aside at the
+        next change, one problem line at a replay), never as a reason to stop an erasure."""
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
         try:
-            doc = json.loads(self.path.read_bytes())
-            return {str(k): str(v) for k, v in dict(doc["keys"]).items()}
+            fd = os.open(self.path, flags | getattr(os, "O_BINARY", 0))
         except FileNotFoundError:
             return {}
-        except (ValueError, KeyError, TypeError):
+        except OSError:
+            return None  # a folder, no permission, an I/O error
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_KEYS_BYTES:
+                return None
+            with os.fdopen(os.dup(fd), "rb") as fh:
+                data = fh.read(MAX_KEYS_BYTES + 1)
+            if len(data) > MAX_KEYS_BYTES:
+                return None
+            doc = json.loads(data)
+            return {str(k): str(v) for k, v in dict(doc["keys"]).items()}
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None
+        finally:
+            os.close(fd)
 
     def _read_cached(self) -> dict[str, str] | None:
         try:
             st = self.path.stat()
         except FileNotFoundError:
             return {}
+        except OSError:
+            return None
         stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
         if self._cached is None or self._cached[0] != stamp:
             self._cached = (stamp, self._read())
@@ -172,22 +202,45 @@ class SealedValues:
         (``*.damaged-<ns>``, for whoever investigates) and a fresh one started."""
         keys = self._read()
         if keys is None:
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.damaged-{time.time_ns()}"))
+            aside = self.path.with_name(f"{self.path.name}.damaged-{time.time_ns()}")
+            try:
+                os.replace(self.path, aside)  # a folder or a FIFO is moved aside as well
+            except OSError as exc:
+                raise StorageError(
+                    f"{self.path.name} is damaged and cannot be moved aside ({exc.strerror}); "
+                    "nothing was changed."
+                ) from None
             return {}
         return keys
 
     def _write(self, keys: Mapping[str, str]) -> None:
+        """Atomic and fsynced. The temporary file is made new (``O_EXCL``, no symlink followed):
+        whatever was left at its name (a symlink to another file, a FIFO) is removed first,
+        never written through. A failure (a full disk) is one line and leaves the file as
+        it was."""
         data = json.dumps({"version": 1, "keys": dict(sorted(keys.items()))}, indent=0).encode()
         tmp = self.path.with_name(self.path.name + ".tmp")  # under the lock: one writer
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            fd = os.open(
+                tmp, flags | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0), 0o600
+            )
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise StorageError(
+                f"{self.path.name} could not be written ({exc.strerror}); nothing was changed."
+            ) from None
         try:
             dirfd = os.open(self.path.parent, os.O_RDONLY)
         except OSError:  # pragma: no cover - Windows cannot open directories

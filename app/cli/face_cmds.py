@@ -77,7 +77,9 @@ def cmd_identify(ctx: Context, desk: Desk) -> int:
         else:
             best = result.candidates[0] if result.candidates else None
             who = f" → {shown(best.name)} ({best.person_id}, {best.distance:.3f})" if best else ""
-            print(f"{shown(photo)}: {result.decision}{who}", file=ctx.stdout)
+            # A photo that could not be used says why on its own line (the others go on).
+            why = f": {shown(result.message)}" if result.decision == "error" else ""
+            print(f"{shown(photo)}: {result.decision}{who}{why}", file=ctx.stdout)
         if result.decision == "error":
             worst = 2
     desk.record_event(

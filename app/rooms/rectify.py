@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from app.desk_types import RectificationResult
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.finality import Finality
 from app.models import Language, Person
 from app.rooms.archive import Archive
@@ -71,10 +71,14 @@ class Rectifications:
         now = s.now()
         doc_id = self.archive.new_id()
         with s.write() as conn:
-            conn.execute(
+            changed = conn.execute(
                 "UPDATE people SET name = ?, name_fold = ?, reference = ? WHERE id = ?",
                 (after.name, fold(after.name), after.reference, person_id),
-            )
+            ).rowcount
+            if changed != 1:  # erased by another session since it was read above
+                raise NotFound(
+                    "No such person (they may have been erased).", code="person_not_found"
+                )
             self.people.touch(conn, person_id, now)
             s.audit.append(
                 s.actor,
