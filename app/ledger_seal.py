@@ -137,6 +137,11 @@ class SealedValues:
     def holds(self, person_id: str) -> bool:
         return person_id in (self._read() or {})
 
+    def held(self) -> frozenset[str]:
+        """Whose keys the file holds (none when it is missing or damaged); one stat when
+        the file has not changed since the last look."""
+        return frozenset(self._read_cached() or ())
+
     # ------------------------------------------------------------------ the file
     def _wrap_one(self, person_id: str, key: bytes) -> str:
         nonce = secrets.token_bytes(_NONCE)

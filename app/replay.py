@@ -24,6 +24,7 @@ from typing import Any
 
 from app.audit import AuditLog
 from app.db import Connection, transaction
+from app.errors import StorageError
 from app.ledger import ErasureLedger, LedgerEntry, LedgerRead
 from app.ledger_seal import Unsealable
 from app.validation import fold
@@ -150,6 +151,7 @@ def apply_pending(conn: Connection, home_ledger: ErasureLedger, now: dt.datetime
     audit_key = audit_key_of(conn)
     if audit_key is None:
         return ReplayResult()
+    shred_erased_keys(conn, home_ledger, now)
     newest = home_ledger.last()
     if newest is None or newest.marker == applied_marker(conn):
         return ReplayResult()  # the common case at unlock: one tail read, no full walk
@@ -209,6 +211,45 @@ def apply_pending(conn: Connection, home_ledger: ErasureLedger, now: dt.datetime
         (*read.problems, *unreadable),
         tuple(rectified),
     )
+
+
+def shred_erased_keys(conn: Connection, ledger: ErasureLedger, now: dt.datetime) -> int:
+    """Shred again the correction keys of people this database records as erased; how many.
+
+    Why at every open, not only when an erasure is made or replayed: the key file can be put
+    back from an older copy (a file-level backup of the home folder, a sync tool, a hand
+    restoring "the file that went missing"). Its keys of people erased since would make their
+    sealed corrected names, kept forever in the ledger, readable again: the crypto-shredding
+    undone without any error. Costs one stat when there is no key file or it did not change;
+    best effort (a full disk retries at the next open), audited as ``ledger.problem``."""
+    held = sorted(ledger.seals.held())
+    erased: list[str] = []
+    for i in range(0, len(held), REPLAY_BATCH):
+        chunk = held[i : i + REPLAY_BATCH]
+        marks = ",".join("?" * len(chunk))
+        erased += [
+            str(r[0])
+            for r in conn.execute(
+                f"SELECT person_id FROM erasures WHERE person_id IN ({marks})", chunk
+            )
+        ]
+    if not erased:
+        return 0
+    try:
+        gone = ledger.seals.forget(erased)
+    except StorageError:
+        return 0
+    audit_key = audit_key_of(conn)
+    if gone and audit_key is not None:
+        problem = (
+            f"{ledger.seals.path.name} held the keys of {gone} erased people's corrections "
+            "(an older copy of the file put back?); they were shredded again"
+        )
+        with transaction(conn):
+            AuditLog(conn, audit_key).append(
+                REPLAY_ACTOR, "ledger.problem", details={"problems": [problem]}, at=now
+            )
+    return gone
 
 
 # Erasures replayed together (issue 12: a retention purge of 1,000 people is 1,000 ledger

@@ -16,6 +16,7 @@ import pytest
 
 from app.desk import Desk, DeskOptions
 from app.errors import NotFound
+from app.ledger_seal import Unsealable
 from app.models import Person, Purpose
 from tests.core.vaultkit import ADMIN, FAST_KDF, PASSWORD, enroll
 
@@ -193,3 +194,44 @@ def test_erased_by_another_session_while_being_corrected(
             other.lock()
     assert [e.kind for e in desk.finality.ledger.read().entries] == ["erase"]
     assert not desk.finality.ledger.seals.holds(a.person.id)
+
+
+def test_an_older_copy_of_the_key_file_put_back_does_not_undo_the_shredding(
+    desk: Desk, purpose: Purpose, home: Path, tmp_path: Path
+) -> None:
+    """Erasure shreds the person's key; an older copy of the key file put back (a file-level
+    backup of the home folder) brought it back, and with it their corrected name, readable
+    from the ledger forever. Before: nothing noticed it. Now the next open shreds it again."""
+    a = enroll(desk, purpose, name="Anna Misspelt", seed=77)
+    b = enroll(desk, purpose, name="Bruno Misspelt", seed=78)
+    desk.rectify_person(a.person.id, name="Anna Corrected")
+    desk.rectify_person(b.person.id, name="Bruno Corrected")
+    seals = desk.finality.ledger.seals
+    older = seals.path.read_bytes()
+    (sealed_a,) = [
+        e.sealed
+        for e in desk.finality.ledger.read().entries
+        if e.kind == "rectify" and e.person_id == a.person.id
+    ]
+    desk.erase(a.person.id)
+    assert not seals.holds(a.person.id)
+    desk.lock()
+    seals.path.write_bytes(older)  # put back
+
+    d = Desk.unlock(home, ADMIN, PASSWORD, options=_opts())
+    try:
+        again = d.finality.ledger.seals
+        assert not again.holds(a.person.id) and again.holds(b.person.id)
+        with pytest.raises(Unsealable):
+            again.unseal(a.person.id, sealed_a or "")
+        assert d.get_person(b.person.id).name == "Bruno Corrected"
+        (problem,) = [e for e in d.audit_events() if e.action == "ledger.problem"]
+        assert "1 erased people" in problem.details["problems"][0]
+        assert "Anna" not in str(problem.details) and d.audit_verify().ok
+    finally:
+        d.lock()
+    d = Desk.unlock(home, ADMIN, PASSWORD, options=_opts())  # once: nothing more to say
+    try:
+        assert len([e for e in d.audit_events() if e.action == "ledger.problem"]) == 1
+    finally:
+        d.lock()
