@@ -19,9 +19,12 @@ faster start.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +38,44 @@ CACHE_VERSION = 1
 produce (a stale graph would still be caught by the start check, then rebuilt)."""
 
 PREFIX = "dlib-resnet-"
+MAX_GRAPH_BYTES = 256 * 1024 * 1024
+"""The graph is 22 MB; anything much larger at its name is not ours (e.g. /dev/zero)."""
+MAX_NOTE_BYTES = 1024 * 1024
+STALE_TMP_S = 3600.0
+"""A temporary copy older than this belongs to a process that died while writing it."""
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """A regular file's bytes, at most ``limit``; OSError for anything else.
+
+    Why not ``read_bytes``: this folder is the user's, and a start reads it before anything
+    else. A FIFO at a cached name blocked every ``identify`` forever, ``/dev/zero`` ended it
+    with MemoryError: such a copy must count as "not usable" like a damaged one."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            raise OSError(f"{path.name} is not a regular file of at most {limit} bytes")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(f"{path.name} grew past {limit} bytes")
+    return data
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """``path`` replaced by ``data`` through a temporary copy that never stays behind: a
+    failed write (a full disk, a folder at ``path``) left a 22 MB ``*.tmp`` at every start."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 @dataclass(frozen=True)
@@ -68,8 +109,8 @@ def load(cache_dir: Path, resnet_path: Path, chip: npt.NDArray[np.uint8]) -> Con
     """The kept conversion for this weight file, dlib and chip; None if absent or unusable."""
     try:
         key = cache_key(resnet_path, chip)
-        note = json.loads((cache_dir / f"{PREFIX}{key}.json").read_text(encoding="utf-8"))
-        model = (cache_dir / f"{PREFIX}{key}.onnx").read_bytes()
+        note = json.loads(read_capped(cache_dir / f"{PREFIX}{key}.json", MAX_NOTE_BYTES))
+        model = read_capped(cache_dir / f"{PREFIX}{key}.onnx", MAX_GRAPH_BYTES)
         if note.get("key") != key or hashlib.sha256(model).hexdigest() != note["onnx_sha256"]:
             return None
         means = tuple(float(m) for m in note["means"])
@@ -100,12 +141,12 @@ def save(
             (".onnx", conversion.onnx_model),
             (".json", json.dumps(note).encode()),
         ):
-            path = cache_dir / f"{PREFIX}{key}{suffix}"
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+            write_atomic(cache_dir / f"{PREFIX}{key}{suffix}", data)
         for old in cache_dir.glob(f"{PREFIX}*"):
-            if not old.name.startswith(f"{PREFIX}{key}.") and not old.name.endswith(".tmp"):
+            if old.name.endswith(".tmp"):  # another start may be writing it right now
+                if time.time() - old.stat().st_mtime > STALE_TMP_S:
+                    old.unlink(missing_ok=True)
+            elif not old.name.startswith(f"{PREFIX}{key}."):
                 old.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only cache folder: the next start converts again

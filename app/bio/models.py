@@ -11,6 +11,7 @@ bit-for-bit the same as ``face_recognition.face_encodings`` for the same face bo
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import threading
@@ -151,13 +152,15 @@ def load_frontal_detector(cache_dir: Path | None = None) -> Any:
         except RuntimeError:
             pass  # truncated or foreign file: rebuild it below
     detector = dlib.get_frontal_face_detector()
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         detector.save(os.fspath(tmp))
         os.replace(tmp, path)
     except (OSError, RuntimeError):
-        pass  # a read-only home still works, just without the faster start
+        # a read-only home still works, just without the faster start; no copy left behind
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     return detector
 
 
