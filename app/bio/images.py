@@ -226,6 +226,11 @@ def load_image(
         rgb = np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.size == 0:
         raise _fail(shown, "image could not be converted to colour.", "image_corrupt")
+    if min(rgb.shape[:2]) < IMAGE_MIN_SIDE:
+        # A strip (20000 x 80 px) passes the check above but not once scaled down: refused
+        # here, as this photo's own error, instead of by the engine for a whole batch of them
+        # (identify's and the bulk import's other photos then got no result at all).
+        raise _fail(shown, "image is too small to contain a face.", "image_too_small")
     return rgb
 
 

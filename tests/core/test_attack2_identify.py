@@ -66,3 +66,38 @@ def test_bad_photos_among_good_ones_each_say_why(
     assert decisions == ["no_match", "error", "error", "no_match", "error", "error", "no_match"]
     assert "not a readable image" in lines[1] and "not a readable image" in lines[5]
     assert "not a file" in lines[2] and "not a file" in lines[4]
+
+
+def _strip(path: Path, size: tuple[int, int]) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", size, (200, 150, 100)).save(path)
+    return path
+
+
+def test_a_long_strip_of_a_photo_fails_alone_in_identify_and_in_the_bulk_import(
+    desk: Desk, purpose: Purpose, tmp_path: Path, faces: Path
+) -> None:
+    """20000 x 80 px passes the size check, but once scaled down for detection it is 80 x 1:
+    the engine refused it for the whole batch, so ``identify`` printed one line for all the
+    photos ("frame is too small") and a bulk import stopped before its first row."""
+    wide = _strip(tmp_path / "wide.png", (20000, 80))
+    tall = _strip(tmp_path / "tall.png", (80, 20000))
+    photos = [faces / "obama_1.jpg", wide, tall, faces / "biden_1.jpg"]
+    results = list(desk.identify_photos(photos, purpose.id))
+    assert [r.decision for r in results] == ["no_match", "error", "error", "no_match"]
+    assert "too small to contain a face" in results[1].message
+
+    from tests.core.vaultkit import scan_pdf_bytes
+
+    (tmp_path / "scan.pdf").write_bytes(scan_pdf_bytes())
+    today = desk.session.now().date().isoformat()
+    (tmp_path / "people.csv").write_text(
+        "name,reference,photo,consent_scan,signed_on\n"
+        f"Barack Obama,R1,{faces / 'obama_1.jpg'},scan.pdf,{today}\n"
+        f"Strip Photo,R2,wide.png,scan.pdf,{today}\n"
+        f"Joe Biden,R3,{faces / 'biden_1.jpg'},scan.pdf,{today}\n"
+    )
+    report = desk.import_people(tmp_path / "people.csv", purpose.id)
+    assert report.imported == 2
+    assert [(s.row, "too small" in s.reason) for s in report.skipped] == [(3, True)]
