@@ -42,7 +42,7 @@ except ImportError:  # pragma: no cover - Windows
 
 BACKUP_FORMAT = "consentdesk-backup"
 BACKUP_SUFFIX = ".cdbackup"
-LEFTOVER_PREFIXES = (".cdbackup-", ".cdrestore-", ".cdrekey-")
+LEFTOVER_PREFIXES = (".cdbackup-", ".cdrestore-", ".cdrekey-", ".cdcompact-")
 # A temporary copy younger than this may belong to an operation still running in another
 # session (a backup from the UI while the CLI unlocks), so it is left for a later pass.
 LEFTOVER_MIN_AGE = dt.timedelta(minutes=10)

@@ -196,7 +196,7 @@ class Desk(FaceVerbs, VaultUpkeep):
         options = options or DeskOptions()
         paths = VaultPaths(Path(home))
         backoff = desk_open.login_backoff(paths)
-        vault = Vault.unlock_password(paths, username, password, backoff)
+        vault = Vault.unlock_password(paths, username, password, backoff, options.upgrade_progress)
         return cls._signed_in(vault, username, backoff, options, "login.password", password)
 
     @classmethod
@@ -207,7 +207,7 @@ class Desk(FaceVerbs, VaultUpkeep):
         options = options or DeskOptions()
         paths = VaultPaths(Path(home))
         backoff = desk_open.login_backoff(paths)
-        vault = Vault.unlock_recovery(paths, code, backoff)
+        vault = Vault.unlock_recovery(paths, code, backoff, options.upgrade_progress)
         admin = desk_open.recovery_admin(vault)
         return cls._signed_in(vault, admin, backoff, options, "login.recovery")
 

@@ -30,6 +30,7 @@ from app.values import _now
 
 if TYPE_CHECKING:
     from app.bio.engine import BioEngine
+    from app.upgrade import UpgradeStep
 
 
 @dataclass(frozen=True)
@@ -204,3 +205,6 @@ class DeskOptions:
     # Or where to get it on first use (blocking until loaded; called outside the session lock):
     # the UI's shared engine loads in the background after sign-in (issue 12), not before it.
     face_engine_factory: Callable[[], BioEngine] | None = None
+    # Told each step of an upgrade at sign-in (backup, each migration, giving back space) with
+    # its share done; called on the signing-in thread (the window marshals it to the screen).
+    upgrade_progress: Callable[[UpgradeStep], None] | None = None

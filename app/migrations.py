@@ -13,12 +13,18 @@ from dataclasses import dataclass
 
 from app.db import Connection, split_sql, transaction
 
+# What a long migration reports while it runs: the share of its work done, 0..1.
+Progress = Callable[[float], None]
+
 
 @dataclass(frozen=True)
 class Migration:
     version: int
     name: str
-    apply: Callable[[Connection], None]
+    # ``apply(conn)``, or ``apply(conn, progress)`` when ``reports`` (a migration that rewrites
+    # rows at scale says how far it is: a front desk must not take the upgrade for a hang).
+    apply: Callable[..., None]
+    reports: bool = False
 
 
 def _v1_initial(conn: Connection) -> None:
@@ -294,12 +300,12 @@ def _v13_counters(conn: Connection) -> None:
 # issue 12: a vault of 100,000 people within 40 KB per person. Each disclosure text kept once
 # (consents refer to it by its hash, which the consent form binds), documents compressed at rest
 # and inflated byte-exact on reading (``app.stored``); the existing rows are converted here.
-def _v14_compact_storage(conn: Connection) -> None:
+def _v14_compact_storage(conn: Connection, progress: Progress | None = None) -> None:
     from app.stored import COMPACT_SQL, convert_compact
 
     for statement in split_sql(COMPACT_SQL):
         conn.execute(statement)
-    convert_compact(conn)
+    convert_compact(conn, progress)
 
 
 # issue 12: the face gallery is read at 100,000 people by scanning the narrow templates table
@@ -340,7 +346,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "purpose texts in Chinese", _v10_purpose_texts_zh),  # issue-13
     Migration(11, "purpose legal basis and DPO contact", _v11_purpose_legal),  # issue-15
     Migration(13, "row counters for the statistics", _v13_counters),  # issue 12
-    Migration(14, "disclosure texts kept once, documents compressed", _v14_compact_storage),
+    Migration(
+        14, "disclosure texts kept once, documents compressed", _v14_compact_storage, reports=True
+    ),
     Migration(15, "covering index of matchable consents", _v15_matchable_index),  # issue 12
     Migration(16, "font programs kept once for many documents", _v16_document_parts),
     Migration(17, "index of the documents' part listings", _v17_document_parts_index),
@@ -357,12 +365,38 @@ def pending(conn: Connection, migrations: tuple[Migration, ...] = MIGRATIONS) ->
     return [m for m in migrations if m.version > version]
 
 
-def migrate(conn: Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
-    """Apply pending migrations in order, each in one transaction; returns the versions applied."""
+# SQLite's page cache (KiB) while migrations run: the rows they rewrite pass through it, and
+# with the default 2 MB the indexes' pages are decrypted again and again (bounded memory still).
+MIGRATION_CACHE_KIB = 64 * 1024
+
+
+def migrate(
+    conn: Connection,
+    migrations: tuple[Migration, ...] = MIGRATIONS,
+    progress: Callable[[Migration, float], None] | None = None,
+) -> list[int]:
+    """Apply pending migrations in order, each in one transaction; returns the versions applied.
+
+    ``progress(migration, fraction)`` is told when each starts (0.0) and ends (1.0), and in
+    between by the migrations that report. Before each, the version is read again inside its
+    transaction: a migration another process committed meanwhile is never applied twice."""
+    say = progress or (lambda _m, _f: None)
     applied = []
-    for migration in pending(conn, migrations):
-        with transaction(conn):
-            migration.apply(conn)
-            conn.execute(f"PRAGMA user_version = {int(migration.version)}")
-        applied.append(migration.version)
+    cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+    conn.execute(f"PRAGMA cache_size = -{MIGRATION_CACHE_KIB}")
+    try:
+        for migration in pending(conn, migrations):
+            say(migration, 0.0)
+            with transaction(conn):
+                if current_version(conn) >= migration.version:
+                    continue
+                if migration.reports:
+                    migration.apply(conn, lambda f, m=migration: say(m, f))
+                else:
+                    migration.apply(conn)
+                conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+            applied.append(migration.version)
+            say(migration, 1.0)
+    finally:
+        conn.execute(f"PRAGMA cache_size = {cache}")
     return applied

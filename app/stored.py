@@ -23,10 +23,12 @@ Rows written before migration 14 (text inline, ``encoding = 'raw'``) read the sa
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
+import os
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from app.db import Connection
@@ -165,12 +167,26 @@ def consent_text(conn: Connection, consent_id: str) -> str | None:
     return str(text)
 
 
-def convert_compact(conn: Connection) -> None:
+# Rows per read and per ``executemany`` while documents are converted: a few MB in memory.
+_CHUNK = 64
+# Shares of migration 14's progress: the documents are nearly all of the work.
+_TEXTS, _STROKES = 0.03, 0.1
+
+
+def convert_compact(conn: Connection, progress: Callable[[float], None] | None = None) -> None:
     """Migration 14's data step: share the texts whose hash matches, compress the documents.
 
     A text that does not match its consent's ``text_sha256`` stays inline as it was (the
     migration never decides which of the two is right); a document is rewritten only after its
-    compressed form was inflated back and compared."""
+    compressed form was inflated back and compared.
+
+    Why it is shaped like this (a site upgrading a 100,000-person vault waited 12 minutes with
+    nothing shown): rows are read and written a chunk at a time (one ``SELECT`` by rowid range,
+    one ``executemany``), and the compression, nearly all of the CPU, runs on worker threads
+    (zlib releases the GIL) while SQLite reads the next chunk and writes the previous one. The
+    stored bytes are the same as one row at a time (zlib at level 9 is deterministic).
+    ``progress`` gets 0..1."""
+    report = progress or (lambda _f: None)
     for sha, text in conn.execute(
         "SELECT text_sha256, disclosure_text FROM consents WHERE disclosure_text <> '' "
         "GROUP BY text_sha256, disclosure_text"
@@ -182,26 +198,84 @@ def convert_compact(conn: Connection) -> None:
             "UPDATE consents SET disclosure_text = '' WHERE text_sha256 = ? AND disclosure_text = ?",
             (sha, text),
         )
-    for column in ("signature", "guardian_signature"):
-        for rowid, value in conn.execute(
-            f"SELECT rowid, {column} FROM consents WHERE typeof({column}) = 'text'"
-        ).fetchall():
-            data = json.loads(value)
-            if json.dumps(data) == value:  # re-encodes to the same JSON: compress it
-                conn.execute(
-                    f"UPDATE consents SET {column} = ? WHERE rowid = ?", (pack_strokes(data), rowid)
-                )
-    ids = [r[0] for r in conn.execute("SELECT rowid FROM documents ORDER BY rowid").fetchall()]
-    for rowid in ids:
-        content = conn.execute("SELECT content FROM documents WHERE rowid = ?", (rowid,)).fetchone()
-        original = bytes(content[0])
-        packed, encoding = pack(original)
-        if encoding == RAW or unpack(packed, encoding, None) != original:
-            conn.execute("UPDATE documents SET size = ? WHERE rowid = ?", (len(original), rowid))
-            continue
-        conn.execute(
-            "UPDATE documents SET content = ?, encoding = ?, size = ? WHERE rowid = ?",
-            (packed, encoding, len(original), rowid),
+    report(_TEXTS)
+    _convert_strokes(conn, lambda f: report(_TEXTS + (_STROKES - _TEXTS) * f))
+    report(_STROKES)
+    _convert_documents(conn, lambda f: report(_STROKES + (1 - _STROKES) * f))
+    report(1.0)
+
+
+def _convert_strokes(conn: Connection, report: Callable[[float], None]) -> None:
+    """Signature strokes stored as JSON text become compressed JSON (when they re-encode to
+    the same text), a chunk of rows at a time."""
+    for index, column in enumerate(("signature", "guardian_signature")):
+        total = max(1, int(conn.execute("SELECT max(rowid) FROM consents").fetchone()[0] or 0))
+        last = -1
+        while True:
+            rows = conn.execute(
+                f"SELECT rowid, {column} FROM consents WHERE rowid > ? "
+                f"AND typeof({column}) = 'text' ORDER BY rowid LIMIT ?",
+                (last, _CHUNK * 16),
+            ).fetchall()
+            if not rows:
+                break
+            last = int(rows[-1][0])
+            updates = []
+            for rowid, value in rows:
+                data = json.loads(value)
+                if json.dumps(data) == value:  # re-encodes to the same JSON: compress it
+                    updates.append((pack_strokes(data), rowid))
+            conn.executemany(f"UPDATE consents SET {column} = ? WHERE rowid = ?", updates)
+            report((index + min(1.0, last / total)) / 2)
+
+
+def _compressed_or_none(original: bytes) -> bytes | None:
+    """The document's zlib form, or None when it is kept as it is (does not shrink, or does
+    not inflate back to the same bytes). Runs on a worker thread."""
+    packed, encoding = pack(original)
+    if encoding == RAW or zlib.decompress(packed) != original:
+        return None
+    return packed
+
+
+def _convert_documents(conn: Connection, report: Callable[[float], None]) -> None:
+    total = int(conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+    done = 0
+    workers = max(1, min(3, (os.cpu_count() or 1) - 1))
+    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="compact") as pool:
+        last = -1
+        queued: list[tuple[int, int, concurrent.futures.Future[bytes | None]]] = []
+        while True:
+            rows = conn.execute(
+                "SELECT rowid, content FROM documents WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, _CHUNK),
+            ).fetchall()
+            # this chunk compresses on the workers while the previous one is written
+            ahead = [(int(r), len(c), pool.submit(_compressed_or_none, bytes(c))) for r, c in rows]
+            _write_documents(conn, queued)
+            done += len(queued)
+            report(done / total if total else 1.0)
+            if not rows:
+                break
+            last = ahead[-1][0]
+            queued = ahead
+
+
+def _write_documents(
+    conn: Connection, queued: list[tuple[int, int, concurrent.futures.Future[bytes | None]]]
+) -> None:
+    packed, kept = [], []
+    for rowid, size, future in queued:
+        stored = future.result()
+        if stored is None:
+            kept.append((size, rowid))
+        else:
+            packed.append((stored, ZLIB, size, rowid))
+    if kept:
+        conn.executemany("UPDATE documents SET size = ? WHERE rowid = ?", kept)
+    if packed:
+        conn.executemany(
+            "UPDATE documents SET content = ?, encoding = ?, size = ? WHERE rowid = ?", packed
         )
 
 

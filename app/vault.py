@@ -61,6 +61,13 @@ from app.replay import (
 )
 from app.replay import pending as replay_pending
 from app.restore_journal import Fault, recover
+from app.upgrade import (
+    UpgradeProgress,
+    reclaim_pending,
+    refuse_while_upgrading,
+    retry_reclaim,
+    upgrade,
+)
 from app.values import _now
 
 __all__ = ["BACKUP_FORMAT", "Vault"]
@@ -144,25 +151,36 @@ class Vault:
 
     @classmethod
     def unlock_password(
-        cls, paths: VaultPaths, username: str, password: str, backoff: LoginBackoff
+        cls,
+        paths: VaultPaths,
+        username: str,
+        password: str,
+        backoff: LoginBackoff,
+        progress: UpgradeProgress | None = None,
     ) -> Vault:
         cls._require(paths)
         slots = Keyslots.load(paths.keyslots)
         opened = _unwrap(backoff, "password", lambda: slots.open_user(username, password))
         vault = cls._open_or_finish_rekey(
-            paths, slots, opened.data_key, lambda s: s.unlock_user(username, password)
+            paths, slots, opened.data_key, lambda s: s.unlock_user(username, password), progress
         )
         vault.opened = opened
         clean_leftovers(paths, _now(), after_open=True)
         return vault
 
     @classmethod
-    def unlock_recovery(cls, paths: VaultPaths, code: str, backoff: LoginBackoff) -> Vault:
+    def unlock_recovery(
+        cls,
+        paths: VaultPaths,
+        code: str,
+        backoff: LoginBackoff,
+        progress: UpgradeProgress | None = None,
+    ) -> Vault:
         cls._require(paths)
         slots = Keyslots.load(paths.keyslots)
         opened = _unwrap(backoff, "recovery", lambda: slots.open_recovery(code))
         vault = cls._open_or_finish_rekey(
-            paths, slots, opened.data_key, lambda s: s.unlock_recovery(code)
+            paths, slots, opened.data_key, lambda s: s.unlock_recovery(code), progress
         )
         vault.opened = opened
         clean_leftovers(paths, _now(), after_open=True)
@@ -170,18 +188,23 @@ class Vault:
 
     @classmethod
     def _open_or_finish_rekey(
-        cls, paths: VaultPaths, slots: Keyslots, key: bytes, unlock: Callable[[Keyslots], bytes]
+        cls,
+        paths: VaultPaths,
+        slots: Keyslots,
+        key: bytes,
+        unlock: Callable[[Keyslots], bytes],
+        progress: UpgradeProgress | None = None,
     ) -> Vault:
         """Open with ``key``; if a rekey was interrupted after ``PRAGMA rekey``, the staged
         ``keyslots.json.next`` holds the key that fits, so finish the rename and use it."""
         staged_path = paths.keyslots.with_name("keyslots.json.next")
         try:
-            return cls._open(paths, slots, key)
+            return cls._open(paths, slots, key, progress=progress)
         except VaultCorrupt:
             if not staged_path.exists():
                 raise
         staged = Keyslots.load(staged_path)
-        vault = cls._open(paths, staged, unlock(staged))
+        vault = cls._open(paths, staged, unlock(staged), progress=progress)
         os.replace(staged_path, paths.keyslots)
         staged.path = paths.keyslots
         return vault
@@ -196,6 +219,7 @@ class Vault:
         *,
         ledger_home: Path | None = None,
         clock: Callable[[], dt.datetime] = _now,
+        progress: UpgradeProgress | None = None,
     ) -> Vault:
         """Open, migrate, then replay the erasure ledger kept in ``ledger_home`` (the home;
         a restore prepares its copy in a staging folder but replays the home's ledger), so no
@@ -203,8 +227,12 @@ class Vault:
 
         A database that is empty, holds no vault, or belongs to another vault than the keyslot
         file is refused before anything is written to it or to the keyslots (issue 11: an empty
-        ``vault.db`` was "migrated" into a fresh one and the signing-in account's slot deleted)."""
+        ``vault.db`` was "migrated" into a fresh one and the signing-in account's slot deleted).
+
+        Pending migrations run through :func:`app.upgrade.upgrade` (one process at a time,
+        backup first, ``progress`` per step, the freed space given back afterwards)."""
         _refuse_empty(paths.database)
+        refuse_while_upgrading(paths)
         try:
             conn = open_database(paths.database, key, quick=True)  # full checks: app.integrity
         except StorageError:
@@ -234,8 +262,11 @@ class Vault:
                     "This vault was written by a newer ConsentDesk. Install the newer version."
                 )
             if pending(conn, migrations):
-                vault.backup(paths.backups / f"before-migration-v{version}-{_stamp()}.cdbackup")
-                migrate(conn, migrations)
+                upgrade(vault, migrations, progress, compact=ledger_home is None)
+                conn = vault.conn  # a new connection when the freed space was given back
+            elif reclaim_pending(conn) and ledger_home is None:
+                retry_reclaim(vault, progress)
+                conn = vault.conn
             _remember_vault_id(conn, slots.vault_id)
             audit_key = audit_key_of(conn)
             quick_checks(conn, audit_key)

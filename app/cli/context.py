@@ -25,9 +25,10 @@ from app.cli.output import (
     prepare_folder,
     write_file,
 )
-from app.desk import Desk
+from app.desk import Desk, DeskOptions
 from app.errors import READ_ONLY_NOTICE, InvalidInput
 from app.paths import resolve_home
+from app.upgrade import UpgradeStep
 
 # What ``to_jsonable`` returns: the JSON data model.
 Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
@@ -58,6 +59,23 @@ def json_object(value: object) -> dict[str, Json]:
     if not isinstance(out, dict):
         raise TypeError(f"{type(value).__name__} is not a JSON object")
     return out
+
+
+class UpgradeLines:
+    """The upgrade at sign-in on stderr: a line when a step starts, at each further 10 %, at
+    its end, and its notice (``upgrade 3/5: migration 14 (...): 40%``), so a long first
+    sign-in after an update is seen to move and is not killed as hung."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._last: tuple[int, int] | None = None
+
+    def __call__(self, step: UpgradeStep) -> None:
+        tenth = int(step.fraction * 10)
+        if step.notice is None and self._last == (step.number, tenth):
+            return
+        self._last = (step.number, tenth)
+        print(f"consentdesk: {step.line()}", file=self.stream, flush=True)
 
 
 class Context:
@@ -136,12 +154,13 @@ class Context:
         return first
 
     def open(self) -> Desk:
+        options = DeskOptions(upgrade_progress=UpgradeLines(self.stderr))
         code = self.environ.get("CONSENTDESK_RECOVERY_CODE")
         if code:
-            return self._say_read_only(Desk.unlock_with_recovery(self.home, code))
+            return self._say_read_only(Desk.unlock_with_recovery(self.home, code, options=options))
         user, password = self.credentials()
         self.signed_in_password = password
-        return self._say_read_only(Desk.unlock(self.home, user, password))
+        return self._say_read_only(Desk.unlock(self.home, user, password, options=options))
 
     def _say_read_only(self, desk: Desk) -> Desk:
         """issue-11: a sign-in on a full disk works read-only; the operator is told at once."""

@@ -35,8 +35,8 @@ _CHILD = textwrap.dedent(
     real = app.stored.convert_compact
     real_copy = app.vault.backup_copy
 
-    def dying(conn):  # the data converted, the migration's transaction not committed
-        real(conn)
+    def dying(conn, *rest):  # the data converted, the migration's transaction not committed
+        real(conn, *rest)
         os.kill(os.getpid(), signal.SIGKILL)
 
     def dying_copy(*args, **kw):  # the backup before the migration half made

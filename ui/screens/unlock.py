@@ -10,6 +10,7 @@ cached here, so a locked workstation reveals nothing but the login form.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -38,6 +39,7 @@ from ui.worker import Runner
 
 if TYPE_CHECKING:
     from app.desk import Desk, DeskOptions
+    from app.upgrade import UpgradeStep
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,9 @@ class UnlockScreen(QWidget):
         self._wait_until = 0.0  # time.monotonic() before which no attempt is allowed
         # What the sign-in message says, re-read on every language switch and countdown tick.
         self._message: Callable[[], str] | None = None
+        # The newest step of an upgrade at sign-in, written by the worker thread (one reference
+        # assignment) and shown by the GUI thread when the worker's progress signal arrives.
+        self._upgrade: UpgradeStep | None = None
         self._countdown = QTimer(self)
         self._countdown.setInterval(250)
         self._countdown.timeout.connect(self._tick)
@@ -305,6 +310,7 @@ class UnlockScreen(QWidget):
             self._say(lambda: self.i18n.tr("unlock.missing"))
             return
         self._set_busy(True)
+        self._upgrade = None
         self._say(lambda: self.i18n.tr("unlock.working"))
         self.runner.submit(
             self._call,
@@ -314,6 +320,7 @@ class UnlockScreen(QWidget):
             password,
             on_done=self._opened,
             on_error=self._failed,
+            on_progress=self._upgrade_shown,
         )
 
     def submit_recovery(self) -> None:
@@ -341,6 +348,7 @@ class UnlockScreen(QWidget):
             code.strip(),
             on_done=opened,
             on_error=lambda exc: self._failed(exc, recovery=True),
+            on_progress=self._upgrade_shown,
         )
 
     def submit_init(self) -> None:
@@ -384,11 +392,48 @@ class UnlockScreen(QWidget):
             on_error=failed,
         )
 
-    def _call(self, verb: Callable[..., T], *args: object) -> T:
-        """Runs in the worker: build the options (may load the face models), then the verb."""
+    def _call(
+        self,
+        verb: Callable[..., T],
+        *args: object,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> T:
+        """Runs in the worker: build the options (may load the face models), then the verb.
+
+        An upgrade at sign-in (minutes on a large vault) reports each step through
+        ``progress``: the screen says which step and how far, instead of looking hung."""
         if self.options is None:
             return verb(*args)
-        return verb(*args, options=self.options())
+        options = self.options()
+        if progress is not None:
+            last: list[tuple[int, int]] = []
+
+            def upgrading(step: UpgradeStep) -> None:
+                shown = (step.number, int(step.fraction * 100))
+                if last and last[-1] == shown:
+                    return  # the same line again: no signal
+                last[:] = [shown]
+                self._upgrade = step
+                progress(step.number, step.steps)
+
+            options = dataclasses.replace(options, upgrade_progress=upgrading)
+        return verb(*args, options=options)
+
+    def _upgrade_shown(self, _number: int, _steps: int) -> None:
+        step = self._upgrade
+        if step is None or not self._busy:
+            return
+
+        def text() -> str:
+            return self.i18n.tr(
+                "unlock.upgrading",
+                step=step.number,
+                steps=step.steps,
+                what=self.i18n.tr(f"unlock.upgrading.{step.kind}"),
+                percent=int(step.fraction * 100),
+            )
+
+        self._say(text)
 
     def _opened(self, desk: Desk) -> None:
         self._set_busy(False)
