@@ -133,7 +133,14 @@ def upgrade(
             say(UpgradeStep(1, steps, "backup", "backup before the upgrade", fraction))
 
         backup_step(0.0)
-        vault.backup(paths.backups / name, backup_step)
+        try:
+            vault.backup(paths.backups / name, backup_step)
+        except StorageError:
+            raise StorageError(
+                "The vault could not be upgraded: the backup written before the upgrade did not "
+                "fit on the disk. Nothing was changed; free some space and sign in again.",
+                code="upgrade_disk_full",
+            ) from None
         backup_step(1.0)
         numbers = {m.version: i + 2 for i, m in enumerate(todo)}
 

@@ -1,0 +1,39 @@
+"""The first sign-in after an update upgrades an old vault (app/upgrade.py): the sign-in screen
+says which step runs and how far it is, and the window keeps answering while it does (the
+upgrade runs on the background helper, its progress marshalled to the screen)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer
+
+from app.desk import Desk
+from app.migrations import LATEST
+from tests.core.upgradekit import build_old_vault
+from tests.ui.conftest import ADMIN, PASSWORD, cheap_options, unlock
+
+
+def test_the_sign_in_screen_shows_the_upgrade_and_stays_responsive(
+    qtbot: Any, window: Any, home: Path
+) -> None:
+    desk = Desk.unlock(home, ADMIN, PASSWORD, options=cheap_options())
+    build_old_vault(desk, desk.list_purposes()[0], copies=20)  # locks the desk
+
+    seen: list[str] = []
+    ticks = QTimer()
+    ticks.setInterval(10)  # runs only while the GUI thread is free
+    ticks.timeout.connect(lambda: seen.append(window.unlock_screen.login_message.text()))
+    ticks.start()
+    try:
+        ws = unlock(qtbot, window)
+    finally:
+        ticks.stop()
+    upgrading = [t for t in seen if t.startswith("Upgrading the vault")]
+    assert upgrading, set(seen)
+    assert any("step 1 of 5: backup," in t for t in upgrading), set(upgrading)
+    assert any("converting the records" in t for t in upgrading), set(upgrading)
+    assert len(seen) > 20  # the window went on answering while the upgrade ran
+    assert ws.desk._conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    assert window.unlock_screen.login_message.text() == ""  # said nothing once signed in
