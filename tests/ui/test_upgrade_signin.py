@@ -11,6 +11,7 @@ from PySide6.QtCore import QTimer
 
 from app.desk import Desk
 from app.migrations import LATEST
+from tests.core.test_upgrade import STEPS
 from tests.core.upgradekit import build_old_vault
 from tests.ui.conftest import ADMIN, PASSWORD, cheap_options, unlock
 
@@ -32,7 +33,7 @@ def test_the_sign_in_screen_shows_the_upgrade_and_stays_responsive(
         ticks.stop()
     upgrading = [t for t in seen if t.startswith("Upgrading the vault")]
     assert upgrading, set(seen)
-    assert any("step 1 of 5: backup," in t for t in upgrading), set(upgrading)
+    assert any(f"step 1 of {STEPS}: backup," in t for t in upgrading), set(upgrading)
     assert any("converting the records" in t for t in upgrading), set(upgrading)
     assert len(seen) > 20  # the window went on answering while the upgrade ran
     assert ws.desk._conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
