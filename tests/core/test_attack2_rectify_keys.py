@@ -235,3 +235,43 @@ def test_an_older_copy_of_the_key_file_put_back_does_not_undo_the_shredding(
         assert len([e for e in d.audit_events() if e.action == "ledger.problem"]) == 1
     finally:
         d.lock()
+
+
+def test_three_processes_correcting_three_people_at_once_keep_every_key(
+    desk: Desk, purpose: Purpose, home: Path
+) -> None:
+    """Held already (the key file is changed under a file lock, inside the vault's write
+    transaction); checked with real processes started together, as the front desks would."""
+    people = [enroll(desk, purpose, name=f"Person Misspelt{i}", seed=80 + i) for i in range(3)]
+    desk.lock()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "CONSENTDESK_HOME": str(home),
+        "CONSENTDESK_USER": ADMIN,
+        "CONSENTDESK_PASSWORD": PASSWORD,
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "app", "person", "edit", r.person.id, "--name", f"Fixed {i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
+        for i, r in enumerate(people)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    d = Desk.unlock(home, ADMIN, PASSWORD, options=_opts())
+    try:
+        seals = d.finality.ledger.seals
+        entries = [e for e in d.finality.ledger.read().entries if e.kind == "rectify"]
+        assert len(entries) == 3 and not d.finality.ledger.read().problems
+        for entry in entries:
+            i = [r.person.id for r in people].index(str(entry.person_id))
+            assert seals.unseal(str(entry.person_id), entry.sealed or "") == {"name": f"Fixed {i}"}
+    finally:
+        d.lock()
