@@ -27,20 +27,25 @@ committed; the next open replays it, so the failure mode is "destroyed", never "
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import stat
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.ledger_seal import SealedValues
+
+_NOT_REGULAR = (errno.EISDIR, errno.ENXIO, errno.ELOOP)
 
 GENESIS = "0" * 64
 LedgerKind = Literal["erase", "withdraw", "expire", "rectify"]
@@ -192,8 +197,11 @@ class ErasureLedger:
             entries.append(replace(entry, mac=mac))
             previous = mac
         data = ("\n".join(lines) + "\n").encode("utf-8")
-        created = not self.path.exists()
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        created = not os.path.lexists(self.path)
+        fd = self._open_for_append()
+        if fd is None:  # something else was in the ledger's place: moved aside, a new one
+            created = True
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             self._drop_torn_tail(fd)
             view = memoryview(data)
@@ -205,6 +213,51 @@ class ErasureLedger:
         if created:
             _fsync_dir(self.path.parent)
         return tuple(entries)
+
+    def _open_for_append(self) -> int | None:
+        """The ledger opened for appending, or None after moving aside what was not a
+        regular file at its name.
+
+        Why: an entry must be on disk before the change it records commits. Through a
+        symlink to ``/dev/zero`` every append "succeeded" into nothing (a restore would bring
+        the erased back); a FIFO blocked the erasure forever; a folder made it fail with an
+        unexpected error. Such a thing is moved aside as it is (``*.damaged-<ns>``) and a new
+        ledger started, as when the ledger was deleted (the gap is audited: ``ledger_gap``)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(self.path, flags | getattr(os, "O_NONBLOCK", 0), 0o600)
+        except OSError as exc:
+            if exc.errno not in _NOT_REGULAR:
+                raise
+        else:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                os.set_blocking(fd, True)
+                return fd
+            os.close(fd)
+        os.replace(self.path, self.path.with_name(f"{self.path.name}.damaged-{time.time_ns()}"))
+        return None
+
+    def regular(self) -> bool:
+        """Whether the ledger's name holds a regular file (or nothing yet)."""
+        try:
+            return stat.S_ISREG(os.stat(self.path).st_mode)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+
+    def _open_read(self) -> BinaryIO:
+        """The ledger for reading; FileNotFoundError when absent; OSError when it is not a
+        regular file (opened without blocking: a FIFO must not hang every sign-in)."""
+        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file")
+            os.set_blocking(fd, True)
+            return os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
 
     def _drop_torn_tail(self, fd: int) -> None:
         """A crash mid-append leaves a line without its newline; that entry was never
@@ -223,12 +276,12 @@ class ErasureLedger:
     def last(self) -> LedgerEntry | None:
         """The newest complete, authentic entry (read from the file's tail, not the whole)."""
         try:
-            with open(self.path, "rb") as fh:
+            with self._open_read() as fh:
                 fh.seek(0, os.SEEK_END)
                 size = fh.tell()
                 fh.seek(max(0, size - _TAIL_BYTES))
                 tail = fh.read()
-        except FileNotFoundError:
+        except OSError:  # absent, or not a regular file (ledger_gap says so)
             return None
         lines = tail.split(b"\n")
         if size > _TAIL_BYTES:
@@ -273,9 +326,12 @@ class ErasureLedger:
         reported; the chain is checked so a removed line is reported too. Replay still applies
         every authentic entry: a damaged ledger must never stop an erasure from being final."""
         try:
-            data = self.path.read_bytes()
+            with self._open_read() as fh:
+                data = fh.read()
         except FileNotFoundError:
             return LedgerRead(())
+        except OSError:
+            return LedgerRead((), (f"the erasure ledger {self.path.name} cannot be read",))
         lines = data.split(b"\n")
         torn = lines[-1]
         entries: list[LedgerEntry] = []

@@ -105,6 +105,13 @@ def ledger_gap(conn: Connection, ledger: ErasureLedger) -> str | None:
             f"has applied {applied} entries of it: withdrawals and erasures it recorded can "
             "no longer be re-applied to a restored backup"
         )
+    if not ledger.regular():
+        return (
+            f"the erasure ledger {ledger.path.name} is no longer a file (a folder, a device or "
+            f"a pipe is in its place), although this vault has applied {applied} entries of "
+            "it: withdrawals and erasures it recorded can no longer be re-applied to a "
+            "restored backup"
+        )
     newest = ledger.last()
     if newest is not None and newest.marker == marker:
         return None
