@@ -176,7 +176,15 @@ def apply_pending(conn: Connection, home_ledger: ErasureLedger, now: dt.datetime
     # Erasure wins: nobody the ledger erases gets a correction re-applied, and their sealed
     # corrections are shredded (again, should a crash have come between entry and shredding).
     erasing = {str(e.person_id) for e in todo if e.kind == "erase"}
-    home_ledger.seals.forget(erasing)
+    try:
+        home_ledger.seals.forget(erasing)
+    except StorageError as exc:
+        # Never a reason to keep the erasures from this database (nor anyone from signing
+        # in): the keys are shredded at a later open (shred_erased_keys), the erasures now.
+        unreadable.append(
+            f"the keys of erased people's corrections could not be shredded now ({exc}); "
+            "this is tried again at every open"
+        )
     with transaction(conn):
         if read.problems:
             audit.append(

@@ -275,3 +275,38 @@ def test_three_processes_correcting_three_people_at_once_keep_every_key(
             assert seals.unseal(str(entry.person_id), entry.sealed or "") == {"name": f"Fixed {i}"}
     finally:
         d.lock()
+
+
+def test_a_key_file_that_cannot_be_locked_does_not_stop_a_restore_replaying_an_erasure(
+    desk: Desk, purpose: Purpose, home: Path, tmp_path: Path
+) -> None:
+    """A folder at the key file's lock name: shredding the erased person's key fails, so the
+    restore failed (and so did every sign-in while an erasure waited to be replayed). Now the
+    erasure is replayed, the failure is one problem line, and the key is shredded at the
+    first open after the lock file is back."""
+    a = enroll(desk, purpose, name="Anna Misspelt", seed=85)
+    backup = desk.backup(tmp_path / "before.cdbackup")
+    desk.rectify_person(a.person.id, name="Anna Corrected")
+    seals = desk.finality.ledger.seals
+    older = seals.path.read_bytes()  # the key file still holding her key, put back below
+    desk.erase(a.person.id)
+    desk.lock()
+    seals.path.write_bytes(older)
+    lock = seals.path.with_name(seals.path.name + ".lock")
+    lock.unlink()
+    lock.mkdir()
+
+    restored = Desk.restore(home, backup, ADMIN, PASSWORD, options=_opts())
+    try:
+        with pytest.raises(NotFound):
+            restored.get_person(a.person.id)
+        assert any("could not be shredded now" in p for p in restored.replayed.problems)
+        assert restored.finality.ledger.seals.holds(a.person.id)  # not yet
+    finally:
+        restored.lock()
+    lock.rmdir()
+    d = Desk.unlock(home, ADMIN, PASSWORD, options=_opts())
+    try:
+        assert not d.finality.ledger.seals.holds(a.person.id)
+    finally:
+        d.lock()
