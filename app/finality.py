@@ -27,8 +27,9 @@ from typing import Any, Protocol
 from app.audit import AuditLog
 from app.backups import ReapplyResult, clean_leftovers, list_backups, prune, reapply
 from app.db import Connection
+from app.errors import StorageError
 from app.ledger import ErasureLedger, LedgerEntry, LedgerKind, LedgerSpec
-from app.replay import ledger_gap, mark_applied
+from app.replay import applied_marker, ledger_gap, mark_applied
 from app.session import Session
 from app.vault import Vault
 
@@ -106,6 +107,8 @@ class Finality:
         gap = ledger_gap(conn, self.ledger)
         if gap is not None:  # deleted while this session ran: the new entry would hide it
             self._audit.append(actor, "ledger.missing", details={"problem": gap}, at=at)
+        else:
+            self._refuse_unapplied(conn)
         entry = self.ledger.append(
             kind=kind,
             at=at,
@@ -131,10 +134,31 @@ class Finality:
         gap = ledger_gap(conn, self.ledger)
         if gap is not None:
             self._audit.append(actor, "ledger.missing", details={"problem": gap}, at=at)
+        else:
+            self._refuse_unapplied(conn)
         entries = self.ledger.append_many(specs, at, actor)
         self.ledger.seals.forget(s.person_id for s in specs if s.kind == "erase")
         mark_applied(conn, entries[-1])
         return entries
+
+    def _refuse_unapplied(self, conn: Connection) -> None:
+        """Refuse a new entry while the ledger ends with one this vault never committed.
+
+        Why: such an entry is a change whose commit failed after it was written (a full disk,
+        a process killed), which the next open applies ("destroyed, never brought back").
+        A further change in the same session marked *its* entry applied, so the uncommitted
+        one was skipped here for good while every restore still applied it: a person the
+        desk was told "nothing was changed" about stayed in the vault, corrected even, and was
+        erased by the next restore. Signing in again applies it first, then the change goes
+        through; the caller's transaction is rolled back, so nothing changes now."""
+        newest = self.ledger.last()
+        if newest is not None and newest.marker != applied_marker(conn):
+            raise StorageError(
+                "An earlier change recorded in the erasure ledger was not saved in the vault "
+                "(a full disk or an interrupted program). Sign in again to finish it, then "
+                "try again. Nothing was changed.",
+                code="ledger_unapplied",
+            )
 
     # ------------------------------------------------------------------ after the commit
     def settle(self, actor: str) -> ReapplyResult:
