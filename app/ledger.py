@@ -231,7 +231,7 @@ class ErasureLedger:
                 raise
         else:
             if stat.S_ISREG(os.fstat(fd).st_mode):
-                os.set_blocking(fd, True)
+                _blocking(fd)
                 return fd
             os.close(fd)
         os.replace(self.path, self.path.with_name(f"{self.path.name}.damaged-{time.time_ns()}"))
@@ -249,11 +249,12 @@ class ErasureLedger:
     def _open_read(self) -> BinaryIO:
         """The ledger for reading; FileNotFoundError when absent; OSError when it is not a
         regular file (opened without blocking: a FIFO must not hang every sign-in)."""
-        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(self.path, flags)
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise OSError(errno.EINVAL, "not a regular file")
-            os.set_blocking(fd, True)
+            _blocking(fd)
             return os.fdopen(fd, "rb")
         except BaseException:
             os.close(fd)
@@ -352,6 +353,12 @@ class ErasureLedger:
         if torn.strip():
             problems.append("the last ledger line is incomplete (an interrupted write)")
         return LedgerRead(tuple(entries), tuple(problems))
+
+
+def _blocking(fd: int) -> None:
+    """Undo ``O_NONBLOCK`` (where it exists; a regular file ignores it anyway)."""
+    if getattr(os, "O_NONBLOCK", 0):
+        os.set_blocking(fd, True)
 
 
 def _fsync_dir(folder: Path) -> None:
