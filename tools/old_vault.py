@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -36,14 +37,15 @@ def downgrade(c: Any) -> None:
 
     c.execute("PRAGMA foreign_keys = OFF")
     c.execute("BEGIN IMMEDIATE")
-    # documents as written: every bulk row is a copy of a few real forms, so inflate each once
-    raw: dict[tuple[bytes, str | None], bytes] = {}
-    rows = c.execute("SELECT rowid, content, encoding, sha256, parts FROM documents").fetchall()
-    for rowid, content, encoding, sha, parts in rows:
-        key = (bytes(content), parts)
-        if key not in raw:
-            raw[key] = unpack(content, encoding, sha, conn=c, parts=parts)
-        c.execute("UPDATE documents SET content = ? WHERE rowid = ?", (raw[key], rowid))
+    # documents as written: every bulk row is a copy of one of a few real forms, so each
+    # distinct stored form is inflated once and written back by one set-based UPDATE
+    forms = c.execute("SELECT DISTINCT content, encoding, sha256, parts FROM documents").fetchall()
+    for content, encoding, sha, parts in forms:
+        c.execute(
+            "UPDATE documents SET content = ? WHERE sha256 = ? AND parts IS ? AND content = ?",
+            (unpack(content, encoding, sha, conn=c, parts=parts), sha, parts, content),
+        )
+    c.execute("DROP INDEX IF EXISTS documents_parts")  # migration 17
     for trigger in ("document_parts_add", "document_parts_drop", "document_parts_change"):
         c.execute(f"DROP TRIGGER {trigger}")
     c.execute("DROP TABLE document_parts")
@@ -95,12 +97,17 @@ def build(home: Path, people: int) -> None:
         print(
             f"rewritten as schema {OLD_SCHEMA} in {time.perf_counter() - t0:.1f} s", file=sys.stderr
         )
+        # VACUUM INTO a file beside it (a plain VACUUM would build the copy in memory:
+        # the vault's temp_store is MEMORY), then put it in place
         t0 = time.perf_counter()
-        conn.execute("VACUUM")
-        checkpoint(conn)
+        compact = paths.database.with_name("vault.compact.db")
+        conn.execute("VACUUM INTO ?", (str(compact),))
         print(f"vacuumed in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     finally:
         conn.close()
+    for suffix in ("-wal", "-shm"):
+        Path(str(paths.database) + suffix).unlink(missing_ok=True)
+    os.replace(compact, paths.database)
     shutil.rmtree(paths.backups, ignore_errors=True)
     print(f"{paths.database}: {paths.database.stat().st_size / 1e6:.0f} MB", file=sys.stderr)
 
