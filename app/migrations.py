@@ -2,8 +2,9 @@
 
 Each migration runs in its own transaction together with the ``user_version`` bump, so a crash
 leaves the schema at the previous version, never half-way. Before any pending migration runs on a
-database that already holds data, an encrypted backup is written (see ``Vault``): a migration bug
-must never cost a workstation its consent records.
+database that already holds data, an encrypted backup is written (``app.upgrade``): a migration bug
+must never cost a workstation its consent records. The whole upgrade at sign-in (one process at a
+time, progress, space given back afterwards) is ``app.upgrade``.
 """
 
 from __future__ import annotations
@@ -365,11 +366,6 @@ def pending(conn: Connection, migrations: tuple[Migration, ...] = MIGRATIONS) ->
     return [m for m in migrations if m.version > version]
 
 
-# SQLite's page cache (KiB) while migrations run: the rows they rewrite pass through it, and
-# with the default 2 MB the indexes' pages are decrypted again and again (bounded memory still).
-MIGRATION_CACHE_KIB = 64 * 1024
-
-
 def migrate(
     conn: Connection,
     migrations: tuple[Migration, ...] = MIGRATIONS,
@@ -382,21 +378,16 @@ def migrate(
     transaction: a migration another process committed meanwhile is never applied twice."""
     say = progress or (lambda _m, _f: None)
     applied = []
-    cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
-    conn.execute(f"PRAGMA cache_size = -{MIGRATION_CACHE_KIB}")
-    try:
-        for migration in pending(conn, migrations):
-            say(migration, 0.0)
-            with transaction(conn):
-                if current_version(conn) >= migration.version:
-                    continue
-                if migration.reports:
-                    migration.apply(conn, lambda f, m=migration: say(m, f))
-                else:
-                    migration.apply(conn)
-                conn.execute(f"PRAGMA user_version = {int(migration.version)}")
-            applied.append(migration.version)
-            say(migration, 1.0)
-    finally:
-        conn.execute(f"PRAGMA cache_size = {cache}")
+    for migration in pending(conn, migrations):
+        say(migration, 0.0)
+        with transaction(conn):
+            if current_version(conn) >= migration.version:
+                continue
+            if migration.reports:
+                migration.apply(conn, lambda f, m=migration: say(m, f))
+            else:
+                migration.apply(conn)
+            conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+        applied.append(migration.version)
+        say(migration, 1.0)
     return applied
