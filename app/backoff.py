@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.errors import AuthError, LockedOut
+from app.filecheck import read_own_file
 from app.filelock import FileLock
 from app.paths import write_private
 
@@ -99,7 +100,7 @@ class LoginBackoff:
         back-off starting now, recorded in the file."""
         problem = False
         try:
-            raw = self.path.read_bytes()
+            raw = read_own_file(self.path)
         except FileNotFoundError:
             if not self.required():
                 return _empty()

@@ -14,6 +14,7 @@ person's name.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import stat
@@ -88,3 +89,31 @@ def same_file(a: Path, b: Path) -> bool:
     with contextlib.suppress(OSError):
         return os.path.samefile(a, b)
     return False
+
+
+SMALL_STATE_BYTES = 4 * MIB
+"""keyslots.json, login-state.json, device marks, the restore journal: kilobytes in use."""
+
+
+def read_own_file(path: Path | str, max_bytes: int = SMALL_STATE_BYTES) -> bytes:
+    """A file ConsentDesk keeps beside the vault, read like :func:`read_regular` (no blocking,
+    regular files only, capped) but failing with ``OSError`` (``FileNotFoundError`` when
+    absent), which each caller already turns into its own one-line message.
+
+    Why: these files are read at every sign-in. A FIFO at ``login-state.json`` or
+    ``keyslots.json`` hung every sign-in forever; ``/dev/zero`` there ran out of memory."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(os.fspath(path), flags | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if info.st_size > max_bytes:
+            raise OSError(errno.EFBIG, f"larger than {_mb(max_bytes)}")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise OSError(errno.EFBIG, f"larger than {_mb(max_bytes)}")
+    return data

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.errors import KeyslotError
+from app.filecheck import read_own_file
 
 FORMAT = "consentdesk-keyslots"
 VERSION = 1
@@ -85,7 +86,7 @@ def _int(value: Any, name: str) -> int:
 
 def read_file(path: Path) -> tuple[str, list[Slot], dict[str, Any]]:
     try:
-        raw = path.read_bytes()
+        raw = read_own_file(path)
     except FileNotFoundError:
         raise KeyslotError(
             "The keyslot file is missing, so the vault cannot be unlocked. "

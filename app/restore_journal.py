@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import VaultError
+from app.filecheck import read_own_file
 from app.filelock import FileLock
 from app.paths import VaultPaths, write_private
 
@@ -112,7 +113,7 @@ def _recover(paths: VaultPaths) -> str | None:
     journal_path = home / JOURNAL
     if journal_path.exists():
         try:
-            journal = json.loads(journal_path.read_bytes())
+            journal = json.loads(read_own_file(journal_path))
             state = journal["state"]
             journal["stamp"], journal["existing"], journal["staging"]
         except (ValueError, KeyError, TypeError, OSError):

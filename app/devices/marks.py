@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.audit import AuditLog
 from app.db import Connection, transaction
+from app.filecheck import read_own_file
 
 FULL_NEEDED_META = "device_full_needed:"
 _FIELDS = ("bundle_seq", "revocation_seq", "revocations_through")
@@ -65,13 +66,13 @@ def read_marks(home: Path, audit_key: bytes) -> dict[str, dict[str, int]]:
     """Per device ID the highest numbers ever written; ``{}`` when there is no (authentic)
     file. A file that fails its MAC is ignored rather than trusted."""
     try:
-        doc = json.loads(marks_path(home, audit_key).read_bytes())
+        doc = json.loads(read_own_file(marks_path(home, audit_key), 16 * 1024 * 1024))
         body = doc["body"]
         if not hmac.compare_digest(_mac(_key(audit_key), body), str(doc["mac"])):
             return {}
         return {str(d): {f: int(v.get(f, 0)) for f in _FIELDS} for d, v in body["devices"].items()}
-    except (FileNotFoundError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}  # absent, unreadable or not a regular file: as if there were none
 
 
 def record(home: Path, audit_key: bytes, device_id: str, **numbers: int) -> None:
