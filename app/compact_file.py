@@ -44,6 +44,20 @@ _COPY, _VERIFY = 0.8, 0.97
 Progress = Callable[[float], None]
 
 
+class Notice(str):
+    """Why no space was given back: the English line (for the CLI and logs), with a stable
+    ``code`` and its ``params`` so the window says it in the operator's language."""
+
+    code: str
+    params: dict[str, object]
+
+    def __new__(cls, text: str, code: str, **params: object) -> Notice:
+        notice = super().__new__(cls, text)
+        notice.code = code
+        notice.params = params
+        return notice
+
+
 def free_share(conn: Connection) -> float:
     """The share of the file that is free pages (two header reads, whatever the size)."""
     pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
@@ -65,7 +79,7 @@ def reclaim(
     key: bytes,
     progress: Progress | None = None,
     fault: Fault | None = None,
-) -> tuple[Connection, str | None]:
+) -> tuple[Connection, Notice | None]:
     """Compact the vault open on ``conn``; returns the connection to go on with (a new one
     when the compact file was swapped in, ``conn`` itself otherwise) and a one-line notice
     when nothing was reclaimed (None when it was). The caller holds the keyslot file lock
@@ -79,16 +93,20 @@ def reclaim(
     need = needed_bytes(conn)
     free = shutil.disk_usage(paths.home).free
     if free < need:
-        return conn, (
+        return conn, Notice(
             f"Space not reclaimed: the compact copy needs {_mb(need)} MB and the disk has "
-            f"{_mb(free)} MB free. The vault works as it is; free some space and sign in again."
+            f"{_mb(free)} MB free. The vault works as it is; free some space and sign in again.",
+            "reclaim_no_room",
+            need=_mb(need),
+            free=_mb(free),
         )
     try:
         _take_alone(conn)
     except VaultError:
-        return conn, (
+        return conn, Notice(
             "Space not reclaimed: the vault is open in another window or command. The vault "
-            "works as it is; sign in again when it is the only one open."
+            "works as it is; sign in again when it is the only one open.",
+            "reclaim_busy",
         )
     try:
         staging_dir = Path(tempfile.mkdtemp(prefix=COMPACT_PREFIX, dir=paths.home))
@@ -109,7 +127,7 @@ def _copy_and_swap(
     staging: VaultPaths,
     report: Progress,
     step: Fault,
-) -> tuple[Connection, str | None]:
+) -> tuple[Connection, Notice | None]:
     staging_dir = staging.home
     holder = None
     try:
@@ -134,9 +152,10 @@ def _copy_and_swap(
         if isinstance(exc, OSError) or (isinstance(exc, DatabaseError) and _is_storage_error(exc)):
             return conn, _no_room()
         if isinstance(exc, DatabaseError | StorageError):
-            return conn, (
+            return conn, Notice(
                 "Space not reclaimed: the compact copy could not be made. The vault works as it "
-                "is; run unlock-check --full."
+                "is; run unlock-check --full.",
+                "reclaim_failed",
             )
         raise
     committed = False
@@ -228,10 +247,11 @@ def _vacuum_into(conn: Connection, target: Path, expected: int, report: Progress
     report(_COPY)
 
 
-def _no_room() -> str:
-    return (
+def _no_room() -> Notice:
+    return Notice(
         "Space not reclaimed: the disk filled while the compact copy was written; it was "
-        "removed and the vault works as it is. Free some space and sign in again."
+        "removed and the vault works as it is. Free some space and sign in again.",
+        "reclaim_disk_filled",
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,11 @@ from app.filelock import FileLock
 from app.keyslots import Keyslots
 from app.migrations import Migration, current_version, migrate, pending
 from app.paths import VaultPaths
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 UPGRADE_LOCK = "upgrade.lock"
 RECLAIM_PENDING = "reclaim_pending"  # meta key: space still to be given back
@@ -90,15 +96,29 @@ def _busy() -> VaultError:
 
 def refuse_while_upgrading(paths: VaultPaths) -> None:
     """Before opening: another process upgrading the vault holds ``upgrade.lock``; say so at
-    once instead of waiting on its locks or reading its growing WAL."""
-    lock = paths.home / UPGRADE_LOCK
-    if not lock.exists():
-        return
+    once instead of waiting on its locks or reading its growing WAL. Only a lock held by
+    someone else counts: a lock file that cannot be opened (a read-only disk) is not a busy
+    vault, and the open goes on to say what it finds."""
     try:
-        with FileLock(lock, wait_s=0.0):
-            pass
-    except StorageError:
-        raise _busy() from None
+        fd = os.open(paths.home / UPGRADE_LOCK, os.O_RDONLY)
+    except OSError:
+        return  # no upgrade ever ran here, or the disk says more at the open itself
+    try:
+        if fcntl is None:  # pragma: no cover - Windows: the lock is taken to probe it
+            try:
+                with FileLock(paths.home / UPGRADE_LOCK, wait_s=0.0):
+                    return
+            except StorageError:
+                raise _busy() from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _busy() from None
+        except OSError:
+            return
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def upgrade(

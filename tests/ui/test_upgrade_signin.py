@@ -38,3 +38,19 @@ def test_the_sign_in_screen_shows_the_upgrade_and_stays_responsive(
     assert len(seen) > 20  # the window went on answering while the upgrade ran
     assert ws.desk._conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
     assert window.unlock_screen.login_message.text() == ""  # said nothing once signed in
+
+
+def test_space_not_given_back_is_told_once_after_sign_in_in_the_operators_language(
+    qtbot: Any, window: Any, home: Path, monkeypatch: Any
+) -> None:
+    import app.compact_file
+
+    desk = Desk.unlock(home, ADMIN, PASSWORD, options=cheap_options())
+    build_old_vault(desk, desk.list_purposes()[0], copies=20)
+    monkeypatch.setattr(app.compact_file, "MARGIN_BYTES", 10**15)  # never room for the copy
+    window.ctx.i18n.set_language("zh")
+    ws = unlock(qtbot, window)
+    assert ws.desk._conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    infos = window.ctx.prompts.infos
+    assert len(infos) == 1 and infos[0].startswith("保管库已升级，但未能释放其磁盘空间"), infos
+    assert "MB" in infos[0] and "{" not in infos[0]

@@ -88,6 +88,7 @@ class UnlockScreen(QWidget):
         # The newest step of an upgrade at sign-in, written by the worker thread (one reference
         # assignment) and shown by the GUI thread when the worker's progress signal arrives.
         self._upgrade: UpgradeStep | None = None
+        self._upgrade_notice: object = None  # why no space was given back (app.compact_file)
         self._countdown = QTimer(self)
         self._countdown.setInterval(250)
         self._countdown.timeout.connect(self._tick)
@@ -311,6 +312,7 @@ class UnlockScreen(QWidget):
             return
         self._set_busy(True)
         self._upgrade = None
+        self._upgrade_notice = None
         self._say(lambda: self.i18n.tr("unlock.working"))
         self.runner.submit(
             self._call,
@@ -409,6 +411,8 @@ class UnlockScreen(QWidget):
             last: list[tuple[int, int]] = []
 
             def upgrading(step: UpgradeStep) -> None:
+                if step.notice:
+                    self._upgrade_notice = step.notice
                 shown = (step.number, int(step.fraction * 100))
                 if last and last[-1] == shown:
                     return  # the same line again: no signal
@@ -439,4 +443,9 @@ class UnlockScreen(QWidget):
         self._set_busy(False)
         self.password.clear()
         self._say(None)
+        notice, self._upgrade_notice = self._upgrade_notice, None
         self.unlocked.emit(desk)
+        code = getattr(notice, "code", None)
+        if code is not None:  # the upgrade could not give the space back: told once, in words
+            params = dict(getattr(notice, "params", {}))
+            self.prompts.info(self, self.i18n.tr(f"unlock.{code}", **params), warning=True)
