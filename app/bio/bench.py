@@ -231,6 +231,10 @@ def _encoder_timings(eng: BioEngine, frame: RGBImage, boxes: Sequence[FaceBox]) 
     landmarks and the face chip, as every caller pays them. ``encode_ms_per_face`` is
     still-photo work (camera off); ``encode_ms_per_face_live`` is the same face while the
     camera is live, when the encoder keeps to one thread."""
+    # The frame-rate measurements just before made the engine treat the camera as live; still
+    # photos are encoded with the camera off, so let that window pass (at most 2 s).
+    while eng.camera_live:
+        time.sleep(0.05)
     for _ in range(WARM_ENCODES):
         eng.encode(frame, boxes)
     fast: list[float] = []

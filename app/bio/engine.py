@@ -240,6 +240,12 @@ class BioEngine:
         return self._chip_encoder.name if self._chip_encoder is not None else "dlib"
 
     @property
+    def camera_live(self) -> bool:
+        """A camera frame was analysed within the last 2 s: still-photo work keeps to one core
+        (the encoder's wider session and the second detector wait until it is over)."""
+        return self._clock() < self._live_until
+
+    @property
     def encoder_threads(self) -> int:
         """Threads the encoder would use for the next still-photo call (1 for dlib)."""
         return int(getattr(self._chip_encoder, "threads_in_use", 1))
@@ -381,7 +387,7 @@ class BioEngine:
             return _detect_with(detector, image, self.photo_max_side, None, self.small_face_px)
 
         factory = self._detector_factory
-        if len(images) < 2 or factory is None or self._clock() < self._live_until:
+        if len(images) < 2 or factory is None or self.camera_live:
             return [one(m.detector, img) for img in images]
         if self._helper is None:
             self._second_detector = factory()

@@ -212,10 +212,13 @@ def test_no_second_detector_while_the_camera_is_live(bio_engine, faces) -> None:
     )
     photos = _photos(faces)[:2]
     try:
+        assert not engine.camera_live
         engine.analyse_frame(photos[0])
+        assert engine.camera_live
         engine.analyse_photos(photos)
         assert made == [] and engine._helper is None
         clock.now += LIVE_WINDOW_S + 0.01
+        assert not engine.camera_live
         engine.analyse_photo(photos[0])  # one photo: nothing to pair
         assert made == []
     finally:
