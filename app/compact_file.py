@@ -31,8 +31,8 @@ from app.backups import hold_staging, release_staging
 from app.db import Connection, DatabaseError, _is_storage_error, key_pragma, open_database
 from app.errors import StorageError, VaultError
 from app.paths import VaultPaths, write_private
-from app.rekey import _back_to_wal, _journal_done, _poison, _take_alone
-from app.restore_journal import Fault, finish, fsync_dir, rollback, swap
+from app.rekey import _back_to_wal, _poison, _take_alone, swap_in
+from app.restore_journal import Fault, fsync_dir, swap
 
 COMPACT_PREFIX = ".cdcompact-"
 # Reclaim when at least this share of the file is free pages after the migrations (a tenth of
@@ -158,34 +158,10 @@ def _copy_and_swap(
                 "reclaim_failed",
             )
         raise
-    committed = False
-    old_fd: int | None = None
     try:
-        new_conn = open_database(paths.database, key, quick=True)
-        try:
-            step("opened")
-            with contextlib.suppress(OSError):
-                old_fd = os.open(paths.home / f"vault.db.replaced-{journal['stamp']}", os.O_RDWR)
-            try:
-                finish(paths, journal, step)
-            except OSError:
-                if not _journal_done(paths):
-                    raise
-            committed = True
-        except BaseException:
-            new_conn.close()
-            raise
-    except BaseException as exc:
-        if committed:  # pragma: no cover - finish() only fails before or after its commit
-            raise
-        if old_fd is not None:
-            os.close(old_fd)
-        rollback(paths, journal)
-        _close(holder)
-        _back_to_wal(conn)
-        if isinstance(exc, OSError | StorageError):
-            return conn, _no_room()
-        raise
+        new_conn, old_fd = swap_in(paths, journal, key, step, conn, lambda: _close(holder))
+    except (OSError, StorageError):
+        return conn, _no_room()
     if old_fd is not None:
         _poison(old_fd)
     _close(holder)

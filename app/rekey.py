@@ -32,6 +32,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from app.backups import hold_staging, release_staging
 from app.db import (
@@ -129,10 +130,41 @@ def _copy_and_swap(
                 code="rekey_failed",
             ) from None
         raise
+    try:
+        new_conn, old_fd = swap_in(paths, journal, new_key, step, conn)
+    except OSError:
+        raise StorageError(
+            "The rekey could not be finished (is the disk full?); the vault was not changed."
+        ) from None
+    if old_fd is not None:
+        _poison(old_fd)
+    with contextlib.suppress(DatabaseError):
+        conn.execute("ROLLBACK")
+    with contextlib.suppress(DatabaseError):
+        conn.close()
+    staged.path = paths.keyslots
+    report(1.0)
+    return new_conn, staged, new_key
+
+
+def swap_in(
+    paths: VaultPaths,
+    journal: dict[str, Any],
+    key: bytes,
+    step: Fault,
+    conn: Connection,
+    cleanup: Callable[[], None] = lambda: None,
+) -> tuple[Connection, int | None]:
+    """Open the staged copy now at ``vault.db`` and finish the journalled swap; on any failure
+    before the journal is done, roll the swap back (``cleanup`` runs after the rollback, then
+    ``conn`` goes back to WAL mode) and re-raise. Shared by ``rekey`` and the compaction after
+    an upgrade (:mod:`app.compact_file`): one crash-safe path, tested by both.
+
+    Returns the new connection and a descriptor on the replaced file (for :func:`_poison`)."""
     committed = False
     old_fd: int | None = None
     try:
-        new_conn = open_database(paths.database, new_key, quick=True)
+        new_conn = open_database(paths.database, key, quick=True)
         try:
             step("opened")
             with contextlib.suppress(OSError):
@@ -146,27 +178,16 @@ def _copy_and_swap(
         except BaseException:
             new_conn.close()
             raise
-    except BaseException as exc:
+    except BaseException:
         if committed:  # pragma: no cover - finish() only fails before or after its commit
             raise
         if old_fd is not None:
             os.close(old_fd)
         rollback(paths, journal)
+        cleanup()
         _back_to_wal(conn)
-        if isinstance(exc, OSError):
-            raise StorageError(
-                "The rekey could not be finished (is the disk full?); the vault was not changed."
-            ) from None
         raise
-    if old_fd is not None:
-        _poison(old_fd)
-    with contextlib.suppress(DatabaseError):
-        conn.execute("ROLLBACK")
-    with contextlib.suppress(DatabaseError):
-        conn.close()
-    staged.path = paths.keyslots
-    report(1.0)
-    return new_conn, staged, new_key
+    return new_conn, old_fd
 
 
 def _poison(fd: int) -> None:
